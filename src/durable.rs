@@ -1,0 +1,142 @@
+//! What a server keeps on disk, and the writes that change it.
+//!
+//! Durable state and volatile state are different types: the one way to build a node is
+//! [`crate::node::Node::recover`] from a [`DurableState`], the image the simulated disk
+//! holds after a crash (only fsynced writes).
+
+use crate::types::{Epoch, Zxid};
+use serde::{Deserialize, Serialize};
+
+/// One logged transaction. The payload arrives with the data tree; for now a txn is its
+/// zxid.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Txn {
+    pub zxid: Zxid,
+}
+
+/// A server's durable image: the two epoch files and the transaction log
+/// (`QuorumPeer.acceptedEpoch`/`currentEpoch`, `FileTxnSnapLog`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DurableState {
+    pub accepted_epoch: Epoch,
+    pub current_epoch: Epoch,
+    /// Logged txns in zxid order.
+    pub log: Vec<Txn>,
+}
+
+impl DurableState {
+    /// A history of `counter` txns in `epoch` (zxids `epoch:1 ..= epoch:counter`), the
+    /// shape a scenario's `last_zxid` stands for.
+    pub fn with_history(accepted_epoch: Epoch, current_epoch: Epoch, last_zxid: Zxid) -> DurableState {
+        let log = (1..=last_zxid.counter())
+            .map(|c| Txn { zxid: Zxid::new(last_zxid.epoch(), c) })
+            .collect();
+        DurableState { accepted_epoch, current_epoch, log }
+    }
+
+    /// `getLastLoggedZxid`: the last logged zxid, or zero for an empty log.
+    pub fn last_logged_zxid(&self) -> Zxid {
+        self.log.last().map_or(Zxid::ZERO, |t| t.zxid)
+    }
+
+    /// Applies one write, as the disk does when it makes it durable (and as the node does
+    /// to its own view when it issues it).
+    pub fn apply(&mut self, write: &DiskWrite) {
+        match write {
+            DiskWrite::AcceptedEpoch(e) => self.accepted_epoch = *e,
+            DiskWrite::CurrentEpoch(e) => self.current_epoch = *e,
+            DiskWrite::Append(txn) => {
+                assert!(
+                    txn.zxid > self.last_logged_zxid(),
+                    "log append out of order: {} after {}",
+                    txn.zxid,
+                    self.last_logged_zxid()
+                );
+                self.log.push(txn.clone());
+            }
+            DiskWrite::Truncate { after } => self.log.retain(|t| t.zxid <= *after),
+        }
+    }
+
+    /// ZooKeeper's startup checks (`QuorumPeer.loadDataBase`): a server whose files
+    /// contradict each other refuses to start.
+    pub fn startup_check(&self) -> Result<(), StartupError> {
+        if self.accepted_epoch < self.current_epoch {
+            return Err(StartupError::AcceptedBelowCurrent {
+                accepted_epoch: self.accepted_epoch,
+                current_epoch: self.current_epoch,
+            });
+        }
+        let zxid = self.last_logged_zxid();
+        if zxid.epoch() > self.current_epoch {
+            return Err(StartupError::ZxidAheadOfEpoch { zxid, current_epoch: self.current_epoch });
+        }
+        Ok(())
+    }
+}
+
+/// Why a server refused to start from its durable image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StartupError {
+    /// "The accepted epoch, N is less than the current epoch, M".
+    AcceptedBelowCurrent { accepted_epoch: Epoch, current_epoch: Epoch },
+    /// "The current epoch, N, is older than the last zxid, Z".
+    ZxidAheadOfEpoch { zxid: Zxid, current_epoch: Epoch },
+}
+
+impl std::fmt::Display for StartupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartupError::AcceptedBelowCurrent { accepted_epoch, current_epoch } => write!(
+                f,
+                "the accepted epoch, {accepted_epoch}, is less than the current epoch, {current_epoch}"
+            ),
+            StartupError::ZxidAheadOfEpoch { zxid, current_epoch } => {
+                write!(f, "the current epoch, {current_epoch}, is older than the last zxid, {zxid}")
+            }
+        }
+    }
+}
+
+/// A write a node asks its disk for. It stays volatile until an fsync covers it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "write", rename_all = "snake_case")]
+pub enum DiskWrite {
+    AcceptedEpoch(Epoch),
+    CurrentEpoch(Epoch),
+    Append(Txn),
+    /// Drop every txn after `after` (`TRUNC`).
+    Truncate { after: Zxid },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_ends_at_last_zxid() {
+        let d = DurableState::with_history(2, 2, Zxid::new(1, 3));
+        assert_eq!(d.log.len(), 3);
+        assert_eq!(d.last_logged_zxid(), Zxid::new(1, 3));
+        assert!(d.startup_check().is_ok());
+    }
+
+    #[test]
+    fn startup_check_rejects_accepted_below_current() {
+        let d = DurableState { accepted_epoch: 1, current_epoch: 2, log: vec![] };
+        assert!(matches!(d.startup_check(), Err(StartupError::AcceptedBelowCurrent { .. })));
+    }
+
+    #[test]
+    fn startup_check_rejects_zxid_from_a_future_epoch() {
+        let d = DurableState::with_history(1, 1, Zxid::new(2, 1));
+        assert!(matches!(d.startup_check(), Err(StartupError::ZxidAheadOfEpoch { .. })));
+    }
+
+    #[test]
+    fn truncate_keeps_the_prefix() {
+        let mut d = DurableState::with_history(1, 1, Zxid::new(1, 5));
+        d.apply(&DiskWrite::Truncate { after: Zxid::new(1, 2) });
+        assert_eq!(d.last_logged_zxid(), Zxid::new(1, 2));
+    }
+}

@@ -1,0 +1,298 @@
+//! Fast Leader Election, as `FastLeaderElection.lookForLeader` in ZooKeeper 3.9.
+//!
+//! Event-driven: where ZooKeeper blocks on `recvqueue.poll(notTimeout)` or
+//! `poll(finalizeWait)`, this sets [`Timer::FleNotification`] or [`Timer::FleFinalize`];
+//! every notification processed restarts the poll, exactly as the loop does.
+
+use crate::message::{Message, Notification};
+use crate::node::{NodeConfig, Outbox, Timer};
+use crate::types::{Epoch, Round, ServerState, Sid, Zxid};
+use crate::variant::Variant;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+/// A vote: (proposed leader, its last logged zxid, its currentEpoch).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Vote {
+    pub leader: Sid,
+    pub zxid: Zxid,
+    pub peer_epoch: Epoch,
+}
+
+impl Vote {
+    fn of(n: &Notification) -> Vote {
+        Vote { leader: n.leader, zxid: n.zxid, peer_epoch: n.peer_epoch }
+    }
+}
+
+/// `totalOrderPredicate`: does `new` beat `cur`? Ordered by (peerEpoch, zxid, sid); a
+/// server of weight 0 never wins.
+pub fn total_order_predicate(cfg: &NodeConfig, new: Vote, cur: Vote) -> bool {
+    if cfg.quorum.weight(new.leader) == 0 {
+        return false;
+    }
+    match cfg.variant {
+        // ZOOKEEPER-1419: the third clause forgot `new.peer_epoch == cur.peer_epoch`, so a
+        // vote with a lower epoch but the same zxid and a higher sid also "wins".
+        Variant::Zk1419 => {
+            new.peer_epoch > cur.peer_epoch
+                || (new.peer_epoch == cur.peer_epoch && new.zxid > cur.zxid)
+                || (new.zxid == cur.zxid && new.leader > cur.leader)
+        }
+        Variant::None => (new.peer_epoch, new.zxid, new.leader) > (cur.peer_epoch, cur.zxid, cur.leader),
+    }
+}
+
+/// A vote as kept in `recvset` / `outofelection`: with the round and sender state.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct ReceivedVote {
+    vote: Vote,
+    round: Round,
+    state: ServerState,
+}
+
+impl ReceivedVote {
+    /// `Vote.equals`: if either side is LOOKING, everything must match; two votes of
+    /// servers out of election match on leader and peerEpoch only (ZOOKEEPER-1805).
+    fn matches(&self, other: &ReceivedVote) -> bool {
+        if self.state == ServerState::Looking || other.state == ServerState::Looking {
+            self.vote == other.vote && self.round == other.round
+        } else {
+            self.vote.leader == other.vote.leader && self.vote.peer_epoch == other.vote.peer_epoch
+        }
+    }
+}
+
+/// The outcome of an election: the vote that won and the round it won in.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub vote: Vote,
+    pub round: Round,
+}
+
+/// One server's FLE state. `logicalclock` and the proposal outlive a round; the vote
+/// sets are per call of `lookForLeader`.
+#[derive(Clone, Debug)]
+pub struct Election {
+    id: Sid,
+    logical_clock: Round,
+    proposal: Vote,
+    /// Votes of this round (`recvset`).
+    recv_set: BTreeMap<Sid, ReceivedVote>,
+    /// Votes of servers that are FOLLOWING or LEADING, of any round (`outofelection`).
+    out_of_election: BTreeMap<Sid, ReceivedVote>,
+    /// The poll timeout, doubling from `minNotificationInterval` to the maximum.
+    not_timeout_us: u64,
+    /// A quorum agrees with the proposal and the finalize wait is running.
+    finalizing: bool,
+    /// Own notifications, delivered to self after the current input (QCM loopback).
+    self_queue: VecDeque<Notification>,
+}
+
+impl Election {
+    pub fn new(id: Sid) -> Election {
+        Election {
+            id,
+            logical_clock: 0,
+            proposal: Vote { leader: id, zxid: Zxid::ZERO, peer_epoch: 0 },
+            recv_set: BTreeMap::new(),
+            out_of_election: BTreeMap::new(),
+            not_timeout_us: 0,
+            finalizing: false,
+            self_queue: VecDeque::new(),
+        }
+    }
+
+    pub fn logical_clock(&self) -> Round {
+        self.logical_clock
+    }
+
+    pub fn proposal(&self) -> Vote {
+        self.proposal
+    }
+
+    pub fn is_finalizing(&self) -> bool {
+        self.finalizing
+    }
+
+    pub fn notification_timeout_us(&self) -> u64 {
+        self.not_timeout_us
+    }
+
+    /// The notification this server sends while LOOKING (`sendNotifications`).
+    pub fn notification(&self) -> Notification {
+        Notification {
+            state: ServerState::Looking,
+            leader: self.proposal.leader,
+            zxid: self.proposal.zxid,
+            election_epoch: self.logical_clock,
+            peer_epoch: self.proposal.peer_epoch,
+        }
+    }
+
+    pub(crate) fn take_self_notification(&mut self) -> Option<Notification> {
+        self.self_queue.pop_front()
+    }
+
+    /// Start of `lookForLeader`: next round, vote for self, tell every voter.
+    pub fn look_for_leader(&mut self, cfg: &NodeConfig, init: Vote, out: &mut Outbox) {
+        self.logical_clock += 1;
+        self.recv_set.clear();
+        self.out_of_election.clear();
+        self.self_queue.clear();
+        self.finalizing = false;
+        self.proposal = init;
+        self.not_timeout_us = cfg.timing.min_notification_interval_us;
+        self.send_notifications(cfg, out);
+        out.set_timer(Timer::FleNotification, self.not_timeout_us);
+    }
+
+    /// Sends the current proposal to every voter, self included (delivered via the
+    /// loopback queue, as `QuorumCnxManager` does).
+    fn send_notifications(&mut self, cfg: &NodeConfig, out: &mut Outbox) {
+        let n = self.notification();
+        for sid in cfg.quorum.voters() {
+            if sid == self.id {
+                self.self_queue.push_back(n);
+            } else {
+                out.send(sid, Message::Notification(n));
+            }
+        }
+    }
+
+    fn update_proposal(&mut self, vote: Vote) {
+        self.proposal = vote;
+    }
+
+    /// Resends the proposal to one peer whose connection just came up: QCM's SendWorker
+    /// resends the last message on a new connection.
+    pub fn resend_to(&self, peer: Sid, out: &mut Outbox) {
+        out.send(peer, Message::Notification(self.notification()));
+    }
+
+    /// One notification taken off the receive queue while LOOKING. `init` is the vote
+    /// for self (`getInitId`, `getInitLastLoggedZxid`, `getPeerEpoch`).
+    pub fn on_notification(
+        &mut self,
+        cfg: &NodeConfig,
+        init: Vote,
+        from: Sid,
+        n: Notification,
+        out: &mut Outbox,
+    ) -> Option<Decision> {
+        if self.finalizing {
+            // The finalize loop: only a strictly better vote reopens the election; any
+            // other notification is consumed and the wait starts over.
+            if !total_order_predicate(cfg, Vote::of(&n), self.proposal) {
+                out.set_timer(Timer::FleFinalize, cfg.timing.finalize_wait_us);
+                return None;
+            }
+            self.finalizing = false;
+            out.cancel_timer(Timer::FleFinalize);
+        }
+        let decision = match n.state {
+            ServerState::Looking => self.on_looking(cfg, init, from, n, out),
+            ServerState::Observing => None,
+            ServerState::Following | ServerState::Leading => self.on_out_of_election(cfg, from, n),
+        };
+        if let Some(d) = decision {
+            return Some(self.leave_instance(d, out));
+        }
+        if !self.finalizing {
+            out.set_timer(Timer::FleNotification, self.not_timeout_us);
+        }
+        None
+    }
+
+    fn on_looking(&mut self, cfg: &NodeConfig, init: Vote, from: Sid, n: Notification, out: &mut Outbox) -> Option<Decision> {
+        let theirs = Vote::of(&n);
+        if n.election_epoch > self.logical_clock {
+            // A later round: join it, forget this round's votes, and stand for the better
+            // of their vote and our own initial vote.
+            self.logical_clock = n.election_epoch;
+            self.recv_set.clear();
+            let vote = if total_order_predicate(cfg, theirs, init) { theirs } else { init };
+            self.update_proposal(vote);
+            self.send_notifications(cfg, out);
+        } else if n.election_epoch < self.logical_clock {
+            return None; // An older round: ignored (the receiver already answered it).
+        } else if total_order_predicate(cfg, theirs, self.proposal) {
+            self.update_proposal(theirs);
+            self.send_notifications(cfg, out);
+        }
+        self.recv_set.insert(from, ReceivedVote { vote: theirs, round: n.election_epoch, state: n.state });
+        let mine = ReceivedVote { vote: self.proposal, round: self.logical_clock, state: ServerState::Looking };
+        if self.has_quorum(cfg, &self.recv_set, &mine) {
+            // Keep listening for finalizeWait before deciding.
+            self.finalizing = true;
+            out.cancel_timer(Timer::FleNotification);
+            out.set_timer(Timer::FleFinalize, cfg.timing.finalize_wait_us);
+        }
+        None
+    }
+
+    /// `receivedFollowingNotification` / `receivedLeadingNotification`.
+    fn on_out_of_election(&mut self, cfg: &NodeConfig, from: Sid, n: Notification) -> Option<Decision> {
+        let theirs = ReceivedVote { vote: Vote::of(&n), round: n.election_epoch, state: n.state };
+        let decision = Decision { vote: theirs.vote, round: n.election_epoch };
+        if n.election_epoch == self.logical_clock {
+            self.recv_set.insert(from, theirs);
+            if self.has_quorum(cfg, &self.recv_set, &theirs) && self.check_leader(&self.recv_set, n.leader, n.election_epoch) {
+                return Some(decision);
+            }
+        }
+        // Before joining an established ensemble, a quorum must follow the same leader.
+        self.out_of_election.insert(from, theirs);
+        if self.has_quorum(cfg, &self.out_of_election, &theirs)
+            && self.check_leader(&self.out_of_election, n.leader, n.election_epoch)
+        {
+            self.logical_clock = n.election_epoch;
+            return Some(decision);
+        }
+        None
+    }
+
+    /// `getVoteTracker(...).hasAllQuorums()`.
+    fn has_quorum(&self, cfg: &NodeConfig, votes: &BTreeMap<Sid, ReceivedVote>, target: &ReceivedVote) -> bool {
+        cfg.quorum.contains_quorum(votes.iter().filter(|(_, v)| v.matches(target)).map(|(sid, _)| *sid))
+    }
+
+    /// `checkLeader`: the leader's own vote must say LEADING, or, if we are the leader,
+    /// the round must be ours (so a server that restarted does not follow a dead leader).
+    fn check_leader(&self, votes: &BTreeMap<Sid, ReceivedVote>, leader: Sid, round: Round) -> bool {
+        if leader != self.id {
+            votes.get(&leader).is_some_and(|v| v.state == ServerState::Leading)
+        } else {
+            self.logical_clock == round
+        }
+    }
+
+    /// A poll or finalize timeout.
+    pub fn on_timer(&mut self, cfg: &NodeConfig, timer: Timer, out: &mut Outbox) -> Option<Decision> {
+        match timer {
+            Timer::FleFinalize => {
+                assert!(self.finalizing, "finalize timer fired outside the finalize wait");
+                let d = Decision { vote: self.proposal, round: self.logical_clock };
+                Some(self.leave_instance(d, out))
+            }
+            Timer::FleNotification => {
+                assert!(!self.finalizing, "poll timer fired during the finalize wait");
+                // Nothing heard for notTimeout: resend and back off.
+                self.send_notifications(cfg, out);
+                self.not_timeout_us = (self.not_timeout_us * 2).min(cfg.timing.max_notification_interval_us);
+                out.set_timer(Timer::FleNotification, self.not_timeout_us);
+                None
+            }
+            other => panic!("FLE got a timer it does not own: {other:?}"),
+        }
+    }
+
+    /// `leaveInstance`: stop the round's timers and drop whatever is still queued.
+    fn leave_instance(&mut self, d: Decision, out: &mut Outbox) -> Decision {
+        out.cancel_timer(Timer::FleNotification);
+        out.cancel_timer(Timer::FleFinalize);
+        self.finalizing = false;
+        self.self_queue.clear();
+        d
+    }
+}

@@ -1,0 +1,29 @@
+//! # zab: ZooKeeper's coordination protocols as pure state machines
+//!
+//! Every server is a [`node::Node`]: it takes one [`node::Input`] at a time and returns
+//! [`node::Effect`]s as values. Nothing here reads a clock, draws a random number, spawns a
+//! thread or does I/O, so a simulator (the `zabsim` crate) can drive a cluster of nodes
+//! deterministically from one seed.
+//!
+//! Modules follow ZooKeeper's own split:
+//! - [`election`]: Fast Leader Election (`FastLeaderElection`);
+//! - [`leader`], [`follower`]: the quorum protocol after election (`Leader`, `Learner`);
+//! - [`durable`]: what a server keeps on disk and the startup checks;
+//! - [`quorum`]: majority quorums (`QuorumMaj`);
+//! - [`variant`]: historical bugs, reintroduced on purpose.
+
+pub mod durable;
+pub mod election;
+pub mod follower;
+pub mod leader;
+pub mod message;
+pub mod node;
+pub mod quorum;
+pub mod timing;
+pub mod types;
+pub mod variant;
+
+pub use message::{Message, Notification};
+pub use node::{Effect, Input, Node, NodeConfig, Observation, Outbox, Timer};
+pub use types::{Epoch, Round, ServerState, Sid, Zxid};
+pub use variant::Variant;

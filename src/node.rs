@@ -1,0 +1,414 @@
+//! The node contract: a server is a value that reacts to one [`Input`] at a time and
+//! answers with [`Effect`]s written into an [`Outbox`]. It never reads a clock, draws a
+//! random number, spawns a thread or does I/O; the simulator owns all of that.
+//!
+//! One dispatch on role, per-role handlers (`election`, `leader`, `follower`), as in
+//! ZooKeeper's `QuorumPeer.run` loop.
+
+use crate::durable::{DiskWrite, DurableState, StartupError};
+use crate::election::{Decision, Election, Vote};
+use crate::follower::Follower;
+use crate::leader::Leader;
+use crate::message::{Message, Notification};
+use crate::quorum::QuorumVerifier;
+use crate::timing::Timing;
+use crate::types::{Epoch, Round, ServerState, Sid, Zxid};
+use crate::variant::Variant;
+use serde::{Deserialize, Serialize};
+
+/// What does not change while a server runs: its id, the ensemble, timing, variant.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NodeConfig {
+    pub id: Sid,
+    pub quorum: QuorumVerifier,
+    pub timing: Timing,
+    pub variant: Variant,
+}
+
+/// A node's timers. Each is one-shot; setting it again replaces the pending one.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Timer {
+    /// FLE's poll timeout (`notTimeout`): silence this long makes a LOOKING server resend.
+    FleNotification,
+    /// FLE's `finalizeWait`: silence this long after a quorum agrees decides the election.
+    FleFinalize,
+    /// The learner's socket read timeout (`initLimit`, then `syncLimit` ticks).
+    LearnerRead,
+    /// `Learner.connectToLeader` retries once a second until the leader answers.
+    LearnerConnectRetry,
+    /// The leader's main loop, every half tick (`Leader.lead`).
+    LeaderTick,
+    /// The leader's wait for a quorum of learners (`initLimit` ticks).
+    LeaderInit,
+}
+
+impl Timer {
+    pub const COUNT: usize = 6;
+
+    /// A dense index, for per-timer tables in the simulator.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A client request a server answers by itself. Writes arrive with Zab.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum ClientRequest {
+    /// The `srvr` four-letter command: mode, zxid, epoch.
+    Srvr,
+}
+
+/// A server's answer to a client.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum ClientReply {
+    Srvr { state: ServerState, leader: Option<Sid>, zxid: Zxid, current_epoch: Epoch },
+}
+
+/// One input to a node.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "input", rename_all = "snake_case")]
+pub enum Input {
+    /// The process started (fresh or after a crash) from its durable image.
+    Start,
+    Message { from: Sid, msg: Message },
+    Timer { timer: Timer },
+    /// A connection with `peer` is up (after a heal or the peer's restart).
+    ConnectionUp { peer: Sid },
+    /// The connection with `peer` broke; messages in flight on it were lost.
+    ConnectionDown { peer: Sid },
+    /// The fsync with this id completed: every write issued before it is durable.
+    Durable { fsync: u64 },
+    Client { client: u64, request: ClientRequest },
+}
+
+/// Why a server (re)entered LOOKING.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LookingReason {
+    Startup,
+    /// A follower heard nothing from its leader for its read timeout.
+    LeaderTimeout,
+    /// A follower's connection to its leader broke.
+    LeaderConnectionLost,
+    /// A leader's synced learners fell below a quorum.
+    QuorumLost,
+    /// A leader did not gather a quorum of learners within `initLimit` ticks.
+    InitTimeout,
+}
+
+/// What a node reports for the checker and the summary. The simulator records these but
+/// never acts on them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "obs", rename_all = "snake_case")]
+pub enum Observation {
+    /// `lookForLeader` began a round.
+    ElectionStarted { round: Round, reason: LookingReason },
+    /// FLE decided.
+    Decided { state: ServerState, leader: Sid, round: Round, zxid: Zxid, peer_epoch: Epoch },
+    /// A leader gathered a quorum of learners and runs in `epoch`.
+    LeaderEstablished { epoch: Epoch, round: Round, quorum: Vec<Sid> },
+    /// A follower was accepted by its leader.
+    FollowerConnected { leader: Sid, epoch: Epoch },
+}
+
+/// An effect a node asks the world to carry out, returned as data.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    Send { to: Sid, msg: Message },
+    SetTimer { timer: Timer, after_us: u64 },
+    CancelTimer { timer: Timer },
+    /// A volatile write; durable only once an fsync issued after it completes.
+    Write(DiskWrite),
+    /// Make every earlier write durable; then deliver [`Input::Durable`] and send
+    /// `then_send`. A message that may only leave after a write is durable rides here.
+    Fsync { id: u64, then_send: Vec<(Sid, Message)> },
+    ClientReply { client: u64, reply: ClientReply },
+    Observe(Observation),
+}
+
+/// Where a node writes its effects. The simulator reuses one across steps.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    pub effects: Vec<Effect>,
+}
+
+impl Outbox {
+    pub fn send(&mut self, to: Sid, msg: Message) {
+        self.effects.push(Effect::Send { to, msg });
+    }
+
+    pub fn set_timer(&mut self, timer: Timer, after_us: u64) {
+        assert!(after_us > 0, "timer {timer:?} set to fire immediately");
+        self.effects.push(Effect::SetTimer { timer, after_us });
+    }
+
+    pub fn cancel_timer(&mut self, timer: Timer) {
+        self.effects.push(Effect::CancelTimer { timer });
+    }
+
+    pub fn observe(&mut self, obs: Observation) {
+        self.effects.push(Effect::Observe(obs));
+    }
+
+    pub fn clear(&mut self) {
+        self.effects.clear();
+    }
+}
+
+/// The role a server plays, as in `QuorumPeer.run`.
+#[derive(Clone, Debug)]
+enum Role {
+    Looking,
+    Following(Follower),
+    Leading(Leader),
+}
+
+/// One ZooKeeper server.
+#[derive(Clone, Debug)]
+pub struct Node {
+    cfg: NodeConfig,
+    /// The node's own view of its disk: durable image plus writes it issued since.
+    disk: DurableState,
+    fle: Election,
+    role: Role,
+    /// `QuorumPeer.currentVote`: the vote that ended the last election (what a non-LOOKING
+    /// server answers LOOKING peers with), and the round it won.
+    current_vote: Option<(Vote, Round)>,
+}
+
+impl Node {
+    /// Builds a server from its durable image, running ZooKeeper's startup checks. The
+    /// node does nothing until it receives [`Input::Start`].
+    pub fn recover(cfg: NodeConfig, durable: DurableState) -> Result<Node, StartupError> {
+        assert!(cfg.quorum.is_voter(cfg.id), "server {} is not a voter in its own ensemble", cfg.id);
+        durable.startup_check()?;
+        Ok(Node {
+            fle: Election::new(cfg.id),
+            cfg,
+            disk: durable,
+            role: Role::Looking,
+            current_vote: None,
+        })
+    }
+
+    pub fn id(&self) -> Sid {
+        self.cfg.id
+    }
+
+    pub fn config(&self) -> &NodeConfig {
+        &self.cfg
+    }
+
+    pub fn state(&self) -> ServerState {
+        match self.role {
+            Role::Looking => ServerState::Looking,
+            Role::Following(_) => ServerState::Following,
+            Role::Leading(_) => ServerState::Leading,
+        }
+    }
+
+    /// The leader this server follows or is, when not LOOKING.
+    pub fn leader(&self) -> Option<Sid> {
+        match &self.role {
+            Role::Looking => None,
+            Role::Following(f) => Some(f.leader()),
+            Role::Leading(_) => Some(self.cfg.id),
+        }
+    }
+
+    /// A leader with a quorum of learners, or a follower its leader accepted.
+    pub fn is_established(&self) -> bool {
+        match &self.role {
+            Role::Looking => false,
+            Role::Following(f) => f.is_connected(),
+            Role::Leading(l) => l.is_established(),
+        }
+    }
+
+    /// The FLE round (`logicalclock`).
+    pub fn round(&self) -> Round {
+        self.fle.logical_clock()
+    }
+
+    /// The vote this server currently proposes (LOOKING) or stands by (otherwise).
+    pub fn vote(&self) -> Vote {
+        match (&self.role, &self.current_vote) {
+            (Role::Looking, _) | (_, None) => self.fle.proposal(),
+            (_, Some((v, _))) => *v,
+        }
+    }
+
+    pub fn disk_view(&self) -> &DurableState {
+        &self.disk
+    }
+
+    fn init_vote(&self) -> Vote {
+        Vote {
+            leader: self.cfg.id,
+            zxid: self.disk.last_logged_zxid(),
+            peer_epoch: self.disk.current_epoch,
+        }
+    }
+
+    /// Handles one input. Effects are appended to `out`.
+    pub fn step(&mut self, input: Input, out: &mut Outbox) {
+        match input {
+            Input::Start => self.start_looking(LookingReason::Startup, out),
+            Input::Message { from, msg: Message::Notification(n) } => self.on_notification(from, n, out),
+            Input::Message { from, msg } => self.on_quorum_message(from, msg, out),
+            Input::Timer { timer } => self.on_timer(timer, out),
+            Input::ConnectionUp { peer } => {
+                // QCM's SendWorker resends the last notification on a new connection, so
+                // a peer that was cut off learns our vote without waiting for a timeout.
+                if matches!(self.role, Role::Looking) {
+                    self.fle.resend_to(peer, out);
+                }
+            }
+            Input::ConnectionDown { peer } => self.on_connection_down(peer, out),
+            // Nothing in election or the learner handshake waits on the disk yet.
+            Input::Durable { .. } => {}
+            Input::Client { client, request: ClientRequest::Srvr } => {
+                let reply = ClientReply::Srvr {
+                    state: self.state(),
+                    leader: self.leader(),
+                    zxid: self.disk.last_logged_zxid(),
+                    current_epoch: self.disk.current_epoch,
+                };
+                out.effects.push(Effect::ClientReply { client, reply });
+            }
+        }
+        self.drain_self_notifications(out);
+    }
+
+    /// FLE delivers a server's own notifications to itself through its receive queue,
+    /// after whatever it is processing now (`QuorumCnxManager.toSend` to self).
+    fn drain_self_notifications(&mut self, out: &mut Outbox) {
+        while let Some(n) = self.fle.take_self_notification() {
+            if matches!(self.role, Role::Looking) {
+                let init = self.init_vote();
+                if let Some(d) = self.fle.on_notification(&self.cfg, init, self.cfg.id, n, out) {
+                    self.decide(d, out);
+                }
+            }
+        }
+    }
+
+    fn on_notification(&mut self, from: Sid, n: Notification, out: &mut Outbox) {
+        if !self.cfg.quorum.is_voter(from) || !self.cfg.quorum.is_voter(n.leader) {
+            return; // `validVoter`: only voters' votes for voters count.
+        }
+        match &self.role {
+            Role::Looking => {
+                // WorkerReceiver: answer a LOOKING peer from an older round with our vote.
+                if n.state == ServerState::Looking && n.election_epoch < self.fle.logical_clock() {
+                    out.send(from, Message::Notification(self.fle.notification()));
+                }
+                let init = self.init_vote();
+                if let Some(d) = self.fle.on_notification(&self.cfg, init, from, n, out) {
+                    self.decide(d, out);
+                }
+            }
+            Role::Following(_) | Role::Leading(_) => {
+                // WorkerReceiver: a server out of election tells a LOOKING peer who leads.
+                if n.state == ServerState::Looking {
+                    let (vote, round) = self.current_vote.expect("a decided server has a vote");
+                    let reply = Notification {
+                        state: self.state(),
+                        leader: vote.leader,
+                        zxid: vote.zxid,
+                        election_epoch: round,
+                        peer_epoch: vote.peer_epoch,
+                    };
+                    out.send(from, Message::Notification(reply));
+                }
+            }
+        }
+    }
+
+    fn on_quorum_message(&mut self, from: Sid, msg: Message, out: &mut Outbox) {
+        let back_to_looking = match &mut self.role {
+            Role::Looking => None, // No quorum port is open while LOOKING: dropped.
+            Role::Following(f) => f.on_message(&self.cfg, &self.disk, from, msg, out),
+            Role::Leading(l) => l.on_message(&self.cfg, from, msg, out),
+        };
+        if let Some(reason) = back_to_looking {
+            self.start_looking(reason, out);
+        }
+    }
+
+    fn on_timer(&mut self, timer: Timer, out: &mut Outbox) {
+        let back_to_looking = match (&mut self.role, timer) {
+            (Role::Looking, Timer::FleNotification | Timer::FleFinalize) => {
+                if let Some(d) = self.fle.on_timer(&self.cfg, timer, out) {
+                    self.decide(d, out);
+                }
+                None
+            }
+            (Role::Following(f), Timer::LearnerRead | Timer::LearnerConnectRetry) => {
+                f.on_timer(&self.cfg, &self.disk, timer, out)
+            }
+            (Role::Leading(l), Timer::LeaderTick | Timer::LeaderInit) => l.on_timer(&self.cfg, timer, out),
+            // A timer of a role this server no longer plays: it was cancelled on the way
+            // out, so the simulator should not deliver it.
+            (_, t) => panic!("server {}: timer {t:?} fired in state {}", self.cfg.id, self.state()),
+        };
+        if let Some(reason) = back_to_looking {
+            self.start_looking(reason, out);
+        }
+    }
+
+    fn on_connection_down(&mut self, peer: Sid, out: &mut Outbox) {
+        let back_to_looking = match &mut self.role {
+            Role::Looking => None,
+            Role::Following(f) => f.on_connection_down(peer),
+            Role::Leading(l) => {
+                l.on_connection_down(peer);
+                None
+            }
+        };
+        if let Some(reason) = back_to_looking {
+            self.start_looking(reason, out);
+        }
+    }
+
+    /// `QuorumPeer.run` going back to LOOKING: leave the role, start a new election round.
+    fn start_looking(&mut self, reason: LookingReason, out: &mut Outbox) {
+        match &self.role {
+            Role::Looking => {}
+            Role::Following(_) => {
+                out.cancel_timer(Timer::LearnerRead);
+                out.cancel_timer(Timer::LearnerConnectRetry);
+            }
+            Role::Leading(_) => {
+                out.cancel_timer(Timer::LeaderTick);
+                out.cancel_timer(Timer::LeaderInit);
+            }
+        }
+        self.role = Role::Looking;
+        let init = self.init_vote();
+        self.fle.look_for_leader(&self.cfg, init, out);
+        out.observe(Observation::ElectionStarted { round: self.fle.logical_clock(), reason });
+    }
+
+    fn decide(&mut self, d: Decision, out: &mut Outbox) {
+        assert!(matches!(self.role, Role::Looking), "server {} decided while not LOOKING", self.cfg.id);
+        self.current_vote = Some((d.vote, d.round));
+        let state = if d.vote.leader == self.cfg.id { ServerState::Leading } else { ServerState::Following };
+        out.observe(Observation::Decided {
+            state,
+            leader: d.vote.leader,
+            round: d.round,
+            zxid: d.vote.zxid,
+            peer_epoch: d.vote.peer_epoch,
+        });
+        self.role = if state == ServerState::Leading {
+            Role::Leading(Leader::start(&self.cfg, &self.disk, d.round, out))
+        } else {
+            Role::Following(Follower::start(&self.cfg, &self.disk, d.vote.leader, out))
+        };
+    }
+}
