@@ -7,12 +7,18 @@ use crate::message::Message;
 use crate::node::{LookingReason, NodeConfig, Observation, Outbox, Timer};
 use crate::types::{Epoch, Sid};
 
-/// `Learner.connectToLeader` sleeps this long between attempts.
-pub const CONNECT_RETRY_US: u64 = 1_000_000;
+/// `Learner.connectToLeader` sleeps this long between attempts
+/// (`zookeeper.leaderConnectDelayDuringRetryMs`, 100 ms).
+pub const CONNECT_RETRY_US: u64 = 100_000;
+
+/// `Learner.connectToLeader` gives up after this many attempts.
+pub const CONNECT_TRIES_MAX: u32 = 5;
 
 #[derive(Clone, Debug)]
 pub struct Follower {
     leader: Sid,
+    /// Connection attempts so far.
+    tries: u32,
     /// The epoch the leader announced in LEADERINFO, once it did.
     epoch: Option<Epoch>,
 }
@@ -20,13 +26,16 @@ pub struct Follower {
 impl Follower {
     pub fn start(cfg: &NodeConfig, disk: &DurableState, leader: Sid, out: &mut Outbox) -> Follower {
         assert_ne!(leader, cfg.id, "a server does not follow itself");
-        let f = Follower { leader, epoch: None };
+        let mut f = Follower { leader, tries: 0, epoch: None };
         f.connect(disk, out);
         out.set_timer(Timer::LearnerRead, cfg.timing.init_timeout_us());
         f
     }
 
-    fn connect(&self, disk: &DurableState, out: &mut Outbox) {
+    /// One connection attempt. The leader answers FOLLOWERINFO only while it is LEADING
+    /// (its learner acceptor is open); no answer counts as a failed attempt.
+    fn connect(&mut self, disk: &DurableState, out: &mut Outbox) {
+        self.tries += 1;
         let info = Message::FollowerInfo { accepted_epoch: disk.accepted_epoch, last_zxid: disk.last_logged_zxid() };
         out.send(self.leader, info);
         out.set_timer(Timer::LearnerConnectRetry, CONNECT_RETRY_US);
@@ -43,7 +52,6 @@ impl Follower {
     pub fn on_message(
         &mut self,
         cfg: &NodeConfig,
-        _disk: &DurableState,
         from: Sid,
         msg: Message,
         out: &mut Outbox,
@@ -73,6 +81,9 @@ impl Follower {
             Timer::LearnerRead => Some(LookingReason::LeaderTimeout),
             Timer::LearnerConnectRetry => {
                 assert!(!self.is_connected(), "connect retry after the leader answered");
+                if self.tries >= CONNECT_TRIES_MAX {
+                    return Some(LookingReason::LeaderUnreachable);
+                }
                 self.connect(disk, out);
                 None
             }

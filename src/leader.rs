@@ -68,7 +68,8 @@ impl Leader {
             return;
         }
         self.established = true;
-        let quorum: Vec<Sid> = self.synced(cfg).collect();
+        let mut quorum: Vec<Sid> = self.synced(cfg).collect();
+        quorum.sort_unstable();
         out.cancel_timer(Timer::LeaderInit);
         out.set_timer(Timer::LeaderTick, cfg.timing.half_tick_us());
         out.observe(Observation::LeaderEstablished { epoch: self.epoch, round: self.round, quorum });

@@ -93,6 +93,8 @@ pub enum LookingReason {
     LeaderTimeout,
     /// A follower's connection to its leader broke.
     LeaderConnectionLost,
+    /// A follower could not connect to its leader in `CONNECT_TRIES_MAX` attempts.
+    LeaderUnreachable,
     /// A leader's synced learners fell below a quorum.
     QuorumLost,
     /// A leader did not gather a quorum of learners within `initLimit` ticks.
@@ -332,7 +334,7 @@ impl Node {
     fn on_quorum_message(&mut self, from: Sid, msg: Message, out: &mut Outbox) {
         let back_to_looking = match &mut self.role {
             Role::Looking => None, // No quorum port is open while LOOKING: dropped.
-            Role::Following(f) => f.on_message(&self.cfg, &self.disk, from, msg, out),
+            Role::Following(f) => f.on_message(&self.cfg, from, msg, out),
             Role::Leading(l) => l.on_message(&self.cfg, from, msg, out),
         };
         if let Some(reason) = back_to_looking {

@@ -1,1 +1,24 @@
-pub mod cli { pub fn main() {} }
+//! # zabsim: a deterministic simulation testbed for ZooKeeper's protocols
+//!
+//! The simulator owns everything outside the servers: virtual time ([`scheduler`]), the
+//! [`network`], the [`disk`]s, [`faults`], and the [`checker`]. One seed drives a run
+//! ([`cluster::run`]); the same seed gives the same trace hash on any machine.
+
+pub mod checker;
+pub mod cli;
+pub mod cluster;
+pub mod disk;
+pub mod dist;
+pub mod faults;
+pub mod network;
+pub mod rng;
+pub mod scenario;
+pub mod scheduler;
+pub mod summary;
+pub mod sweep;
+pub mod trace;
+
+pub use checker::{Invariant, Violation};
+pub use cluster::{run, RunOptions};
+pub use scenario::Scenario;
+pub use summary::RunReport;

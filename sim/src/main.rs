@@ -1,1 +1,3 @@
-fn main() { zabsim::cli::main() }
+fn main() -> std::process::ExitCode {
+    zabsim::cli::main()
+}

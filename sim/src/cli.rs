@@ -1,0 +1,231 @@
+//! The `zabsim` command line.
+
+use crate::cluster::{run, RunOptions};
+use crate::scenario::Scenario;
+use crate::sweep::{sweep, SweepOptions};
+use clap::{Parser, Subcommand};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use zab::Variant;
+
+/// Exit status for a run or sweep that found what it should not (or missed what it should).
+const EXIT_FAILED: u8 = 1;
+/// Exit status for bad input: a scenario file, a flag, a trace.
+const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(name = "zabsim", version, about = "Deterministic simulation testbed for ZooKeeper's protocols")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one seed of a scenario and print a summary; exit 1 on a violation.
+    Run {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        #[arg(long)]
+        seed: u64,
+        /// Write every event as JSON lines to FILE.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+        /// Protocol variant, overriding the scenario's (`none` is the correct protocol).
+        #[arg(long, value_name = "NAME")]
+        variant: Option<Variant>,
+        /// Stop at this simulated time (milliseconds).
+        #[arg(long, value_name = "MS")]
+        until_ms: Option<u64>,
+        /// Print the report as JSON instead of the human summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run many seeds over all cores and summarize.
+    Sweep {
+        scenario: PathBuf,
+        /// Seeds to run: `A..B` (B excluded), `A..=B`, or one seed.
+        #[arg(long, value_name = "A..B", value_parser = parse_seeds)]
+        seeds: Range<u64>,
+        /// Parallel jobs (default: all cores).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+        jobs: Option<u64>,
+        #[arg(long, value_name = "NAME")]
+        variant: Option<Variant>,
+        /// Print one JSON object instead of the human summary.
+        #[arg(long)]
+        json: bool,
+        /// Run without the checker (to measure its cost).
+        #[arg(long)]
+        no_check: bool,
+    },
+    /// List the protocol variants.
+    Variants,
+    /// Check a scenario file and print it with every default filled in.
+    Check { scenario: PathBuf },
+}
+
+/// Parses `A..B`, `A..=B` or `N`.
+fn parse_seeds(s: &str) -> Result<Range<u64>, String> {
+    let num = |x: &str| x.trim().parse::<u64>().map_err(|e| format!("`{x}` is not a seed: {e}"));
+    let r = if let Some((a, b)) = s.split_once("..=") {
+        num(a)?..num(b)?.checked_add(1).ok_or("range end overflows")?
+    } else if let Some((a, b)) = s.split_once("..") {
+        num(a)?..num(b)?
+    } else {
+        let n = num(s)?;
+        n..n + 1
+    };
+    if r.start >= r.end {
+        return Err(format!("`{s}` is an empty range"));
+    }
+    Ok(r)
+}
+
+fn load(path: &PathBuf) -> Result<Scenario, ExitCode> {
+    Scenario::load(path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Run { scenario, seed, trace, variant, until_ms, json } => {
+            cmd_run(scenario, seed, trace, variant, until_ms, json)
+        }
+        Command::Sweep { scenario, seeds, jobs, variant, json, no_check } => {
+            cmd_sweep(scenario, seeds, jobs, variant, json, no_check)
+        }
+        Command::Variants => {
+            for v in Variant::ALL {
+                println!("{:<10} {}", v.name(), v.description());
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Check { scenario } => match load(&scenario) {
+            Ok(s) => {
+                print!("{}", s.to_toml());
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+    }
+}
+
+fn cmd_run(
+    path: PathBuf,
+    seed: u64,
+    trace: Option<PathBuf>,
+    variant: Option<Variant>,
+    until_ms: Option<u64>,
+    json: bool,
+) -> ExitCode {
+    let scenario = match load(&path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let mut opts = RunOptions::new(seed);
+    opts.variant = variant;
+    opts.until_us = until_ms.map(|ms| ms * 1000);
+    opts.scenario_path = path.display().to_string();
+    if let Some(t) = &trace {
+        match std::fs::File::create(t) {
+            Ok(f) => opts.trace = Some(Box::new(BufWriter::new(f))),
+            Err(e) => {
+                eprintln!("error: --trace {}: cannot create: {e}", t.display());
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        }
+    }
+    let report = run(&scenario, opts);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize"));
+    } else {
+        if report.violation.is_some() {
+            let v = report.variant;
+            // The replay command goes before the summary's last line, the trace hash.
+            let text = report.to_string();
+            let (body, last) = text.rsplit_once('\n').unwrap_or(("", &text));
+            println!("{body}");
+            println!("replay: zabsim run {} --seed {seed} --variant {v} --trace run.jsonl", path.display());
+            println!("{last}");
+        } else {
+            println!("{report}");
+        }
+    }
+    if let Some(e) = &report.trace_error {
+        eprintln!("error: writing the trace failed: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    if report.violation.is_some() {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn cmd_sweep(
+    path: PathBuf,
+    seeds: Range<u64>,
+    jobs: Option<u64>,
+    variant: Option<Variant>,
+    json: bool,
+    no_check: bool,
+) -> ExitCode {
+    let scenario = match load(&path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let jobs = jobs.map(|j| j as usize).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let opts = SweepOptions {
+        seeds,
+        jobs,
+        variant,
+        progress: !json && std::io::stderr().is_terminal(),
+        check: !no_check,
+    };
+    let (summary, _) = sweep(&scenario, &opts);
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        let _ = writeln!(stdout, "{}", serde_json::to_string(&summary).expect("summaries serialize"));
+    } else {
+        let _ = writeln!(stdout, "{summary}");
+        if let Some(first) = summary.failing_seeds.first() {
+            let _ = writeln!(
+                stdout,
+                "replay the first: zabsim run {} --seed {first} --variant {}",
+                path.display(),
+                summary.variant
+            );
+        }
+    }
+    if summary.as_expected() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_ranges_parse() {
+        assert_eq!(parse_seeds("0..10").unwrap(), 0..10);
+        assert_eq!(parse_seeds("3..=5").unwrap(), 3..6);
+        assert_eq!(parse_seeds("7").unwrap(), 7..8);
+        assert!(parse_seeds("5..3").unwrap_err().contains("empty"));
+        assert!(parse_seeds("a..3").unwrap_err().contains("not a seed"));
+    }
+}

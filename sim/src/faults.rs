@@ -1,0 +1,104 @@
+//! Random faults: what to break next, drawn from the run's fault stream, within the
+//! scenario's bound on how many servers may be crashed or cut off at once.
+
+use crate::rng::Stream;
+use crate::scenario::{FaultAction, RandomFaults};
+use zab::Sid;
+
+/// What the fault generator may look at.
+pub struct FaultView<'a> {
+    pub servers: u64,
+    /// Servers crashed or cut off now.
+    pub faulty: &'a [Sid],
+    /// The server LEADING now, if any.
+    pub leader: Option<Sid>,
+    /// How many more servers may become faulty (`None`: no bound).
+    pub budget: Option<u64>,
+}
+
+/// Draws the next random fault, or `None` when the budget allows nothing of the drawn
+/// kind. The fault undoes itself after a drawn down time.
+pub fn draw(rng: &mut Stream, spec: &RandomFaults, view: &FaultView<'_>) -> Option<FaultAction> {
+    let weights = [spec.crash, spec.crash_leader, spec.partition, spec.one_way, spec.slow_link];
+    let kind = rng.weighted(&weights);
+    let for_ms = Some(rng.range(spec.down_min_ms, spec.down_max_ms));
+    let healthy: Vec<Sid> = (1..=view.servers).filter(|s| !view.faulty.contains(s)).collect();
+    let budget = view.budget.unwrap_or(view.servers).min(healthy.len() as u64);
+    match kind {
+        0 if budget > 0 => Some(FaultAction::Crash { server: rng.pick(&healthy), for_ms }),
+        1 => {
+            let leader = view.leader.filter(|l| !view.faulty.contains(l) && budget > 0)?;
+            Some(FaultAction::Crash { server: leader, for_ms })
+        }
+        2 | 3 if budget > 0 => {
+            // Isolate a few healthy servers from everyone else.
+            let k = rng.range(1, budget);
+            let mut pool = healthy;
+            rng.shuffle(&mut pool);
+            let mut isolated: Vec<Sid> = pool.into_iter().take(k as usize).collect();
+            isolated.sort_unstable();
+            let rest: Vec<Sid> = (1..=view.servers).filter(|s| !isolated.contains(s)).collect();
+            if kind == 2 {
+                Some(FaultAction::Partition { groups: vec![isolated, rest], for_ms })
+            } else if rng.chance(1, 2) {
+                Some(FaultAction::Cut { from: isolated, to: rest, for_ms })
+            } else {
+                Some(FaultAction::Cut { from: rest, to: isolated, for_ms })
+            }
+        }
+        4 if view.servers >= 2 => {
+            let from = rng.range(1, view.servers);
+            let mut to = rng.range(1, view.servers - 1);
+            if to >= from {
+                to += 1;
+            }
+            Some(FaultAction::SlowLink { from, to, extra_ms: spec.slow_extra_ms, for_ms: for_ms.unwrap_or(1) })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Purpose;
+
+    fn spec() -> RandomFaults {
+        RandomFaults {
+            min_interval_ms: 1,
+            max_interval_ms: 2,
+            down_min_ms: 1,
+            down_max_ms: 2,
+            crash: 1,
+            crash_leader: 1,
+            partition: 1,
+            one_way: 1,
+            slow_link: 1,
+            slow_extra_ms: 5,
+        }
+    }
+
+    #[test]
+    fn an_exhausted_budget_only_allows_slow_links() {
+        let mut rng = Stream::new(4, Purpose::Faults);
+        let view = FaultView { servers: 5, faulty: &[1, 2], leader: Some(5), budget: Some(0) };
+        for _ in 0..200 {
+            match draw(&mut rng, &spec(), &view) {
+                None | Some(FaultAction::SlowLink { .. }) => {}
+                Some(f) => panic!("drew {f:?} with no budget"),
+            }
+        }
+    }
+
+    #[test]
+    fn partitions_isolate_at_most_the_budget() {
+        let mut rng = Stream::new(5, Purpose::Faults);
+        let view = FaultView { servers: 5, faulty: &[], leader: None, budget: Some(2) };
+        for _ in 0..200 {
+            if let Some(FaultAction::Partition { groups, .. }) = draw(&mut rng, &spec(), &view) {
+                assert!(groups[0].len() <= 2 && !groups[0].is_empty());
+                assert_eq!(groups[0].len() + groups[1].len(), 5);
+            }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! The network: one FIFO channel per ordered pair of servers (TCP semantics), delays
+//! from the scenario, and connectivity as a petgraph graph that partitions cut.
+//!
+//! A channel a->b carries messages while both servers are up and the directed edge a->b
+//! is in the graph. Breaking it (a cut, a crash) loses every message in flight on it: each
+//! message carries the channel's incarnation, and a delivery whose incarnation is stale is
+//! dropped. FIFO holds because a message is never delivered before the one sent before
+//! it on the same channel (ties keep send order through the scheduler's sequence).
+
+use crate::dist::Delay;
+use crate::rng::Stream;
+use petgraph::graphmap::DiGraphMap;
+use zab::Sid;
+
+/// A set of directed links removed together, healed together.
+#[derive(Clone, Debug)]
+struct ActiveCut {
+    id: u64,
+    links: Vec<(Sid, Sid)>,
+    /// The servers this cut counts as cut off (the minority side).
+    isolated: Vec<Sid>,
+}
+
+/// Connectivity, channels and delays for servers 1..=n.
+#[derive(Clone, Debug)]
+pub struct Network {
+    n: usize,
+    /// The authoritative connectivity: an edge a->b means a's messages reach b.
+    graph: DiGraphMap<Sid, ()>,
+    /// `graph` as a dense matrix, for the per-message hot path.
+    linked: Vec<bool>,
+    /// Bumped whenever channel a->b breaks.
+    incarnation: Vec<u64>,
+    /// When the last message on a->b is delivered (FIFO).
+    last_delivery_us: Vec<u64>,
+    /// Extra delay on a->b (slow links).
+    extra_us: Vec<u64>,
+    cuts: Vec<ActiveCut>,
+    delay: Delay,
+}
+
+impl Network {
+    pub fn new(n: u64, delay: Delay) -> Network {
+        let n = n as usize;
+        let mut graph = DiGraphMap::with_capacity(n, n * n);
+        for a in 1..=n as Sid {
+            graph.add_node(a);
+        }
+        let mut net = Network {
+            n,
+            graph,
+            linked: vec![false; n * n],
+            incarnation: vec![0; n * n],
+            last_delivery_us: vec![0; n * n],
+            extra_us: vec![0; n * n],
+            cuts: Vec::new(),
+            delay,
+        };
+        net.rebuild();
+        net
+    }
+
+    fn idx(&self, from: Sid, to: Sid) -> usize {
+        debug_assert!(from >= 1 && to >= 1 && from as usize <= self.n && to as usize <= self.n);
+        (from as usize - 1) * self.n + (to as usize - 1)
+    }
+
+    pub fn graph(&self) -> &DiGraphMap<Sid, ()> {
+        &self.graph
+    }
+
+    /// Is the directed link from->to in the graph (regardless of crashes)?
+    pub fn is_linked(&self, from: Sid, to: Sid) -> bool {
+        self.linked[self.idx(from, to)]
+    }
+
+    pub fn incarnation(&self, from: Sid, to: Sid) -> u64 {
+        self.incarnation[self.idx(from, to)]
+    }
+
+    /// Schedules one message on from->to: its delivery time, FIFO after the previous one,
+    /// and the channel incarnation it travels in.
+    pub fn transmit(&mut self, from: Sid, to: Sid, now_us: u64, rng: &mut Stream) -> (u64, u64) {
+        let i = self.idx(from, to);
+        let at = (now_us + self.delay.sample(rng) + self.extra_us[i]).max(self.last_delivery_us[i]);
+        self.last_delivery_us[i] = at;
+        (at, self.incarnation[i])
+    }
+
+    /// Breaks channel from->to: messages in flight on it are lost.
+    pub fn break_channel(&mut self, from: Sid, to: Sid) {
+        let i = self.idx(from, to);
+        self.incarnation[i] += 1;
+    }
+
+    /// Removes `links` under `id`, counting `isolated` as cut off; returns the links that
+    /// went from present to absent.
+    pub fn cut(&mut self, id: u64, links: Vec<(Sid, Sid)>, isolated: Vec<Sid>) -> Vec<(Sid, Sid)> {
+        let before = self.linked.clone();
+        self.cuts.push(ActiveCut { id, links, isolated });
+        self.rebuild();
+        self.changed(&before, false)
+    }
+
+    /// Heals one cut; returns the links that came back.
+    pub fn heal(&mut self, id: u64) -> Vec<(Sid, Sid)> {
+        let before = self.linked.clone();
+        self.cuts.retain(|c| c.id != id);
+        self.rebuild();
+        self.changed(&before, true)
+    }
+
+    /// Heals every cut and removes every extra delay; returns the links that came back.
+    pub fn heal_all(&mut self) -> Vec<(Sid, Sid)> {
+        let before = self.linked.clone();
+        self.cuts.clear();
+        self.extra_us.iter_mut().for_each(|x| *x = 0);
+        self.rebuild();
+        self.changed(&before, true)
+    }
+
+    pub fn has_cuts(&self) -> bool {
+        !self.cuts.is_empty()
+    }
+
+    pub fn set_extra_delay(&mut self, from: Sid, to: Sid, extra_us: u64) {
+        let i = self.idx(from, to);
+        self.extra_us[i] = extra_us;
+    }
+
+    /// Servers some active cut isolates from the rest.
+    pub fn cut_off(&self) -> Vec<Sid> {
+        let mut v: Vec<Sid> = self.cuts.iter().flat_map(|c| c.isolated.iter().copied()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The graph is the complete digraph minus every active cut.
+    fn rebuild(&mut self) {
+        let mut linked = vec![true; self.n * self.n];
+        for a in 1..=self.n as Sid {
+            let i = self.idx(a, a);
+            linked[i] = false;
+        }
+        for c in &self.cuts {
+            for &(a, b) in &c.links {
+                let i = self.idx(a, b);
+                linked[i] = false;
+            }
+        }
+        self.graph.clear();
+        for a in 1..=self.n as Sid {
+            self.graph.add_node(a);
+            for b in 1..=self.n as Sid {
+                if linked[self.idx(a, b)] {
+                    self.graph.add_edge(a, b, ());
+                }
+            }
+        }
+        self.linked = linked;
+    }
+
+    fn changed(&self, before: &[bool], now_linked: bool) -> Vec<(Sid, Sid)> {
+        let mut v = Vec::new();
+        for a in 1..=self.n as Sid {
+            for b in 1..=self.n as Sid {
+                let i = self.idx(a, b);
+                if before[i] != self.linked[i] && self.linked[i] == now_linked {
+                    v.push((a, b));
+                }
+            }
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Purpose;
+
+    #[test]
+    fn fifo_is_kept_under_random_delays() {
+        let mut net = Network::new(2, Delay::Uniform { min_us: 1, max_us: 1000 });
+        let mut rng = Stream::new(9, Purpose::Network);
+        let mut last = 0;
+        for t in 0..1000 {
+            let (at, _) = net.transmit(1, 2, t, &mut rng);
+            assert!(at >= last, "message sent at {t} overtakes the previous one");
+            last = at;
+        }
+    }
+
+    #[test]
+    fn one_way_cut_leaves_the_other_direction() {
+        let mut net = Network::new(3, Delay::Constant { us: 1 });
+        let lost = net.cut(1, vec![(1, 2)], vec![1]);
+        assert_eq!(lost, vec![(1, 2)]);
+        assert!(!net.is_linked(1, 2));
+        assert!(net.is_linked(2, 1));
+        assert!(!net.graph().contains_edge(1, 2));
+        assert_eq!(net.heal(1), vec![(1, 2)]);
+        assert!(net.is_linked(1, 2));
+    }
+
+    #[test]
+    fn overlapping_cuts_heal_independently() {
+        let mut net = Network::new(3, Delay::Constant { us: 1 });
+        net.cut(1, vec![(1, 2), (2, 1)], vec![1]);
+        net.cut(2, vec![(1, 2)], vec![1]);
+        assert_eq!(net.heal(1), vec![(2, 1)]);
+        assert!(!net.is_linked(1, 2));
+        assert_eq!(net.heal_all(), vec![(1, 2)]);
+    }
+}

@@ -1,0 +1,572 @@
+//! Scenario files (TOML): cluster, timing, network, disk, faults, duration, expectation.
+//!
+//! Every field is checked when the file loads; an error names the field
+//! (`timing.tick_ms: ...`) and never panics.
+
+use crate::checker::Invariant;
+use crate::dist::Delay;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+use zab::durable::DurableState;
+use zab::quorum::QuorumVerifier;
+use zab::timing::Timing;
+use zab::{Sid, Variant, Zxid};
+
+/// The largest ensemble a scenario may ask for.
+pub const SERVERS_MAX: u64 = 64;
+
+/// A scenario as written in its file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Defaults to the file's stem.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The protocol variant the scenario is built for; `--variant` overrides it.
+    #[serde(default)]
+    pub variant: Variant,
+    /// Length of the fault phase. Then every partition heals, every crashed server
+    /// restarts, and the liveness bound starts counting.
+    pub duration_ms: u64,
+    /// Once faults stop, the cluster must converge within this long.
+    pub liveness_bound_ms: u64,
+    #[serde(default)]
+    pub expect: Expect,
+    pub cluster: Cluster,
+    #[serde(default)]
+    pub timing: TimingSpec,
+    #[serde(default)]
+    pub network: NetworkSpec,
+    #[serde(default)]
+    pub disk: DiskSpec,
+    #[serde(default)]
+    pub faults: FaultSpec,
+}
+
+/// What a sweep of the scenario should find with its own variant.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The invariant this scenario's variant is expected to break; absent: every seed
+    /// must pass.
+    #[serde(default)]
+    pub violation: Option<Invariant>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cluster {
+    /// Servers 1..=servers, all voting.
+    pub servers: u64,
+    /// Durable state of individual servers at start; others start empty.
+    #[serde(default)]
+    pub initial: Vec<InitialState>,
+}
+
+/// A server's durable image at start, to set up election cases directly.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitialState {
+    pub server: Sid,
+    #[serde(default)]
+    pub accepted_epoch: u64,
+    #[serde(default)]
+    pub current_epoch: u64,
+    /// The last logged zxid; the log holds txns 1..=counter of that epoch.
+    #[serde(default)]
+    pub last_zxid: ZxidSpec,
+}
+
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZxidSpec {
+    pub epoch: u64,
+    pub counter: u64,
+}
+
+/// `zoo.cfg` timing, in milliseconds; ZooKeeper's defaults where absent.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimingSpec {
+    pub tick_ms: u64,
+    pub init_limit: u64,
+    pub sync_limit: u64,
+    pub finalize_wait_ms: u64,
+    pub min_notification_interval_ms: u64,
+    pub max_notification_interval_ms: u64,
+}
+
+impl Default for TimingSpec {
+    fn default() -> Self {
+        let t = Timing::default();
+        TimingSpec {
+            tick_ms: t.tick_us / 1000,
+            init_limit: t.init_limit,
+            sync_limit: t.sync_limit,
+            finalize_wait_ms: t.finalize_wait_us / 1000,
+            min_notification_interval_ms: t.min_notification_interval_us / 1000,
+            max_notification_interval_ms: t.max_notification_interval_us / 1000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSpec {
+    /// One-way delay of each message.
+    pub delay: Delay,
+    /// How long after a connection breaks both ends learn of it.
+    pub detect_ms: u64,
+    /// Notifications that may be in flight on one election connection (the socket's
+    /// buffers). Past it, `QuorumCnxManager`'s one-message queue keeps only the newest.
+    pub election_window: u32,
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        NetworkSpec { delay: Delay::Uniform { min_us: 200, max_us: 2_000 }, detect_ms: 200, election_window: 64 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiskSpec {
+    /// How long an fsync takes.
+    pub fsync: Delay,
+}
+
+impl Default for DiskSpec {
+    fn default() -> Self {
+        DiskSpec { fsync: Delay::Uniform { min_us: 500, max_us: 5_000 } }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FaultSpec {
+    /// Random faults never leave more than `max_faulty` servers crashed or cut off, so a
+    /// quorum stays up and connected.
+    pub keep_quorum: bool,
+    /// Defaults to the most a quorum survives (`servers - quorum`).
+    pub max_faulty: Option<u64>,
+    /// Faults at given times.
+    pub script: Vec<ScriptedFault>,
+    /// Faults drawn from the seed during the fault phase.
+    pub random: Option<RandomFaults>,
+}
+
+/// One scripted fault.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptedFault {
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub action: FaultAction,
+}
+
+/// What a fault does. Faults with `for_ms` undo themselves after that long (restart,
+/// heal); without it they last until a later fault or the end of the fault phase.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum FaultAction {
+    /// The process dies: its value and its volatile writes are gone.
+    Crash {
+        server: Sid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_ms: Option<u64>,
+    },
+    /// Crash whichever server is LEADING then (nothing happens if none is).
+    CrashLeader {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_ms: Option<u64>,
+    },
+    /// Rebuild the server from what its disk holds durably.
+    Restart { server: Sid },
+    /// Split the servers into groups that cannot talk across, both ways. Servers in no
+    /// group keep every link.
+    Partition {
+        groups: Vec<Vec<Sid>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_ms: Option<u64>,
+    },
+    /// Messages from any of `from` to any of `to` are lost; the other direction works.
+    Cut {
+        from: Vec<Sid>,
+        to: Vec<Sid>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_ms: Option<u64>,
+    },
+    /// Restore every link and remove every extra delay.
+    Heal,
+    /// Add `extra_ms` to every message from `from` to `to` for `for_ms`.
+    SlowLink { from: Sid, to: Sid, extra_ms: u64, for_ms: u64 },
+}
+
+impl FaultAction {
+    /// The fault's kind, for counts in summaries.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FaultAction::Crash { .. } => "crash",
+            FaultAction::CrashLeader { .. } => "crash-leader",
+            FaultAction::Restart { .. } => "restart",
+            FaultAction::Partition { .. } => "partition",
+            FaultAction::Cut { .. } => "cut",
+            FaultAction::Heal => "heal",
+            FaultAction::SlowLink { .. } => "slow-link",
+        }
+    }
+}
+
+/// Random faults: one every `[min_interval_ms, max_interval_ms]`, of a kind drawn with the
+/// given weights, each lasting `[down_min_ms, down_max_ms]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomFaults {
+    pub min_interval_ms: u64,
+    pub max_interval_ms: u64,
+    pub down_min_ms: u64,
+    pub down_max_ms: u64,
+    #[serde(default)]
+    pub crash: u64,
+    #[serde(default)]
+    pub crash_leader: u64,
+    #[serde(default)]
+    pub partition: u64,
+    #[serde(default)]
+    pub one_way: u64,
+    #[serde(default)]
+    pub slow_link: u64,
+    /// Extra delay of a slow link.
+    #[serde(default = "default_slow_extra_ms")]
+    pub slow_extra_ms: u64,
+}
+
+fn default_slow_extra_ms() -> u64 {
+    500
+}
+
+/// A scenario file that could not be used. `Display` is one line naming the field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub file: String,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file, self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let file = path.display().to_string();
+        #[allow(clippy::disallowed_methods)] // Reading the scenario is the CLI's I/O, not the run's.
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError { file: file.clone(), message: format!("cannot read: {e}") })?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        Scenario::parse(&text, &stem).map_err(|message| ScenarioError { file, message })
+    }
+
+    /// Parses and checks scenario text; `default_name` is used when it has no `name`.
+    pub fn parse(text: &str, default_name: &str) -> Result<Scenario, String> {
+        let de = toml::Deserializer::parse(text).map_err(|e| one_line_toml_error(text, &e))?;
+        let mut scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let msg = one_line_toml_error(text, &inner);
+            if path.is_empty() || path == "." {
+                msg
+            } else {
+                format!("{path}: {msg}")
+            }
+        })?;
+        if scenario.name.is_empty() {
+            scenario.name = default_name.to_string();
+        }
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    /// Semantic checks: values that parse but cannot work.
+    pub fn validate(&self) -> Result<(), String> {
+        let n = self.cluster.servers;
+        if n == 0 {
+            return Err("cluster.servers: 0 servers can never form a quorum".into());
+        }
+        if n > SERVERS_MAX {
+            return Err(format!("cluster.servers: {n} is above the limit of {SERVERS_MAX}"));
+        }
+        let quorum = n / 2 + 1;
+        let mut seen = BTreeSet::new();
+        for (i, init) in self.cluster.initial.iter().enumerate() {
+            let field = format!("cluster.initial[{i}]");
+            self.check_server(&format!("{field}.server"), init.server)?;
+            if !seen.insert(init.server) {
+                return Err(format!("{field}.server: server {} is listed twice", init.server));
+            }
+            if init.last_zxid.epoch > u64::from(u32::MAX) || init.last_zxid.counter > u64::from(u32::MAX) {
+                return Err(format!("{field}.last_zxid: epoch and counter must fit in 32 bits"));
+            }
+            if let Err(e) = self.initial_state(init.server).startup_check() {
+                return Err(format!("{field}: server {} could not start: {e}", init.server));
+            }
+        }
+        let t = &self.timing;
+        for (name, v) in [
+            ("timing.tick_ms", t.tick_ms),
+            ("timing.init_limit", t.init_limit),
+            ("timing.sync_limit", t.sync_limit),
+            ("timing.finalize_wait_ms", t.finalize_wait_ms),
+            ("timing.min_notification_interval_ms", t.min_notification_interval_ms),
+        ] {
+            if v == 0 {
+                return Err(format!("{name}: must be above 0"));
+            }
+        }
+        if t.tick_ms < 2 {
+            return Err("timing.tick_ms: must be at least 2 (the leader wakes every half tick)".into());
+        }
+        if t.max_notification_interval_ms < t.min_notification_interval_ms {
+            return Err(format!(
+                "timing.max_notification_interval_ms: {} is below min_notification_interval_ms ({})",
+                t.max_notification_interval_ms, t.min_notification_interval_ms
+            ));
+        }
+        self.network.delay.validate().map_err(|e| format!("network.delay: {e}"))?;
+        if self.network.election_window == 0 {
+            return Err("network.election_window: must be above 0".into());
+        }
+        self.disk.fsync.validate().map_err(|e| format!("disk.fsync: {e}"))?;
+        if self.liveness_bound_ms == 0 {
+            return Err("liveness_bound_ms: must be above 0".into());
+        }
+        let max_faulty = self.max_faulty();
+        if self.faults.keep_quorum && max_faulty > n - quorum {
+            return Err(format!(
+                "faults.max_faulty: {max_faulty} faulty servers of {n} leave no quorum of {quorum} (at most {})",
+                n - quorum
+            ));
+        }
+        for (i, f) in self.faults.script.iter().enumerate() {
+            let field = format!("faults.script[{i}]");
+            if f.at_ms > self.duration_ms {
+                return Err(format!(
+                    "{field}.at_ms: {} is after the fault phase ends (duration_ms = {})",
+                    f.at_ms, self.duration_ms
+                ));
+            }
+            self.check_action(&field, &f.action)?;
+        }
+        if let Some(r) = &self.faults.random {
+            let field = "faults.random";
+            if r.min_interval_ms == 0 || r.min_interval_ms > r.max_interval_ms {
+                return Err(format!("{field}.min_interval_ms: must be above 0 and at most max_interval_ms"));
+            }
+            if r.down_min_ms == 0 || r.down_min_ms > r.down_max_ms {
+                return Err(format!("{field}.down_min_ms: must be above 0 and at most down_max_ms"));
+            }
+            if r.crash + r.crash_leader + r.partition + r.one_way + r.slow_link == 0 {
+                return Err(format!("{field}: every fault weight is 0 (crash, crash_leader, partition, one_way, slow_link)"));
+            }
+            if self.faults.keep_quorum && max_faulty == 0 && r.crash + r.crash_leader + r.partition + r.one_way > 0 {
+                return Err(format!(
+                    "{field}: crashes and partitions need faults.max_faulty above 0 ({n} servers keep no spare)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_server(&self, field: &str, sid: Sid) -> Result<(), String> {
+        if sid == 0 || sid > self.cluster.servers {
+            return Err(format!("{field}: server {sid} is not in 1..={}", self.cluster.servers));
+        }
+        Ok(())
+    }
+
+    fn check_action(&self, field: &str, action: &FaultAction) -> Result<(), String> {
+        match action {
+            FaultAction::Crash { server, .. } | FaultAction::Restart { server } => {
+                self.check_server(&format!("{field}.server"), *server)
+            }
+            FaultAction::CrashLeader { .. } | FaultAction::Heal => Ok(()),
+            FaultAction::Partition { groups, .. } => {
+                let mut seen = BTreeSet::new();
+                for g in groups {
+                    for s in g {
+                        self.check_server(&format!("{field}.groups"), *s)?;
+                        if !seen.insert(*s) {
+                            return Err(format!("{field}.groups: server {s} is in two groups"));
+                        }
+                    }
+                }
+                if groups.len() < 2 {
+                    return Err(format!("{field}.groups: a partition needs at least two groups"));
+                }
+                Ok(())
+            }
+            FaultAction::Cut { from, to, .. } => {
+                for s in from.iter().chain(to) {
+                    self.check_server(&format!("{field}.from/to"), *s)?;
+                }
+                if from.iter().any(|s| to.contains(s)) {
+                    return Err(format!("{field}: a server cannot be cut from itself"));
+                }
+                Ok(())
+            }
+            FaultAction::SlowLink { from, to, .. } => {
+                self.check_server(&format!("{field}.from"), *from)?;
+                self.check_server(&format!("{field}.to"), *to)?;
+                if from == to {
+                    return Err(format!("{field}: from and to are the same server"));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    pub fn max_faulty(&self) -> u64 {
+        let n = self.cluster.servers;
+        self.faults.max_faulty.unwrap_or(n - (n / 2 + 1))
+    }
+
+    pub fn servers(&self) -> impl Iterator<Item = Sid> {
+        1..=self.cluster.servers
+    }
+
+    pub fn quorum(&self) -> QuorumVerifier {
+        QuorumVerifier::majority_of(self.cluster.servers)
+    }
+
+    pub fn timing(&self) -> Timing {
+        let t = &self.timing;
+        Timing {
+            tick_us: t.tick_ms * 1000,
+            init_limit: t.init_limit,
+            sync_limit: t.sync_limit,
+            finalize_wait_us: t.finalize_wait_ms * 1000,
+            min_notification_interval_us: t.min_notification_interval_ms * 1000,
+            max_notification_interval_us: t.max_notification_interval_ms * 1000,
+        }
+    }
+
+    /// The durable image server `sid` starts from.
+    pub fn initial_state(&self, sid: Sid) -> DurableState {
+        match self.cluster.initial.iter().find(|i| i.server == sid) {
+            Some(i) => DurableState::with_history(
+                i.accepted_epoch,
+                i.current_epoch,
+                Zxid(i.last_zxid.epoch << 32 | i.last_zxid.counter),
+            ),
+            None => DurableState::default(),
+        }
+    }
+
+    pub fn duration_us(&self) -> u64 {
+        self.duration_ms * 1000
+    }
+
+    pub fn liveness_bound_us(&self) -> u64 {
+        self.liveness_bound_ms * 1000
+    }
+
+    /// A stable 64-bit hash of the scenario's content, for trace headers.
+    pub fn content_hash(&self) -> u64 {
+        let mut h = crate::trace::StableHasher::new();
+        std::hash::Hash::hash(self, &mut h);
+        std::hash::Hasher::finish(&h)
+    }
+
+    /// The scenario as TOML text (what `shrink` writes).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a scenario always serializes")
+    }
+}
+
+/// toml's errors span several lines with a source excerpt; we want one.
+fn one_line_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("{msg} (line {line})")
+        }
+        None => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "duration_ms = 1000\nliveness_bound_ms = 5000\n[cluster]\nservers = 3\n";
+
+    #[test]
+    fn minimal_scenario_gets_zookeeper_defaults() {
+        let s = Scenario::parse(MINIMAL, "min").unwrap();
+        assert_eq!(s.name, "min");
+        assert_eq!(s.timing(), Timing::default());
+        assert_eq!(s.max_faulty(), 1);
+    }
+
+    fn err(text: &str) -> String {
+        Scenario::parse(text, "x").unwrap_err()
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let e = err(&format!("{MINIMAL}[timing]\ntick_size = 3\n"));
+        assert!(e.starts_with("timing: unknown field `tick_size`"), "{e}");
+        assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let e = err("duration_ms = 1000\nliveness_bound_ms = 5000\n[cluster]\nservers = \"five\"\n");
+        assert!(e.starts_with("cluster.servers: invalid type"), "{e}");
+    }
+
+    #[test]
+    fn quorum_that_cannot_form_is_refused() {
+        let e = err("duration_ms = 1000\nliveness_bound_ms = 5000\n[cluster]\nservers = 0\n");
+        assert!(e.starts_with("cluster.servers:"), "{e}");
+        let e = err(&format!("{MINIMAL}[faults]\nkeep_quorum = true\nmax_faulty = 2\n"));
+        assert!(e.starts_with("faults.max_faulty:"), "{e}");
+    }
+
+    #[test]
+    fn impossible_initial_state_is_refused() {
+        let e = err(&format!("{MINIMAL}[[cluster.initial]]\nserver = 2\naccepted_epoch = 1\ncurrent_epoch = 3\n"));
+        assert!(e.starts_with("cluster.initial[0]: server 2 could not start"), "{e}");
+        let e = err(&format!("{MINIMAL}[[cluster.initial]]\nserver = 9\n"));
+        assert!(e.starts_with("cluster.initial[0].server:"), "{e}");
+    }
+
+    #[test]
+    fn scripted_fault_is_checked() {
+        let e = err(&format!("{MINIMAL}[[faults.script]]\nat_ms = 10\naction = \"crash\"\nserver = 4\n"));
+        assert!(e.starts_with("faults.script[0].server:"), "{e}");
+        let e = err(&format!("{MINIMAL}[[faults.script]]\nat_ms = 10\naction = \"explode\"\n"));
+        assert!(e.contains("explode"), "{e}");
+    }
+
+    #[test]
+    fn syntax_error_gives_the_line() {
+        let e = err("duration_ms = \n");
+        assert!(e.contains("(line 1)"), "{e}");
+    }
+
+    #[test]
+    fn round_trips_through_toml() {
+        let s = Scenario::parse(MINIMAL, "min").unwrap();
+        assert_eq!(Scenario::parse(&s.to_toml(), "other").unwrap(), s);
+    }
+}

@@ -1,0 +1,323 @@
+//! What a run reports: counts, elections, leaders, unavailability, the outcome, and the
+//! human summary `zabsim run` prints.
+
+use crate::checker::{Invariant, Violation};
+use crate::trace::{hash_hex, TraceRecord};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use zab::node::Observation;
+use zab::{Epoch, Round, ServerState, Sid, Variant};
+
+/// A leader that gathered a quorum.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderRecord {
+    pub leader: Sid,
+    pub epoch: Epoch,
+    pub round: Round,
+    /// When FLE decided for it (its own decision).
+    pub decided_us: u64,
+    pub established_us: u64,
+    pub quorum: Vec<Sid>,
+}
+
+/// Figures gathered during a run, from the nodes' observations and the simulator.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunStats {
+    pub messages_sent: u64,
+    /// Sent with no connection, or lost in flight to a break or a crash.
+    pub messages_lost: u64,
+    pub client_replies: u64,
+    /// Notifications that replaced an undelivered one to the same peer.
+    pub notifications_coalesced: u64,
+    /// Faults by kind (`crash`, `partition`, ...), scripted and random.
+    pub faults: BTreeMap<String, u64>,
+    /// How long each server's election took, LOOKING to decided.
+    pub election_us: Vec<u64>,
+    pub leaders: Vec<LeaderRecord>,
+    /// Stretches with no established leader: (start, length).
+    pub unavailable_us: Vec<(u64, u64)>,
+}
+
+/// Collects [`RunStats`] while a run goes on.
+pub struct Stats {
+    pub run: RunStats,
+    looking_since: Vec<Option<u64>>,
+    decided_at: Vec<u64>,
+    /// Servers that are established leaders now.
+    established: Vec<Sid>,
+    leaderless_since: Option<u64>,
+}
+
+impl Stats {
+    pub fn new(n: usize) -> Stats {
+        Stats {
+            run: RunStats::default(),
+            looking_since: vec![None; n],
+            decided_at: vec![0; n],
+            established: Vec::new(),
+            leaderless_since: Some(0),
+        }
+    }
+
+    pub fn count_fault(&mut self, kind: &str) {
+        *self.run.faults.entry(kind.to_string()).or_default() += 1;
+    }
+
+    pub fn observe(&mut self, now: u64, node: Sid, obs: &Observation) {
+        let i = node as usize - 1;
+        match obs {
+            Observation::ElectionStarted { .. } => {
+                self.server_left(now, node);
+                self.looking_since[i] = Some(now);
+            }
+            Observation::Decided { .. } => {
+                if let Some(since) = self.looking_since[i].take() {
+                    self.run.election_us.push(now - since);
+                }
+                self.decided_at[i] = now;
+            }
+            Observation::LeaderEstablished { epoch, round, quorum } => {
+                self.run.leaders.push(LeaderRecord {
+                    leader: node,
+                    epoch: *epoch,
+                    round: *round,
+                    decided_us: self.decided_at[i],
+                    established_us: now,
+                    quorum: quorum.clone(),
+                });
+                self.established.push(node);
+                if let Some(since) = self.leaderless_since.take() {
+                    self.run.unavailable_us.push((since, now - since));
+                }
+            }
+            Observation::FollowerConnected { .. } => {}
+        }
+    }
+
+    /// A server stopped leading (crash, or back to LOOKING).
+    pub fn server_left(&mut self, now: u64, node: Sid) {
+        let i = node as usize - 1;
+        self.looking_since[i] = None;
+        let before = self.established.len();
+        self.established.retain(|s| *s != node);
+        if before > 0 && self.established.is_empty() {
+            self.leaderless_since = Some(now);
+        }
+    }
+
+    pub fn finish(mut self, now: u64) -> RunStats {
+        if let Some(since) = self.leaderless_since.take() {
+            self.run.unavailable_us.push((since, now - since));
+        }
+        self.run
+    }
+}
+
+/// Everything one run produced.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunReport {
+    pub scenario: String,
+    pub seed: u64,
+    pub variant: Variant,
+    /// The violation the scenario expects of this variant, if any.
+    pub expected: Option<Invariant>,
+    pub violation: Option<Violation>,
+    /// Simulated time at the end of the run.
+    pub sim_us: u64,
+    pub events: u64,
+    /// Set when `--until` stopped the run early.
+    pub stopped_at_us: Option<u64>,
+    /// How long after faults stopped the cluster converged.
+    pub recovery_us: Option<u64>,
+    pub liveness_bound_us: u64,
+    #[serde(with = "hex_u64")]
+    pub trace_hash: u64,
+    /// The last trace records before a violation.
+    #[serde(skip)]
+    pub recent: Vec<TraceRecord>,
+    /// Writing the trace file failed.
+    #[serde(skip)]
+    pub trace_error: Option<String>,
+    pub stats: RunStats,
+}
+
+impl RunReport {
+    /// Did the run do what the scenario expects of its variant?
+    pub fn as_expected(&self) -> bool {
+        match (&self.violation, self.expected) {
+            (None, _) => true,
+            (Some(v), Some(e)) => v.invariant == e,
+            (Some(_), None) => false,
+        }
+    }
+}
+
+mod hex_u64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{v:016x}"))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let s = String::deserialize(d)?;
+        u64::from_str_radix(&s, 16).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `1.234 s` or `56 ms` or `789 us`.
+pub fn fmt_us(us: u64) -> String {
+    if us >= 1_000_000 {
+        format!("{:.3} s", us as f64 / 1e6)
+    } else if us >= 1000 {
+        format!("{} ms", us / 1000)
+    } else {
+        format!("{us} us")
+    }
+}
+
+/// The p-th percentile (0..=100) of sorted values, nearest rank.
+pub fn percentile(sorted: &[u64], p: u64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (p * sorted.len() as u64).div_ceil(100).max(1);
+    sorted[(rank - 1) as usize]
+}
+
+fn join(sids: &[Sid]) -> String {
+    sids.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",")
+}
+
+impl fmt::Display for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.stats;
+        writeln!(f, "scenario {}  seed {}  variant {}", self.scenario, self.seed, self.variant)?;
+        writeln!(
+            f,
+            "simulated {} in {} events; {} messages sent, {} lost",
+            fmt_us(self.sim_us),
+            self.events,
+            s.messages_sent,
+            s.messages_lost
+        )?;
+        let faults: Vec<String> = s.faults.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        writeln!(f, "faults: {}", if faults.is_empty() { "none".to_string() } else { faults.join(", ") })?;
+        let mut el = s.election_us.clone();
+        el.sort_unstable();
+        if el.is_empty() {
+            writeln!(f, "elections: none decided")?;
+        } else {
+            writeln!(
+                f,
+                "elections: {} decided by servers; LOOKING to decided p50 {}, p99 {}, max {}",
+                el.len(),
+                fmt_us(percentile(&el, 50)),
+                fmt_us(percentile(&el, 99)),
+                fmt_us(*el.last().expect("non-empty"))
+            )?;
+        }
+        writeln!(f, "leaders ({}):", s.leaders.len())?;
+        writeln!(f, "  {:>6} {:>6} {:>6} {:>12} {:>12}  quorum", "round", "epoch", "leader", "decided", "established")?;
+        for l in &s.leaders {
+            writeln!(
+                f,
+                "  {:>6} {:>6} {:>6} {:>12} {:>12}  {}",
+                l.round,
+                l.epoch,
+                l.leader,
+                fmt_us(l.decided_us),
+                fmt_us(l.established_us),
+                join(&l.quorum)
+            )?;
+        }
+        let total: u64 = s.unavailable_us.iter().map(|w| w.1).sum();
+        let longest = s.unavailable_us.iter().map(|w| w.1).max().unwrap_or(0);
+        writeln!(
+            f,
+            "unavailable (no established leader): {} windows, {} in all, longest {}",
+            s.unavailable_us.len(),
+            fmt_us(total),
+            fmt_us(longest)
+        )?;
+        match (self.stopped_at_us, self.recovery_us) {
+            (Some(t), _) => writeln!(f, "stopped at {} (--until)", fmt_us(t))?,
+            (None, Some(r)) => writeln!(
+                f,
+                "liveness: converged {} after faults stopped (bound {})",
+                fmt_us(r),
+                fmt_us(self.liveness_bound_us)
+            )?,
+            (None, None) => {}
+        }
+        match &self.violation {
+            None => writeln!(f, "result: ok")?,
+            Some(v) => {
+                let note = if self.as_expected() { " (expected of this variant)" } else { "" };
+                writeln!(f, "result: VIOLATION {} at {}{note}", v.invariant, fmt_us(v.t_us))?;
+                writeln!(f, "  servers: {}", join(&v.nodes))?;
+                writeln!(f, "  {}", v.detail)?;
+                writeln!(f, "  last events before it:")?;
+                for r in &self.recent {
+                    writeln!(f, "    {}", describe_record(r))?;
+                }
+            }
+        }
+        write!(f, "trace-hash: {}", hash_hex(self.trace_hash))
+    }
+}
+
+/// One trace record as a short line for people.
+pub fn describe_record(r: &TraceRecord) -> String {
+    use zab::node::Input;
+    match r {
+        TraceRecord::Input { t_us, node, input, .. } => {
+            let what = match input {
+                Input::Message { from, msg } => match msg {
+                    zab::Message::Notification(n) => format!(
+                        "NOTIFICATION from {from}: {} votes {} (zxid {}, epoch {}, round {})",
+                        n.state, n.leader, n.zxid, n.peer_epoch, n.election_epoch
+                    ),
+                    m => format!("{} from {from}", m.kind()),
+                },
+                Input::Timer { timer } => format!("timer {timer:?}"),
+                Input::ConnectionUp { peer } => format!("connection to {peer} up"),
+                Input::ConnectionDown { peer } => format!("connection to {peer} down"),
+                Input::Start => "start".to_string(),
+                Input::Durable { fsync } => format!("fsync {fsync} durable"),
+                Input::Client { client, .. } => format!("client {client} request"),
+            };
+            format!("{:>12}  server {node}: {what}", fmt_us(*t_us))
+        }
+        TraceRecord::Fault { t_us, fault, .. } => format!("{:>12}  fault: {fault:?}", fmt_us(*t_us)),
+        TraceRecord::Observe { t_us, node, obs } => {
+            let what = match obs {
+                Observation::ElectionStarted { round, reason } => format!("LOOKING, round {round} ({reason:?})"),
+                Observation::Decided { state, leader, round, .. } => match state {
+                    ServerState::Leading => format!("decided LEADING in round {round}"),
+                    _ => format!("decided {state} {leader} in round {round}"),
+                },
+                Observation::LeaderEstablished { epoch, quorum, .. } => {
+                    format!("established as leader of epoch {epoch} with {}", join(quorum))
+                }
+                Observation::FollowerConnected { leader, .. } => format!("connected to leader {leader}"),
+            };
+            format!("{:>12}  server {node}: {what}", fmt_us(*t_us))
+        }
+        TraceRecord::Violation { t_us, violation } => format!("{:>12}  VIOLATION {}", fmt_us(*t_us), violation.invariant),
+        TraceRecord::Header(_) | TraceRecord::End { .. } => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_is_nearest_rank() {
+        let v = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        assert_eq!(percentile(&v, 50), 5);
+        assert_eq!(percentile(&v, 99), 10);
+        assert_eq!(percentile(&v, 0), 1);
+        assert_eq!(percentile(&[], 50), 0);
+    }
+}

@@ -1,0 +1,191 @@
+//! Sweeps: many seeds of one scenario over all cores. Parallelism is across seeds only;
+//! each run is single-threaded and deterministic, and results are kept in seed order, so
+//! the summary is the same with any number of jobs (wall-clock figures aside).
+
+use crate::checker::Invariant;
+use crate::cluster::{run, RunOptions};
+use crate::scenario::Scenario;
+use crate::summary::{fmt_us, RunReport};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use zab::Variant;
+
+pub struct SweepOptions {
+    pub seeds: Range<u64>,
+    pub jobs: usize,
+    pub variant: Option<Variant>,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
+    pub check: bool,
+}
+
+/// The compact outcome of one seed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedOutcome {
+    pub seed: u64,
+    pub violation: Option<Invariant>,
+    pub events: u64,
+    pub sim_us: u64,
+    pub trace_hash: String,
+}
+
+/// What a sweep found.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SweepSummary {
+    pub scenario: String,
+    pub variant: Variant,
+    /// The violation the scenario expects of this variant.
+    pub expected: Option<Invariant>,
+    pub seeds: u64,
+    pub first_seed: u64,
+    pub failures: u64,
+    pub failing_seeds: Vec<u64>,
+    /// Invariant name -> number of seeds that broke it.
+    pub violations: BTreeMap<String, u64>,
+    pub events: u64,
+    /// Total simulated time over all seeds.
+    pub sim_ms: u64,
+    pub wall_ms: u64,
+    pub jobs: usize,
+    pub events_per_s: f64,
+    pub seeds_per_s: f64,
+}
+
+impl SweepSummary {
+    /// Did the sweep show what the scenario expects? A correct protocol: no seed fails. A
+    /// bug variant with an expected violation: at least one seed breaks exactly that
+    /// invariant and no seed breaks another.
+    pub fn as_expected(&self) -> bool {
+        match self.expected {
+            None => self.failures == 0,
+            Some(e) => self.failures > 0 && self.violations.keys().all(|k| k == e.name()),
+        }
+    }
+}
+
+/// Runs every seed; returns the summary and each seed's outcome, in seed order.
+pub fn sweep(scenario: &Scenario, opts: &SweepOptions) -> (SweepSummary, Vec<SeedOutcome>) {
+    assert!(opts.jobs > 0, "a sweep needs at least one job");
+    let total = opts.seeds.end.saturating_sub(opts.seeds.start);
+    let next = AtomicU64::new(opts.seeds.start);
+    let results: Mutex<Vec<SeedOutcome>> = Mutex::new(Vec::with_capacity(total as usize));
+    let bar = if opts.progress { ProgressBar::new(total) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} seeds  {per_sec}  eta {eta}  {msg}")
+            .expect("the template is valid"),
+    );
+    let failures = AtomicU64::new(0);
+    #[allow(clippy::disallowed_methods)] // Wall-clock time of the sweep itself, never of a run.
+    let started = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.min(total.max(1) as usize) {
+            s.spawn(|| {
+                let mut local = Vec::new();
+                loop {
+                    let seed = next.fetch_add(1, Ordering::Relaxed);
+                    if seed >= opts.seeds.end {
+                        break;
+                    }
+                    let mut ro = RunOptions::new(seed);
+                    ro.variant = opts.variant;
+                    ro.check = opts.check;
+                    let r = run(scenario, ro);
+                    if r.violation.is_some() {
+                        let f = failures.fetch_add(1, Ordering::Relaxed) + 1;
+                        bar.set_message(format!("{f} failing"));
+                    }
+                    local.push(outcome(&r));
+                    bar.inc(1);
+                }
+                results.lock().expect("no worker panicked").extend(local);
+            });
+        }
+    });
+    let wall = started.elapsed();
+    bar.finish_and_clear();
+    let mut outcomes = results.into_inner().expect("no worker panicked");
+    outcomes.sort_by_key(|o| o.seed);
+    let variant = opts.variant.unwrap_or(scenario.variant);
+    let mut summary = SweepSummary {
+        scenario: scenario.name.clone(),
+        variant,
+        expected: scenario.expect.violation.filter(|_| variant == scenario.variant),
+        seeds: total,
+        first_seed: opts.seeds.start,
+        failures: 0,
+        failing_seeds: Vec::new(),
+        violations: BTreeMap::new(),
+        events: 0,
+        sim_ms: 0,
+        wall_ms: wall.as_millis() as u64,
+        jobs: opts.jobs,
+        events_per_s: 0.0,
+        seeds_per_s: 0.0,
+    };
+    for o in &outcomes {
+        summary.events += o.events;
+        summary.sim_ms += o.sim_us / 1000;
+        if let Some(v) = o.violation {
+            summary.failures += 1;
+            summary.failing_seeds.push(o.seed);
+            *summary.violations.entry(v.name().to_string()).or_default() += 1;
+        }
+    }
+    let secs = wall.as_secs_f64().max(1e-9);
+    summary.events_per_s = summary.events as f64 / secs;
+    summary.seeds_per_s = total as f64 / secs;
+    (summary, outcomes)
+}
+
+fn outcome(r: &RunReport) -> SeedOutcome {
+    SeedOutcome {
+        seed: r.seed,
+        violation: r.violation.as_ref().map(|v| v.invariant),
+        events: r.events,
+        sim_us: r.sim_us,
+        trace_hash: crate::trace::hash_hex(r.trace_hash),
+    }
+}
+
+impl fmt::Display for SweepSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "sweep {} (variant {}): {} seeds from {}, {} failing",
+            self.scenario, self.variant, self.seeds, self.first_seed, self.failures
+        )?;
+        writeln!(
+            f,
+            "  {} events, {} simulated, {:.2} s wall with {} job(s)",
+            self.events,
+            fmt_us(self.sim_ms * 1000),
+            self.wall_ms as f64 / 1000.0,
+            self.jobs
+        )?;
+        writeln!(f, "  {:.0} events/s, {:.1} seeds/s", self.events_per_s, self.seeds_per_s)?;
+        if !self.violations.is_empty() {
+            let v: Vec<String> = self.violations.iter().map(|(k, n)| format!("{k} in {n} seeds")).collect();
+            writeln!(f, "  violations: {}", v.join(", "))?;
+            let shown: Vec<String> = self.failing_seeds.iter().take(20).map(|s| s.to_string()).collect();
+            let more = self.failing_seeds.len().saturating_sub(20);
+            let more = if more > 0 { format!(" (+{more} more)") } else { String::new() };
+            writeln!(f, "  failing seeds: {}{more}", shown.join(", "))?;
+        }
+        match self.expected {
+            Some(e) if self.as_expected() => {
+                write!(f, "result: ok, variant {} caught by {e} in {} of {} seeds", self.variant, self.failures, self.seeds)
+            }
+            Some(e) if self.failures == 0 => {
+                write!(f, "result: NOT CAUGHT, no seed broke {e} (expected of variant {})", self.variant)
+            }
+            Some(e) => write!(f, "result: FAILED, seeds broke invariants other than the expected {e}"),
+            None if self.failures == 0 => write!(f, "result: ok"),
+            None => write!(f, "result: FAILED"),
+        }
+    }
+}
