@@ -28,9 +28,7 @@ impl DurableState {
     /// A history of `counter` txns in `epoch` (zxids `epoch:1 ..= epoch:counter`), the
     /// shape a scenario's `last_zxid` stands for.
     pub fn with_history(accepted_epoch: Epoch, current_epoch: Epoch, last_zxid: Zxid) -> DurableState {
-        let log = (1..=last_zxid.counter())
-            .map(|c| Txn { zxid: Zxid::new(last_zxid.epoch(), c) })
-            .collect();
+        let log = (1..=last_zxid.counter()).map(|c| Txn { zxid: Zxid::new(last_zxid.epoch(), c) }).collect();
         DurableState { accepted_epoch, current_epoch, log }
     }
 
@@ -87,10 +85,9 @@ pub enum StartupError {
 impl std::fmt::Display for StartupError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StartupError::AcceptedBelowCurrent { accepted_epoch, current_epoch } => write!(
-                f,
-                "the accepted epoch, {accepted_epoch}, is less than the current epoch, {current_epoch}"
-            ),
+            StartupError::AcceptedBelowCurrent { accepted_epoch, current_epoch } => {
+                write!(f, "the accepted epoch, {accepted_epoch}, is less than the current epoch, {current_epoch}")
+            }
             StartupError::ZxidAheadOfEpoch { zxid, current_epoch } => {
                 write!(f, "the current epoch, {current_epoch}, is older than the last zxid, {zxid}")
             }
@@ -106,7 +103,9 @@ pub enum DiskWrite {
     CurrentEpoch(Epoch),
     Append(Txn),
     /// Drop every txn after `after` (`TRUNC`).
-    Truncate { after: Zxid },
+    Truncate {
+        after: Zxid,
+    },
 }
 
 #[cfg(test)]

@@ -204,7 +204,14 @@ impl Election {
         None
     }
 
-    fn on_looking(&mut self, cfg: &NodeConfig, init: Vote, from: Sid, n: Notification, out: &mut Outbox) -> Option<Decision> {
+    fn on_looking(
+        &mut self,
+        cfg: &NodeConfig,
+        init: Vote,
+        from: Sid,
+        n: Notification,
+        out: &mut Outbox,
+    ) -> Option<Decision> {
         let theirs = Vote::of(&n);
         if n.election_epoch > self.logical_clock {
             // A later round: join it, forget this round's votes, and stand for the better
@@ -237,7 +244,9 @@ impl Election {
         let decision = Decision { vote: theirs.vote, round: n.election_epoch };
         if n.election_epoch == self.logical_clock {
             self.recv_set.insert(from, theirs);
-            if self.has_quorum(cfg, &self.recv_set, &theirs) && self.check_leader(&self.recv_set, n.leader, n.election_epoch) {
+            if self.has_quorum(cfg, &self.recv_set, &theirs)
+                && self.check_leader(&self.recv_set, n.leader, n.election_epoch)
+            {
                 return Some(decision);
             }
         }
@@ -294,5 +303,258 @@ impl Election {
         self.finalizing = false;
         self.self_queue.clear();
         d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::Effect;
+    use crate::quorum::QuorumVerifier;
+    use crate::timing::Timing;
+
+    fn cfg(id: Sid, variant: Variant) -> NodeConfig {
+        NodeConfig { id, quorum: QuorumVerifier::majority_of(5), timing: Timing::default(), variant }
+    }
+
+    fn vote(leader: Sid, epoch: Epoch, counter: u64) -> Vote {
+        Vote { leader, zxid: Zxid::new(epoch.min(1), counter), peer_epoch: epoch }
+    }
+
+    fn looking(v: Vote, round: Round) -> Notification {
+        Notification {
+            state: ServerState::Looking,
+            leader: v.leader,
+            zxid: v.zxid,
+            election_epoch: round,
+            peer_epoch: v.peer_epoch,
+        }
+    }
+
+    fn with_state(state: ServerState, v: Vote, round: Round) -> Notification {
+        Notification { state, ..looking(v, round) }
+    }
+
+    /// Server 1 in round 1, voting for itself, its own loopback notification processed.
+    fn started(id: Sid, init: Vote) -> (NodeConfig, Election, Outbox) {
+        let c = cfg(id, Variant::None);
+        let mut e = Election::new(id);
+        let mut out = Outbox::default();
+        e.look_for_leader(&c, init, &mut out);
+        while let Some(n) = e.take_self_notification() {
+            assert!(e.on_notification(&c, init, id, n, &mut out).is_none());
+        }
+        (c, e, out)
+    }
+
+    fn sent_votes(out: &Outbox) -> Vec<(Sid, Sid, Round)> {
+        out.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send { to, msg: Message::Notification(n) } => Some((*to, n.leader, n.election_epoch)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn timers(out: &Outbox) -> Vec<Effect> {
+        out.effects
+            .iter()
+            .filter(|e| matches!(e, Effect::SetTimer { .. } | Effect::CancelTimer { .. }))
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn vote_order_is_peer_epoch_then_zxid_then_sid() {
+        let c = cfg(1, Variant::None);
+        assert!(total_order_predicate(&c, vote(1, 2, 1), vote(5, 1, 9)), "epoch first");
+        assert!(total_order_predicate(&c, vote(1, 1, 9), vote(5, 1, 1)), "then zxid");
+        assert!(total_order_predicate(&c, vote(5, 1, 1), vote(1, 1, 1)), "then sid");
+        assert!(!total_order_predicate(&c, vote(1, 1, 1), vote(1, 1, 1)), "strict");
+    }
+
+    #[test]
+    fn a_server_of_weight_zero_never_wins() {
+        let c = cfg(1, Variant::None);
+        assert!(!total_order_predicate(&c, vote(9, 9, 9), vote(1, 0, 0)));
+    }
+
+    #[test]
+    fn zk_1419_order_lets_two_votes_beat_each_other() {
+        let buggy = cfg(1, Variant::Zk1419);
+        let fixed = cfg(1, Variant::None);
+        let high_epoch = Vote { leader: 2, zxid: Zxid::new(1, 10), peer_epoch: 2 };
+        let high_sid = Vote { leader: 5, zxid: Zxid::new(1, 10), peer_epoch: 1 };
+        assert!(total_order_predicate(&buggy, high_epoch, high_sid));
+        assert!(total_order_predicate(&buggy, high_sid, high_epoch), "the bug: not antisymmetric");
+        assert!(total_order_predicate(&fixed, high_epoch, high_sid));
+        assert!(!total_order_predicate(&fixed, high_sid, high_epoch));
+    }
+
+    #[test]
+    fn look_for_leader_increments_logicalclock_and_sends_own_vote_to_every_voter() {
+        let (_, e, out) = started(1, vote(1, 1, 3));
+        assert_eq!(e.logical_clock(), 1);
+        assert_eq!(sent_votes(&out), vec![(2, 1, 1), (3, 1, 1), (4, 1, 1), (5, 1, 1)]);
+        assert!(out.effects.contains(&Effect::SetTimer { timer: Timer::FleNotification, after_us: 200_000 }));
+    }
+
+    #[test]
+    fn higher_round_is_joined_forgetting_votes_and_taking_the_better_of_theirs_and_own_initial() {
+        let init = vote(1, 1, 5);
+        let (c, mut e, _) = started(1, init);
+        // Adopt 3's (better) vote in round 1 first.
+        let mut out = Outbox::default();
+        e.on_notification(&c, init, 3, looking(vote(3, 1, 9), 1), &mut out);
+        assert_eq!(e.proposal().leader, 3);
+        // A round-4 notification for a worse vote: join round 4 with our *initial* vote.
+        let mut out = Outbox::default();
+        e.on_notification(&c, init, 2, looking(vote(2, 1, 1), 4), &mut out);
+        assert_eq!(e.logical_clock(), 4);
+        assert_eq!(e.proposal(), init, "compared against the initial vote, not the proposal");
+        assert_eq!(sent_votes(&out).len(), 4);
+        assert_eq!(e.recv_set.len(), 1, "recvset cleared, then the new vote recorded");
+    }
+
+    #[test]
+    fn lower_round_looking_notification_is_ignored() {
+        let init = vote(1, 1, 5);
+        let (c, mut e, _) = started(1, init);
+        let mut out = Outbox::default();
+        e.on_notification(&c, init, 2, looking(vote(2, 1, 1), 4), &mut out);
+        let mut out = Outbox::default();
+        e.on_notification(&c, init, 5, looking(vote(5, 9, 9), 2), &mut out);
+        assert_eq!(e.proposal(), init);
+        assert!(sent_votes(&out).is_empty());
+        assert!(!e.recv_set.contains_key(&5));
+    }
+
+    #[test]
+    fn same_round_better_vote_is_adopted_and_rebroadcast() {
+        let init = vote(1, 1, 5);
+        let (c, mut e, _) = started(1, init);
+        let mut out = Outbox::default();
+        e.on_notification(&c, init, 4, looking(vote(4, 1, 5), 1), &mut out);
+        assert_eq!(e.proposal().leader, 4);
+        assert_eq!(sent_votes(&out), vec![(2, 4, 1), (3, 4, 1), (4, 4, 1), (5, 4, 1)]);
+        // A worse one changes nothing and sends nothing.
+        let mut out = Outbox::default();
+        e.on_notification(&c, init, 2, looking(vote(2, 1, 5), 1), &mut out);
+        assert_eq!(e.proposal().leader, 4);
+        assert!(sent_votes(&out).is_empty());
+    }
+
+    /// Drives server 1 to a quorum for server 5's vote in round 1.
+    fn quorum_for_5() -> (NodeConfig, Election, Vote) {
+        let init = vote(1, 1, 5);
+        let (c, mut e, _) = started(1, init);
+        let v5 = vote(5, 1, 5);
+        let mut out = Outbox::default();
+        e.on_notification(&c, init, 5, looking(v5, 1), &mut out);
+        while let Some(n) = e.take_self_notification() {
+            e.on_notification(&c, init, 1, n, &mut out);
+        }
+        assert!(!e.is_finalizing(), "two votes of five are no quorum");
+        let mut out = Outbox::default();
+        assert!(e.on_notification(&c, init, 4, looking(v5, 1), &mut out).is_none());
+        assert!(e.is_finalizing());
+        assert!(timers(&out).contains(&Effect::SetTimer { timer: Timer::FleFinalize, after_us: 200_000 }));
+        assert!(timers(&out).contains(&Effect::CancelTimer { timer: Timer::FleNotification }));
+        (c, e, init)
+    }
+
+    #[test]
+    fn a_quorum_starts_the_finalize_wait_and_silence_decides() {
+        let (c, mut e, _) = quorum_for_5();
+        let mut out = Outbox::default();
+        let d = e.on_timer(&c, Timer::FleFinalize, &mut out).expect("silence decides");
+        assert_eq!(d, Decision { vote: vote(5, 1, 5), round: 1 });
+        assert!(out.effects.contains(&Effect::CancelTimer { timer: Timer::FleNotification }));
+    }
+
+    #[test]
+    fn a_better_vote_during_the_finalize_wait_reopens_the_election() {
+        let (c, mut e, init) = quorum_for_5();
+        let mut out = Outbox::default();
+        assert!(e.on_notification(&c, init, 2, looking(vote(2, 2, 0), 1), &mut out).is_none());
+        assert!(!e.is_finalizing());
+        assert_eq!(e.proposal().leader, 2);
+        assert!(out.effects.contains(&Effect::CancelTimer { timer: Timer::FleFinalize }));
+    }
+
+    #[test]
+    fn a_vote_no_better_during_the_finalize_wait_is_dropped_and_the_wait_restarts() {
+        let (c, mut e, init) = quorum_for_5();
+        let before = e.recv_set.clone();
+        let mut out = Outbox::default();
+        assert!(e.on_notification(&c, init, 3, looking(vote(3, 1, 1), 1), &mut out).is_none());
+        assert!(e.is_finalizing());
+        assert_eq!(e.recv_set, before, "consumed by the finalize loop, never recorded");
+        assert_eq!(timers(&out), vec![Effect::SetTimer { timer: Timer::FleFinalize, after_us: 200_000 }]);
+    }
+
+    #[test]
+    fn notification_timeout_resends_and_doubles_up_to_the_maximum() {
+        let (c, mut e, _) = started(1, vote(1, 1, 1));
+        let mut expected = 200_000;
+        for _ in 0..12 {
+            let mut out = Outbox::default();
+            assert!(e.on_timer(&c, Timer::FleNotification, &mut out).is_none());
+            expected = (expected * 2).min(60_000_000);
+            assert_eq!(e.notification_timeout_us(), expected);
+            assert_eq!(sent_votes(&out).len(), 4, "resent to every peer");
+        }
+        assert_eq!(e.notification_timeout_us(), 60_000_000);
+    }
+
+    #[test]
+    fn out_of_election_quorum_with_a_leading_leader_is_followed_in_its_round() {
+        let init = vote(1, 0, 0);
+        let (c, mut e, _) = started(1, init);
+        let v4 = vote(4, 1, 2);
+        let mut out = Outbox::default();
+        assert!(e.on_notification(&c, init, 2, with_state(ServerState::Following, v4, 7), &mut out).is_none());
+        assert!(e.on_notification(&c, init, 3, with_state(ServerState::Following, v4, 7), &mut out).is_none());
+        let d = e.on_notification(&c, init, 4, with_state(ServerState::Leading, v4, 7), &mut out);
+        assert_eq!(d, Some(Decision { vote: v4, round: 7 }));
+        assert_eq!(e.logical_clock(), 7, "adopts the leader's round");
+    }
+
+    #[test]
+    fn check_leader_refuses_a_quorum_without_the_leaders_own_leading_vote() {
+        let init = vote(1, 0, 0);
+        let (c, mut e, _) = started(1, init);
+        let v4 = vote(4, 1, 2);
+        let mut out = Outbox::default();
+        for from in [2, 3, 5] {
+            assert!(
+                e.on_notification(&c, init, from, with_state(ServerState::Following, v4, 7), &mut out).is_none(),
+                "three followers of 4, but 4 itself never said LEADING"
+            );
+        }
+    }
+
+    #[test]
+    fn following_votes_of_the_current_round_count_in_recvset() {
+        let init = vote(1, 0, 0);
+        let (c, mut e, _) = started(1, init);
+        let v4 = vote(4, 1, 2);
+        let mut out = Outbox::default();
+        // Same round as ours (1): recorded in recvset and enough with the leader's vote.
+        assert!(e.on_notification(&c, init, 2, with_state(ServerState::Following, v4, 1), &mut out).is_none());
+        assert!(e.on_notification(&c, init, 3, with_state(ServerState::Following, v4, 1), &mut out).is_none());
+        let d = e.on_notification(&c, init, 4, with_state(ServerState::Leading, v4, 1), &mut out);
+        assert_eq!(d, Some(Decision { vote: v4, round: 1 }));
+        assert_eq!(e.recv_set.len(), 4);
+    }
+
+    #[test]
+    fn out_of_election_votes_match_on_leader_and_epoch_only() {
+        let a = ReceivedVote { vote: vote(4, 1, 2), round: 3, state: ServerState::Following };
+        let b = ReceivedVote { vote: vote(4, 1, 9), round: 8, state: ServerState::Leading };
+        assert!(a.matches(&b), "ZOOKEEPER-1805: zxid and round may differ out of election");
+        let c = ReceivedVote { state: ServerState::Looking, ..b };
+        assert!(!a.matches(&c), "a LOOKING side compares everything");
     }
 }

@@ -49,13 +49,7 @@ impl Follower {
         self.epoch.is_some()
     }
 
-    pub fn on_message(
-        &mut self,
-        cfg: &NodeConfig,
-        from: Sid,
-        msg: Message,
-        out: &mut Outbox,
-    ) -> Option<LookingReason> {
+    pub fn on_message(&mut self, cfg: &NodeConfig, from: Sid, msg: Message, out: &mut Outbox) -> Option<LookingReason> {
         if from != self.leader {
             return None; // Not our leader's connection.
         }
@@ -76,7 +70,13 @@ impl Follower {
         None
     }
 
-    pub fn on_timer(&mut self, _cfg: &NodeConfig, disk: &DurableState, timer: Timer, out: &mut Outbox) -> Option<LookingReason> {
+    pub fn on_timer(
+        &mut self,
+        _cfg: &NodeConfig,
+        disk: &DurableState,
+        timer: Timer,
+        out: &mut Outbox,
+    ) -> Option<LookingReason> {
         match timer {
             Timer::LearnerRead => Some(LookingReason::LeaderTimeout),
             Timer::LearnerConnectRetry => {

@@ -58,9 +58,8 @@ impl Leader {
     fn synced(&self, cfg: &NodeConfig) -> impl Iterator<Item = Sid> + '_ {
         let me = cfg.id;
         let tick = self.tick;
-        std::iter::once(me).chain(
-            self.learners.iter().filter(move |(_, h)| tick <= h.tick_of_next_ack_deadline).map(|(sid, _)| *sid),
-        )
+        std::iter::once(me)
+            .chain(self.learners.iter().filter(move |(_, h)| tick <= h.tick_of_next_ack_deadline).map(|(sid, _)| *sid))
     }
 
     fn try_establish(&mut self, cfg: &NodeConfig, out: &mut Outbox) {

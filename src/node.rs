@@ -73,15 +73,29 @@ pub enum ClientReply {
 pub enum Input {
     /// The process started (fresh or after a crash) from its durable image.
     Start,
-    Message { from: Sid, msg: Message },
-    Timer { timer: Timer },
+    Message {
+        from: Sid,
+        msg: Message,
+    },
+    Timer {
+        timer: Timer,
+    },
     /// A connection with `peer` is up (after a heal or the peer's restart).
-    ConnectionUp { peer: Sid },
+    ConnectionUp {
+        peer: Sid,
+    },
     /// The connection with `peer` broke; messages in flight on it were lost.
-    ConnectionDown { peer: Sid },
+    ConnectionDown {
+        peer: Sid,
+    },
     /// The fsync with this id completed: every write issued before it is durable.
-    Durable { fsync: u64 },
-    Client { client: u64, request: ClientRequest },
+    Durable {
+        fsync: u64,
+    },
+    Client {
+        client: u64,
+        request: ClientRequest,
+    },
 }
 
 /// Why a server (re)entered LOOKING.
@@ -120,15 +134,29 @@ pub enum Observation {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "effect", rename_all = "snake_case")]
 pub enum Effect {
-    Send { to: Sid, msg: Message },
-    SetTimer { timer: Timer, after_us: u64 },
-    CancelTimer { timer: Timer },
+    Send {
+        to: Sid,
+        msg: Message,
+    },
+    SetTimer {
+        timer: Timer,
+        after_us: u64,
+    },
+    CancelTimer {
+        timer: Timer,
+    },
     /// A volatile write; durable only once an fsync issued after it completes.
     Write(DiskWrite),
     /// Make every earlier write durable; then deliver [`Input::Durable`] and send
     /// `then_send`. A message that may only leave after a write is durable rides here.
-    Fsync { id: u64, then_send: Vec<(Sid, Message)> },
-    ClientReply { client: u64, reply: ClientReply },
+    Fsync {
+        id: u64,
+        then_send: Vec<(Sid, Message)>,
+    },
+    ClientReply {
+        client: u64,
+        reply: ClientReply,
+    },
     Observe(Observation),
 }
 
@@ -188,13 +216,7 @@ impl Node {
     pub fn recover(cfg: NodeConfig, durable: DurableState) -> Result<Node, StartupError> {
         assert!(cfg.quorum.is_voter(cfg.id), "server {} is not a voter in its own ensemble", cfg.id);
         durable.startup_check()?;
-        Ok(Node {
-            fle: Election::new(cfg.id),
-            cfg,
-            disk: durable,
-            role: Role::Looking,
-            current_vote: None,
-        })
+        Ok(Node { fle: Election::new(cfg.id), cfg, disk: durable, role: Role::Looking, current_vote: None })
     }
 
     pub fn id(&self) -> Sid {
@@ -249,11 +271,7 @@ impl Node {
     }
 
     fn init_vote(&self) -> Vote {
-        Vote {
-            leader: self.cfg.id,
-            zxid: self.disk.last_logged_zxid(),
-            peer_epoch: self.disk.current_epoch,
-        }
+        Vote { leader: self.cfg.id, zxid: self.disk.last_logged_zxid(), peer_epoch: self.disk.current_epoch }
     }
 
     /// Handles one input. Effects are appended to `out`.
@@ -412,5 +430,147 @@ impl Node {
         } else {
             Role::Following(Follower::start(&self.cfg, &self.disk, d.vote.leader, out))
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(id: Sid) -> Node {
+        let cfg = NodeConfig {
+            id,
+            quorum: QuorumVerifier::majority_of(3),
+            timing: Timing::default(),
+            variant: Variant::None,
+        };
+        Node::recover(cfg, DurableState::default()).unwrap()
+    }
+
+    fn notifications(out: &Outbox) -> Vec<(Sid, Notification)> {
+        out.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send { to, msg: Message::Notification(n) } => Some((*to, *n)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn looking_from(leader: Sid, round: Round) -> Input {
+        let n = Notification {
+            state: ServerState::Looking,
+            leader,
+            zxid: Zxid::ZERO,
+            election_epoch: round,
+            peer_epoch: 0,
+        };
+        Input::Message { from: leader, msg: Message::Notification(n) }
+    }
+
+    /// Server 3 of 3 elected by hearing 1's and 2's votes for it.
+    fn leader_3() -> Node {
+        let mut n = node(3);
+        let mut out = Outbox::default();
+        n.step(Input::Start, &mut out);
+        for from in [1, 2] {
+            let v = Notification {
+                state: ServerState::Looking,
+                leader: 3,
+                zxid: Zxid::ZERO,
+                election_epoch: 1,
+                peer_epoch: 0,
+            };
+            n.step(Input::Message { from, msg: Message::Notification(v) }, &mut out);
+        }
+        n.step(Input::Timer { timer: Timer::FleFinalize }, &mut out);
+        assert_eq!(n.state(), ServerState::Leading);
+        n
+    }
+
+    #[test]
+    fn a_looking_server_answers_a_looking_peer_from_an_older_round() {
+        let mut n = node(1);
+        let mut out = Outbox::default();
+        n.step(Input::Start, &mut out);
+        n.step(Input::Timer { timer: Timer::FleNotification }, &mut out);
+        // Jump to round 3 by hearing of it.
+        n.step(looking_from(2, 3), &mut out);
+        let mut out = Outbox::default();
+        n.step(looking_from(3, 1), &mut out);
+        let replies = notifications(&out);
+        assert_eq!(replies.len(), 1);
+        assert_eq!(replies[0].0, 3);
+        assert_eq!(replies[0].1.election_epoch, 3);
+        assert_eq!(replies[0].1.state, ServerState::Looking);
+    }
+
+    #[test]
+    fn a_decided_server_answers_looking_peers_with_its_final_vote_and_state() {
+        let mut n = leader_3();
+        let mut out = Outbox::default();
+        n.step(looking_from(1, 9), &mut out);
+        let replies = notifications(&out);
+        assert_eq!(replies.len(), 1);
+        let (to, r) = replies[0];
+        assert_eq!(to, 1);
+        assert_eq!((r.state, r.leader, r.election_epoch), (ServerState::Leading, 3, 1));
+    }
+
+    #[test]
+    fn a_decided_server_does_not_answer_servers_out_of_election() {
+        let mut n = leader_3();
+        let mut out = Outbox::default();
+        let v = Notification {
+            state: ServerState::Following,
+            leader: 3,
+            zxid: Zxid::ZERO,
+            election_epoch: 1,
+            peer_epoch: 0,
+        };
+        n.step(Input::Message { from: 1, msg: Message::Notification(v) }, &mut out);
+        assert!(notifications(&out).is_empty());
+    }
+
+    #[test]
+    fn own_notification_counts_in_the_vote_after_the_current_input() {
+        // Server 1 of 3 adopts 3's vote; its own loopback notification then makes 2 of 3.
+        let mut n = node(1);
+        let mut out = Outbox::default();
+        n.step(Input::Start, &mut out);
+        let mut out = Outbox::default();
+        n.step(looking_from(3, 1), &mut out);
+        assert!(out.effects.contains(&Effect::SetTimer { timer: Timer::FleFinalize, after_us: 200_000 }));
+    }
+
+    #[test]
+    fn a_leader_without_a_quorum_of_learners_gives_up_after_init_limit() {
+        let mut n = leader_3();
+        assert!(!n.is_established());
+        let mut out = Outbox::default();
+        n.step(Input::Timer { timer: Timer::LeaderInit }, &mut out);
+        assert_eq!(n.state(), ServerState::Looking);
+        assert!(out
+            .effects
+            .contains(&Effect::Observe(Observation::ElectionStarted { round: 2, reason: LookingReason::InitTimeout })));
+    }
+
+    #[test]
+    fn srvr_reports_mode_and_zxid() {
+        let mut n = leader_3();
+        let mut out = Outbox::default();
+        n.step(Input::Client { client: 7, request: ClientRequest::Srvr }, &mut out);
+        assert_eq!(
+            out.effects,
+            vec![Effect::ClientReply {
+                client: 7,
+                reply: ClientReply::Srvr {
+                    state: ServerState::Leading,
+                    leader: Some(3),
+                    zxid: Zxid::ZERO,
+                    current_epoch: 0
+                }
+            }]
+        );
     }
 }

@@ -33,9 +33,7 @@ impl Variant {
     pub fn description(self) -> &'static str {
         match self {
             Variant::None => "ZooKeeper 3.9's protocol, no deviation",
-            Variant::Zk1419 => {
-                "FLE vote order without the equal-epoch condition in its third clause (ZOOKEEPER-1419)"
-            }
+            Variant::Zk1419 => "FLE vote order without the equal-epoch condition in its third clause (ZOOKEEPER-1419)",
         }
     }
 }

@@ -126,7 +126,7 @@ pub fn converged(nodes: &[Option<Node>]) -> Result<Sid, (Vec<Sid>, String)> {
     }
     let leader = match leaders.as_slice() {
         [l] => *l,
-        [] => return Err((vec![], "no server is LEADING".into())),
+        [] => return Err((nodes.iter().flatten().map(|n| n.id()).collect(), "no server is LEADING".into())),
         many => return Err((many.to_vec(), "more than one server is LEADING".into())),
     };
     let mut astray = Vec::new();
@@ -162,4 +162,57 @@ pub fn describe(nodes: &[Option<Node>]) -> String {
         })
         .collect();
     parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zab::durable::DurableState;
+    use zab::node::{Input, NodeConfig, Outbox};
+    use zab::quorum::QuorumVerifier;
+    use zab::timing::Timing;
+    use zab::Variant;
+
+    fn looking(id: Sid) -> Node {
+        let cfg = NodeConfig {
+            id,
+            quorum: QuorumVerifier::majority_of(3),
+            timing: Timing::default(),
+            variant: Variant::None,
+        };
+        let mut n = Node::recover(cfg, DurableState::default()).unwrap();
+        n.step(Input::Start, &mut Outbox::default());
+        n
+    }
+
+    #[test]
+    fn servers_still_looking_at_the_deadline_break_election_liveness() {
+        let nodes = vec![Some(looking(1)), Some(looking(2)), Some(looking(3))];
+        let mut c = Checker::new();
+        c.faults_stopped(1_000);
+        assert!(!c.after_step(2_000, &nodes));
+        let v = c.on_deadline(31_000, &nodes).expect("a violation");
+        assert_eq!(v.invariant, Invariant::ElectionLiveness);
+        assert_eq!(v.nodes, vec![1, 2, 3]);
+        assert!(v.detail.contains("no server is LEADING"), "{}", v.detail);
+        assert!(v.detail.contains("1:LOOKING(r1)"), "{}", v.detail);
+    }
+
+    #[test]
+    fn a_server_down_at_the_deadline_is_named() {
+        let nodes = vec![Some(looking(1)), None, Some(looking(3))];
+        let mut c = Checker::new();
+        c.faults_stopped(0);
+        let v = c.on_deadline(10, &nodes).expect("a violation");
+        assert_eq!(v.nodes, vec![2]);
+        assert!(v.detail.contains("2:down"));
+    }
+
+    #[test]
+    fn nothing_is_checked_before_faults_stop() {
+        let nodes = vec![Some(looking(1))];
+        let mut c = Checker::new();
+        assert!(!c.after_step(5, &nodes));
+        assert_eq!(c.recovery_us(), None);
+    }
 }

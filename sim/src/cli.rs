@@ -84,7 +84,7 @@ fn parse_seeds(s: &str) -> Result<Range<u64>, String> {
     Ok(r)
 }
 
-fn load(path: &PathBuf) -> Result<Scenario, ExitCode> {
+fn load(path: &std::path::Path) -> Result<Scenario, ExitCode> {
     Scenario::load(path).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(EXIT_BAD_INPUT)
@@ -187,13 +187,8 @@ fn cmd_sweep(
         Err(code) => return code,
     };
     let jobs = jobs.map(|j| j as usize).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let opts = SweepOptions {
-        seeds,
-        jobs,
-        variant,
-        progress: !json && std::io::stderr().is_terminal(),
-        check: !no_check,
-    };
+    let opts =
+        SweepOptions { seeds, jobs, variant, progress: !json && std::io::stderr().is_terminal(), check: !no_check };
     let (summary, _) = sweep(&scenario, &opts);
     let mut stdout = std::io::stdout().lock();
     if json {

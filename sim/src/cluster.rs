@@ -39,16 +39,44 @@ impl RunOptions {
 
 /// What the scheduler holds.
 enum Event {
-    Deliver { from: Sid, to: Sid, sent_us: u64, incarnation: u64, msg: Message },
-    Timer { node: Sid, timer: Timer, generation: u64 },
-    FsyncDone { node: Sid, life: u64, id: u64, mark: u64, then_send: Vec<(Sid, Message)> },
-    Connection { node: Sid, peer: Sid, life: u64, up: bool },
+    Deliver {
+        from: Sid,
+        to: Sid,
+        sent_us: u64,
+        incarnation: u64,
+        msg: Message,
+    },
+    Timer {
+        node: Sid,
+        timer: Timer,
+        generation: u64,
+    },
+    FsyncDone {
+        node: Sid,
+        life: u64,
+        id: u64,
+        mark: u64,
+        then_send: Vec<(Sid, Message)>,
+    },
+    Connection {
+        node: Sid,
+        peer: Sid,
+        life: u64,
+        up: bool,
+    },
     Fault(FaultAction),
     /// Time for the next random fault.
     RandomFault,
-    RestartAfterFault { server: Sid },
-    HealCut { cut: u64 },
-    SlowLinkEnd { from: Sid, to: Sid },
+    RestartAfterFault {
+        server: Sid,
+    },
+    HealCut {
+        cut: u64,
+    },
+    SlowLinkEnd {
+        from: Sid,
+        to: Sid,
+    },
     FaultsStop,
     LivenessDeadline,
 }
@@ -163,8 +191,14 @@ impl<'a> Cluster<'a> {
 
     /// Runs to the end: convergence after faults stop, a violation, or `until`.
     pub fn run(mut self, until_us: Option<u64>) -> RunReport {
+        // Every process exists before any starts, so first notifications find their peers.
         for s in self.scenario.servers() {
-            self.start_server(s);
+            self.boot(s);
+        }
+        for s in self.scenario.servers() {
+            if self.nodes[Self::idx(s)].is_some() {
+                self.step(s, Input::Start, None);
+            }
         }
         let mut stopped_at_us = None;
         while self.violation.is_none() && !self.converged {
@@ -233,6 +267,7 @@ impl<'a> Cluster<'a> {
             }
             Event::HealCut { cut } => {
                 if !self.faults_stopped {
+                    self.stats.count_fault("heal");
                     self.fault_event(now, FaultEvent::Heal { cut });
                     let back = self.net.heal(cut);
                     self.links_up(now, back);
@@ -385,19 +420,30 @@ impl<'a> Cluster<'a> {
         }
     }
 
+    /// Starts a server: rebuilt from its durable image, then [`Input::Start`].
     fn start_server(&mut self, s: Sid) {
+        if self.boot(s) {
+            self.step(s, Input::Start, None);
+        }
+    }
+
+    /// Builds a server from its durable image; false when its startup checks fail.
+    fn boot(&mut self, s: Sid) -> bool {
         let i = Self::idx(s);
         match Node::recover(self.cfgs[i].clone(), self.disks[i].durable().clone()) {
             Ok(node) => {
                 self.nodes[i] = Some(node);
-                self.step(s, Input::Start, None);
+                true
             }
-            Err(e) => self.violate(Violation {
-                invariant: Invariant::StartupCheck,
-                t_us: self.sched.now_us(),
-                nodes: vec![s],
-                detail: format!("server {s} cannot start from its durable state: {e}"),
-            }),
+            Err(e) => {
+                self.violate(Violation {
+                    invariant: Invariant::StartupCheck,
+                    t_us: self.sched.now_us(),
+                    nodes: vec![s],
+                    detail: format!("server {s} cannot start from its durable state: {e}"),
+                });
+                false
+            }
         }
     }
 
@@ -430,6 +476,9 @@ impl<'a> Cluster<'a> {
             return;
         }
         self.fault_event(now, FaultEvent::Restart { server: s });
+        if !self.faults_stopped {
+            self.stats.count_fault("restart");
+        }
         self.start_server(s);
         if self.nodes[Self::idx(s)].is_none() {
             return;
@@ -447,12 +496,16 @@ impl<'a> Cluster<'a> {
         if self.faults_stopped {
             return;
         }
-        self.stats.count_fault(action.kind());
+        if !matches!(action, FaultAction::Restart { .. }) {
+            self.stats.count_fault(action.kind()); // Restarts count where they happen.
+        }
         match action {
             FaultAction::Crash { server, for_ms } => self.crash_for(now, server, for_ms),
             FaultAction::CrashLeader { for_ms } => match self.leader() {
                 Some(l) => self.crash_for(now, l, for_ms),
-                None => self.fault_event(now, FaultEvent::Skipped { reason: "crash-leader: no server is LEADING".into() }),
+                None => {
+                    self.fault_event(now, FaultEvent::Skipped { reason: "crash-leader: no server is LEADING".into() })
+                }
             },
             FaultAction::Restart { server } => {
                 if self.nodes[Self::idx(server)].is_some() {
@@ -530,11 +583,8 @@ impl<'a> Cluster<'a> {
         faulty.extend(self.scenario.servers().filter(|s| self.nodes[Self::idx(*s)].is_none()));
         faulty.sort_unstable();
         faulty.dedup();
-        let budget = self
-            .scenario
-            .faults
-            .keep_quorum
-            .then(|| self.scenario.max_faulty().saturating_sub(faulty.len() as u64));
+        let budget =
+            self.scenario.faults.keep_quorum.then(|| self.scenario.max_faulty().saturating_sub(faulty.len() as u64));
         let view = FaultView { servers: self.scenario.cluster.servers, faulty: &faulty, leader: self.leader(), budget };
         if let Some(action) = faults::draw(&mut self.rng_faults, spec, &view) {
             self.apply_fault(now, action);

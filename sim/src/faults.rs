@@ -21,7 +21,8 @@ pub struct FaultView<'a> {
 pub fn draw(rng: &mut Stream, spec: &RandomFaults, view: &FaultView<'_>) -> Option<FaultAction> {
     let weights = [spec.crash, spec.crash_leader, spec.partition, spec.one_way, spec.slow_link];
     let kind = rng.weighted(&weights);
-    let for_ms = Some(rng.range(spec.down_min_ms, spec.down_max_ms));
+    let down_ms = rng.range(spec.down_min_ms, spec.down_max_ms);
+    let for_ms = Some(down_ms);
     let healthy: Vec<Sid> = (1..=view.servers).filter(|s| !view.faulty.contains(s)).collect();
     let budget = view.budget.unwrap_or(view.servers).min(healthy.len() as u64);
     match kind {
@@ -52,7 +53,7 @@ pub fn draw(rng: &mut Stream, spec: &RandomFaults, view: &FaultView<'_>) -> Opti
             if to >= from {
                 to += 1;
             }
-            Some(FaultAction::SlowLink { from, to, extra_ms: spec.slow_extra_ms, for_ms: for_ms.unwrap_or(1) })
+            Some(FaultAction::SlowLink { from, to, extra_ms: spec.slow_extra_ms, for_ms: down_ms })
         }
         _ => None,
     }

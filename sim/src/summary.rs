@@ -192,7 +192,7 @@ impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.stats;
         writeln!(f, "scenario {}  seed {}  variant {}", self.scenario, self.seed, self.variant)?;
-        writeln!(
+        write!(
             f,
             "simulated {} in {} events; {} messages sent, {} lost",
             fmt_us(self.sim_us),
@@ -200,6 +200,10 @@ impl fmt::Display for RunReport {
             s.messages_sent,
             s.messages_lost
         )?;
+        if s.notifications_coalesced > 0 {
+            write!(f, ", {} notifications replaced in full election queues", s.notifications_coalesced)?;
+        }
+        writeln!(f)?;
         let faults: Vec<String> = s.faults.iter().map(|(k, v)| format!("{v} {k}")).collect();
         writeln!(f, "faults: {}", if faults.is_empty() { "none".to_string() } else { faults.join(", ") })?;
         let mut el = s.election_us.clone();
@@ -303,7 +307,9 @@ pub fn describe_record(r: &TraceRecord) -> String {
             };
             format!("{:>12}  server {node}: {what}", fmt_us(*t_us))
         }
-        TraceRecord::Violation { t_us, violation } => format!("{:>12}  VIOLATION {}", fmt_us(*t_us), violation.invariant),
+        TraceRecord::Violation { t_us, violation } => {
+            format!("{:>12}  VIOLATION {}", fmt_us(*t_us), violation.invariant)
+        }
         TraceRecord::Header(_) | TraceRecord::End { .. } => String::new(),
     }
 }

@@ -178,7 +178,11 @@ impl fmt::Display for SweepSummary {
         }
         match self.expected {
             Some(e) if self.as_expected() => {
-                write!(f, "result: ok, variant {} caught by {e} in {} of {} seeds", self.variant, self.failures, self.seeds)
+                write!(
+                    f,
+                    "result: ok, variant {} caught by {e} in {} of {} seeds",
+                    self.variant, self.failures, self.seeds
+                )
             }
             Some(e) if self.failures == 0 => {
                 write!(f, "result: NOT CAUGHT, no seed broke {e} (expected of variant {})", self.variant)

@@ -81,19 +81,37 @@ impl Hasher for StableHasher {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "fault", rename_all = "snake_case")]
 pub enum FaultEvent {
-    Crash { server: Sid },
-    Restart { server: Sid },
+    Crash {
+        server: Sid,
+    },
+    Restart {
+        server: Sid,
+    },
     /// Directed links removed, under an id that its heal names.
-    Cut { cut: u64, links: Vec<(Sid, Sid)> },
-    Heal { cut: u64 },
+    Cut {
+        cut: u64,
+        links: Vec<(Sid, Sid)>,
+    },
+    Heal {
+        cut: u64,
+    },
     HealAll,
-    SlowLink { from: Sid, to: Sid, extra_us: u64 },
-    SlowLinkEnd { from: Sid, to: Sid },
+    SlowLink {
+        from: Sid,
+        to: Sid,
+        extra_us: u64,
+    },
+    SlowLinkEnd {
+        from: Sid,
+        to: Sid,
+    },
     /// The fault phase ended: everything healed and restarted; liveness counts from here.
     FaultsStop,
     /// A scripted fault that had nothing to act on (crash-leader with no leader, crash of
     /// a crashed server, restart of a live one).
-    Skipped { reason: String },
+    Skipped {
+        reason: String,
+    },
 }
 
 /// The header line: what is needed to reproduce the run.
@@ -122,11 +140,26 @@ pub enum TraceRecord {
         sent_us: Option<u64>,
         input: Input,
     },
-    Fault { i: u64, t_us: u64, fault: FaultEvent },
+    Fault {
+        i: u64,
+        t_us: u64,
+        fault: FaultEvent,
+    },
     /// What a node reported (role changes, decisions).
-    Observe { t_us: u64, node: Sid, obs: Observation },
-    Violation { t_us: u64, violation: Violation },
-    End { t_us: u64, events: u64, trace_hash: String },
+    Observe {
+        t_us: u64,
+        node: Sid,
+        obs: Observation,
+    },
+    Violation {
+        t_us: u64,
+        violation: Violation,
+    },
+    End {
+        t_us: u64,
+        events: u64,
+        trace_hash: String,
+    },
 }
 
 /// Formats a trace hash the way every command prints it.

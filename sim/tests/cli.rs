@@ -1,0 +1,159 @@
+//! The `zabsim` binary: exit codes, one-line errors on bad input, the summary's last line.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn zabsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zabsim")).args(args).current_dir(root()).output().expect("zabsim runs")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Writes a scenario file into a fresh temp dir and returns its path.
+fn scenario_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("zabsim-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const OK: &str = "duration_ms = 0\nliveness_bound_ms = 5000\n[cluster]\nservers = 3\n";
+
+#[test]
+fn run_prints_a_summary_ending_in_the_trace_hash() {
+    let o = zabsim(&["run", "scenarios/election-basic.toml", "--seed", "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("result: ok"));
+    let last = out.trim_end().lines().last().unwrap();
+    assert!(last.starts_with("trace-hash: ") && last.len() == "trace-hash: ".len() + 16, "{last}");
+}
+
+#[test]
+fn run_exits_1_on_a_violation_and_prints_the_replay_command() {
+    let o = zabsim(&["run", "scenarios/zk-1419.toml", "--seed", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("VIOLATION ElectionLiveness"));
+    assert!(out.contains("replay: zabsim run scenarios/zk-1419.toml --seed 1 --variant zk-1419"));
+    assert!(out.trim_end().lines().last().unwrap().starts_with("trace-hash: "));
+}
+
+#[test]
+fn variant_none_overrides_the_scenarios_variant() {
+    let o = zabsim(&["run", "scenarios/zk-1419.toml", "--seed", "1", "--variant", "none"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+}
+
+#[test]
+fn sweep_json_has_the_documented_keys() {
+    let o = zabsim(&["sweep", "scenarios/leader-crash.toml", "--seeds", "0..20", "--jobs", "2", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    for key in ["seeds", "failures", "failing_seeds", "violations", "events", "wall_ms", "sim_ms"] {
+        assert!(v.get(key).is_some(), "missing {key}: {v}");
+    }
+    assert_eq!(v["seeds"], 20);
+    assert_eq!(v["failures"], 0);
+}
+
+#[test]
+fn sweep_of_a_bug_variant_exits_0_when_caught_and_1_when_the_correct_protocol_fails() {
+    let caught = zabsim(&["sweep", "scenarios/zk-1419.toml", "--seeds", "0..4", "--json"]);
+    assert_eq!(caught.status.code(), Some(0), "{}", stdout(&caught));
+    let v: serde_json::Value = serde_json::from_str(stdout(&caught).trim()).unwrap();
+    assert_eq!(v["violations"]["ElectionLiveness"], 4);
+}
+
+#[test]
+fn trace_writes_json_lines_with_a_header() {
+    let dir = std::env::temp_dir().join(format!("zabsim-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("t.jsonl");
+    let o = zabsim(&["run", "scenarios/election-basic.toml", "--seed", "2", "--trace", path.to_str().unwrap()]);
+    assert!(o.status.success());
+    let text = std::fs::read_to_string(&path).unwrap();
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["kind"], "header");
+    assert_eq!(first["seed"], 2);
+    assert_eq!(first["variant"], "none");
+    assert!(text.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+}
+
+/// Bad input: exit 2, one line on stderr naming the field or flag, no panic.
+fn bad(args: &[&str], must_mention: &str) {
+    let o = zabsim(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains(must_mention), "{args:?}: expected `{must_mention}` in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_scenario_files_name_the_field() {
+    let cases = [
+        ("unknown", format!("{OK}[timing]\nticks = 3\n"), "timing.ticks: unknown field"),
+        (
+            "wrongtype",
+            "duration_ms = \"soon\"\nliveness_bound_ms = 1\n[cluster]\nservers = 3\n".into(),
+            "duration_ms: invalid type",
+        ),
+        (
+            "noquorum",
+            "duration_ms = 0\nliveness_bound_ms = 1\n[cluster]\nservers = 0\n".into(),
+            "cluster.servers: 0 servers can never form a quorum",
+        ),
+        ("faulty", format!("{OK}[faults]\nkeep_quorum = true\nmax_faulty = 2\n"), "faults.max_faulty"),
+        (
+            "delay",
+            format!("{OK}[network]\ndelay = {{ dist = \"uniform\", min_us = 9, max_us = 1 }}\n"),
+            "network.delay: min_us (9) is above max_us (1)",
+        ),
+        ("missing", "liveness_bound_ms = 1\n[cluster]\nservers = 3\n".into(), "missing field `duration_ms`"),
+        ("syntax", "duration_ms = = 3\n".into(), "(line 1)"),
+        ("variant", format!("variant = \"zk-0\"\n{OK}"), "variant"),
+    ];
+    for (name, text, mention) in cases {
+        let p = scenario_file(name, &text);
+        let o = zabsim(&["run", p.to_str().unwrap(), "--seed", "1"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(mention), "{name}: expected `{mention}` in: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{name}: the error is one line: {err}");
+    }
+}
+
+#[test]
+fn a_missing_scenario_file_is_a_clear_error() {
+    bad(&["run", "scenarios/no-such.toml", "--seed", "1"], "cannot read");
+}
+
+#[test]
+fn bad_flags_are_refused() {
+    bad(&["run", "scenarios/election-basic.toml", "--seed", "minus-one"], "--seed");
+    bad(&["run", "scenarios/election-basic.toml"], "--seed");
+    bad(&["run", "scenarios/election-basic.toml", "--seed", "1", "--variant", "zk-9"], "unknown variant `zk-9`");
+    bad(&["sweep", "scenarios/election-basic.toml", "--seeds", "9..3"], "empty range");
+    bad(&["sweep", "scenarios/election-basic.toml", "--seeds", "x..3"], "not a seed");
+    bad(&["sweep", "scenarios/election-basic.toml", "--seeds", "0..3", "--jobs", "0"], "--jobs");
+    bad(&["run", "scenarios/election-basic.toml", "--seed", "1", "--trace", "/no/such/dir/t.jsonl"], "--trace");
+    bad(&["frobnicate"], "unrecognized subcommand");
+}
+
+#[test]
+fn check_prints_the_scenario_with_defaults() {
+    let o = zabsim(&["check", "scenarios/election-basic.toml"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("tick_ms = 2000"));
+}
