@@ -7,11 +7,21 @@
 use crate::types::{Epoch, Zxid};
 use serde::{Deserialize, Serialize};
 
-/// One logged transaction. The payload arrives with the data tree; for now a txn is its
-/// zxid.
+/// One logged transaction: its zxid and what it does.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Txn {
     pub zxid: Zxid,
+    pub op: Op,
+}
+
+/// What a transaction does.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// History a scenario gives a server at start; its content does not matter.
+    Initial,
+    /// A client's write: the client and its own sequence number for the request.
+    Write { client: u64, seq: u64 },
 }
 
 /// A server's durable image: the two epoch files and the transaction log
@@ -28,7 +38,7 @@ impl DurableState {
     /// A history of `counter` txns in `epoch` (zxids `epoch:1 ..= epoch:counter`), the
     /// shape a scenario's `last_zxid` stands for.
     pub fn with_history(accepted_epoch: Epoch, current_epoch: Epoch, last_zxid: Zxid) -> DurableState {
-        let log = (1..=last_zxid.counter()).map(|c| Txn { zxid: Zxid::new(last_zxid.epoch(), c) }).collect();
+        let log = (1..=last_zxid.counter()).map(|c| Txn { zxid: Zxid::new(last_zxid.epoch(), c), op: Op::Initial }).collect();
         DurableState { accepted_epoch, current_epoch, log }
     }
 
@@ -53,6 +63,7 @@ impl DurableState {
                 self.log.push(txn.clone());
             }
             DiskWrite::Truncate { after } => self.log.retain(|t| t.zxid <= *after),
+            DiskWrite::Snapshot { txns } => self.log = txns.clone(),
         }
     }
 
@@ -95,7 +106,8 @@ impl std::fmt::Display for StartupError {
     }
 }
 
-/// A write a node asks its disk for. It stays volatile until an fsync covers it.
+/// A write a node asks its disk for. It stays volatile until an fsync of its file covers
+/// it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "write", rename_all = "snake_case")]
 pub enum DiskWrite {
@@ -103,9 +115,28 @@ pub enum DiskWrite {
     CurrentEpoch(Epoch),
     Append(Txn),
     /// Drop every txn after `after` (`TRUNC`).
-    Truncate {
-        after: Zxid,
-    },
+    Truncate { after: Zxid },
+    /// A snapshot of the whole committed history, which replaces the log (SNAP sync). The
+    /// model keeps snapshot and log as one history: what a restart would replay.
+    Snapshot { txns: Vec<Txn> },
+}
+
+/// The files a server writes: the epoch files (each written atomically), and the
+/// transaction log with its snapshots. An fsync covers one file's writes only.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiskFile {
+    Epochs,
+    Log,
+}
+
+impl DiskWrite {
+    pub fn file(&self) -> DiskFile {
+        match self {
+            DiskWrite::AcceptedEpoch(_) | DiskWrite::CurrentEpoch(_) => DiskFile::Epochs,
+            DiskWrite::Append(_) | DiskWrite::Truncate { .. } | DiskWrite::Snapshot { .. } => DiskFile::Log,
+        }
+    }
 }
 
 #[cfg(test)]

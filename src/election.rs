@@ -39,7 +39,7 @@ pub fn total_order_predicate(cfg: &NodeConfig, new: Vote, cur: Vote) -> bool {
                 || (new.peer_epoch == cur.peer_epoch && new.zxid > cur.zxid)
                 || (new.zxid == cur.zxid && new.leader > cur.leader)
         }
-        Variant::None => (new.peer_epoch, new.zxid, new.leader) > (cur.peer_epoch, cur.zxid, cur.leader),
+        _ => (new.peer_epoch, new.zxid, new.leader) > (cur.peer_epoch, cur.zxid, cur.leader),
     }
 }
 

@@ -1,90 +1,318 @@
-//! The follower's side of the quorum protocol (`Learner`, `Follower`), minimal until Zab:
-//! connect with FOLLOWERINFO, wait for LEADERINFO within `initLimit` ticks, answer pings,
-//! and go back to LOOKING after `syncLimit` ticks of silence or a broken connection.
+//! The follower's side of Zab (`Learner`, `Follower`), event-driven:
+//!
+//! - connect and register: FOLLOWERINFO; a refused connection is retried every 100 ms up to
+//!   5 times; LEADERINFO with a newer epoch is persisted as acceptedEpoch before ACKEPOCH;
+//! - synchronize (`syncWithLeader`): DIFF / TRUNC / SNAP, the txns that follow, then on
+//!   NEWLEADER (ZooKeeper 3.9.3's order) log and fsync the synced txns, persist
+//!   currentEpoch, and only then ACK; serve after UPTODATE;
+//! - broadcast: log each PROPOSAL and ACK it once fsynced; apply COMMITs in order;
+//! - go back to LOOKING when the leader is silent for the read timeout (`initLimit` ticks
+//!   while connecting and syncing, `syncLimit` after) or the connection breaks.
 
-use crate::durable::DurableState;
+use crate::durable::{DiskFile, DiskWrite, Txn};
 use crate::message::Message;
-use crate::node::{LookingReason, NodeConfig, Observation, Outbox, Timer};
-use crate::types::{Epoch, Sid};
+use crate::node::{Core, LookingReason, Observation, Outbox, Timer};
+use crate::types::{Epoch, Sid, Zxid};
+use crate::variant::Variant;
+use std::collections::VecDeque;
 
 /// `Learner.connectToLeader` sleeps this long between attempts
 /// (`zookeeper.leaderConnectDelayDuringRetryMs`, 100 ms).
 pub const CONNECT_RETRY_US: u64 = 100_000;
 
-/// `Learner.connectToLeader` gives up after this many attempts.
+/// `Learner.connectToLeader` gives up after this many refused attempts.
 pub const CONNECT_TRIES_MAX: u32 = 5;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Phase {
+    /// FOLLOWERINFO sent; waiting for LEADERINFO.
+    Connecting,
+    /// ACKEPOCH sent (or waiting on acceptedEpoch's fsync); the sync payload follows.
+    Syncing { op_seen: bool },
+    /// NEWLEADER processed; waiting for UPTODATE.
+    NewLeaderAcked,
+    /// UPTODATE received: serving.
+    Broadcast,
+}
 
 #[derive(Clone, Debug)]
 pub struct Follower {
     leader: Sid,
-    /// Connection attempts so far.
     tries: u32,
-    /// The epoch the leader announced in LEADERINFO, once it did.
+    phase: Phase,
     epoch: Option<Epoch>,
+    /// Txns received during sync, logged at NEWLEADER (`packetsNotCommitted`).
+    sync_txns: Vec<Txn>,
+    /// The highest zxid known committed (sync point, COMMITs) before serving.
+    committed_upto: Zxid,
+    /// Logged proposals waiting for their COMMIT (`pendingTxns`).
+    pending: VecDeque<Txn>,
+    /// `zk-3911`: synced txns still to log after UPTODATE.
+    unlogged: Vec<Txn>,
 }
 
 impl Follower {
-    pub fn start(cfg: &NodeConfig, disk: &DurableState, leader: Sid, out: &mut Outbox) -> Follower {
-        assert_ne!(leader, cfg.id, "a server does not follow itself");
-        let mut f = Follower { leader, tries: 0, epoch: None };
-        f.connect(disk, out);
-        out.set_timer(Timer::LearnerRead, cfg.timing.init_timeout_us());
+    pub fn start(core: &mut Core, leader: Sid, out: &mut Outbox) -> Follower {
+        assert_ne!(leader, core.id(), "a server does not follow itself");
+        let mut f = Follower {
+            leader,
+            tries: 0,
+            phase: Phase::Connecting,
+            epoch: None,
+            sync_txns: Vec::new(),
+            committed_upto: Zxid::ZERO,
+            pending: VecDeque::new(),
+            unlogged: Vec::new(),
+        };
+        f.connect(core, out);
+        out.set_timer(Timer::LearnerRead, core.cfg.timing.init_timeout_us());
         f
     }
 
-    /// One connection attempt. The leader answers FOLLOWERINFO only while it is LEADING
-    /// (its learner acceptor is open); no answer counts as a failed attempt.
-    fn connect(&mut self, disk: &DurableState, out: &mut Outbox) {
+    /// One connection attempt; a leader that is not LEADING refuses it.
+    fn connect(&mut self, core: &Core, out: &mut Outbox) {
         self.tries += 1;
-        let info = Message::FollowerInfo { accepted_epoch: disk.accepted_epoch, last_zxid: disk.last_logged_zxid() };
-        out.send(self.leader, info);
-        out.set_timer(Timer::LearnerConnectRetry, CONNECT_RETRY_US);
+        out.send(self.leader, Message::FollowerInfo { accepted_epoch: core.disk().accepted_epoch });
     }
 
     pub fn leader(&self) -> Sid {
         self.leader
     }
 
-    pub fn is_connected(&self) -> bool {
-        self.epoch.is_some()
+    pub fn epoch(&self) -> Option<Epoch> {
+        self.epoch
     }
 
-    pub fn on_message(&mut self, cfg: &NodeConfig, from: Sid, msg: Message, out: &mut Outbox) -> Option<LookingReason> {
+    pub fn is_serving(&self) -> bool {
+        self.phase == Phase::Broadcast
+    }
+
+    /// A client's write: forwarded to the leader (`Learner.request`), answered once applied.
+    pub fn on_client_write(&mut self, core: &mut Core, client: u64, seq: u64, out: &mut Outbox) {
+        core.take_client_write(client, seq);
+        out.send(self.leader, Message::Request { client, seq });
+    }
+
+    pub fn on_message(&mut self, core: &mut Core, from: Sid, msg: Message, out: &mut Outbox) -> Option<LookingReason> {
         if from != self.leader {
             return None; // Not our leader's connection.
         }
-        match msg {
-            Message::LeaderInfo { epoch } => {
-                if self.epoch.is_none() {
-                    out.cancel_timer(Timer::LearnerConnectRetry);
-                    out.observe(Observation::FollowerConnected { leader: self.leader, epoch });
-                }
-                self.epoch = Some(epoch);
+        let reason = match msg {
+            Message::Refused => return self.on_refused(core, out),
+            Message::LeaderInfo { epoch } => self.on_leader_info(core, epoch, out),
+            Message::Diff { zxid } => self.on_sync_op(core, None, zxid, out),
+            Message::Trunc { zxid } => {
+                let w = DiskWrite::Truncate { after: zxid };
+                self.on_sync_op(core, Some(w), zxid, out)
             }
-            Message::Ping => out.send(self.leader, Message::Ping),
-            Message::FollowerInfo { .. } | Message::Notification(_) => return None,
+            Message::Snap { zxid, txns } => self.on_sync_op(core, Some(DiskWrite::Snapshot { txns }), zxid, out),
+            Message::Proposal { txn } => self.on_proposal(core, txn, out),
+            Message::Commit { zxid } => self.on_commit(core, zxid, out),
+            Message::NewLeader { zxid } => self.on_new_leader(core, zxid, out),
+            Message::UpToDate => self.on_up_to_date(core, out),
+            Message::Ping => {
+                out.send(self.leader, Message::Ping);
+                None
+            }
+            // Learner-to-leader packets and FLE never reach a follower's quorum port.
+            _ => None,
+        };
+        if reason.is_none() {
+            // Every packet from the leader restarts the socket's read timeout.
+            let timing = &core.cfg.timing;
+            let timeout = match self.phase {
+                Phase::Connecting | Phase::Syncing { .. } => timing.init_timeout_us(),
+                Phase::NewLeaderAcked | Phase::Broadcast => timing.sync_timeout_us(),
+            };
+            out.set_timer(Timer::LearnerRead, timeout);
         }
-        // Every packet from the leader restarts the socket's read timeout.
-        let timeout = if self.is_connected() { cfg.timing.sync_timeout_us() } else { cfg.timing.init_timeout_us() };
-        out.set_timer(Timer::LearnerRead, timeout);
+        reason
+    }
+
+    fn on_refused(&mut self, core: &Core, out: &mut Outbox) -> Option<LookingReason> {
+        if self.phase != Phase::Connecting {
+            return None;
+        }
+        if self.tries >= CONNECT_TRIES_MAX {
+            return Some(LookingReason::LeaderUnreachable);
+        }
+        let _ = core;
+        out.set_timer(Timer::LearnerConnectRetry, CONNECT_RETRY_US);
         None
     }
 
-    pub fn on_timer(
-        &mut self,
-        _cfg: &NodeConfig,
-        disk: &DurableState,
-        timer: Timer,
-        out: &mut Outbox,
-    ) -> Option<LookingReason> {
+    /// `registerWithLeader`.
+    fn on_leader_info(&mut self, core: &mut Core, epoch: Epoch, out: &mut Outbox) -> Option<LookingReason> {
+        if self.phase != Phase::Connecting {
+            return Some(LookingReason::ProtocolError);
+        }
+        out.cancel_timer(Timer::LearnerConnectRetry);
+        let accepted = core.disk().accepted_epoch;
+        let last_zxid = core.last_zxid();
+        if epoch > accepted {
+            // Persist the new acceptedEpoch; ACKEPOCH may leave only once it is durable.
+            let ack = Message::AckEpoch { current_epoch: Some(core.disk().current_epoch), last_zxid };
+            core.write(DiskWrite::AcceptedEpoch(epoch), out);
+            core.fsync(DiskFile::Epochs, vec![(self.leader, ack)], out);
+        } else if epoch == accepted {
+            // Already acked this epoch: send -1, which does not count.
+            out.send(self.leader, Message::AckEpoch { current_epoch: None, last_zxid });
+        } else {
+            // "Leaders epoch, E is less than accepted epoch, A".
+            return Some(LookingReason::EpochBehind);
+        }
+        self.epoch = Some(epoch);
+        self.phase = Phase::Syncing { op_seen: false };
+        out.observe(Observation::FollowerConnected { leader: self.leader, epoch });
+        None
+    }
+
+    /// The first packet of the sync: DIFF, TRUNC or SNAP.
+    fn on_sync_op(&mut self, core: &mut Core, write: Option<DiskWrite>, zxid: Zxid, out: &mut Outbox) -> Option<LookingReason> {
+        if self.phase != (Phase::Syncing { op_seen: false }) {
+            return Some(LookingReason::ProtocolError);
+        }
+        self.phase = Phase::Syncing { op_seen: true };
+        if let Some(w) = write {
+            // TRUNC and SNAP replace the in-memory state (`truncateLog`, `deserializeSnapshot`).
+            core.write(w, out);
+            core.reset_processed(zxid);
+            self.committed_upto = zxid;
+        } else {
+            // DIFF: our log up to the zxid we reported matches the leader's.
+            self.committed_upto = core.last_zxid();
+        }
+        None
+    }
+
+    fn on_proposal(&mut self, core: &mut Core, txn: Txn, out: &mut Outbox) -> Option<LookingReason> {
+        match self.phase {
+            Phase::Syncing { op_seen: true } => self.sync_txns.push(txn),
+            Phase::NewLeaderAcked | Phase::Broadcast => {
+                // Log, then ACK once the log is fsynced (`SyncRequestProcessor`, `SendAckRequestProcessor`).
+                let zxid = txn.zxid;
+                core.write(DiskWrite::Append(txn.clone()), out);
+                core.fsync(DiskFile::Log, vec![(self.leader, Message::Ack { zxid })], out);
+                self.pending.push_back(txn);
+            }
+            _ => return Some(LookingReason::ProtocolError),
+        }
+        None
+    }
+
+    fn on_commit(&mut self, core: &mut Core, zxid: Zxid, out: &mut Outbox) -> Option<LookingReason> {
+        match self.phase {
+            Phase::Syncing { op_seen: true } | Phase::NewLeaderAcked => {
+                self.committed_upto = self.committed_upto.max(zxid);
+                None
+            }
+            Phase::Broadcast => self.deliver(core, zxid, out),
+            _ => Some(LookingReason::ProtocolError),
+        }
+    }
+
+    /// `FollowerZooKeeperServer.commit`: the COMMIT must match the oldest pending txn;
+    /// otherwise ZooKeeper exits the process.
+    fn deliver(&mut self, core: &mut Core, zxid: Zxid, out: &mut Outbox) -> Option<LookingReason> {
+        match self.pending.front() {
+            Some(t) if t.zxid == zxid => {
+                let t = self.pending.pop_front().expect("peeked");
+                out.observe(Observation::Delivered { zxid });
+                core.apply(&t, out);
+                None
+            }
+            _ => Some(LookingReason::ProtocolError),
+        }
+    }
+
+    /// NEWLEADER: make the synced history durable, persist currentEpoch, then ACK.
+    fn on_new_leader(&mut self, core: &mut Core, zxid: Zxid, out: &mut Outbox) -> Option<LookingReason> {
+        if self.phase != (Phase::Syncing { op_seen: true }) {
+            return Some(LookingReason::ProtocolError);
+        }
+        let epoch = zxid.epoch();
+        let leader = self.leader;
+        let txns = std::mem::take(&mut self.sync_txns);
+        let ack = (leader, Message::Ack { zxid });
+        match core.cfg.variant {
+            Variant::Zk3911 => {
+                // The synced txns stay in memory until after UPTODATE.
+                core.write(DiskWrite::CurrentEpoch(epoch), out);
+                core.fsync(DiskFile::Epochs, vec![ack], out);
+                self.unlogged = txns.clone();
+            }
+            Variant::Zk4646 => {
+                // Logged, but the ACK does not wait for the flush.
+                append_all(core, &txns, out);
+                core.write(DiskWrite::CurrentEpoch(epoch), out);
+                core.fsync(DiskFile::Epochs, vec![ack], out);
+                core.fsync(DiskFile::Log, Vec::new(), out);
+            }
+            Variant::Zk4643 => {
+                // currentEpoch first, the txns after.
+                core.write(DiskWrite::CurrentEpoch(epoch), out);
+                core.fsync(DiskFile::Epochs, Vec::new(), out);
+                append_all(core, &txns, out);
+                core.fsync(DiskFile::Log, vec![ack], out);
+            }
+            Variant::Zk4685 => {
+                // Each synced txn is acked before NEWLEADER.
+                append_all(core, &txns, out);
+                let acks = txns.iter().map(|t| (leader, Message::Ack { zxid: t.zxid })).collect();
+                core.fsync(DiskFile::Log, acks, out);
+                core.write(DiskWrite::CurrentEpoch(epoch), out);
+                core.fsync(DiskFile::Epochs, vec![ack], out);
+            }
+            Variant::None | Variant::Zk1419 | Variant::Zk1154 | Variant::Zk2845 => {
+                // ZooKeeper 3.9.3: log and fsync the synced txns, persist currentEpoch, ACK.
+                append_all(core, &txns, out);
+                core.fsync(DiskFile::Log, Vec::new(), out);
+                core.write(DiskWrite::CurrentEpoch(epoch), out);
+                core.fsync(DiskFile::Epochs, vec![ack], out);
+            }
+        }
+        // The synced txns past the last COMMIT are proposals still waiting for one.
+        self.pending = txns.into_iter().filter(|t| t.zxid > self.committed_upto).collect();
+        self.phase = Phase::NewLeaderAcked;
+        out.observe(Observation::NewLeaderAcked { leader, epoch });
+        None
+    }
+
+    /// UPTODATE: apply what is committed and serve.
+    fn on_up_to_date(&mut self, core: &mut Core, out: &mut Outbox) -> Option<LookingReason> {
+        if self.phase != Phase::NewLeaderAcked {
+            return Some(LookingReason::ProtocolError);
+        }
+        if !self.unlogged.is_empty() {
+            let txns = std::mem::take(&mut self.unlogged);
+            append_all(core, &txns, out);
+            core.fsync(DiskFile::Log, Vec::new(), out);
+        }
+        // Everything logged up to the last COMMIT is applied.
+        let upto = self.committed_upto;
+        core.reset_processed(upto.max(Zxid::ZERO));
+        while self.pending.front().is_some_and(|t| t.zxid <= upto) {
+            self.pending.pop_front();
+        }
+        self.phase = Phase::Broadcast;
+        out.observe(Observation::Synced {
+            leader: self.leader,
+            epoch: self.epoch.expect("synced after LEADERINFO"),
+            committed_upto: upto,
+        });
+        None
+    }
+
+    pub fn on_durable(&mut self, _core: &mut Core, _fsync: u64, _out: &mut Outbox) -> Option<LookingReason> {
+        None // ACKs ride on their fsyncs.
+    }
+
+    pub fn on_timer(&mut self, core: &mut Core, timer: Timer, out: &mut Outbox) -> Option<LookingReason> {
         match timer {
             Timer::LearnerRead => Some(LookingReason::LeaderTimeout),
             Timer::LearnerConnectRetry => {
-                assert!(!self.is_connected(), "connect retry after the leader answered");
-                if self.tries >= CONNECT_TRIES_MAX {
-                    return Some(LookingReason::LeaderUnreachable);
-                }
-                self.connect(disk, out);
+                assert_eq!(self.phase, Phase::Connecting, "connect retry after the leader answered");
+                self.connect(core, out);
                 None
             }
             other => panic!("follower got a timer it does not own: {other:?}"),
@@ -93,5 +321,11 @@ impl Follower {
 
     pub fn on_connection_down(&mut self, peer: Sid) -> Option<LookingReason> {
         (peer == self.leader).then_some(LookingReason::LeaderConnectionLost)
+    }
+}
+
+fn append_all(core: &mut Core, txns: &[Txn], out: &mut Outbox) {
+    for t in txns {
+        core.write(DiskWrite::Append(t.clone()), out);
     }
 }

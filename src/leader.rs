@@ -1,113 +1,408 @@
-//! The leader's side of the quorum protocol (`Leader`, `LearnerHandler`).
+//! The leader's side of Zab (`Leader`, `LearnerHandler`), event-driven:
 //!
-//! This is the minimal layer that runs after FLE until Zab's discovery, synchronization
-//! and broadcast phases replace it: learners register with FOLLOWERINFO, the leader is
-//! established once a quorum (itself included) has, it pings every half tick, and it steps
-//! down when its synced learners fall below a quorum.
+//! - discovery: gather FOLLOWERINFO from a quorum (itself included), propose
+//!   `max(acceptedEpoch) + 1`, persist it as acceptedEpoch, send LEADERINFO; gather a quorum
+//!   of ACKEPOCH, refusing a learner ahead of it; persist currentEpoch;
+//! - synchronization: per learner DIFF / TRUNC / SNAP ([`crate::sync`]), then NEWLEADER;
+//!   a quorum of NEWLEADER ACKs establishes the leader, which sends UPTODATE;
+//! - broadcast: PROPOSAL, ACK after fsync (its own too), COMMIT in zxid order on a quorum;
+//! - every half tick: count ticks, step down when synced learners fall below a quorum,
+//!   ping every learner.
+//!
+//! Each wait of discovery and synchronization is bounded by `initLimit` ticks.
 
-use crate::durable::DurableState;
+use crate::durable::{DiskFile, DiskWrite, Op, Txn};
 use crate::message::Message;
-use crate::node::{LookingReason, NodeConfig, Observation, Outbox, Timer};
-use crate::types::{Epoch, Round, Sid};
-use std::collections::BTreeMap;
+use crate::node::{Core, Effect, LookingReason, NodeConfig, Observation, Outbox, Timer};
+use crate::sync::{self, SyncOp};
+use crate::types::{Epoch, Round, Sid, Zxid};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// `LearnerHandler`: what the leader knows of one connected learner.
+/// Where a `LearnerHandler` is with its learner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Stage {
+    /// FOLLOWERINFO received; LEADERINFO not sent yet.
+    Connected,
+    EpochSent,
+    /// ACKEPOCH received, with the learner's last zxid; sync not started yet.
+    EpochAcked { last_zxid: Zxid },
+    NewLeaderSent,
+    /// The first ACK after NEWLEADER arrived (counted or not); UPTODATE follows once the
+    /// leader is established.
+    NewLeaderAcked,
+    UpToDate,
+}
+
 #[derive(Clone, Debug)]
 struct LearnerHandler {
+    stage: Stage,
     /// `tickOfNextAckDeadline`: the learner is synced while `tick <= deadline`.
     tick_of_next_ack_deadline: u64,
+    /// Gets new PROPOSALs and COMMITs (`forwardingFollowers`).
+    forwarding: bool,
 }
 
 #[derive(Clone, Debug)]
 pub struct Leader {
-    epoch: Epoch,
     round: Round,
+    /// `leaderStateSummary`: (currentEpoch, last zxid) when it started leading.
+    summary: (Epoch, Zxid),
     learners: BTreeMap<Sid, LearnerHandler>,
-    /// `self.tick`: advanced every other half tick.
-    tick: u64,
-    /// `Leader.lead`'s `tickSkip`: the quorum check runs on whole ticks only.
-    tick_skip: bool,
+    /// Learners' acceptedEpochs from FOLLOWERINFO, itself included (`connectingFollowers`).
+    connecting: BTreeMap<Sid, Epoch>,
+    /// The epoch proposed, once a quorum connected.
+    epoch: Option<Epoch>,
+    accepted_epoch_fsync: Option<u64>,
+    epoch_durable: bool,
+    /// Learners whose ACKEPOCH counts (`electingFollowers`), itself included.
+    electing: BTreeSet<Sid>,
+    current_epoch_fsync: Option<u64>,
+    /// currentEpoch persisted: synchronization runs.
+    syncing: bool,
+    newleader_acks: BTreeSet<Sid>,
     established: bool,
+    last_proposed: Zxid,
+    last_committed: Zxid,
+    /// Proposals not committed yet, with the voters that acknowledged them.
+    outstanding: BTreeMap<Zxid, BTreeSet<Sid>>,
+    /// The leader's own log fsyncs, by the zxid each makes durable.
+    self_ack_fsyncs: BTreeMap<u64, Zxid>,
+    tick: u64,
+    tick_skip: bool,
 }
 
 impl Leader {
-    pub fn start(cfg: &NodeConfig, disk: &DurableState, round: Round, out: &mut Outbox) -> Leader {
+    pub fn start(core: &mut Core, round: Round, out: &mut Outbox) -> Leader {
+        let me = core.id();
         let mut leader = Leader {
-            epoch: disk.current_epoch,
             round,
+            summary: (core.disk().current_epoch, core.last_processed()),
             learners: BTreeMap::new(),
+            connecting: BTreeMap::from([(me, core.disk().accepted_epoch)]),
+            epoch: None,
+            accepted_epoch_fsync: None,
+            epoch_durable: false,
+            electing: BTreeSet::new(),
+            current_epoch_fsync: None,
+            syncing: false,
+            newleader_acks: BTreeSet::new(),
+            established: false,
+            last_proposed: core.last_processed(),
+            last_committed: core.last_processed(),
+            outstanding: BTreeMap::new(),
+            self_ack_fsyncs: BTreeMap::new(),
             tick: 0,
             tick_skip: true,
-            established: false,
         };
-        out.set_timer(Timer::LeaderInit, cfg.timing.init_timeout_us());
-        // A single-server ensemble is its own quorum.
-        leader.try_establish(cfg, out);
+        out.set_timer(Timer::LeaderInit, core.cfg.timing.init_timeout_us());
+        leader.try_propose_epoch(core, out);
         leader
+    }
+
+    /// The learners with a live handler.
+    pub fn learners(&self) -> impl Iterator<Item = Sid> + '_ {
+        self.learners.keys().copied()
     }
 
     pub fn is_established(&self) -> bool {
         self.established
     }
 
-    pub fn epoch(&self) -> Epoch {
+    pub fn epoch(&self) -> Option<Epoch> {
         self.epoch
     }
 
-    /// Learners currently synced, and self: `syncedAckSet`.
-    fn synced(&self, cfg: &NodeConfig) -> impl Iterator<Item = Sid> + '_ {
-        let me = cfg.id;
-        let tick = self.tick;
-        std::iter::once(me)
-            .chain(self.learners.iter().filter(move |(_, h)| tick <= h.tick_of_next_ack_deadline).map(|(sid, _)| *sid))
-    }
-
-    fn try_establish(&mut self, cfg: &NodeConfig, out: &mut Outbox) {
-        if self.established || !cfg.quorum.contains_quorum(self.synced(cfg)) {
+    /// `getEpochToPropose`: once a quorum (itself included) has connected.
+    fn try_propose_epoch(&mut self, core: &mut Core, out: &mut Outbox) {
+        if self.epoch.is_some() || !core.cfg.quorum.contains_quorum(self.connecting.keys().copied()) {
             return;
         }
-        self.established = true;
-        let mut quorum: Vec<Sid> = self.synced(cfg).collect();
-        quorum.sort_unstable();
-        out.cancel_timer(Timer::LeaderInit);
-        out.set_timer(Timer::LeaderTick, cfg.timing.half_tick_us());
-        out.observe(Observation::LeaderEstablished { epoch: self.epoch, round: self.round, quorum });
+        let e = self.connecting.values().max().copied().expect("self is connecting") + 1;
+        self.epoch = Some(e);
+        self.last_proposed = Zxid::new(e, 0);
+        core.write(DiskWrite::AcceptedEpoch(e), out);
+        self.accepted_epoch_fsync = Some(core.fsync(DiskFile::Epochs, Vec::new(), out));
     }
 
     /// Returns a reason when the leader must go back to LOOKING.
-    pub fn on_message(&mut self, cfg: &NodeConfig, from: Sid, msg: Message, out: &mut Outbox) -> Option<LookingReason> {
+    pub fn on_message(&mut self, core: &mut Core, from: Sid, msg: Message, out: &mut Outbox) -> Option<LookingReason> {
+        if let Message::FollowerInfo { accepted_epoch } = msg {
+            return self.on_follower_info(core, from, accepted_epoch, out);
+        }
+        let tick = self.tick;
+        let Some(h) = self.learners.get_mut(&from) else {
+            return None; // Not one of our learners (a stale connection): ignored.
+        };
+        // Every packet from the learner moves its deadline (`LearnerHandler.run`).
+        h.tick_of_next_ack_deadline = tick + core.cfg.timing.sync_limit;
         match msg {
-            Message::FollowerInfo { .. } => {
-                // A new connection from this learner replaces any earlier one.
-                let deadline = self.tick + cfg.timing.sync_limit;
-                self.learners.insert(from, LearnerHandler { tick_of_next_ack_deadline: deadline });
-                out.send(from, Message::LeaderInfo { epoch: self.epoch });
-                self.try_establish(cfg, out);
+            Message::AckEpoch { current_epoch, last_zxid } => self.on_ack_epoch(core, from, current_epoch, last_zxid, out),
+            Message::Ack { zxid } => self.on_ack(core, from, zxid, out),
+            Message::Request { client, seq } => self.on_request(core, client, seq, out),
+            // PING only moves the deadline. Anything else is not a learner's to send.
+            _ => None,
+        }
+    }
+
+    fn on_follower_info(&mut self, core: &mut Core, from: Sid, accepted_epoch: Epoch, out: &mut Outbox) -> Option<LookingReason> {
+        // A new connection from this learner replaces any earlier one.
+        let deadline = self.tick + core.cfg.timing.sync_limit;
+        let mut h = LearnerHandler { stage: Stage::Connected, tick_of_next_ack_deadline: deadline, forwarding: false };
+        match self.epoch {
+            None => {
+                self.connecting.insert(from, accepted_epoch);
+                self.learners.insert(from, h);
+                self.try_propose_epoch(core, out);
             }
-            Message::Ping => {
-                if let Some(h) = self.learners.get_mut(&from) {
-                    h.tick_of_next_ack_deadline = self.tick + cfg.timing.sync_limit;
+            Some(e) => {
+                if self.epoch_durable {
+                    out.send(from, Message::LeaderInfo { epoch: e });
+                    h.stage = Stage::EpochSent;
                 }
+                self.learners.insert(from, h);
             }
-            // Another leader's messages, or a stale connection's: ignored.
-            Message::LeaderInfo { .. } | Message::Notification(_) => {}
         }
         None
     }
 
-    pub fn on_timer(&mut self, cfg: &NodeConfig, timer: Timer, out: &mut Outbox) -> Option<LookingReason> {
+    /// `waitForEpochAck`.
+    fn on_ack_epoch(
+        &mut self,
+        core: &mut Core,
+        from: Sid,
+        current_epoch: Option<Epoch>,
+        last_zxid: Zxid,
+        out: &mut Outbox,
+    ) -> Option<LookingReason> {
+        let h = self.learners.get_mut(&from).expect("checked by the caller");
+        if h.stage != Stage::EpochSent {
+            return None;
+        }
+        h.stage = Stage::EpochAcked { last_zxid };
+        if self.current_epoch_fsync.is_none() {
+            if let Some(ce) = current_epoch {
+                if (ce, last_zxid) > self.summary {
+                    // "Follower is ahead of the leader": this handler gives up.
+                    self.learners.remove(&from);
+                    out.effects.push(Effect::CloseConnection { peer: from });
+                    return None;
+                }
+                if core.cfg.quorum.is_voter(from) {
+                    self.electing.insert(from);
+                }
+            }
+            self.try_finish_epoch(core, out);
+        } else if self.syncing {
+            self.sync_learner(core, from, out);
+        }
+        None
+    }
+
+    /// A quorum acknowledged the epoch: persist currentEpoch, then synchronize.
+    fn try_finish_epoch(&mut self, core: &mut Core, out: &mut Outbox) {
+        if self.current_epoch_fsync.is_some()
+            || !self.electing.contains(&core.id())
+            || !core.cfg.quorum.contains_quorum(self.electing.iter().copied())
+        {
+            return;
+        }
+        let e = self.epoch.expect("epochs are acked after they are proposed");
+        out.observe(Observation::LeaderEpoch { epoch: e });
+        core.write(DiskWrite::CurrentEpoch(e), out);
+        self.current_epoch_fsync = Some(core.fsync(DiskFile::Epochs, Vec::new(), out));
+    }
+
+    pub fn on_durable(&mut self, core: &mut Core, fsync: u64, out: &mut Outbox) -> Option<LookingReason> {
+        if self.accepted_epoch_fsync == Some(fsync) {
+            // acceptedEpoch is on disk: LEADERINFO may go out; the wait for acks begins.
+            self.epoch_durable = true;
+            self.electing.insert(core.id());
+            let e = self.epoch.expect("proposed");
+            for (sid, h) in self.learners.iter_mut() {
+                if h.stage == Stage::Connected {
+                    out.send(*sid, Message::LeaderInfo { epoch: e });
+                    h.stage = Stage::EpochSent;
+                }
+            }
+            out.set_timer(Timer::LeaderInit, core.cfg.timing.init_timeout_us());
+            self.try_finish_epoch(core, out);
+        } else if self.current_epoch_fsync == Some(fsync) {
+            // currentEpoch is on disk: synchronize every learner that acked the epoch.
+            self.syncing = true;
+            self.newleader_acks.insert(core.id());
+            let ready: Vec<Sid> = self
+                .learners
+                .iter()
+                .filter(|(_, h)| matches!(h.stage, Stage::EpochAcked { .. }))
+                .map(|(s, _)| *s)
+                .collect();
+            for sid in ready {
+                self.sync_learner(core, sid, out);
+            }
+            out.set_timer(Timer::LeaderInit, core.cfg.timing.init_timeout_us());
+            self.try_establish(core, out);
+        } else if let Some(zxid) = self.self_ack_fsyncs.remove(&fsync) {
+            // Our own log holds the proposal: the leader acknowledges it too.
+            if let Some(acks) = self.outstanding.get_mut(&zxid) {
+                acks.insert(core.id());
+            }
+            self.try_commit(core, out);
+        }
+        None
+    }
+
+    /// `syncFollower` and the NEWLEADER that follows the payload.
+    fn sync_learner(&mut self, core: &mut Core, sid: Sid, out: &mut Outbox) {
+        let h = self.learners.get_mut(&sid).expect("syncing a known learner");
+        let Stage::EpochAcked { last_zxid } = h.stage else { panic!("sync before ACKEPOCH") };
+        let log = &core.disk().log;
+        let committed_len = log.partition_point(|t| t.zxid <= self.last_committed);
+        let plan = sync::plan(core.cfg.variant, &log[..committed_len], self.last_committed, last_zxid);
+        match plan.op {
+            SyncOp::Diff { zxid } => out.send(sid, Message::Diff { zxid }),
+            SyncOp::Trunc { zxid } => out.send(sid, Message::Trunc { zxid }),
+            SyncOp::Snap => out.send(sid, Message::Snap { zxid: self.last_committed, txns: plan.txns.clone() }),
+        }
+        if plan.op != SyncOp::Snap {
+            for t in &plan.txns {
+                out.send(sid, Message::Proposal { txn: t.clone() });
+                out.send(sid, Message::Commit { zxid: t.zxid });
+            }
+        }
+        // `startForwarding`: proposals still in flight, then everything new.
+        for t in &log[committed_len..] {
+            if t.zxid > plan.last_queued {
+                out.send(sid, Message::Proposal { txn: t.clone() });
+            }
+        }
+        h.forwarding = true;
+        out.send(sid, Message::NewLeader { zxid: Zxid::new(self.epoch.expect("proposed"), 0) });
+        h.stage = Stage::NewLeaderSent;
+    }
+
+    fn on_ack(&mut self, core: &mut Core, from: Sid, zxid: Zxid, out: &mut Outbox) -> Option<LookingReason> {
+        let newleader = self.epoch.map(|e| Zxid::new(e, 0));
+        let h = self.learners.get_mut(&from).expect("checked by the caller");
+        if h.stage == Stage::NewLeaderSent {
+            // The first packet after NEWLEADER must be its ACK (`waitForNewLeaderAck`). An
+            // ACK of another zxid is logged and not counted, and the handler moves on.
+            h.stage = Stage::NewLeaderAcked;
+            if Some(zxid) == newleader && core.cfg.quorum.is_voter(from) {
+                self.newleader_acks.insert(from);
+            }
+            if self.established {
+                out.send(from, Message::UpToDate);
+                self.learners.get_mut(&from).expect("present").stage = Stage::UpToDate;
+            } else {
+                self.try_establish(core, out);
+            }
+            return None;
+        }
+        if let Some(acks) = self.outstanding.get_mut(&zxid) {
+            if core.cfg.quorum.is_voter(from) {
+                acks.insert(from);
+            }
+            self.try_commit(core, out);
+        }
+        None
+    }
+
+    /// `waitForNewLeaderAck` returns: a quorum holds our history. Serve.
+    fn try_establish(&mut self, core: &mut Core, out: &mut Outbox) {
+        if self.established || !core.cfg.quorum.contains_quorum(self.newleader_acks.iter().copied()) {
+            return;
+        }
+        self.established = true;
+        let quorum: Vec<Sid> = self.newleader_acks.iter().copied().collect();
+        out.cancel_timer(Timer::LeaderInit);
+        out.set_timer(Timer::LeaderTick, core.cfg.timing.half_tick_us());
+        out.observe(Observation::LeaderEstablished {
+            epoch: self.epoch.expect("proposed"),
+            round: self.round,
+            quorum,
+        });
+        for (sid, h) in self.learners.iter_mut() {
+            if h.stage == Stage::NewLeaderAcked {
+                out.send(*sid, Message::UpToDate);
+                h.stage = Stage::UpToDate;
+            }
+        }
+    }
+
+    /// A client's write at this server.
+    pub fn on_client_write(&mut self, core: &mut Core, client: u64, seq: u64, out: &mut Outbox) -> Option<LookingReason> {
+        core.take_client_write(client, seq);
+        self.propose(core, Op::Write { client, seq }, out)
+    }
+
+    fn on_request(&mut self, core: &mut Core, client: u64, seq: u64, out: &mut Outbox) -> Option<LookingReason> {
+        if !self.established {
+            return None; // Not serving yet: the learner's client gets no answer.
+        }
+        self.propose(core, Op::Write { client, seq }, out)
+    }
+
+    /// `Leader.propose`: log it, ack it after fsync, send it to every forwarding learner.
+    fn propose(&mut self, core: &mut Core, op: Op, out: &mut Outbox) -> Option<LookingReason> {
+        assert!(self.established, "proposing before the leader is established");
+        if self.last_proposed.counter() + 1 == u64::from(u32::MAX) {
+            // "zxid lower 32 bits have rolled over, forcing re-election".
+            return Some(LookingReason::ZxidRollover);
+        }
+        let zxid = Zxid::new(self.last_proposed.epoch(), self.last_proposed.counter() + 1);
+        self.last_proposed = zxid;
+        let txn = Txn { zxid, op };
+        core.write(DiskWrite::Append(txn.clone()), out);
+        let id = core.fsync(DiskFile::Log, Vec::new(), out);
+        self.self_ack_fsyncs.insert(id, zxid);
+        self.outstanding.insert(zxid, BTreeSet::new());
+        out.observe(Observation::Proposed { zxid });
+        for (sid, h) in &self.learners {
+            if h.forwarding {
+                out.send(*sid, Message::Proposal { txn: txn.clone() });
+            }
+        }
+        None
+    }
+
+    /// `tryToCommit`: strictly in zxid order, each on a quorum of acks.
+    fn try_commit(&mut self, core: &mut Core, out: &mut Outbox) {
+        while let Some((&zxid, acks)) = self.outstanding.first_key_value() {
+            if !core.cfg.quorum.contains_quorum(acks.iter().copied()) {
+                break;
+            }
+            self.outstanding.remove(&zxid);
+            self.last_committed = zxid;
+            for (sid, h) in &self.learners {
+                if h.forwarding {
+                    out.send(*sid, Message::Commit { zxid });
+                }
+            }
+            let txn = core.disk().log.iter().rev().find(|t| t.zxid == zxid).cloned().expect("a proposal is logged");
+            out.observe(Observation::Committed { zxid });
+            core.apply(&txn, out);
+        }
+    }
+
+    pub fn on_timer(&mut self, core: &mut Core, timer: Timer, out: &mut Outbox) -> Option<LookingReason> {
         match timer {
             Timer::LeaderInit => {
                 assert!(!self.established, "init timer outlived establishment");
                 Some(LookingReason::InitTimeout)
             }
-            Timer::LeaderTick => self.on_half_tick(cfg, out),
+            Timer::LeaderTick => self.on_half_tick(&core.cfg, out),
             other => panic!("leader got a timer it does not own: {other:?}"),
         }
     }
 
-    /// One turn of `Leader.lead`'s loop: count ticks, check the synced quorum on whole
-    /// ticks, ping every learner.
+    /// Learners heard from recently, and self: `syncedAckSet`.
+    fn synced<'a>(&'a self, cfg: &'a NodeConfig) -> impl Iterator<Item = Sid> + 'a {
+        let tick = self.tick;
+        std::iter::once(cfg.id)
+            .chain(self.learners.iter().filter(move |(_, h)| tick <= h.tick_of_next_ack_deadline).map(|(s, _)| *s))
+    }
+
+    /// One turn of `Leader.lead`'s loop.
     fn on_half_tick(&mut self, cfg: &NodeConfig, out: &mut Outbox) -> Option<LookingReason> {
         if !self.tick_skip {
             self.tick += 1;
@@ -116,8 +411,12 @@ impl Leader {
             return Some(LookingReason::QuorumLost);
         }
         self.tick_skip = !self.tick_skip;
-        for &sid in self.learners.keys() {
-            out.send(sid, Message::Ping);
+        // `LearnerHandler.ping` is silent until the handler's sender runs, after the sync
+        // payload: a learner still registering hears nothing and times out.
+        for (sid, h) in &self.learners {
+            if h.forwarding {
+                out.send(*sid, Message::Ping);
+            }
         }
         out.set_timer(Timer::LeaderTick, cfg.timing.half_tick_us());
         None

@@ -19,6 +19,7 @@ pub mod leader;
 pub mod message;
 pub mod node;
 pub mod quorum;
+pub mod sync;
 pub mod timing;
 pub mod types;
 pub mod variant;

@@ -1,5 +1,7 @@
-//! Messages between servers: FLE notifications and the quorum (learner) protocol.
+//! Messages between servers: FLE notifications and the quorum protocol (Zab), named as in
+//! ZooKeeper's `Leader` packet types.
 
+use crate::durable::Txn;
 use crate::types::{Epoch, Round, ServerState, Sid, Zxid};
 use serde::{Deserialize, Serialize};
 
@@ -25,25 +27,58 @@ pub struct Notification {
 pub enum Message {
     /// FLE, on the election connections (`QuorumCnxManager`).
     Notification(Notification),
-    /// Learner -> leader on connect (`Leader.FOLLOWERINFO`): the follower's acceptedEpoch
-    /// and last logged zxid.
-    FollowerInfo { accepted_epoch: Epoch, last_zxid: Zxid },
-    /// Leader -> learner: the leader accepted the connection (`Leader.LEADERINFO`), naming
-    /// the epoch the leader runs in.
+    /// Learner -> leader on connect: its acceptedEpoch (`Leader.FOLLOWERINFO`).
+    FollowerInfo { accepted_epoch: Epoch },
+    /// Leader -> learner: the epoch it proposes (`Leader.LEADERINFO`).
     LeaderInfo { epoch: Epoch },
-    /// `Leader.PING`, both ways: the leader pings each learner every tick and the learner
-    /// answers, which is what keeps both sides' timeouts from firing.
+    /// Learner -> leader (`Leader.ACKEPOCH`): its currentEpoch (`None` stands for the -1
+    /// a learner sends when it had already accepted this epoch: not counted) and its
+    /// last zxid.
+    AckEpoch { current_epoch: Option<Epoch>, last_zxid: Zxid },
+    /// Sync by the txns that follow (`Leader.DIFF`); `zxid` is the leader's last committed.
+    Diff { zxid: Zxid },
+    /// Drop every txn after `zxid`, then the txns that follow (`Leader.TRUNC`).
+    Trunc { zxid: Zxid },
+    /// The leader's whole committed history up to `zxid` (`Leader.SNAP`).
+    Snap { zxid: Zxid, txns: Vec<Txn> },
+    /// `Leader.PROPOSAL`.
+    Proposal { txn: Txn },
+    /// `Leader.COMMIT`.
+    Commit { zxid: Zxid },
+    /// End of the sync payload (`Leader.NEWLEADER`); `zxid` is `epoch << 32`.
+    NewLeader { zxid: Zxid },
+    /// `Leader.ACK`: of a proposal, or of NEWLEADER (`zxid` = `epoch << 32`).
+    Ack { zxid: Zxid },
+    /// The leader is serving; so may the learner (`Leader.UPTODATE`).
+    UpToDate,
+    /// `Leader.PING`, both ways: the leader pings each learner every half tick and the
+    /// learner answers, which keeps both sides' timeouts from firing.
     Ping,
+    /// Learner -> leader: a client's write to propose (`Leader.REQUEST`).
+    Request { client: u64, seq: u64 },
+    /// The quorum port refused the connection: nobody is LEADING there (a TCP RST).
+    Refused,
 }
 
 impl Message {
-    /// A short name for summaries and filters (`NOTIFICATION`, `PING`, ...).
+    /// A short name for summaries and filters (`NOTIFICATION`, `PROPOSAL`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
             Message::Notification(_) => "NOTIFICATION",
             Message::FollowerInfo { .. } => "FOLLOWERINFO",
             Message::LeaderInfo { .. } => "LEADERINFO",
+            Message::AckEpoch { .. } => "ACKEPOCH",
+            Message::Diff { .. } => "DIFF",
+            Message::Trunc { .. } => "TRUNC",
+            Message::Snap { .. } => "SNAP",
+            Message::Proposal { .. } => "PROPOSAL",
+            Message::Commit { .. } => "COMMIT",
+            Message::NewLeader { .. } => "NEWLEADER",
+            Message::Ack { .. } => "ACK",
+            Message::UpToDate => "UPTODATE",
             Message::Ping => "PING",
+            Message::Request { .. } => "REQUEST",
+            Message::Refused => "REFUSED",
         }
     }
 }

@@ -5,7 +5,7 @@
 //! One dispatch on role, per-role handlers (`election`, `leader`, `follower`), as in
 //! ZooKeeper's `QuorumPeer.run` loop.
 
-use crate::durable::{DiskWrite, DurableState, StartupError};
+use crate::durable::{DiskFile, DiskWrite, DurableState, Op, StartupError, Txn};
 use crate::election::{Decision, Election, Vote};
 use crate::follower::Follower;
 use crate::leader::Leader;
@@ -15,6 +15,7 @@ use crate::timing::Timing;
 use crate::types::{Epoch, Round, ServerState, Sid, Zxid};
 use crate::variant::Variant;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// What does not change while a server runs: its id, the ensemble, timing, variant.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -52,12 +53,14 @@ impl Timer {
     }
 }
 
-/// A client request a server answers by itself. Writes arrive with Zab.
+/// A client request to a server.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "request", rename_all = "snake_case")]
 pub enum ClientRequest {
     /// The `srvr` four-letter command: mode, zxid, epoch.
     Srvr,
+    /// A write; `seq` is the client's own number for it.
+    Write { seq: u64 },
 }
 
 /// A server's answer to a client.
@@ -65,6 +68,10 @@ pub enum ClientRequest {
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum ClientReply {
     Srvr { state: ServerState, leader: Option<Sid>, zxid: Zxid, current_epoch: Epoch },
+    /// The write committed as `zxid` and this server applied it.
+    WriteOk { seq: u64, zxid: Zxid },
+    /// This server is not serving (LOOKING, or not yet synced): try another.
+    NotServing { seq: u64 },
 }
 
 /// One input to a node.
@@ -109,6 +116,12 @@ pub enum LookingReason {
     LeaderConnectionLost,
     /// A follower could not connect to its leader in `CONNECT_TRIES_MAX` attempts.
     LeaderUnreachable,
+    /// A follower was offered an epoch older than one it accepted (`registerWithLeader`).
+    EpochBehind,
+    /// A follower got a packet its phase does not allow (ZooKeeper throws or exits).
+    ProtocolError,
+    /// The zxid counter would roll over: a new epoch is needed (`ProposalRequestProcessor`).
+    ZxidRollover,
     /// A leader's synced learners fell below a quorum.
     QuorumLost,
     /// A leader did not gather a quorum of learners within `initLimit` ticks.
@@ -124,10 +137,25 @@ pub enum Observation {
     ElectionStarted { round: Round, reason: LookingReason },
     /// FLE decided.
     Decided { state: ServerState, leader: Sid, round: Round, zxid: Zxid, peer_epoch: Epoch },
-    /// A leader gathered a quorum of learners and runs in `epoch`.
+    /// A quorum acknowledged the leader's new epoch; it set its currentEpoch and enters
+    /// synchronization (Zab phase SYNC).
+    LeaderEpoch { epoch: Epoch },
+    /// A quorum acknowledged NEWLEADER: the leader serves in `epoch` (phase BROADCAST).
+    /// Its whole log is now committed.
     LeaderEstablished { epoch: Epoch, round: Round, quorum: Vec<Sid> },
-    /// A follower was accepted by its leader.
+    /// A follower accepted its leader's LEADERINFO.
     FollowerConnected { leader: Sid, epoch: Epoch },
+    /// A follower processed NEWLEADER: its log is now its copy of the leader's history.
+    NewLeaderAcked { leader: Sid, epoch: Epoch },
+    /// A follower got UPTODATE and serves; its applied state is its log up to
+    /// `committed_upto`.
+    Synced { leader: Sid, epoch: Epoch, committed_upto: Zxid },
+    /// The leader proposed a txn.
+    Proposed { zxid: Zxid },
+    /// The leader committed (and applied) a txn.
+    Committed { zxid: Zxid },
+    /// A follower applied a committed txn while serving.
+    Delivered { zxid: Zxid },
 }
 
 /// An effect a node asks the world to carry out, returned as data.
@@ -145,13 +173,18 @@ pub enum Effect {
     CancelTimer {
         timer: Timer,
     },
-    /// A volatile write; durable only once an fsync issued after it completes.
+    /// A volatile write; durable only once an fsync of its file issued after it completes.
     Write(DiskWrite),
-    /// Make every earlier write durable; then deliver [`Input::Durable`] and send
+    /// Make every earlier write to `file` durable; then deliver [`Input::Durable`] and send
     /// `then_send`. A message that may only leave after a write is durable rides here.
     Fsync {
         id: u64,
+        file: DiskFile,
         then_send: Vec<(Sid, Message)>,
+    },
+    /// Close the connection with `peer` (a `LearnerHandler` giving up on its learner).
+    CloseConnection {
+        peer: Sid,
     },
     ClientReply {
         client: u64,
@@ -197,12 +230,89 @@ enum Role {
     Leading(Leader),
 }
 
+/// What every role of a server shares: its config, its view of its disk (durable image
+/// plus the writes it issued since), what it has applied, and the client writes it owes
+/// an answer.
+#[derive(Clone, Debug)]
+pub struct Core {
+    pub cfg: NodeConfig,
+    disk: DurableState,
+    /// `lastProcessedZxid`: the last txn applied to the in-memory state.
+    last_processed: Zxid,
+    next_fsync: u64,
+    /// Client writes this server took and will answer when it applies them.
+    client_writes: BTreeSet<(u64, u64)>,
+}
+
+impl Core {
+    pub fn id(&self) -> Sid {
+        self.cfg.id
+    }
+
+    pub fn disk(&self) -> &DurableState {
+        &self.disk
+    }
+
+    pub fn last_processed(&self) -> Zxid {
+        self.last_processed
+    }
+
+    /// The zxid the server reports for itself in FLE and ACKEPOCH. ZooKeeper reloads its
+    /// database from disk on each election (the ZOOKEEPER-2845 fix), so this is the last
+    /// logged zxid; the `zk-2845` variant reports what it had applied instead.
+    pub fn last_zxid(&self) -> Zxid {
+        match self.cfg.variant {
+            Variant::Zk2845 => self.last_processed,
+            _ => self.disk.last_logged_zxid(),
+        }
+    }
+
+    /// Issues a volatile write, applying it to the server's own view.
+    pub fn write(&mut self, w: DiskWrite, out: &mut Outbox) {
+        self.disk.apply(&w);
+        out.effects.push(Effect::Write(w));
+    }
+
+    /// Asks for an fsync of `file`; `then_send` leaves once it completes.
+    pub fn fsync(&mut self, file: DiskFile, then_send: Vec<(Sid, Message)>, out: &mut Outbox) -> u64 {
+        let id = self.next_fsync;
+        self.next_fsync += 1;
+        out.effects.push(Effect::Fsync { id, file, then_send });
+        id
+    }
+
+    /// Applies a committed txn in zxid order, answering the client if it wrote to us.
+    pub fn apply(&mut self, txn: &Txn, out: &mut Outbox) {
+        assert!(
+            txn.zxid > self.last_processed,
+            "server {} applies {} after {}",
+            self.cfg.id,
+            txn.zxid,
+            self.last_processed
+        );
+        self.last_processed = txn.zxid;
+        if let Op::Write { client, seq } = txn.op {
+            if self.client_writes.remove(&(client, seq)) {
+                out.effects.push(Effect::ClientReply { client, reply: ClientReply::WriteOk { seq, zxid: txn.zxid } });
+            }
+        }
+    }
+
+    /// Sets the applied point after a TRUNC or SNAP replaced the in-memory state.
+    pub fn reset_processed(&mut self, zxid: Zxid) {
+        self.last_processed = zxid;
+    }
+
+    /// Remembers a client write to answer once it is applied here.
+    pub fn take_client_write(&mut self, client: u64, seq: u64) {
+        self.client_writes.insert((client, seq));
+    }
+}
+
 /// One ZooKeeper server.
 #[derive(Clone, Debug)]
 pub struct Node {
-    cfg: NodeConfig,
-    /// The node's own view of its disk: durable image plus writes it issued since.
-    disk: DurableState,
+    core: Core,
     fle: Election,
     role: Role,
     /// `QuorumPeer.currentVote`: the vote that ended the last election (what a non-LOOKING
@@ -212,19 +322,31 @@ pub struct Node {
 
 impl Node {
     /// Builds a server from its durable image, running ZooKeeper's startup checks. The
-    /// node does nothing until it receives [`Input::Start`].
+    /// node does nothing until it receives [`Input::Start`]. Like `loadDataBase`, it
+    /// applies its whole log.
     pub fn recover(cfg: NodeConfig, durable: DurableState) -> Result<Node, StartupError> {
         assert!(cfg.quorum.is_voter(cfg.id), "server {} is not a voter in its own ensemble", cfg.id);
         durable.startup_check()?;
-        Ok(Node { fle: Election::new(cfg.id), cfg, disk: durable, role: Role::Looking, current_vote: None })
+        Ok(Node {
+            fle: Election::new(cfg.id),
+            core: Core {
+                last_processed: durable.last_logged_zxid(),
+                cfg,
+                disk: durable,
+                next_fsync: 0,
+                client_writes: BTreeSet::new(),
+            },
+            role: Role::Looking,
+            current_vote: None,
+        })
     }
 
     pub fn id(&self) -> Sid {
-        self.cfg.id
+        self.core.cfg.id
     }
 
     pub fn config(&self) -> &NodeConfig {
-        &self.cfg
+        &self.core.cfg
     }
 
     pub fn state(&self) -> ServerState {
@@ -240,16 +362,25 @@ impl Node {
         match &self.role {
             Role::Looking => None,
             Role::Following(f) => Some(f.leader()),
-            Role::Leading(_) => Some(self.cfg.id),
+            Role::Leading(_) => Some(self.id()),
         }
     }
 
-    /// A leader with a quorum of learners, or a follower its leader accepted.
+    /// Serving: a leader a quorum acknowledged (BROADCAST), or a follower past UPTODATE.
     pub fn is_established(&self) -> bool {
         match &self.role {
             Role::Looking => false,
-            Role::Following(f) => f.is_connected(),
+            Role::Following(f) => f.is_serving(),
             Role::Leading(l) => l.is_established(),
+        }
+    }
+
+    /// The epoch this server leads or follows in, once known.
+    pub fn epoch(&self) -> Option<Epoch> {
+        match &self.role {
+            Role::Looking => None,
+            Role::Following(f) => f.epoch(),
+            Role::Leading(l) => l.epoch(),
         }
     }
 
@@ -266,12 +397,22 @@ impl Node {
         }
     }
 
+    /// The server's view of its disk: the durable image plus writes not yet fsynced.
     pub fn disk_view(&self) -> &DurableState {
-        &self.disk
+        self.core.disk()
+    }
+
+    /// The server's log (durable and volatile).
+    pub fn log(&self) -> &[Txn] {
+        &self.core.disk().log
+    }
+
+    pub fn last_processed(&self) -> Zxid {
+        self.core.last_processed()
     }
 
     fn init_vote(&self) -> Vote {
-        Vote { leader: self.cfg.id, zxid: self.disk.last_logged_zxid(), peer_epoch: self.disk.current_epoch }
+        Vote { leader: self.id(), zxid: self.core.last_zxid(), peer_epoch: self.core.disk().current_epoch }
     }
 
     /// Handles one input. Effects are appended to `out`.
@@ -289,19 +430,52 @@ impl Node {
                 }
             }
             Input::ConnectionDown { peer } => self.on_connection_down(peer, out),
-            // Nothing in election or the learner handshake waits on the disk yet.
-            Input::Durable { .. } => {}
-            Input::Client { client, request: ClientRequest::Srvr } => {
+            Input::Durable { fsync } => self.on_durable(fsync, out),
+            Input::Client { client, request } => self.on_client(client, request, out),
+        }
+        self.drain_self_notifications(out);
+    }
+
+    fn on_client(&mut self, client: u64, request: ClientRequest, out: &mut Outbox) {
+        match request {
+            ClientRequest::Srvr => {
                 let reply = ClientReply::Srvr {
                     state: self.state(),
                     leader: self.leader(),
-                    zxid: self.disk.last_logged_zxid(),
-                    current_epoch: self.disk.current_epoch,
+                    zxid: self.core.last_processed(),
+                    current_epoch: self.core.disk().current_epoch,
                 };
                 out.effects.push(Effect::ClientReply { client, reply });
             }
+            ClientRequest::Write { seq } => {
+                let back_to_looking = match &mut self.role {
+                    Role::Leading(l) if l.is_established() => l.on_client_write(&mut self.core, client, seq, out),
+                    Role::Following(f) if f.is_serving() => {
+                        f.on_client_write(&mut self.core, client, seq, out);
+                        None
+                    }
+                    _ => {
+                        out.effects.push(Effect::ClientReply { client, reply: ClientReply::NotServing { seq } });
+                        None
+                    }
+                };
+                if let Some(reason) = back_to_looking {
+                    self.start_looking(reason, out);
+                }
+            }
         }
-        self.drain_self_notifications(out);
+    }
+
+    fn on_durable(&mut self, fsync: u64, out: &mut Outbox) {
+        assert!(fsync < self.core.next_fsync, "fsync {fsync} completed before it was issued");
+        let back_to_looking = match &mut self.role {
+            Role::Looking => None,
+            Role::Following(f) => f.on_durable(&mut self.core, fsync, out),
+            Role::Leading(l) => l.on_durable(&mut self.core, fsync, out),
+        };
+        if let Some(reason) = back_to_looking {
+            self.start_looking(reason, out);
+        }
     }
 
     /// FLE delivers a server's own notifications to itself through its receive queue,
@@ -310,7 +484,7 @@ impl Node {
         while let Some(n) = self.fle.take_self_notification() {
             if matches!(self.role, Role::Looking) {
                 let init = self.init_vote();
-                if let Some(d) = self.fle.on_notification(&self.cfg, init, self.cfg.id, n, out) {
+                if let Some(d) = self.fle.on_notification(&self.core.cfg, init, self.id(), n, out) {
                     self.decide(d, out);
                 }
             }
@@ -318,7 +492,7 @@ impl Node {
     }
 
     fn on_notification(&mut self, from: Sid, n: Notification, out: &mut Outbox) {
-        if !self.cfg.quorum.is_voter(from) || !self.cfg.quorum.is_voter(n.leader) {
+        if !self.core.cfg.quorum.is_voter(from) || !self.core.cfg.quorum.is_voter(n.leader) {
             return; // `validVoter`: only voters' votes for voters count.
         }
         match &self.role {
@@ -328,7 +502,7 @@ impl Node {
                     out.send(from, Message::Notification(self.fle.notification()));
                 }
                 let init = self.init_vote();
-                if let Some(d) = self.fle.on_notification(&self.cfg, init, from, n, out) {
+                if let Some(d) = self.fle.on_notification(&self.core.cfg, init, from, n, out) {
                     self.decide(d, out);
                 }
             }
@@ -351,9 +525,16 @@ impl Node {
 
     fn on_quorum_message(&mut self, from: Sid, msg: Message, out: &mut Outbox) {
         let back_to_looking = match &mut self.role {
-            Role::Looking => None, // No quorum port is open while LOOKING: dropped.
-            Role::Following(f) => f.on_message(&self.cfg, from, msg, out),
-            Role::Leading(l) => l.on_message(&self.cfg, from, msg, out),
+            Role::Looking => {
+                // No learner acceptor is open while LOOKING: a connection attempt is refused,
+                // anything else was meant for a role we left.
+                if matches!(msg, Message::FollowerInfo { .. }) {
+                    out.send(from, Message::Refused);
+                }
+                None
+            }
+            Role::Following(f) => f.on_message(&mut self.core, from, msg, out),
+            Role::Leading(l) => l.on_message(&mut self.core, from, msg, out),
         };
         if let Some(reason) = back_to_looking {
             self.start_looking(reason, out);
@@ -363,18 +544,18 @@ impl Node {
     fn on_timer(&mut self, timer: Timer, out: &mut Outbox) {
         let back_to_looking = match (&mut self.role, timer) {
             (Role::Looking, Timer::FleNotification | Timer::FleFinalize) => {
-                if let Some(d) = self.fle.on_timer(&self.cfg, timer, out) {
+                if let Some(d) = self.fle.on_timer(&self.core.cfg, timer, out) {
                     self.decide(d, out);
                 }
                 None
             }
             (Role::Following(f), Timer::LearnerRead | Timer::LearnerConnectRetry) => {
-                f.on_timer(&self.cfg, &self.disk, timer, out)
+                f.on_timer(&mut self.core, timer, out)
             }
-            (Role::Leading(l), Timer::LeaderTick | Timer::LeaderInit) => l.on_timer(&self.cfg, timer, out),
+            (Role::Leading(l), Timer::LeaderTick | Timer::LeaderInit) => l.on_timer(&mut self.core, timer, out),
             // A timer of a role this server no longer plays: it was cancelled on the way
             // out, so the simulator should not deliver it.
-            (_, t) => panic!("server {}: timer {t:?} fired in state {}", self.cfg.id, self.state()),
+            (_, t) => panic!("server {}: timer {t:?} fired in state {}", self.id(), self.state()),
         };
         if let Some(reason) = back_to_looking {
             self.start_looking(reason, out);
@@ -397,27 +578,42 @@ impl Node {
 
     /// `QuorumPeer.run` going back to LOOKING: leave the role, start a new election round.
     fn start_looking(&mut self, reason: LookingReason, out: &mut Outbox) {
+        // Leaving a role closes its quorum connections (`Learner.shutdown`,
+        // `LearnerHandler.shutdown`), so the other ends notice at once.
         match &self.role {
             Role::Looking => {}
-            Role::Following(_) => {
+            Role::Following(f) => {
                 out.cancel_timer(Timer::LearnerRead);
                 out.cancel_timer(Timer::LearnerConnectRetry);
+                out.effects.push(Effect::CloseConnection { peer: f.leader() });
             }
-            Role::Leading(_) => {
+            Role::Leading(l) => {
                 out.cancel_timer(Timer::LeaderTick);
                 out.cancel_timer(Timer::LeaderInit);
+                for peer in l.learners() {
+                    out.effects.push(Effect::CloseConnection { peer });
+                }
             }
+        }
+        if !matches!(self.role, Role::Looking) {
+            // The ZOOKEEPER-2845 fix: the database is reloaded from the log, so what was
+            // logged but never committed counts again. The variant keeps the in-memory state.
+            if self.core.cfg.variant != Variant::Zk2845 {
+                self.core.last_processed = self.core.disk.last_logged_zxid();
+            }
+            // Clients of a server that stops serving get no answer (connection loss).
+            self.core.client_writes.clear();
         }
         self.role = Role::Looking;
         let init = self.init_vote();
-        self.fle.look_for_leader(&self.cfg, init, out);
+        self.fle.look_for_leader(&self.core.cfg, init, out);
         out.observe(Observation::ElectionStarted { round: self.fle.logical_clock(), reason });
     }
 
     fn decide(&mut self, d: Decision, out: &mut Outbox) {
-        assert!(matches!(self.role, Role::Looking), "server {} decided while not LOOKING", self.cfg.id);
+        assert!(matches!(self.role, Role::Looking), "server {} decided while not LOOKING", self.id());
         self.current_vote = Some((d.vote, d.round));
-        let state = if d.vote.leader == self.cfg.id { ServerState::Leading } else { ServerState::Following };
+        let state = if d.vote.leader == self.id() { ServerState::Leading } else { ServerState::Following };
         out.observe(Observation::Decided {
             state,
             leader: d.vote.leader,
@@ -426,9 +622,9 @@ impl Node {
             peer_epoch: d.vote.peer_epoch,
         });
         self.role = if state == ServerState::Leading {
-            Role::Leading(Leader::start(&self.cfg, &self.disk, d.round, out))
+            Role::Leading(Leader::start(&mut self.core, d.round, out))
         } else {
-            Role::Following(Follower::start(&self.cfg, &self.disk, d.vote.leader, out))
+            Role::Following(Follower::start(&mut self.core, d.vote.leader, out))
         };
     }
 }

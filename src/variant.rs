@@ -17,15 +17,56 @@ pub enum Variant {
     /// and a 5-node election with equal zxids and different epochs can flip forever.
     #[serde(rename = "zk-1419")]
     Zk1419,
+    /// ZOOKEEPER-1154 (fixed in 3.3.4): a learner whose last zxid is past the leader's
+    /// committed log is synced by DIFF instead of TRUNC, so it keeps txns nobody else has.
+    #[serde(rename = "zk-1154")]
+    Zk1154,
+    /// ZOOKEEPER-2845 (fixed in 3.4.12): a server that leaves a role keeps its in-memory
+    /// database instead of reloading it from its log, so it reports its last *applied*
+    /// zxid; a logged but uncommitted txn is not counted and it is synced by DIFF, not TRUNC.
+    #[serde(rename = "zk-2845")]
+    Zk2845,
+    /// ZOOKEEPER-3911 (fixed in 3.6.3): a follower acknowledges NEWLEADER before the txns
+    /// it got by DIFF are in its log (they are logged only after UPTODATE).
+    #[serde(rename = "zk-3911")]
+    Zk3911,
+    /// ZOOKEEPER-4643 (fixed in 3.9.3): a follower persists its new currentEpoch before
+    /// the txns it got in sync are durable.
+    #[serde(rename = "zk-4643")]
+    Zk4643,
+    /// ZOOKEEPER-4646 (fixed in 3.9.3): a follower acknowledges NEWLEADER before the
+    /// asynchronous flush of the synced txns completes.
+    #[serde(rename = "zk-4646")]
+    Zk4646,
+    /// ZOOKEEPER-4685 (fixed in 3.9.2): a follower acknowledges the txns it got in sync
+    /// before acknowledging NEWLEADER; the leader takes the first such ACK for the NEWLEADER
+    /// ACK and never counts the real one.
+    #[serde(rename = "zk-4685")]
+    Zk4685,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 2] = [Variant::None, Variant::Zk1419];
+    pub const ALL: [Variant; 8] = [
+        Variant::None,
+        Variant::Zk1419,
+        Variant::Zk1154,
+        Variant::Zk2845,
+        Variant::Zk3911,
+        Variant::Zk4643,
+        Variant::Zk4646,
+        Variant::Zk4685,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Variant::None => "none",
             Variant::Zk1419 => "zk-1419",
+            Variant::Zk1154 => "zk-1154",
+            Variant::Zk2845 => "zk-2845",
+            Variant::Zk3911 => "zk-3911",
+            Variant::Zk4643 => "zk-4643",
+            Variant::Zk4646 => "zk-4646",
+            Variant::Zk4685 => "zk-4685",
         }
     }
 
@@ -34,6 +75,12 @@ impl Variant {
         match self {
             Variant::None => "ZooKeeper 3.9's protocol, no deviation",
             Variant::Zk1419 => "FLE vote order without the equal-epoch condition in its third clause (ZOOKEEPER-1419)",
+            Variant::Zk1154 => "a learner ahead of the leader's committed log gets DIFF, not TRUNC (ZOOKEEPER-1154)",
+            Variant::Zk2845 => "a server keeps its applied state across elections and reports it (ZOOKEEPER-2845)",
+            Variant::Zk3911 => "NEWLEADER is acked before the DIFF txns are logged (ZOOKEEPER-3911)",
+            Variant::Zk4643 => "currentEpoch is persisted before the synced txns are durable (ZOOKEEPER-4643)",
+            Variant::Zk4646 => "NEWLEADER is acked before the synced txns are flushed (ZOOKEEPER-4646)",
+            Variant::Zk4685 => "synced txns are acked before NEWLEADER, which the leader miscounts (ZOOKEEPER-4685)",
         }
     }
 }

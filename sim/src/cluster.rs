@@ -13,7 +13,8 @@ use crate::trace::{feed, hash_hex, FaultEvent, StableHasher, TraceHeader, TraceR
 use std::hash::Hasher;
 use std::io::Write;
 use zab::message::{Message, Notification};
-use zab::node::{Effect, Input, NodeConfig, Outbox, Timer};
+use zab::durable::{DiskFile, DiskWrite};
+use zab::node::{ClientReply, ClientRequest, Effect, Input, NodeConfig, Outbox, Timer};
 use zab::{Node, ServerState, Sid, Variant};
 
 /// How one run is set up beyond its scenario.
@@ -44,6 +45,8 @@ enum Event {
         to: Sid,
         sent_us: u64,
         incarnation: u64,
+        /// The quorum connection's generation, for quorum-protocol messages.
+        generation: u64,
         msg: Message,
     },
     Timer {
@@ -55,6 +58,7 @@ enum Event {
         node: Sid,
         life: u64,
         id: u64,
+        file: DiskFile,
         mark: u64,
         then_send: Vec<(Sid, Message)>,
     },
@@ -63,6 +67,9 @@ enum Event {
         peer: Sid,
         life: u64,
         up: bool,
+        /// For a closed quorum connection: its generation, so that news of it does not
+        /// reach a newer connection between the same servers.
+        generation: Option<u64>,
     },
     Fault(FaultAction),
     /// Time for the next random fault.
@@ -79,7 +86,28 @@ enum Event {
     },
     FaultsStop,
     LivenessDeadline,
+    /// A client write reaches a server.
+    ClientWrite {
+        server: Sid,
+        client: u64,
+        seq: u64,
+    },
+    /// Time for the workload's next write.
+    NextWrite,
+    /// The progress write's attempt `seq` got no answer in time.
+    ProbeTimeout {
+        seq: u64,
+    },
 }
+
+/// The client that submits the write proving progress once the cluster converged.
+pub const PROBE_CLIENT: u64 = u64::MAX;
+
+/// How long the progress write waits before it is sent again after a refusal.
+const PROBE_RETRY_US: u64 = 100_000;
+
+/// How long the progress write waits for an answer before it is sent again.
+const PROBE_TIMEOUT_US: u64 = 2_000_000;
 
 /// The election connection from one server to another.
 #[derive(Clone, Debug, Default)]
@@ -106,11 +134,16 @@ pub struct Cluster<'a> {
     /// per peer (`SEND_CAPACITY = 1`): a newer vote replaces a waiting one. The window
     /// stands for the socket's buffers; it only fills in a notification storm.
     election: Vec<ElectionChannel>,
+    /// Per unordered pair, the generation of the quorum (learner) connection: bumped when
+    /// a learner connects anew or either end closes it. Quorum messages and news of a
+    /// closed connection from an older generation are dropped.
+    quorum_gen: Vec<u64>,
     net: Network,
     sched: Scheduler<Event>,
     rng_net: Stream,
     rng_faults: Stream,
     rng_disk: Stream,
+    rng_workload: Stream,
     outbox: Outbox,
     hasher: StableHasher,
     events: u64,
@@ -121,7 +154,11 @@ pub struct Cluster<'a> {
     next_cut: u64,
     faults_stopped: bool,
     violation: Option<Violation>,
-    converged: bool,
+    /// Client writes submitted and not answered yet, with when they were submitted.
+    writes_in_flight: std::collections::BTreeMap<(u64, u64), u64>,
+    next_write_seq: u64,
+    probe_submitted: bool,
+    probe_attempt: u64,
 }
 
 impl<'a> Cluster<'a> {
@@ -157,23 +194,34 @@ impl<'a> Cluster<'a> {
             timer_gen: vec![[0; Timer::COUNT]; n],
             conn_last_us: vec![0; n * n],
             election: vec![ElectionChannel::default(); n * n],
+            quorum_gen: vec![0; n * n],
             net: Network::new(scenario.cluster.servers, scenario.network.delay.clone()),
             sched: Scheduler::new(),
             rng_net: Stream::new(opts.seed, Purpose::Network),
             rng_faults: Stream::new(opts.seed, Purpose::Faults),
             rng_disk: Stream::new(opts.seed, Purpose::Disk),
+            rng_workload: Stream::new(opts.seed, Purpose::Workload),
             outbox: Outbox::default(),
             hasher: StableHasher::new(),
             events: 0,
             tracer,
             check: opts.check,
-            checker: Checker::new(),
+            checker: Checker::new(quorum, n),
             stats: Stats::new(n),
             next_cut: 0,
             faults_stopped: false,
             violation: None,
-            converged: false,
+            writes_in_flight: std::collections::BTreeMap::new(),
+            next_write_seq: 0,
+            probe_submitted: false,
+            probe_attempt: 0,
         };
+        if let Some(w) = &scenario.workload {
+            let first = c.rng_workload.range(w.min_interval_us, w.max_interval_us);
+            if first < scenario.duration_us() {
+                c.sched.at(first, Event::NextWrite);
+            }
+        }
         for f in &scenario.faults.script {
             c.sched.at(f.at_ms * 1000, Event::Fault(f.action.clone()));
         }
@@ -201,7 +249,7 @@ impl<'a> Cluster<'a> {
             }
         }
         let mut stopped_at_us = None;
-        while self.violation.is_none() && !self.converged {
+        while self.violation.is_none() && !self.checker.is_done() {
             if let (Some(u), Some(t)) = (until_us, self.sched.peek_time()) {
                 if t > u {
                     stopped_at_us = Some(u);
@@ -210,8 +258,8 @@ impl<'a> Cluster<'a> {
             }
             let Some((now, ev)) = self.sched.pop() else { break };
             self.handle(now, ev);
-            if self.check && self.faults_stopped && self.violation.is_none() {
-                self.converged = self.checker.after_step(now, &self.nodes);
+            if self.faults_stopped && self.violation.is_none() && self.checker.check_converged(now, &self.nodes) {
+                self.submit_probe(now);
             }
         }
         self.finish(stopped_at_us)
@@ -219,10 +267,14 @@ impl<'a> Cluster<'a> {
 
     fn handle(&mut self, now: u64, ev: Event) {
         match ev {
-            Event::Deliver { from, to, sent_us, incarnation, msg } => {
+            Event::Deliver { from, to, sent_us, incarnation, generation, msg } => {
                 let i = Self::idx(to);
                 if self.net.incarnation(from, to) != incarnation {
                     return; // Counted as lost when the channel broke.
+                }
+                if !matches!(msg, Message::Notification(_)) && self.quorum_gen[self.pair(from, to)] != generation {
+                    self.stats.run.messages_lost += 1;
+                    return; // Sent on a quorum connection since closed or replaced.
                 }
                 if matches!(msg, Message::Notification(_)) {
                     self.election_window_freed(now, from, to);
@@ -239,21 +291,24 @@ impl<'a> Cluster<'a> {
                     self.step(node, Input::Timer { timer }, None);
                 }
             }
-            Event::FsyncDone { node, life, id, mark, then_send } => {
+            Event::FsyncDone { node, life, id, file, mark, then_send } => {
                 let i = Self::idx(node);
                 if self.nodes[i].is_none() || self.life[i] != life {
                     return;
                 }
-                self.disks[i].complete(mark);
+                self.disks[i].complete(file, mark);
                 for (to, msg) in then_send {
                     self.send(now, node, to, msg);
                 }
                 self.step(node, Input::Durable { fsync: id }, None);
             }
-            Event::Connection { node, peer, life, up } => {
+            Event::Connection { node, peer, life, up, generation } => {
                 let i = Self::idx(node);
                 if self.nodes[i].is_none() || self.life[i] != life {
                     return;
+                }
+                if generation.is_some_and(|g| self.quorum_gen[self.pair(node, peer)] != g) {
+                    return; // News of a connection already replaced by a newer one.
                 }
                 let input = if up { Input::ConnectionUp { peer } } else { Input::ConnectionDown { peer } };
                 self.step(node, input, None);
@@ -279,10 +334,23 @@ impl<'a> Cluster<'a> {
             }
             Event::FaultsStop => self.stop_faults(now),
             Event::LivenessDeadline => {
-                if self.check && self.faults_stopped {
+                if self.faults_stopped {
                     if let Some(v) = self.checker.on_deadline(now, &self.nodes) {
                         self.violate(v);
                     }
+                }
+            }
+            Event::ClientWrite { server, client, seq } => {
+                if self.nodes[Self::idx(server)].is_some() {
+                    self.step(server, Input::Client { client, request: ClientRequest::Write { seq } }, None);
+                } else if client == PROBE_CLIENT {
+                    self.retry_probe(now);
+                }
+            }
+            Event::NextWrite => self.next_write(now),
+            Event::ProbeTimeout { seq } => {
+                if seq == self.probe_attempt {
+                    self.retry_probe(now);
                 }
             }
         }
@@ -301,10 +369,22 @@ impl<'a> Cluster<'a> {
             self.tracer.record(TraceRecord::Input { i: self.events, t_us: now, node, sent_us, input: input.clone() });
             n.step(input, &mut out);
         }
+        let mut log_written = false;
+        let mut log_shrank = false;
         for effect in out.effects.drain(..) {
+            if let Effect::Write(w) = &effect {
+                log_written |= w.file() == DiskFile::Log;
+                log_shrank |= matches!(w, DiskWrite::Truncate { .. } | DiskWrite::Snapshot { .. });
+            }
             self.apply_effect(now, node, effect);
         }
         self.outbox = out;
+        if log_written && self.check {
+            let log = self.nodes[i].as_ref().expect("the node just stepped").log();
+            if let Some(v) = self.checker.log_changed(now, node, log, log_shrank) {
+                self.violate(v);
+            }
+        }
     }
 
     fn apply_effect(&mut self, now: u64, node: Sid, effect: Effect) {
@@ -319,18 +399,109 @@ impl<'a> Cluster<'a> {
             }
             Effect::CancelTimer { timer } => self.timer_gen[i][timer.index()] += 1,
             Effect::Write(w) => self.disks[i].write(w),
-            Effect::Fsync { id, then_send } => {
+            Effect::Fsync { id, file, then_send } => {
                 let latency = self.scenario.disk.fsync.sample(&mut self.rng_disk);
-                let (done, mark) = self.disks[i].fsync(now, latency);
+                let (done, mark) = self.disks[i].fsync(file, now, latency);
                 let life = self.life[i];
-                self.sched.at(done, Event::FsyncDone { node, life, id, mark, then_send });
+                self.sched.at(done, Event::FsyncDone { node, life, id, file, mark, then_send });
             }
-            Effect::ClientReply { .. } => self.stats.run.client_replies += 1,
+            Effect::CloseConnection { peer } => {
+                // The quorum connection closes (the election connection stays): what is in
+                // flight on it is lost, and the peer sees the close after a network delay.
+                let p = self.pair(node, peer);
+                self.quorum_gen[p] += 1;
+                let d = self.scenario.network.delay.sample(&mut self.rng_net);
+                let generation = Some(self.quorum_gen[p]);
+                self.notify(now, peer, node, false, d, generation);
+            }
+            Effect::ClientReply { client, reply } => self.on_client_reply(now, node, client, reply),
             Effect::Observe(obs) => {
                 self.stats.observe(now, node, &obs);
+                if self.check {
+                    if let Some(v) = self.checker.observe(now, node, &obs, &self.nodes) {
+                        self.violate(v);
+                    }
+                }
                 self.tracer.record(TraceRecord::Observe { t_us: now, node, obs });
             }
         }
+    }
+
+    fn on_client_reply(&mut self, now: u64, server: Sid, client: u64, reply: ClientReply) {
+        self.stats.run.client_replies += 1;
+        match reply {
+            ClientReply::WriteOk { zxid, .. } if client == PROBE_CLIENT => {
+                if self.check {
+                    if let Some(v) = self.checker.client_acked(now, server, client, zxid) {
+                        self.violate(v);
+                    }
+                }
+                self.checker.probe_committed(now);
+            }
+            ClientReply::WriteOk { seq, zxid } => {
+                if let Some(sent) = self.writes_in_flight.remove(&(client, seq)) {
+                    self.stats.run.write_latency_us.push(now - sent);
+                }
+                self.stats.run.writes_acked += 1;
+                if self.check {
+                    if let Some(v) = self.checker.client_acked(now, server, client, zxid) {
+                        self.violate(v);
+                    }
+                }
+            }
+            ClientReply::NotServing { seq } => {
+                if client == PROBE_CLIENT {
+                    if seq == self.probe_attempt {
+                        self.retry_probe(now);
+                    }
+                } else {
+                    self.writes_in_flight.remove(&(client, seq));
+                    self.stats.run.writes_refused += 1;
+                }
+            }
+            ClientReply::Srvr { .. } => {}
+        }
+    }
+
+    /// The workload's next write: a random client writes to a random server.
+    fn next_write(&mut self, now: u64) {
+        let Some(w) = &self.scenario.workload else { return };
+        if self.faults_stopped {
+            return;
+        }
+        let client = self.rng_workload.below(w.clients);
+        let server = self.rng_workload.range(1, self.scenario.cluster.servers);
+        let seq = self.next_write_seq;
+        self.next_write_seq += 1;
+        self.writes_in_flight.insert((client, seq), now);
+        self.stats.run.writes_submitted += 1;
+        let d = self.scenario.network.delay.sample(&mut self.rng_workload);
+        self.sched.at(now + d, Event::ClientWrite { server, client, seq });
+        let next = self.rng_workload.range(w.min_interval_us, w.max_interval_us);
+        self.sched.at(now + next, Event::NextWrite);
+    }
+
+    /// The cluster converged after faults stopped: a write to the leader must now commit.
+    fn submit_probe(&mut self, now: u64) {
+        if !self.probe_submitted {
+            self.probe_submitted = true;
+            self.retry_probe(now);
+        }
+    }
+
+    /// Sends the progress write (again) to whoever leads now, a little later. Like a
+    /// ZooKeeper client after a connection loss, it retries until it gets an answer.
+    fn retry_probe(&mut self, now: u64) {
+        if self.checker.is_done() {
+            return;
+        }
+        self.probe_attempt += 1;
+        let seq = self.probe_attempt;
+        if let Some(server) = self.leader() {
+            let d = self.scenario.network.delay.sample(&mut self.rng_workload);
+            self.sched.at(now + d + PROBE_RETRY_US, Event::ClientWrite { server, client: PROBE_CLIENT, seq });
+        }
+        self.sched.at(now + PROBE_TIMEOUT_US, Event::ProbeTimeout { seq });
     }
 
     fn send(&mut self, now: u64, from: Sid, to: Sid, msg: Message) {
@@ -354,8 +525,19 @@ impl<'a> Cluster<'a> {
     }
 
     fn transmit(&mut self, now: u64, from: Sid, to: Sid, msg: Message) {
+        if matches!(msg, Message::FollowerInfo { .. }) {
+            // A learner opens a new quorum connection; whatever was on the old one is gone.
+            // TCP needs both directions to connect: over a one-way cut the attempt times out.
+            let p = self.pair(from, to);
+            self.quorum_gen[p] += 1;
+            if !self.net.is_linked(to, from) {
+                self.stats.run.messages_lost += 1;
+                return;
+            }
+        }
+        let generation = self.quorum_gen[self.pair(from, to)];
         let (at, incarnation) = self.net.transmit(from, to, now, &mut self.rng_net);
-        self.sched.at(at, Event::Deliver { from, to, sent_us: now, incarnation, msg });
+        self.sched.at(at, Event::Deliver { from, to, sent_us: now, incarnation, generation, msg });
     }
 
     /// A notification left the election channel from->to: the waiting one, if any, goes.
@@ -378,6 +560,10 @@ impl<'a> Cluster<'a> {
 
     /// Tells `node` about its connection with `peer`, in order with earlier such news.
     fn notify_connection(&mut self, now: u64, node: Sid, peer: Sid, up: bool, delay_us: u64) {
+        self.notify(now, node, peer, up, delay_us, None);
+    }
+
+    fn notify(&mut self, now: u64, node: Sid, peer: Sid, up: bool, delay_us: u64, generation: Option<u64>) {
         let i = Self::idx(node);
         if self.nodes[i].is_none() {
             return;
@@ -387,7 +573,12 @@ impl<'a> Cluster<'a> {
         let at = (now + delay_us).max(*slot);
         *slot = at;
         let life = self.life[i];
-        self.sched.at(at, Event::Connection { node, peer, life, up });
+        self.sched.at(at, Event::Connection { node, peer, life, up, generation });
+    }
+
+    /// The quorum connection between two servers, whichever end opened it.
+    fn pair(&self, a: Sid, b: Sid) -> usize {
+        Self::idx(a.min(b)) * self.nodes.len() + Self::idx(a.max(b))
     }
 
     fn detect_us(&self) -> u64 {
@@ -460,6 +651,11 @@ impl<'a> Cluster<'a> {
             *g += 1;
         }
         self.disks[i].crash();
+        if self.check {
+            if let Some(v) = self.checker.crashed(now, s, &self.disks[i].durable().log) {
+                self.violate(v);
+            }
+        }
         let detect = self.detect_us();
         for p in self.scenario.servers().filter(|p| *p != s) {
             self.break_channel(s, p);

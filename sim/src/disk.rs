@@ -1,80 +1,129 @@
 //! The disk: each server's durable image plus the writes it has issued but not yet
-//! fsynced. A crash loses the volatile writes; a restart sees only the durable image.
+//! fsynced, per file. An fsync of a file covers that file's earlier writes and no other
+//! file's (the epoch files and the transaction log are separate files in ZooKeeper).
+//! A crash loses the volatile writes; a restart sees only the durable image.
 
 use std::collections::VecDeque;
-use zab::durable::{DiskWrite, DurableState};
+use zab::durable::{DiskFile, DiskWrite, DurableState};
+
+#[derive(Clone, Debug, Default)]
+struct FileQueue {
+    /// Issued, not yet durable, in issue order.
+    pending: VecDeque<DiskWrite>,
+    /// Writes issued to this file so far.
+    issued: u64,
+}
+
+impl FileQueue {
+    fn durable_count(&self) -> u64 {
+        self.issued - self.pending.len() as u64
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct Disk {
     durable: DurableState,
-    /// Issued, not yet durable, in issue order.
-    pending: VecDeque<DiskWrite>,
-    /// Writes issued so far (durable ones included).
-    issued: u64,
-    /// When the last fsync completes (fsyncs complete in order).
+    epochs: FileQueue,
+    log: FileQueue,
+    /// When the last fsync completes (the device completes fsyncs in order).
     last_fsync_done_us: u64,
 }
 
 impl Disk {
     pub fn new(durable: DurableState) -> Disk {
-        Disk { durable, pending: VecDeque::new(), issued: 0, last_fsync_done_us: 0 }
+        Disk { durable, epochs: FileQueue::default(), log: FileQueue::default(), last_fsync_done_us: 0 }
     }
 
     pub fn durable(&self) -> &DurableState {
         &self.durable
     }
 
-    pub fn write(&mut self, w: DiskWrite) {
-        self.pending.push_back(w);
-        self.issued += 1;
+    fn file(&mut self, f: DiskFile) -> &mut FileQueue {
+        match f {
+            DiskFile::Epochs => &mut self.epochs,
+            DiskFile::Log => &mut self.log,
+        }
     }
 
-    /// An fsync issued now: it completes at the returned time, in order after earlier
-    /// ones, and covers every write issued up to now (the returned mark).
-    pub fn fsync(&mut self, now_us: u64, latency_us: u64) -> (u64, u64) {
+    pub fn write(&mut self, w: DiskWrite) {
+        let q = self.file(w.file());
+        q.pending.push_back(w);
+        q.issued += 1;
+    }
+
+    /// Writes issued and not yet durable, in all files.
+    pub fn volatile_writes(&self) -> usize {
+        self.epochs.pending.len() + self.log.pending.len()
+    }
+
+    /// An fsync of `file` issued now: it completes at the returned time, in order after
+    /// earlier ones, and covers every write to that file issued up to now (the mark).
+    pub fn fsync(&mut self, file: DiskFile, now_us: u64, latency_us: u64) -> (u64, u64) {
         let done = (now_us + latency_us).max(self.last_fsync_done_us);
         self.last_fsync_done_us = done;
-        (done, self.issued)
+        (done, self.file(file).issued)
     }
 
-    /// An fsync completed: every write up to `mark` is durable.
-    pub fn complete(&mut self, mark: u64) {
-        let durable_count = self.issued - self.pending.len() as u64;
-        let n = mark.saturating_sub(durable_count);
+    /// An fsync completed: every write to `file` up to `mark` is durable. Returns whether
+    /// the durable log changed.
+    pub fn complete(&mut self, file: DiskFile, mark: u64) -> bool {
+        let q = match file {
+            DiskFile::Epochs => &mut self.epochs,
+            DiskFile::Log => &mut self.log,
+        };
+        let n = mark.saturating_sub(q.durable_count());
         for _ in 0..n {
-            let w = self.pending.pop_front().expect("fsync covers only issued writes");
+            let w = q.pending.pop_front().expect("an fsync covers only issued writes");
             self.durable.apply(&w);
         }
+        n > 0 && file == DiskFile::Log
     }
 
     /// A crash: volatile writes are gone.
     pub fn crash(&mut self) {
-        self.issued -= self.pending.len() as u64;
-        self.pending.clear();
+        for q in [&mut self.epochs, &mut self.log] {
+            q.issued -= q.pending.len() as u64;
+            q.pending.clear();
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zab::durable::{Op, Txn};
+    use zab::Zxid;
 
     #[test]
     fn crash_drops_unsynced_writes() {
         let mut d = Disk::new(DurableState::default());
         d.write(DiskWrite::AcceptedEpoch(1));
-        let (_, mark) = d.fsync(0, 10);
+        let (_, mark) = d.fsync(DiskFile::Epochs, 0, 10);
         d.write(DiskWrite::CurrentEpoch(1));
-        d.complete(mark);
+        d.complete(DiskFile::Epochs, mark);
         assert_eq!(d.durable().accepted_epoch, 1);
         d.crash();
         assert_eq!(d.durable().current_epoch, 0, "the unsynced write died with the process");
+        assert_eq!(d.volatile_writes(), 0);
+    }
+
+    #[test]
+    fn an_fsync_covers_only_its_own_file() {
+        let mut d = Disk::new(DurableState::default());
+        d.write(DiskWrite::Append(Txn { zxid: Zxid::new(1, 1), op: Op::Initial }));
+        d.write(DiskWrite::CurrentEpoch(1));
+        let (_, mark) = d.fsync(DiskFile::Epochs, 0, 10);
+        assert!(!d.complete(DiskFile::Epochs, mark));
+        d.crash();
+        assert_eq!(d.durable().current_epoch, 1);
+        assert!(d.durable().log.is_empty(), "the log was never fsynced");
     }
 
     #[test]
     fn fsyncs_complete_in_order() {
         let mut d = Disk::new(DurableState::default());
-        let (a, _) = d.fsync(0, 100);
-        let (b, _) = d.fsync(10, 5);
+        let (a, _) = d.fsync(DiskFile::Log, 0, 100);
+        let (b, _) = d.fsync(DiskFile::Epochs, 10, 5);
         assert!(b >= a);
     }
 }

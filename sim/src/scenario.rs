@@ -45,6 +45,20 @@ pub struct Scenario {
     pub disk: DiskSpec,
     #[serde(default)]
     pub faults: FaultSpec,
+    /// Client writes during the fault phase.
+    #[serde(default)]
+    pub workload: Option<WorkloadSpec>,
+}
+
+/// Clients writing to random servers, one write every `[min_interval_us, max_interval_us]`
+/// across all clients. Followers forward writes to the leader; a write is acknowledged to
+/// its client once the server it wrote to has applied it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    pub clients: u64,
+    pub min_interval_us: u64,
+    pub max_interval_us: u64,
 }
 
 /// What a sweep of the scenario should find with its own variant.
@@ -368,6 +382,14 @@ impl Scenario {
                 ));
             }
             self.check_action(&field, &f.action)?;
+        }
+        if let Some(w) = &self.workload {
+            if w.clients == 0 {
+                return Err("workload.clients: must be at least 1".into());
+            }
+            if w.min_interval_us == 0 || w.min_interval_us > w.max_interval_us {
+                return Err("workload.min_interval_us: must be above 0 and at most max_interval_us".into());
+            }
         }
         if let Some(r) = &self.faults.random {
             let field = "faults.random";

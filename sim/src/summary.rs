@@ -37,6 +37,15 @@ pub struct RunStats {
     pub leaders: Vec<LeaderRecord>,
     /// Stretches with no established leader: (start, length).
     pub unavailable_us: Vec<(u64, u64)>,
+    pub writes_submitted: u64,
+    /// Writes acknowledged to their clients (committed and applied where they were sent).
+    pub writes_acked: u64,
+    /// Writes refused by a server that was not serving.
+    pub writes_refused: u64,
+    /// Submission to acknowledgement, per acknowledged write.
+    pub write_latency_us: Vec<u64>,
+    /// Txns committed by each epoch's leader.
+    pub commits_by_epoch: BTreeMap<Epoch, u64>,
 }
 
 /// Collects [`RunStats`] while a run goes on.
@@ -91,7 +100,8 @@ impl Stats {
                     self.run.unavailable_us.push((since, now - since));
                 }
             }
-            Observation::FollowerConnected { .. } => {}
+            Observation::Committed { zxid } => *self.run.commits_by_epoch.entry(zxid.epoch()).or_default() += 1,
+            _ => {}
         }
     }
 
@@ -303,7 +313,17 @@ pub fn describe_record(r: &TraceRecord) -> String {
                 Observation::LeaderEstablished { epoch, quorum, .. } => {
                     format!("established as leader of epoch {epoch} with {}", join(quorum))
                 }
-                Observation::FollowerConnected { leader, .. } => format!("connected to leader {leader}"),
+                Observation::FollowerConnected { leader, epoch } => {
+                    format!("accepted leader {leader}'s epoch {epoch}")
+                }
+                Observation::LeaderEpoch { epoch } => format!("a quorum acked epoch {epoch}: synchronizing"),
+                Observation::NewLeaderAcked { leader, epoch } => format!("acked NEWLEADER of {leader}, epoch {epoch}"),
+                Observation::Synced { leader, committed_upto, .. } => {
+                    format!("UPTODATE from {leader}: serving, applied up to {committed_upto}")
+                }
+                Observation::Proposed { zxid } => format!("proposed {zxid}"),
+                Observation::Committed { zxid } => format!("committed {zxid}"),
+                Observation::Delivered { zxid } => format!("applied {zxid}"),
             };
             format!("{:>12}  server {node}: {what}", fmt_us(*t_us))
         }
