@@ -28,3 +28,6 @@ pub use message::{Message, Notification};
 pub use node::{Effect, Input, Node, NodeConfig, Observation, Outbox, Timer};
 pub use types::{Epoch, Round, ServerState, Sid, Zxid};
 pub use variant::Variant;
+
+#[cfg(test)]
+mod zab_tests;

@@ -22,3 +22,6 @@ pub use checker::{Invariant, Violation};
 pub use cluster::{run, RunOptions};
 pub use scenario::Scenario;
 pub use summary::RunReport;
+
+#[cfg(test)]
+mod checker_tests;

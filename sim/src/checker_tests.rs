@@ -1,0 +1,1 @@
+//! Unit tests of the checker fed hand-built histories (being written).
