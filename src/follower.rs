@@ -264,11 +264,15 @@ impl Follower {
                 core.fsync(DiskFile::Epochs, vec![ack], out);
             }
             Variant::None | Variant::Zk1419 | Variant::Zk1154 | Variant::Zk2845 => {
-                // ZooKeeper 3.9.3: log and fsync the synced txns, persist currentEpoch, ACK.
+                // ZooKeeper 3.9.3: log and fsync the synced txns, persist currentEpoch, ACK
+                // NEWLEADER, then ACK the synced txns (the sync processor's forwarding is
+                // held back until after the NEWLEADER ACK, ZOOKEEPER-4685).
                 append_all(core, &txns, out);
                 core.fsync(DiskFile::Log, Vec::new(), out);
                 core.write(DiskWrite::CurrentEpoch(epoch), out);
-                core.fsync(DiskFile::Epochs, vec![ack], out);
+                let mut then = vec![ack];
+                then.extend(txns.iter().map(|t| (leader, Message::Ack { zxid: t.zxid })));
+                core.fsync(DiskFile::Epochs, then, out);
             }
         }
         // The synced txns past the last COMMIT are proposals still waiting for one.

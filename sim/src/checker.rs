@@ -415,6 +415,11 @@ impl Checker {
         false
     }
 
+    /// How long after faults stopped the progress write committed.
+    pub fn progress_us(&self) -> Option<u64> {
+        Some(self.probe_committed_us? - self.faults_stopped_us?)
+    }
+
     pub fn probe_committed(&mut self, now_us: u64) {
         self.probe_committed_us.get_or_insert(now_us);
     }

@@ -1,1 +1,628 @@
-//! Unit tests of the checker fed hand-built histories (being written).
+//! Unit tests of the checker fed hand-built histories.
+//!
+//! Each invariant gets a history that breaks it (the violation must name the invariant and
+//! the servers involved) and, for the main ones, the matching correct history (no
+//! violation). The checker reads the cluster for some checks, so the histories use real
+//! [`Node`]s recovered from hand-written logs; a node's `log()` stays its durable log until
+//! it acts. Where a check needs a LEADING node or a converged cluster, a tiny local pump
+//! drives real nodes through the protocol (election votes injected by hand, every fsync
+//! completing at once, every message delivered in one FIFO order, timers never firing).
+
+use crate::checker::{converged, Checker, Invariant, Violation};
+use std::collections::VecDeque;
+use zab::durable::{DiskFile, DiskWrite, DurableState, Op, Txn};
+use zab::node::{ClientReply, ClientRequest, Effect, Input, NodeConfig, Observation, Outbox, Timer};
+use zab::quorum::QuorumVerifier;
+use zab::timing::Timing;
+use zab::{Epoch, Message, Node, Notification, ServerState, Sid, Variant, Zxid};
+
+/// Any instant: the checker only stamps it on the violation.
+const NOW: u64 = 7_000;
+
+fn z(epoch: Epoch, counter: u64) -> Zxid {
+    Zxid::new(epoch, counter)
+}
+
+fn txns(zxids: &[Zxid]) -> Vec<Txn> {
+    zxids.iter().map(|&zxid| Txn { zxid, op: Op::Initial }).collect()
+}
+
+fn checker() -> Checker {
+    Checker::new(QuorumVerifier::majority_of(3), 3)
+}
+
+fn config(id: Sid) -> NodeConfig {
+    NodeConfig { id, quorum: QuorumVerifier::majority_of(3), timing: Timing::default(), variant: Variant::None }
+}
+
+/// The epoch files a log needs to pass the startup checks: the epoch of its last zxid.
+fn epoch_of(zxids: &[Zxid]) -> Epoch {
+    zxids.last().map_or(0, |z| z.epoch())
+}
+
+/// Server `id`, recovered (not started) from a durable log of `zxids`.
+fn node(id: Sid, zxids: &[Zxid]) -> Node {
+    let e = epoch_of(zxids);
+    let durable = DurableState { accepted_epoch: e, current_epoch: e, log: txns(zxids) };
+    Node::recover(config(id), durable).expect("a well-formed durable image")
+}
+
+/// Servers 1, 2, 3 with these logs, all up.
+fn cluster(logs: [&[Zxid]; 3]) -> Vec<Option<Node>> {
+    (1..).zip(logs).map(|(id, log)| Some(node(id, log))).collect()
+}
+
+/// A LOOKING notification from a peer voting for `leader` in round 1, with the leader's
+/// own (last zxid, currentEpoch) so the vote equals the one the leader stands for.
+fn vote_for(from: Sid, leader: Sid, zxids: &[Zxid]) -> Input {
+    let n = Notification {
+        state: ServerState::Looking,
+        leader,
+        zxid: zxids.last().copied().unwrap_or(Zxid::ZERO),
+        election_epoch: 1,
+        peer_epoch: epoch_of(zxids),
+    };
+    Input::Message { from, msg: Message::Notification(n) }
+}
+
+/// Server `id` with log `zxids` through round 1 of FLE, where it and one peer vote for
+/// `leader` (whose log is the same): it decides when the finalize wait ends.
+fn elect(id: Sid, leader: Sid, zxids: &[Zxid], out: &mut Outbox) -> Node {
+    let mut n = node(id, zxids);
+    n.step(Input::Start, out);
+    let peer = if id == leader { (1..=3).find(|p| *p != id).expect("a peer") } else { leader };
+    n.step(vote_for(peer, leader, zxids), out);
+    n.step(Input::Timer { timer: Timer::FleFinalize }, out);
+    n
+}
+
+/// Server 3 with log `zxids`, LEADING and past `getEpochToPropose`: server 1's FOLLOWERINFO
+/// made a quorum, so it proposed epoch `epoch_of(zxids) + 1` (not yet durable or acked).
+fn leading_3(zxids: &[Zxid]) -> Node {
+    let mut out = Outbox::default();
+    let mut n = elect(3, 3, zxids, &mut out);
+    assert_eq!(n.state(), ServerState::Leading);
+    n.step(Input::Message { from: 1, msg: Message::FollowerInfo { accepted_epoch: epoch_of(zxids) } }, &mut out);
+    assert_eq!(n.epoch(), Some(epoch_of(zxids) + 1));
+    assert_eq!(n.log(), txns(zxids).as_slice(), "proposing an epoch does not touch the log");
+    n
+}
+
+/// Asserts a violation of `invariant` naming exactly `nodes`.
+#[track_caller]
+fn assert_violation(v: Option<Violation>, invariant: Invariant, nodes: &[Sid]) {
+    let v = v.unwrap_or_else(|| panic!("expected a {invariant} violation, got none"));
+    assert_eq!(v.invariant, invariant, "{v:?}");
+    assert_eq!(v.nodes, nodes, "{v:?}");
+    assert_eq!(v.t_us, NOW);
+}
+
+/// Server `sid` of `nodes` reports `obs` at `NOW`.
+fn observe(c: &mut Checker, nodes: &[Option<Node>], sid: Sid, obs: Observation) -> Option<Violation> {
+    c.observe(NOW, sid, &obs, nodes)
+}
+
+/// Server `sid` of `nodes` is established as leader of `epoch`: its whole log is committed.
+fn establish(c: &mut Checker, nodes: &[Option<Node>], sid: Sid, epoch: Epoch) -> Option<Violation> {
+    observe(c, nodes, sid, Observation::LeaderEstablished { epoch, round: 1, quorum: vec![1, 2, 3] })
+}
+
+// ---------------------------------------------------------------------------------------
+// A pump over real nodes, for histories that need the protocol itself: a converged
+// cluster, a committed client write. It feeds the checker as the simulator does
+// (observations with the cluster after the step, `log_changed` after a log write).
+
+struct Pump {
+    nodes: Vec<Option<Node>>,
+    checker: Checker,
+    queue: VecDeque<(Sid, Input)>,
+}
+
+impl Pump {
+    /// Servers 1..=3 with the same log, elected with 3 as leader; the followers'
+    /// FOLLOWERINFOs wait in the queue.
+    fn elected(zxids: &[Zxid]) -> Pump {
+        let mut outs: Vec<Outbox> = (0..3).map(|_| Outbox::default()).collect();
+        let nodes = (1..=3).zip(outs.iter_mut()).map(|(id, out)| Some(elect(id, 3, zxids, out))).collect();
+        let mut p = Pump { nodes, checker: checker(), queue: VecDeque::new() };
+        // The leader's effects first, so the followers' FOLLOWERINFOs find it LEADING.
+        for id in [3, 1, 2] {
+            let out = std::mem::take(&mut outs[id as usize - 1]);
+            assert_eq!(p.effects(id, out), None);
+        }
+        p
+    }
+
+    /// Delivers queued inputs until none is left or the checker objects.
+    fn run(&mut self) -> Option<Violation> {
+        while let Some((sid, input)) = self.queue.pop_front() {
+            let mut out = Outbox::default();
+            let Some(n) = self.nodes[sid as usize - 1].as_mut() else { continue };
+            n.step(input, &mut out);
+            if let Some(v) = self.effects(sid, out) {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    fn effects(&mut self, sid: Sid, out: Outbox) -> Option<Violation> {
+        let (mut log_written, mut shrank) = (false, false);
+        let mut found = None;
+        for e in out.effects {
+            match e {
+                // The election is decided by hand; FLE traffic is dropped.
+                Effect::Send { msg: Message::Notification(_), .. } => {}
+                Effect::Send { to, msg } => self.queue.push_back((to, Input::Message { from: sid, msg })),
+                Effect::Write(w) => {
+                    log_written |= w.file() == DiskFile::Log;
+                    shrank |= matches!(w, DiskWrite::Truncate { .. } | DiskWrite::Snapshot { .. });
+                }
+                Effect::Fsync { id, then_send, .. } => {
+                    self.queue.push_back((sid, Input::Durable { fsync: id }));
+                    for (to, msg) in then_send {
+                        self.queue.push_back((to, Input::Message { from: sid, msg }));
+                    }
+                }
+                Effect::Observe(obs) if found.is_none() => found = self.checker.observe(NOW, sid, &obs, &self.nodes),
+                Effect::ClientReply { client, reply: ClientReply::WriteOk { zxid, .. } } if found.is_none() => {
+                    found = self.checker.client_acked(NOW, sid, client, zxid);
+                }
+                _ => {}
+            }
+        }
+        if log_written && found.is_none() {
+            let log = self.nodes[sid as usize - 1].as_ref().expect("it just stepped").log();
+            found = self.checker.log_changed(NOW, sid, log, shrank);
+        }
+        found
+    }
+
+    /// The history of a 3-server cluster that elects 3, synchronizes everyone by DIFF and
+    /// converges, with the checker watching.
+    fn converged(zxids: &[Zxid]) -> Pump {
+        let mut p = Pump::elected(zxids);
+        assert_eq!(p.run(), None);
+        assert_eq!(converged(&p.nodes), Ok(3));
+        p
+    }
+
+    /// A client write at server 3, run until it commits everywhere.
+    fn write(&mut self, client: u64) -> Option<Violation> {
+        self.queue.push_back((3, Input::Client { client, request: ClientRequest::Write { seq: 1 } }));
+        self.run()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Leadership
+
+#[test]
+fn two_leaders_entering_sync_in_one_epoch_break_leadership() {
+    let mut c = checker();
+    let nodes = cluster([&[], &[], &[]]);
+    assert_eq!(observe(&mut c, &nodes, 1, Observation::LeaderEpoch { epoch: 4 }), None);
+    let v = observe(&mut c, &nodes, 2, Observation::LeaderEpoch { epoch: 4 });
+    // The first leader of the epoch, then the usurper.
+    assert_violation(v, Invariant::Leadership, &[1, 2]);
+}
+
+#[test]
+fn one_leader_per_epoch_keeps_leadership() {
+    let mut c = checker();
+    let nodes = cluster([&[], &[], &[]]);
+    assert_eq!(observe(&mut c, &nodes, 1, Observation::LeaderEpoch { epoch: 1 }), None);
+    // Another server may lead another epoch, before or after.
+    assert_eq!(observe(&mut c, &nodes, 2, Observation::LeaderEpoch { epoch: 2 }), None);
+    assert_eq!(observe(&mut c, &nodes, 3, Observation::LeaderEpoch { epoch: 0 }), None);
+    // The same server reporting its own epoch again is not a second leader.
+    assert_eq!(observe(&mut c, &nodes, 1, Observation::LeaderEpoch { epoch: 1 }), None);
+}
+
+// ---------------------------------------------------------------------------------------
+// LeaderLogCompleteness
+
+#[test]
+fn a_leader_established_without_a_committed_txn_breaks_leader_log_completeness() {
+    let mut c = checker();
+    let nodes = cluster([&[z(1, 1), z(1, 2)], &[z(1, 1)], &[z(1, 1)]]);
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    assert_eq!(c.committed(), [z(1, 1), z(1, 2)]);
+    // Server 2 lacks 1:2, committed by server 1's establishment.
+    let v = establish(&mut c, &nodes, 2, 2);
+    assert_violation(v, Invariant::LeaderLogCompleteness, &[2]);
+}
+
+#[test]
+fn a_leader_established_with_a_log_forking_from_the_committed_log_breaks_leader_log_completeness() {
+    let mut c = checker();
+    // Server 3's log is longer than the committed log, but replaced 1:2 with its own epoch.
+    let nodes = cluster([&[z(1, 1), z(1, 2)], &[z(1, 1)], &[z(1, 1), z(2, 1), z(2, 2)]]);
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    let v = establish(&mut c, &nodes, 3, 3);
+    assert_violation(v, Invariant::LeaderLogCompleteness, &[3]);
+}
+
+#[test]
+fn a_leader_whose_log_extends_the_committed_log_commits_its_whole_history() {
+    let mut c = checker();
+    let nodes = cluster([&[z(1, 1)], &[z(1, 1), z(1, 2), z(2, 1)], &[z(1, 1)]]);
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    assert_eq!(c.committed(), [z(1, 1)]);
+    assert_eq!(establish(&mut c, &nodes, 2, 3), None);
+    assert_eq!(c.committed(), [z(1, 1), z(1, 2), z(2, 1)]);
+}
+
+// ---------------------------------------------------------------------------------------
+// MonotonicCommittedLog
+
+#[test]
+fn committing_past_the_leaders_next_logged_txn_breaks_monotonic_committed_log() {
+    let mut c = checker();
+    let mut nodes = cluster([&[z(1, 1)], &[z(1, 1)], &[z(1, 1)]]);
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    // Leader 1 logs two proposals and commits the second first.
+    nodes[0] = Some(node(1, &[z(1, 1), z(1, 2), z(1, 3)]));
+    let v = observe(&mut c, &nodes, 1, Observation::Committed { zxid: z(1, 3) });
+    assert_violation(v, Invariant::MonotonicCommittedLog, &[1]);
+}
+
+#[test]
+fn committing_a_txn_twice_breaks_monotonic_committed_log() {
+    let mut c = checker();
+    let mut nodes = cluster([&[z(1, 1)], &[z(1, 1)], &[z(1, 1)]]);
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    nodes[0] = Some(node(1, &[z(1, 1), z(1, 2)]));
+    assert_eq!(observe(&mut c, &nodes, 1, Observation::Committed { zxid: z(1, 2) }), None);
+    let v = observe(&mut c, &nodes, 1, Observation::Committed { zxid: z(1, 2) });
+    assert_violation(v, Invariant::MonotonicCommittedLog, &[1]);
+}
+
+#[test]
+fn committing_a_txn_the_leader_has_not_logged_breaks_monotonic_committed_log() {
+    let mut c = checker();
+    let nodes = cluster([&[z(1, 1)], &[z(1, 1)], &[z(1, 1)]]);
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    let v = observe(&mut c, &nodes, 1, Observation::Committed { zxid: z(1, 2) });
+    assert_violation(v, Invariant::MonotonicCommittedLog, &[1]);
+}
+
+#[test]
+fn commits_in_log_order_extend_the_committed_log() {
+    let mut c = checker();
+    let mut nodes = cluster([&[z(1, 1)], &[z(1, 1)], &[z(1, 1)]]);
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    nodes[0] = Some(node(1, &[z(1, 1), z(1, 2), z(1, 3)]));
+    assert_eq!(observe(&mut c, &nodes, 1, Observation::Committed { zxid: z(1, 2) }), None);
+    assert_eq!(observe(&mut c, &nodes, 1, Observation::Committed { zxid: z(1, 3) }), None);
+    assert_eq!(c.committed(), [z(1, 1), z(1, 2), z(1, 3)]);
+}
+
+// ---------------------------------------------------------------------------------------
+// ProcessConsistency (server 3 LEADING epoch 2 with log 1:1, 1:2)
+
+fn leader_log() -> [Zxid; 2] {
+    [z(1, 1), z(1, 2)]
+}
+
+/// Server 1 with `follower_log`, server 2 LOOKING with nothing, server 3 LEADING epoch 2.
+fn with_leader_3(follower_log: &[Zxid]) -> Vec<Option<Node>> {
+    vec![Some(node(1, follower_log)), Some(node(2, &[])), Some(leading_3(&leader_log()))]
+}
+
+#[test]
+fn a_follower_acking_newleader_with_a_forked_log_breaks_process_consistency() {
+    let mut c = checker();
+    let nodes = with_leader_3(&[z(1, 1), z(1, 3)]);
+    let v = observe(&mut c, &nodes, 1, Observation::NewLeaderAcked { leader: 3, epoch: 2 });
+    // The follower, then its leader.
+    assert_violation(v, Invariant::ProcessConsistency, &[1, 3]);
+}
+
+#[test]
+fn a_follower_acking_newleader_with_more_than_the_leaders_log_breaks_process_consistency() {
+    let mut c = checker();
+    let nodes = with_leader_3(&[z(1, 1), z(1, 2), z(1, 3)]);
+    let v = observe(&mut c, &nodes, 1, Observation::NewLeaderAcked { leader: 3, epoch: 2 });
+    assert_violation(v, Invariant::ProcessConsistency, &[1, 3]);
+}
+
+#[test]
+fn a_follower_acking_newleader_with_a_prefix_of_the_leaders_log_keeps_process_consistency() {
+    let log = leader_log();
+    let prefixes: [&[Zxid]; 3] = [&log, &log[..1], &[]];
+    for follower_log in prefixes {
+        let mut c = checker();
+        let nodes = with_leader_3(follower_log);
+        assert_eq!(observe(&mut c, &nodes, 1, Observation::NewLeaderAcked { leader: 3, epoch: 2 }), None);
+    }
+}
+
+#[test]
+fn newleader_acked_to_a_server_not_leading_that_epoch_is_not_compared() {
+    let mut c = checker();
+    let nodes = with_leader_3(&[z(1, 1), z(1, 3)]);
+    // Server 3 leads epoch 2, not 5: whoever sent NEWLEADER of epoch 5 is gone.
+    assert_eq!(observe(&mut c, &nodes, 1, Observation::NewLeaderAcked { leader: 3, epoch: 5 }), None);
+    // Server 2 is LOOKING: it leads nothing.
+    assert_eq!(observe(&mut c, &nodes, 1, Observation::NewLeaderAcked { leader: 2, epoch: 2 }), None);
+    // A leader that crashed cannot be compared with.
+    let mut down = with_leader_3(&[z(1, 1), z(1, 3)]);
+    down[2] = None;
+    assert_eq!(observe(&mut c, &down, 1, Observation::NewLeaderAcked { leader: 3, epoch: 2 }), None);
+}
+
+// ---------------------------------------------------------------------------------------
+// Agreement and Integrity (what a server applies while serving)
+
+/// A checker whose committed log is 1:1, 1:2, 1:3 (leader 1 established in epoch 1).
+fn committed_123() -> (Checker, Vec<Option<Node>>) {
+    let mut c = checker();
+    let history = [z(1, 1), z(1, 2), z(1, 3)];
+    let nodes = cluster([&history, &history[..1], &history[..1]]);
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    (c, nodes)
+}
+
+fn synced(c: &mut Checker, nodes: &[Option<Node>], sid: Sid, committed_upto: Zxid) -> Option<Violation> {
+    observe(c, nodes, sid, Observation::Synced { leader: 1, epoch: 1, committed_upto })
+}
+
+#[test]
+fn serving_with_a_history_that_forks_from_the_committed_log_breaks_agreement() {
+    let (mut c, mut nodes) = committed_123();
+    // Server 2 applies 1:1 then 2:1 where the committed log has 1:2.
+    nodes[1] = Some(node(2, &[z(1, 1), z(2, 1)]));
+    let v = synced(&mut c, &nodes, 2, z(2, 1));
+    assert_violation(v, Invariant::Agreement, &[2]);
+}
+
+#[test]
+fn applying_committed_txns_out_of_order_breaks_agreement() {
+    let (mut c, nodes) = committed_123();
+    assert_eq!(synced(&mut c, &nodes, 2, z(1, 1)), None);
+    // 1:3 is committed, but 1:2 comes first.
+    let v = observe(&mut c, &nodes, 2, Observation::Delivered { zxid: z(1, 3) });
+    assert_violation(v, Invariant::Agreement, &[2]);
+}
+
+#[test]
+fn reapplying_an_earlier_committed_txn_breaks_agreement() {
+    let (mut c, nodes) = committed_123();
+    assert_eq!(synced(&mut c, &nodes, 2, z(1, 1)), None);
+    let v = observe(&mut c, &nodes, 2, Observation::Delivered { zxid: z(1, 1) });
+    assert_violation(v, Invariant::Agreement, &[2]);
+}
+
+#[test]
+fn serving_a_committed_prefix_then_applying_each_next_commit_keeps_agreement() {
+    let (mut c, nodes) = committed_123();
+    assert_eq!(synced(&mut c, &nodes, 2, z(1, 1)), None);
+    assert_eq!(observe(&mut c, &nodes, 2, Observation::Delivered { zxid: z(1, 2) }), None);
+    assert_eq!(observe(&mut c, &nodes, 2, Observation::Delivered { zxid: z(1, 3) }), None);
+    // Server 3 syncs with nothing applied yet, then catches up.
+    assert_eq!(synced(&mut c, &nodes, 3, Zxid::ZERO), None);
+    assert_eq!(observe(&mut c, &nodes, 3, Observation::Delivered { zxid: z(1, 1) }), None);
+}
+
+#[test]
+fn applying_a_txn_while_not_serving_breaks_integrity() {
+    let (mut c, nodes) = committed_123();
+    // Server 2 never synced: it is not serving, even a committed txn may not be applied.
+    let v = observe(&mut c, &nodes, 2, Observation::Delivered { zxid: z(1, 1) });
+    assert_violation(v, Invariant::Integrity, &[2]);
+}
+
+#[test]
+fn a_server_that_goes_back_to_looking_or_crashes_stops_serving() {
+    let (mut c, nodes) = committed_123();
+    assert_eq!(synced(&mut c, &nodes, 2, z(1, 1)), None);
+    assert_eq!(synced(&mut c, &nodes, 3, z(1, 1)), None);
+    let looking = Observation::ElectionStarted { round: 2, reason: zab::node::LookingReason::LeaderTimeout };
+    assert_eq!(observe(&mut c, &nodes, 2, looking), None);
+    let v = observe(&mut c, &nodes, 2, Observation::Delivered { zxid: z(1, 2) });
+    assert_violation(v, Invariant::Integrity, &[2]);
+    assert_eq!(c.crashed(NOW, 3, &txns(&[z(1, 1)])), None);
+    let v = observe(&mut c, &nodes, 3, Observation::Delivered { zxid: z(1, 2) });
+    assert_violation(v, Invariant::Integrity, &[3]);
+}
+
+#[test]
+fn applying_an_uncommitted_txn_breaks_integrity() {
+    let (mut c, nodes) = committed_123();
+    assert_eq!(synced(&mut c, &nodes, 2, z(1, 1)), None);
+    let v = observe(&mut c, &nodes, 2, Observation::Delivered { zxid: z(2, 1) });
+    assert_violation(v, Invariant::Integrity, &[2]);
+}
+
+#[test]
+fn serving_with_more_applied_than_committed_breaks_integrity() {
+    let (mut c, mut nodes) = committed_123();
+    // Server 2 holds the committed log plus 1:4, and claims all of it applied.
+    nodes[1] = Some(node(2, &[z(1, 1), z(1, 2), z(1, 3), z(1, 4)]));
+    let v = synced(&mut c, &nodes, 2, z(1, 4));
+    assert_violation(v, Invariant::Integrity, &[2]);
+}
+
+#[test]
+fn serving_with_uncommitted_txns_past_the_applied_point_keeps_integrity() {
+    let (mut c, mut nodes) = committed_123();
+    // 1:4 is logged but not applied: only what is up to `committed_upto` counts.
+    nodes[1] = Some(node(2, &[z(1, 1), z(1, 2), z(1, 3), z(1, 4)]));
+    assert_eq!(synced(&mut c, &nodes, 2, z(1, 3)), None);
+}
+
+// ---------------------------------------------------------------------------------------
+// CommittedLogDurability
+
+/// A checker whose committed log 1:1, 1:2 is on all three servers' logs.
+fn committed_everywhere() -> (Checker, Vec<Option<Node>>) {
+    let mut c = checker();
+    let history = [z(1, 1), z(1, 2)];
+    let nodes = cluster([&history, &history, &history]);
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    (c, nodes)
+}
+
+#[test]
+fn crashes_that_leave_the_committed_log_on_one_server_break_committed_log_durability() {
+    let (mut c, _) = committed_everywhere();
+    // Server 2 crashes before its log reached the disk: a quorum {1, 3} still holds it.
+    assert_eq!(c.crashed(NOW, 2, &[]), None);
+    // Server 3 loses 1:2 the same way: only server 1 holds the committed log.
+    let v = c.crashed(NOW, 3, &txns(&[z(1, 1)]));
+    assert_violation(v, Invariant::CommittedLogDurability, &[1]);
+}
+
+#[test]
+fn a_trunc_of_a_committed_txn_off_a_quorum_breaks_committed_log_durability() {
+    let (mut c, _) = committed_everywhere();
+    assert_eq!(c.log_changed(NOW, 1, &txns(&[z(1, 1)]), true), None);
+    let v = c.log_changed(NOW, 2, &txns(&[z(1, 1)]), true);
+    assert_violation(v, Invariant::CommittedLogDurability, &[3]);
+}
+
+#[test]
+fn losing_copies_outside_a_quorum_keeps_the_committed_log_durable() {
+    let (mut c, _) = committed_everywhere();
+    assert_eq!(c.crashed(NOW, 3, &[]), None);
+    // A crash that loses nothing committed, and a restarted server's log growing back.
+    assert_eq!(c.crashed(NOW, 1, &txns(&[z(1, 1), z(1, 2)])), None);
+    assert_eq!(c.log_changed(NOW, 3, &txns(&[z(1, 1), z(1, 2), z(2, 1)]), false), None);
+    // Now 2 may lose it: 1 and 3 hold it.
+    assert_eq!(c.log_changed(NOW, 2, &[], true), None);
+}
+
+#[test]
+fn a_growing_log_is_no_loss_even_off_a_quorum() {
+    let (mut c, _) = committed_everywhere();
+    assert_eq!(c.crashed(NOW, 2, &[]), None);
+    assert!(c.crashed(NOW, 3, &[]).is_some());
+    // The loss was reported once; appends on the last holder are not a loss.
+    assert_eq!(c.log_changed(NOW, 1, &txns(&[z(1, 1), z(1, 2), z(1, 3)]), false), None);
+}
+
+// ---------------------------------------------------------------------------------------
+// AcknowledgedWriteLost
+
+#[test]
+fn acknowledging_an_uncommitted_write_breaks_acknowledged_write_lost() {
+    let (mut c, _) = committed_123();
+    let v = c.client_acked(NOW, 2, 41, z(1, 4));
+    assert_violation(v, Invariant::AcknowledgedWriteLost, &[2]);
+}
+
+#[test]
+fn acknowledging_a_committed_write_is_no_violation() {
+    let (mut c, _) = committed_123();
+    for zxid in [z(1, 1), z(1, 2), z(1, 3)] {
+        assert_eq!(c.client_acked(NOW, 3, 41, zxid), None);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// ElectionLiveness
+
+fn started(id: Sid) -> Node {
+    let mut n = node(id, &[]);
+    n.step(Input::Start, &mut Outbox::default());
+    n
+}
+
+#[test]
+fn no_leader_by_the_deadline_breaks_election_liveness() {
+    let mut c = checker();
+    c.faults_stopped(1_000);
+    let nodes: Vec<Option<Node>> = (1..=3).map(|id| Some(started(id))).collect();
+    assert!(!c.check_converged(2_000, &nodes));
+    let v = c.on_deadline(NOW, &nodes);
+    // Every LOOKING server is named.
+    assert_violation(v, Invariant::ElectionLiveness, &[1, 2, 3]);
+}
+
+#[test]
+fn a_server_down_at_the_deadline_without_a_leader_breaks_election_liveness() {
+    let mut c = checker();
+    c.faults_stopped(1_000);
+    let nodes = vec![None, Some(started(2)), Some(started(3))];
+    let v = c.on_deadline(NOW, &nodes);
+    assert_violation(v, Invariant::ElectionLiveness, &[1]);
+}
+
+#[test]
+fn a_leader_elected_but_never_established_breaks_election_liveness() {
+    let mut c = checker();
+    c.faults_stopped(1_000);
+    // Server 3 is LEADING but no quorum acknowledged NEWLEADER: no established leader.
+    let nodes = vec![Some(started(1)), Some(started(2)), Some(leading_3(&[]))];
+    let v = c.on_deadline(NOW, &nodes);
+    assert_violation(v, Invariant::ElectionLiveness, &[1, 2, 3]);
+}
+
+// ---------------------------------------------------------------------------------------
+// BroadcastLiveness, and whole correct histories through real nodes
+
+#[test]
+fn a_correct_election_sync_and_write_produce_no_violation() {
+    let mut p = Pump::converged(&[z(1, 1), z(1, 2)]);
+    // Establishing leader 3 in epoch 2 committed its whole log.
+    assert_eq!(p.checker.committed(), [z(1, 1), z(1, 2)]);
+    assert_eq!(p.write(9), None);
+    assert_eq!(p.checker.committed(), [z(1, 1), z(1, 2), z(2, 1)]);
+    for n in p.nodes.iter().flatten() {
+        assert_eq!(n.last_processed(), z(2, 1), "server {} applied the write", n.id());
+    }
+}
+
+#[test]
+fn the_cluster_converges_once_and_only_after_faults_stop() {
+    let mut p = Pump::converged(&[z(1, 1)]);
+    assert!(!p.checker.check_converged(1_000, &p.nodes), "faults have not stopped");
+    p.checker.faults_stopped(2_000);
+    assert!(p.checker.check_converged(3_000, &p.nodes));
+    assert!(!p.checker.check_converged(4_000, &p.nodes), "it converged already");
+    assert_eq!(p.checker.converged_us(), Some(3_000));
+    assert_eq!(p.checker.recovery_us(), Some(1_000));
+}
+
+#[test]
+fn a_write_not_committed_after_convergence_breaks_broadcast_liveness() {
+    let mut p = Pump::converged(&[z(1, 1)]);
+    p.checker.faults_stopped(1_000);
+    assert!(p.checker.check_converged(2_000, &p.nodes));
+    let v = p.checker.on_deadline(NOW, &p.nodes);
+    // Every server follows and serves: no one server is to blame.
+    assert_violation(v, Invariant::BroadcastLiveness, &[]);
+}
+
+#[test]
+fn a_write_committed_after_convergence_meets_the_deadline() {
+    let mut p = Pump::converged(&[z(1, 1)]);
+    p.checker.faults_stopped(1_000);
+    assert!(p.checker.check_converged(2_000, &p.nodes));
+    assert_eq!(p.write(9), None);
+    p.checker.probe_committed(3_000);
+    assert!(p.checker.is_done());
+    assert_eq!(p.checker.on_deadline(NOW, &p.nodes), None);
+}
+
+#[test]
+fn a_follower_down_under_an_established_leader_breaks_broadcast_liveness() {
+    let mut p = Pump::converged(&[z(1, 1)]);
+    p.nodes[0] = None;
+    p.checker.faults_stopped(1_000);
+    assert!(!p.checker.check_converged(2_000, &p.nodes));
+    // A leader is established, so the election did its part.
+    let v = p.checker.on_deadline(NOW, &p.nodes);
+    assert_violation(v, Invariant::BroadcastLiveness, &[1]);
+}
+
+#[test]
+fn a_follower_looking_under_an_established_leader_breaks_broadcast_liveness() {
+    let mut p = Pump::converged(&[z(1, 1)]);
+    // Server 2 lost its leader and is back in an election.
+    p.nodes[1] = Some(started(2));
+    p.checker.faults_stopped(1_000);
+    let v = p.checker.on_deadline(NOW, &p.nodes);
+    assert_violation(v, Invariant::BroadcastLiveness, &[2]);
+}

@@ -6,7 +6,7 @@ use crate::disk::Disk;
 use crate::faults::{self, FaultView};
 use crate::network::Network;
 use crate::rng::{Purpose, Stream};
-use crate::scenario::{FaultAction, Scenario};
+use crate::scenario::{FaultAction, RandomFaults, Scenario};
 use crate::scheduler::Scheduler;
 use crate::summary::{RunReport, Stats};
 use crate::trace::{feed, hash_hex, FaultEvent, StableHasher, TraceHeader, TraceRecord, Tracer};
@@ -138,6 +138,10 @@ pub struct Cluster<'a> {
     /// a learner connects anew or either end closes it. Quorum messages and news of a
     /// closed connection from an older generation are dropped.
     quorum_gen: Vec<u64>,
+    /// Per unordered pair: the quorum connection broke (a cut, a crash, a close). Nothing
+    /// more travels on it, even after the link heals, until a learner connects anew: TCP
+    /// delivers all of a connection's bytes in order or breaks it.
+    quorum_dead: Vec<bool>,
     net: Network,
     sched: Scheduler<Event>,
     rng_net: Stream,
@@ -159,6 +163,8 @@ pub struct Cluster<'a> {
     next_write_seq: u64,
     probe_submitted: bool,
     probe_attempt: u64,
+    /// The random fault mix: the scenario's, or this seed's swarm draw.
+    random_faults: Option<RandomFaults>,
 }
 
 impl<'a> Cluster<'a> {
@@ -195,6 +201,7 @@ impl<'a> Cluster<'a> {
             conn_last_us: vec![0; n * n],
             election: vec![ElectionChannel::default(); n * n],
             quorum_gen: vec![0; n * n],
+            quorum_dead: vec![false; n * n],
             net: Network::new(scenario.cluster.servers, scenario.network.delay.clone()),
             sched: Scheduler::new(),
             rng_net: Stream::new(opts.seed, Purpose::Network),
@@ -215,6 +222,7 @@ impl<'a> Cluster<'a> {
             next_write_seq: 0,
             probe_submitted: false,
             probe_attempt: 0,
+            random_faults: scenario.faults.random.clone(),
         };
         if let Some(w) = &scenario.workload {
             let first = c.rng_workload.range(w.min_interval_us, w.max_interval_us);
@@ -225,7 +233,10 @@ impl<'a> Cluster<'a> {
         for f in &scenario.faults.script {
             c.sched.at(f.at_ms * 1000, Event::Fault(f.action.clone()));
         }
-        if let Some(r) = &scenario.faults.random {
+        if scenario.faults.swarm {
+            c.random_faults = Some(faults::swarm(&mut c.rng_faults));
+        }
+        if let Some(r) = c.random_faults.clone() {
             let first = c.rng_faults.range(r.min_interval_ms, r.max_interval_ms) * 1000;
             c.sched.at(first, Event::RandomFault);
         }
@@ -410,6 +421,7 @@ impl<'a> Cluster<'a> {
                 // flight on it is lost, and the peer sees the close after a network delay.
                 let p = self.pair(node, peer);
                 self.quorum_gen[p] += 1;
+                self.quorum_dead[p] = true;
                 let d = self.scenario.network.delay.sample(&mut self.rng_net);
                 let generation = Some(self.quorum_gen[p]);
                 self.notify(now, peer, node, false, d, generation);
@@ -530,10 +542,15 @@ impl<'a> Cluster<'a> {
             // TCP needs both directions to connect: over a one-way cut the attempt times out.
             let p = self.pair(from, to);
             self.quorum_gen[p] += 1;
+            self.quorum_dead[p] = false;
             if !self.net.is_linked(to, from) {
+                self.quorum_dead[p] = true;
                 self.stats.run.messages_lost += 1;
                 return;
             }
+        } else if !matches!(msg, Message::Notification(_)) && self.quorum_dead[self.pair(from, to)] {
+            self.stats.run.messages_lost += 1;
+            return;
         }
         let generation = self.quorum_gen[self.pair(from, to)];
         let (at, incarnation) = self.net.transmit(from, to, now, &mut self.rng_net);
@@ -550,9 +567,12 @@ impl<'a> Cluster<'a> {
         }
     }
 
-    /// Breaks channel from->to: what is in flight on it is lost.
+    /// Breaks channel from->to: what is in flight on it is lost, and the quorum
+    /// connection between the two is dead.
     fn break_channel(&mut self, from: Sid, to: Sid) {
         self.net.break_channel(from, to);
+        let p = self.pair(from, to);
+        self.quorum_dead[p] = true;
         let c = &mut self.election[Self::idx(from) * self.nodes.len() + Self::idx(to)];
         self.stats.run.messages_lost += u64::from(c.in_flight) + u64::from(c.waiting.is_some());
         *c = ElectionChannel::default();
@@ -774,15 +794,23 @@ impl<'a> Cluster<'a> {
         if self.faults_stopped {
             return;
         }
-        let spec = self.scenario.faults.random.as_ref().expect("random faults are configured");
+        let spec = self.random_faults.clone().expect("random faults are configured");
+        let unsynced: Vec<Sid> =
+            self.scenario.servers().filter(|s| self.disks[Self::idx(*s)].volatile_writes() > 0).collect();
         let mut faulty: Vec<Sid> = self.net.cut_off();
         faulty.extend(self.scenario.servers().filter(|s| self.nodes[Self::idx(*s)].is_none()));
         faulty.sort_unstable();
         faulty.dedup();
         let budget =
             self.scenario.faults.keep_quorum.then(|| self.scenario.max_faulty().saturating_sub(faulty.len() as u64));
-        let view = FaultView { servers: self.scenario.cluster.servers, faulty: &faulty, leader: self.leader(), budget };
-        if let Some(action) = faults::draw(&mut self.rng_faults, spec, &view) {
+        let view = FaultView {
+            servers: self.scenario.cluster.servers,
+            faulty: &faulty,
+            leader: self.leader(),
+            budget,
+            unsynced: &unsynced,
+        };
+        if let Some(action) = faults::draw(&mut self.rng_faults, &spec, &view) {
             self.apply_fault(now, action);
         }
         let next = self.rng_faults.range(spec.min_interval_ms, spec.max_interval_ms) * 1000;
@@ -838,6 +866,7 @@ impl<'a> Cluster<'a> {
             events: self.events,
             stopped_at_us,
             recovery_us: self.checker.recovery_us(),
+            progress_us: self.checker.progress_us(),
             liveness_bound_us: self.scenario.liveness_bound_us(),
             trace_hash,
             recent,

@@ -14,12 +14,22 @@ pub struct FaultView<'a> {
     pub leader: Option<Sid>,
     /// How many more servers may become faulty (`None`: no bound).
     pub budget: Option<u64>,
+    /// Servers with writes not yet durable (an fsync in flight).
+    pub unsynced: &'a [Sid],
 }
 
 /// Draws the next random fault, or `None` when the budget allows nothing of the drawn
 /// kind. The fault undoes itself after a drawn down time.
 pub fn draw(rng: &mut Stream, spec: &RandomFaults, view: &FaultView<'_>) -> Option<FaultAction> {
-    let weights = [spec.crash, spec.crash_leader, spec.partition, spec.one_way, spec.slow_link];
+    let weights = [
+        spec.crash,
+        spec.crash_leader,
+        spec.partition,
+        spec.one_way,
+        spec.slow_link,
+        spec.isolate_leader,
+        spec.crash_unsynced,
+    ];
     let kind = rng.weighted(&weights);
     let down_ms = rng.range(spec.down_min_ms, spec.down_max_ms);
     let for_ms = Some(down_ms);
@@ -47,6 +57,18 @@ pub fn draw(rng: &mut Stream, spec: &RandomFaults, view: &FaultView<'_>) -> Opti
                 Some(FaultAction::Cut { from: rest, to: isolated, for_ms })
             }
         }
+        5 => {
+            // Cut the leader off from everyone, both ways.
+            let leader = view.leader.filter(|l| !view.faulty.contains(l) && budget > 0)?;
+            let rest: Vec<Sid> = (1..=view.servers).filter(|s| *s != leader).collect();
+            Some(FaultAction::Partition { groups: vec![vec![leader], rest], for_ms })
+        }
+        6 if budget > 0 => {
+            // Crash a server while an fsync is in flight, when there is one.
+            let candidates: Vec<Sid> = healthy.iter().copied().filter(|s| view.unsynced.contains(s)).collect();
+            let pool = if candidates.is_empty() { &healthy } else { &candidates };
+            Some(FaultAction::Crash { server: rng.pick(pool), for_ms })
+        }
         4 if view.servers >= 2 => {
             let from = rng.range(1, view.servers);
             let mut to = rng.range(1, view.servers - 1);
@@ -57,6 +79,37 @@ pub fn draw(rng: &mut Stream, spec: &RandomFaults, view: &FaultView<'_>) -> Opti
         }
         _ => None,
     }
+}
+
+/// Swarm testing: a random fault mix for one seed. Every kind's weight, the pace of
+/// faults and how long they last are drawn from the seed, so a sweep covers many mixes.
+pub fn swarm(rng: &mut Stream) -> RandomFaults {
+    let mut w = || rng.range(0, 3);
+    let (crash, crash_leader, partition, one_way, slow_link, isolate_leader, crash_unsynced) =
+        (w(), w(), w(), w(), w(), w(), w());
+    let pace = rng.range(1, 4);
+    let down = rng.range(1, 4);
+    let mut spec = RandomFaults {
+        min_interval_ms: 200 * pace,
+        max_interval_ms: 3000 * pace,
+        down_min_ms: 100 * down,
+        down_max_ms: 4000 * down,
+        crash,
+        crash_leader,
+        partition,
+        one_way,
+        slow_link,
+        slow_extra_ms: rng.range(50, 1000),
+        isolate_leader,
+        crash_unsynced,
+    };
+    if spec.crash + spec.crash_leader + spec.partition + spec.one_way + spec.slow_link + spec.isolate_leader
+        + spec.crash_unsynced
+        == 0
+    {
+        spec.crash = 1;
+    }
+    spec
 }
 
 #[cfg(test)]
@@ -76,13 +129,15 @@ mod tests {
             one_way: 1,
             slow_link: 1,
             slow_extra_ms: 5,
+            isolate_leader: 1,
+            crash_unsynced: 1,
         }
     }
 
     #[test]
     fn an_exhausted_budget_only_allows_slow_links() {
         let mut rng = Stream::new(4, Purpose::Faults);
-        let view = FaultView { servers: 5, faulty: &[1, 2], leader: Some(5), budget: Some(0) };
+        let view = FaultView { servers: 5, faulty: &[1, 2], leader: Some(5), budget: Some(0), unsynced: &[] };
         for _ in 0..200 {
             match draw(&mut rng, &spec(), &view) {
                 None | Some(FaultAction::SlowLink { .. }) => {}
@@ -94,7 +149,7 @@ mod tests {
     #[test]
     fn partitions_isolate_at_most_the_budget() {
         let mut rng = Stream::new(5, Purpose::Faults);
-        let view = FaultView { servers: 5, faulty: &[], leader: None, budget: Some(2) };
+        let view = FaultView { servers: 5, faulty: &[], leader: None, budget: Some(2), unsynced: &[] };
         for _ in 0..200 {
             if let Some(FaultAction::Partition { groups, .. }) = draw(&mut rng, &spec(), &view) {
                 assert!(groups[0].len() <= 2 && !groups[0].is_empty());

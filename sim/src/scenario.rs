@@ -171,6 +171,8 @@ pub struct FaultSpec {
     pub script: Vec<ScriptedFault>,
     /// Faults drawn from the seed during the fault phase.
     pub random: Option<RandomFaults>,
+    /// Swarm testing: every seed draws its own random fault mix (weights, pace, length).
+    pub swarm: bool,
 }
 
 /// One scripted fault. (Unknown fields are refused by [`FaultAction`], which sees every
@@ -257,6 +259,12 @@ pub struct RandomFaults {
     /// Extra delay of a slow link.
     #[serde(default = "default_slow_extra_ms")]
     pub slow_extra_ms: u64,
+    /// Cut the leader off from every other server.
+    #[serde(default)]
+    pub isolate_leader: u64,
+    /// Crash a server with an fsync in flight (any server when none has).
+    #[serde(default)]
+    pub crash_unsynced: u64,
 }
 
 fn default_slow_extra_ms() -> u64 {
@@ -391,6 +399,9 @@ impl Scenario {
                 return Err("workload.min_interval_us: must be above 0 and at most max_interval_us".into());
             }
         }
+        if self.faults.swarm && self.faults.random.is_some() {
+            return Err("faults.swarm: a swarm draws its own random faults; remove [faults.random]".into());
+        }
         if let Some(r) = &self.faults.random {
             let field = "faults.random";
             if r.min_interval_ms == 0 || r.min_interval_ms > r.max_interval_ms {
@@ -399,12 +410,13 @@ impl Scenario {
             if r.down_min_ms == 0 || r.down_min_ms > r.down_max_ms {
                 return Err(format!("{field}.down_min_ms: must be above 0 and at most down_max_ms"));
             }
-            if r.crash + r.crash_leader + r.partition + r.one_way + r.slow_link == 0 {
+            let disruptive = r.crash + r.crash_leader + r.partition + r.one_way + r.isolate_leader + r.crash_unsynced;
+            if disruptive + r.slow_link == 0 {
                 return Err(format!(
-                    "{field}: every fault weight is 0 (crash, crash_leader, partition, one_way, slow_link)"
+                    "{field}: every fault weight is 0 (crash, crash_leader, partition, one_way, slow_link, isolate_leader, crash_unsynced)"
                 ));
             }
-            if self.faults.keep_quorum && max_faulty == 0 && r.crash + r.crash_leader + r.partition + r.one_way > 0 {
+            if self.faults.keep_quorum && max_faulty == 0 && disruptive > 0 {
                 return Err(format!(
                     "{field}: crashes and partitions need faults.max_faulty above 0 ({n} servers keep no spare)"
                 ));

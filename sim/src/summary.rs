@@ -138,8 +138,10 @@ pub struct RunReport {
     pub events: u64,
     /// Set when `--until` stopped the run early.
     pub stopped_at_us: Option<u64>,
-    /// How long after faults stopped the cluster converged.
+    /// How long after faults stopped the cluster converged (every server serving).
     pub recovery_us: Option<u64>,
+    /// How long after faults stopped a write submitted then committed.
+    pub progress_us: Option<u64>,
     pub liveness_bound_us: u64,
     #[serde(with = "hex_u64")]
     pub trace_hash: u64,
@@ -230,18 +232,36 @@ impl fmt::Display for RunReport {
                 fmt_us(*el.last().expect("non-empty"))
             )?;
         }
-        writeln!(f, "leaders ({}):", s.leaders.len())?;
-        writeln!(f, "  {:>6} {:>6} {:>6} {:>12} {:>12}  quorum", "round", "epoch", "leader", "decided", "established")?;
+        writeln!(f, "leaders, one per established epoch ({}):", s.leaders.len())?;
+        writeln!(
+            f,
+            "  {:>6} {:>6} {:>6} {:>12} {:>12} {:>8}  quorum",
+            "epoch", "round", "leader", "decided", "established", "commits"
+        )?;
         for l in &s.leaders {
             writeln!(
                 f,
-                "  {:>6} {:>6} {:>6} {:>12} {:>12}  {}",
-                l.round,
+                "  {:>6} {:>6} {:>6} {:>12} {:>12} {:>8}  {}",
                 l.epoch,
+                l.round,
                 l.leader,
                 fmt_us(l.decided_us),
                 fmt_us(l.established_us),
+                s.commits_by_epoch.get(&l.epoch).copied().unwrap_or(0),
                 join(&l.quorum)
+            )?;
+        }
+        if s.writes_submitted > 0 {
+            let mut lat = s.write_latency_us.clone();
+            lat.sort_unstable();
+            writeln!(
+                f,
+                "client writes: {} submitted, {} acknowledged (latency p50 {}, p99 {}), {} refused by servers not serving",
+                s.writes_submitted,
+                s.writes_acked,
+                fmt_us(percentile(&lat, 50)),
+                fmt_us(percentile(&lat, 99)),
+                s.writes_refused
             )?;
         }
         let total: u64 = s.unavailable_us.iter().map(|w| w.1).sum();
@@ -257,8 +277,9 @@ impl fmt::Display for RunReport {
             (Some(t), _) => writeln!(f, "stopped at {} (--until)", fmt_us(t))?,
             (None, Some(r)) => writeln!(
                 f,
-                "liveness: converged {} after faults stopped (bound {})",
+                "liveness: all servers serving {} after faults stopped, a new write committed {} after (bound {})",
                 fmt_us(r),
+                fmt_us(self.progress_us.unwrap_or(0)),
                 fmt_us(self.liveness_bound_us)
             )?,
             (None, None) => {}
