@@ -25,9 +25,13 @@ fn events_of(s: &Scenario, seeds: std::ops::Range<u64>, check: bool) -> u64 {
 
 fn events_per_second(c: &mut Criterion) {
     let mut g = c.benchmark_group("events");
-    for name in ["election-basic", "leader-crash", "partition-flapping", "zk-1419"] {
+    for name in ["election-basic", "leader-crash", "partition-flapping", "steady-writes", "leader-failover", "zk-1419"]
+    {
         let s = scenario(name);
-        let seeds = if name == "zk-1419" { 0..1 } else { 0..20 };
+        let seeds = match name {
+            "zk-1419" | "steady-writes" | "leader-failover" => 0..2,
+            _ => 0..20,
+        };
         g.throughput(Throughput::Elements(events_of(&s, seeds.clone(), true)));
         g.bench_with_input(BenchmarkId::from_parameter(name), &s, |b, s| b.iter(|| events_of(s, seeds.clone(), true)));
     }
@@ -36,20 +40,24 @@ fn events_per_second(c: &mut Criterion) {
 
 fn seeds_per_second(c: &mut Criterion) {
     let mut g = c.benchmark_group("seeds");
-    let s = scenario("leader-crash");
-    g.throughput(Throughput::Elements(20));
-    g.bench_function("leader-crash", |b| b.iter(|| events_of(&s, 0..20, true)));
+    for (name, n) in [("leader-crash", 20), ("steady-writes", 2), ("leader-failover", 2)] {
+        let s = scenario(name);
+        g.throughput(Throughput::Elements(n));
+        g.bench_function(name, |b| b.iter(|| events_of(&s, 0..n, true)));
+    }
     g.finish();
 }
 
 fn checker_overhead(c: &mut Criterion) {
     let mut g = c.benchmark_group("checker");
-    let s = scenario("partition-flapping");
-    for check in [true, false] {
-        let label = if check { "on" } else { "off" };
-        g.bench_with_input(BenchmarkId::new("partition-flapping", label), &check, |b, &check| {
-            b.iter(|| events_of(&s, 0..20, check))
-        });
+    for (name, n) in [("partition-flapping", 20), ("leader-failover", 2)] {
+        let s = scenario(name);
+        for check in [true, false] {
+            let label = if check { "on" } else { "off" };
+            g.bench_with_input(BenchmarkId::new(name, label), &check, |b, &check| {
+                b.iter(|| events_of(&s, 0..n, check))
+            });
+        }
     }
     g.finish();
 }

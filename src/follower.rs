@@ -168,7 +168,13 @@ impl Follower {
     }
 
     /// The first packet of the sync: DIFF, TRUNC or SNAP.
-    fn on_sync_op(&mut self, core: &mut Core, write: Option<DiskWrite>, zxid: Zxid, out: &mut Outbox) -> Option<LookingReason> {
+    fn on_sync_op(
+        &mut self,
+        core: &mut Core,
+        write: Option<DiskWrite>,
+        zxid: Zxid,
+        out: &mut Outbox,
+    ) -> Option<LookingReason> {
         if self.phase != (Phase::Syncing { op_seen: false }) {
             return Some(LookingReason::ProtocolError);
         }
@@ -188,6 +194,11 @@ impl Follower {
     fn on_proposal(&mut self, core: &mut Core, txn: Txn, out: &mut Outbox) -> Option<LookingReason> {
         match self.phase {
             Phase::Syncing { op_seen: true } => self.sync_txns.push(txn),
+            Phase::NewLeaderAcked if !self.unlogged.is_empty() => {
+                // `zk-3911`: still applying in memory only; logged (and acked) after UPTODATE.
+                self.unlogged.push(txn.clone());
+                self.pending.push_back(txn);
+            }
             Phase::NewLeaderAcked | Phase::Broadcast => {
                 // Log, then ACK once the log is fsynced (`SyncRequestProcessor`, `SendAckRequestProcessor`).
                 let zxid = txn.zxid;
@@ -215,6 +226,8 @@ impl Follower {
     /// otherwise ZooKeeper exits the process.
     fn deliver(&mut self, core: &mut Core, zxid: Zxid, out: &mut Outbox) -> Option<LookingReason> {
         match self.pending.front() {
+            // "Committing zxid without seeing txn": ZooKeeper logs it and moves on.
+            None => None,
             Some(t) if t.zxid == zxid => {
                 let t = self.pending.pop_front().expect("peeked");
                 out.observe(Observation::Delivered { zxid });
@@ -234,9 +247,10 @@ impl Follower {
         let leader = self.leader;
         let txns = std::mem::take(&mut self.sync_txns);
         let ack = (leader, Message::Ack { zxid });
+        let txn_acks = || txns.iter().map(|t| (leader, Message::Ack { zxid: t.zxid })).collect::<Vec<_>>();
         match core.cfg.variant {
             Variant::Zk3911 => {
-                // The synced txns stay in memory until after UPTODATE.
+                // The synced txns stay in memory until after UPTODATE, and are acked then.
                 core.write(DiskWrite::CurrentEpoch(epoch), out);
                 core.fsync(DiskFile::Epochs, vec![ack], out);
                 self.unlogged = txns.clone();
@@ -246,14 +260,16 @@ impl Follower {
                 append_all(core, &txns, out);
                 core.write(DiskWrite::CurrentEpoch(epoch), out);
                 core.fsync(DiskFile::Epochs, vec![ack], out);
-                core.fsync(DiskFile::Log, Vec::new(), out);
+                core.fsync(DiskFile::Log, txn_acks(), out);
             }
             Variant::Zk4643 => {
                 // currentEpoch first, the txns after.
                 core.write(DiskWrite::CurrentEpoch(epoch), out);
                 core.fsync(DiskFile::Epochs, Vec::new(), out);
                 append_all(core, &txns, out);
-                core.fsync(DiskFile::Log, vec![ack], out);
+                let mut then = vec![ack];
+                then.extend(txn_acks());
+                core.fsync(DiskFile::Log, then, out);
             }
             Variant::Zk4685 => {
                 // Each synced txn is acked before NEWLEADER.
@@ -290,7 +306,8 @@ impl Follower {
         if !self.unlogged.is_empty() {
             let txns = std::mem::take(&mut self.unlogged);
             append_all(core, &txns, out);
-            core.fsync(DiskFile::Log, Vec::new(), out);
+            let acks = txns.iter().map(|t| (self.leader, Message::Ack { zxid: t.zxid })).collect();
+            core.fsync(DiskFile::Log, acks, out);
         }
         // Everything logged up to the last COMMIT is applied.
         let upto = self.committed_upto;

@@ -25,7 +25,9 @@ enum Stage {
     Connected,
     EpochSent,
     /// ACKEPOCH received, with the learner's last zxid; sync not started yet.
-    EpochAcked { last_zxid: Zxid },
+    EpochAcked {
+        last_zxid: Zxid,
+    },
     NewLeaderSent,
     /// The first ACK after NEWLEADER arrived (counted or not); UPTODATE follows once the
     /// leader is established.
@@ -136,7 +138,9 @@ impl Leader {
         // Every packet from the learner moves its deadline (`LearnerHandler.run`).
         h.tick_of_next_ack_deadline = tick + core.cfg.timing.sync_limit;
         match msg {
-            Message::AckEpoch { current_epoch, last_zxid } => self.on_ack_epoch(core, from, current_epoch, last_zxid, out),
+            Message::AckEpoch { current_epoch, last_zxid } => {
+                self.on_ack_epoch(core, from, current_epoch, last_zxid, out)
+            }
             Message::Ack { zxid } => self.on_ack(core, from, zxid, out),
             Message::Request { client, seq } => self.on_request(core, client, seq, out),
             // PING only moves the deadline. Anything else is not a learner's to send.
@@ -144,9 +148,16 @@ impl Leader {
         }
     }
 
-    fn on_follower_info(&mut self, core: &mut Core, from: Sid, accepted_epoch: Epoch, out: &mut Outbox) -> Option<LookingReason> {
-        // A new connection from this learner replaces any earlier one.
-        let deadline = self.tick + core.cfg.timing.sync_limit;
+    fn on_follower_info(
+        &mut self,
+        core: &mut Core,
+        from: Sid,
+        accepted_epoch: Epoch,
+        out: &mut Outbox,
+    ) -> Option<LookingReason> {
+        // A new connection from this learner replaces any earlier one. Its first deadline
+        // leaves time to sync (`LearnerHandler.run`: initLimit + syncLimit ticks).
+        let deadline = self.tick + core.cfg.timing.init_limit + core.cfg.timing.sync_limit;
         let mut h = LearnerHandler { stage: Stage::Connected, tick_of_next_ack_deadline: deadline, forwarding: false };
         match self.epoch {
             None => {
@@ -316,11 +327,7 @@ impl Leader {
         let quorum: Vec<Sid> = self.newleader_acks.iter().copied().collect();
         out.cancel_timer(Timer::LeaderInit);
         out.set_timer(Timer::LeaderTick, core.cfg.timing.half_tick_us());
-        out.observe(Observation::LeaderEstablished {
-            epoch: self.epoch.expect("proposed"),
-            round: self.round,
-            quorum,
-        });
+        out.observe(Observation::LeaderEstablished { epoch: self.epoch.expect("proposed"), round: self.round, quorum });
         for (sid, h) in self.learners.iter_mut() {
             if h.stage == Stage::NewLeaderAcked {
                 out.send(*sid, Message::UpToDate);
@@ -330,7 +337,13 @@ impl Leader {
     }
 
     /// A client's write at this server.
-    pub fn on_client_write(&mut self, core: &mut Core, client: u64, seq: u64, out: &mut Outbox) -> Option<LookingReason> {
+    pub fn on_client_write(
+        &mut self,
+        core: &mut Core,
+        client: u64,
+        seq: u64,
+        out: &mut Outbox,
+    ) -> Option<LookingReason> {
         core.take_client_write(client, seq);
         self.propose(core, Op::Write { client, seq }, out)
     }

@@ -67,11 +67,21 @@ pub enum ClientRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum ClientReply {
-    Srvr { state: ServerState, leader: Option<Sid>, zxid: Zxid, current_epoch: Epoch },
+    Srvr {
+        state: ServerState,
+        leader: Option<Sid>,
+        zxid: Zxid,
+        current_epoch: Epoch,
+    },
     /// The write committed as `zxid` and this server applied it.
-    WriteOk { seq: u64, zxid: Zxid },
+    WriteOk {
+        seq: u64,
+        zxid: Zxid,
+    },
     /// This server is not serving (LOOKING, or not yet synced): try another.
-    NotServing { seq: u64 },
+    NotServing {
+        seq: u64,
+    },
 }
 
 /// One input to a node.

@@ -1,1 +1,772 @@
-//! Unit tests of Zab (being written).
+//! Unit tests of Zab's leader and follower state machines, driven through [`Node::step`].
+//!
+//! Each test pins one behaviour of ZooKeeper 3.9 and names the class and method it comes
+//! from. Servers 1, 2 and 3 form a majority ensemble; server 3 leads whenever one leads.
+
+use crate::durable::{DiskFile, DiskWrite, DurableState, Op, Txn};
+use crate::message::{Message, Notification};
+use crate::node::{
+    ClientReply, ClientRequest, Effect, Input, LookingReason, Node, NodeConfig, Observation, Outbox, Timer,
+};
+use crate::quorum::QuorumVerifier;
+use crate::timing::Timing;
+use crate::types::{Epoch, ServerState, Sid, Zxid};
+use crate::variant::Variant;
+
+const LEADER: Sid = 3;
+
+fn z(epoch: Epoch, counter: u64) -> Zxid {
+    Zxid::new(epoch, counter)
+}
+
+fn txn(epoch: Epoch, counter: u64) -> Txn {
+    Txn { zxid: z(epoch, counter), op: Op::Initial }
+}
+
+fn node(id: Sid, variant: Variant, durable: DurableState) -> Node {
+    let cfg = NodeConfig { id, quorum: QuorumVerifier::majority_of(3), timing: Timing::default(), variant };
+    Node::recover(cfg, durable).expect("a consistent durable image")
+}
+
+/// One input; returns the effects it produced.
+fn step(n: &mut Node, input: Input) -> Vec<Effect> {
+    let mut out = Outbox::default();
+    n.step(input, &mut out);
+    out.effects
+}
+
+fn recv(n: &mut Node, from: Sid, msg: Message) -> Vec<Effect> {
+    step(n, Input::Message { from, msg })
+}
+
+/// Messages sent at once (not riding on an fsync), in order.
+fn sent(effects: &[Effect]) -> Vec<(Sid, Message)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send { to, msg } => Some((*to, msg.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sent_to(effects: &[Effect], peer: Sid) -> Vec<Message> {
+    sent(effects).into_iter().filter(|(to, _)| *to == peer).map(|(_, m)| m).collect()
+}
+
+/// Disk writes, fsyncs and sends, in order: what reaches disk and network.
+fn io(effects: &[Effect]) -> Vec<Effect> {
+    effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Write(_) | Effect::Fsync { .. } | Effect::Send { .. }))
+        .cloned()
+        .collect()
+}
+
+/// Everything but timers.
+fn without_timers(effects: &[Effect]) -> Vec<Effect> {
+    effects.iter().filter(|e| !matches!(e, Effect::SetTimer { .. } | Effect::CancelTimer { .. })).cloned().collect()
+}
+
+fn fsync_ids(effects: &[Effect]) -> Vec<u64> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Fsync { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+fn observed(effects: &[Effect]) -> Vec<Observation> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Observe(o) => Some(o.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Why the server went back to LOOKING in this step, if it did.
+fn looking_reason(effects: &[Effect]) -> Option<LookingReason> {
+    observed(effects).into_iter().find_map(|o| match o {
+        Observation::ElectionStarted { reason, .. } => Some(reason),
+        _ => None,
+    })
+}
+
+fn write_request(client: u64, seq: u64) -> Input {
+    Input::Client { client, request: ClientRequest::Write { seq } }
+}
+
+/// Server 3 elected in round 1: 1 and 2 vote for its own vote, then finalizeWait passes
+/// (`FastLeaderElection.lookForLeader`). Returns the deciding step's effects.
+fn elected_leader(variant: Variant, durable: DurableState) -> (Node, Vec<Effect>) {
+    let mut n = node(LEADER, variant, durable);
+    step(&mut n, Input::Start);
+    let v = n.vote();
+    for from in [1, 2] {
+        let vote = Notification {
+            state: ServerState::Looking,
+            leader: LEADER,
+            zxid: v.zxid,
+            election_epoch: 1,
+            peer_epoch: v.peer_epoch,
+        };
+        recv(&mut n, from, Message::Notification(vote));
+    }
+    let effects = step(&mut n, Input::Timer { timer: Timer::FleFinalize });
+    assert_eq!(n.state(), ServerState::Leading);
+    (n, effects)
+}
+
+/// Server `id` (1 or 2) following 3: 3 says LEADING and the other server FOLLOWING 3
+/// (`FastLeaderElection.receivedFollowingNotification`, `checkLeader`).
+fn elected_follower(id: Sid, variant: Variant, durable: DurableState) -> (Node, Vec<Effect>) {
+    let mut n = node(id, variant, durable);
+    step(&mut n, Input::Start);
+    let leading = Notification {
+        state: ServerState::Leading,
+        leader: LEADER,
+        zxid: Zxid::ZERO,
+        election_epoch: 1,
+        peer_epoch: 0,
+    };
+    recv(&mut n, LEADER, Message::Notification(leading));
+    let following = Notification { state: ServerState::Following, ..leading };
+    let effects = recv(&mut n, 3 - id, Message::Notification(following));
+    assert_eq!((n.state(), n.leader()), (ServerState::Following, Some(LEADER)));
+    (n, effects)
+}
+
+/// Leader 3, elected, with FOLLOWERINFO from 1 and 2 (these acceptedEpochs) and its own
+/// acceptedEpoch durable: LEADERINFO went to both.
+fn leader_past_leaderinfo(durable: DurableState, accepted: [Epoch; 2]) -> Node {
+    let (mut n, _) = elected_leader(Variant::None, durable);
+    let mut ids = fsync_ids(&recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: accepted[0] }));
+    ids.extend(fsync_ids(&recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: accepted[1] })));
+    assert_eq!(ids.len(), 1, "one acceptedEpoch fsync");
+    let e = step(&mut n, Input::Durable { fsync: ids[0] });
+    assert_eq!(sent(&e).len(), 2, "LEADERINFO to both learners");
+    n
+}
+
+/// ... then ACKEPOCH (currentEpoch, last zxid) from 1 and from 2, and the currentEpoch
+/// fsync completed. Returns the leader and the effects of that completion: the syncs.
+fn leader_synchronizing(
+    durable: DurableState,
+    accepted: [Epoch; 2],
+    acks: [(Option<Epoch>, Zxid); 2],
+) -> (Node, Vec<Effect>) {
+    let mut n = leader_past_leaderinfo(durable, accepted);
+    let mut ids = Vec::new();
+    for (sid, (current_epoch, last_zxid)) in [1, 2].into_iter().zip(acks) {
+        ids.extend(fsync_ids(&recv(&mut n, sid, Message::AckEpoch { current_epoch, last_zxid })));
+    }
+    assert_eq!(ids.len(), 1, "one currentEpoch fsync");
+    let syncs = step(&mut n, Input::Durable { fsync: ids[0] });
+    (n, syncs)
+}
+
+/// Leader 3 serving in epoch 2 over history 1:1..1:2, learners 1 and 2 up to date.
+fn established_leader() -> Node {
+    let last = z(1, 2);
+    let (mut n, _) = leader_synchronizing(DurableState::with_history(1, 1, last), [1, 1], [(Some(1), last); 2]);
+    for sid in [1, 2] {
+        recv(&mut n, sid, Message::Ack { zxid: z(2, 0) });
+    }
+    assert!(n.is_established());
+    n
+}
+
+/// Follower 1 of leader 3 (history 1:1..1:2, epochs 1), past LEADERINFO(2) with its
+/// acceptedEpoch fsync completed.
+fn follower_past_leaderinfo(variant: Variant) -> Node {
+    let (mut f, _) = elected_follower(1, variant, DurableState::with_history(1, 1, z(1, 2)));
+    let ids = fsync_ids(&recv(&mut f, LEADER, Message::LeaderInfo { epoch: 2 }));
+    assert_eq!(ids, vec![0]);
+    step(&mut f, Input::Durable { fsync: 0 });
+    f
+}
+
+/// ... then a DIFF to 1:4 (PROPOSAL and COMMIT of 1:3 and 1:4) and NEWLEADER(2:0).
+/// Returns NEWLEADER's effects.
+fn follower_diffed_to_1_4(variant: Variant) -> (Node, Vec<Effect>) {
+    let mut f = follower_past_leaderinfo(variant);
+    assert!(io(&recv(&mut f, LEADER, Message::Diff { zxid: z(1, 4) })).is_empty());
+    for c in [3, 4] {
+        assert!(io(&recv(&mut f, LEADER, Message::Proposal { txn: txn(1, c) })).is_empty(), "held until NEWLEADER");
+        assert!(io(&recv(&mut f, LEADER, Message::Commit { zxid: z(1, c) })).is_empty());
+    }
+    let effects = recv(&mut f, LEADER, Message::NewLeader { zxid: z(2, 0) });
+    (f, effects)
+}
+
+/// Follower 1 serving in epoch 2 after an empty DIFF at 1:2.
+fn serving_follower() -> Node {
+    let mut f = follower_past_leaderinfo(Variant::None);
+    recv(&mut f, LEADER, Message::Diff { zxid: z(1, 2) });
+    let e = recv(&mut f, LEADER, Message::NewLeader { zxid: z(2, 0) });
+    for fsync in fsync_ids(&e) {
+        step(&mut f, Input::Durable { fsync });
+    }
+    recv(&mut f, LEADER, Message::UpToDate);
+    assert!(f.is_established());
+    f
+}
+
+fn newleader_ack() -> (Sid, Message) {
+    (LEADER, Message::Ack { zxid: z(2, 0) })
+}
+
+/// The follower's ACK of a synced txn, to the leader.
+fn txn_ack(epoch: Epoch, counter: u64) -> (Sid, Message) {
+    (LEADER, Message::Ack { zxid: z(epoch, counter) })
+}
+
+fn append(epoch: Epoch, counter: u64) -> Effect {
+    Effect::Write(DiskWrite::Append(txn(epoch, counter)))
+}
+
+fn fsync(id: u64, file: DiskFile, then_send: Vec<(Sid, Message)>) -> Effect {
+    Effect::Fsync { id, file, then_send }
+}
+
+// ---------------------------------------------------------------------------------------
+// Discovery
+// ---------------------------------------------------------------------------------------
+
+/// `Leader.getEpochToPropose`: the epoch is max(acceptedEpoch) + 1 over the connecting
+/// servers, decided once a quorum including the leader connected, and persisted with
+/// `QuorumPeer.setAcceptedEpoch` before any `LearnerHandler` sends LEADERINFO.
+#[test]
+fn leader_proposes_max_accepted_epoch_plus_one_once_a_quorum_including_itself_connected() {
+    let (mut n, decided) = elected_leader(Variant::None, DurableState::with_history(2, 2, z(2, 3)));
+    assert_eq!(n.epoch(), None, "the leader alone is no quorum");
+    assert!(io(&decided).is_empty());
+
+    let e1 = recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 4 });
+    assert_eq!(n.epoch(), Some(5), "max(2, 4) + 1");
+    assert_eq!(io(&e1), vec![Effect::Write(DiskWrite::AcceptedEpoch(5)), fsync(0, DiskFile::Epochs, vec![])]);
+    assert_eq!(n.disk_view().accepted_epoch, 5);
+
+    let e2 = recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: 9 });
+    assert_eq!(n.epoch(), Some(5), "a learner connecting after the decision does not change it");
+    assert!(io(&e2).is_empty(), "no LEADERINFO before acceptedEpoch is durable");
+
+    let durable = step(&mut n, Input::Durable { fsync: 0 });
+    assert_eq!(sent(&durable), vec![(1, Message::LeaderInfo { epoch: 5 }), (2, Message::LeaderInfo { epoch: 5 })]);
+
+    // The leader's own acceptedEpoch counts in the maximum too.
+    let (mut n, _) = elected_leader(Variant::None, DurableState::with_history(6, 2, z(2, 3)));
+    recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 3 });
+    assert_eq!(n.epoch(), Some(7));
+}
+
+/// `Learner.registerWithLeader`: a newer epoch is persisted (`setAcceptedEpoch`) before
+/// ACKEPOCH(currentEpoch, lastLoggedZxid) is written; here ACKEPOCH rides on the fsync.
+#[test]
+fn follower_persists_a_newer_epoch_before_ackepoch_which_rides_on_the_fsync() {
+    let (mut f, decided) = elected_follower(1, Variant::None, DurableState::with_history(1, 1, z(1, 2)));
+    assert_eq!(sent(&decided), vec![(LEADER, Message::FollowerInfo { accepted_epoch: 1 })]);
+
+    let e = recv(&mut f, LEADER, Message::LeaderInfo { epoch: 2 });
+    let ack = Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 2) };
+    assert_eq!(
+        io(&e),
+        vec![Effect::Write(DiskWrite::AcceptedEpoch(2)), fsync(0, DiskFile::Epochs, vec![(LEADER, ack)])]
+    );
+    assert!(observed(&e).contains(&Observation::FollowerConnected { leader: LEADER, epoch: 2 }));
+    assert_eq!(f.epoch(), Some(2));
+    assert_eq!((f.disk_view().accepted_epoch, f.disk_view().current_epoch), (2, 1));
+}
+
+/// `Learner.registerWithLeader`: LEADERINFO of the epoch already accepted is answered at
+/// once with currentEpoch -1, which the leader does not count.
+#[test]
+fn follower_answers_leaderinfo_of_its_accepted_epoch_with_current_epoch_minus_one() {
+    let (mut f, _) = elected_follower(1, Variant::None, DurableState::with_history(2, 1, z(1, 2)));
+    let e = recv(&mut f, LEADER, Message::LeaderInfo { epoch: 2 });
+    assert_eq!(
+        io(&e),
+        vec![Effect::Send { to: LEADER, msg: Message::AckEpoch { current_epoch: None, last_zxid: z(1, 2) } }]
+    );
+    assert_eq!(f.state(), ServerState::Following);
+}
+
+/// `Learner.registerWithLeader`: "Leaders epoch, E is less than accepted epoch, A" is an
+/// IOException: the follower leaves and goes back to election.
+#[test]
+fn follower_goes_back_to_looking_on_leaderinfo_older_than_its_accepted_epoch() {
+    let (mut f, _) = elected_follower(1, Variant::None, DurableState::with_history(3, 1, z(1, 2)));
+    let e = recv(&mut f, LEADER, Message::LeaderInfo { epoch: 2 });
+    assert_eq!(f.state(), ServerState::Looking);
+    assert_eq!(looking_reason(&e), Some(LookingReason::EpochBehind));
+    assert!(e.contains(&Effect::CloseConnection { peer: LEADER }));
+    assert!(!sent(&e).iter().any(|(_, m)| matches!(m, Message::AckEpoch { .. })));
+    assert_eq!(f.disk_view().accepted_epoch, 3);
+}
+
+/// `Leader.waitForEpochAck` with `StateSummary.isMoreRecentThan`: a learner whose
+/// (currentEpoch, lastZxid) is ahead of the leader's makes its `LearnerHandler` give up;
+/// an equal one counts.
+#[test]
+fn leader_closes_a_learner_whose_ackepoch_shows_it_is_ahead() {
+    let mut n = leader_past_leaderinfo(DurableState::with_history(1, 1, z(1, 2)), [1, 1]);
+
+    let e = recv(&mut n, 1, Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 5) });
+    assert_eq!(without_timers(&e), vec![Effect::CloseConnection { peer: 1 }], "same epoch, longer log");
+    let e = recv(&mut n, 2, Message::AckEpoch { current_epoch: Some(2), last_zxid: z(1, 1) });
+    assert_eq!(without_timers(&e), vec![Effect::CloseConnection { peer: 2 }], "newer currentEpoch");
+    assert_eq!((n.state(), n.disk_view().current_epoch), (ServerState::Leading, 1), "no quorum yet");
+
+    // Learner 1 reconnects; the epoch is durable, so LEADERINFO goes out at once.
+    let e = recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 2 });
+    assert_eq!(sent(&e), vec![(1, Message::LeaderInfo { epoch: 2 })]);
+    let e = recv(&mut n, 1, Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 2) });
+    assert!(observed(&e).contains(&Observation::LeaderEpoch { epoch: 2 }), "an equal summary is not ahead");
+}
+
+/// `Leader.lead`: after `waitForEpochAck` sees a quorum (itself included) of ACKEPOCH with
+/// a real currentEpoch, `setCurrentEpoch`; an ACKEPOCH of -1 is not counted.
+#[test]
+fn leader_persists_current_epoch_on_a_quorum_of_ackepoch_and_reports_leader_epoch() {
+    let mut n = leader_past_leaderinfo(DurableState::with_history(1, 1, z(1, 2)), [1, 1]);
+
+    let e = recv(&mut n, 1, Message::AckEpoch { current_epoch: None, last_zxid: z(1, 2) });
+    assert!(without_timers(&e).is_empty(), "-1 does not count");
+    assert_eq!(n.disk_view().current_epoch, 1);
+
+    let e = recv(&mut n, 2, Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 2) });
+    assert_eq!(
+        without_timers(&e),
+        vec![
+            Effect::Observe(Observation::LeaderEpoch { epoch: 2 }),
+            Effect::Write(DiskWrite::CurrentEpoch(2)),
+            fsync(1, DiskFile::Epochs, vec![]),
+        ]
+    );
+    assert_eq!(n.disk_view().current_epoch, 2);
+
+    // Once currentEpoch is durable both learners are synchronized, the -1 one included.
+    let e = step(&mut n, Input::Durable { fsync: 1 });
+    for sid in [1, 2] {
+        assert_eq!(sent_to(&e, sid), vec![Message::Diff { zxid: z(1, 2) }, Message::NewLeader { zxid: z(2, 0) }]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Synchronization
+// ---------------------------------------------------------------------------------------
+
+/// `LearnerHandler.syncFollower` / `queueCommittedProposals`: DIFF with PROPOSAL+COMMIT
+/// pairs for a learner behind inside the committed window, TRUNC to maxCommittedLog for
+/// one past it, SNAP for one far behind; NEWLEADER is queued after the payload
+/// (`LearnerHandler.run`).
+#[test]
+fn leader_syncs_by_diff_trunc_or_snap_and_queues_newleader_after_the_payload() {
+    // The leader's history: 1:1..1:600; its currentEpoch 2 (epoch 2 logged nothing).
+    let (mut n, syncs) = leader_synchronizing(
+        DurableState::with_history(2, 2, z(1, 600)),
+        [2, 1],
+        // 1 is behind; 2, the old leader of epoch 1, logged 1:601..1:605 nobody else has.
+        [(Some(2), z(1, 598)), (Some(1), z(1, 605))],
+    );
+    let newleader = Message::NewLeader { zxid: z(3, 0) };
+    assert_eq!(
+        sent_to(&syncs, 1),
+        vec![
+            Message::Diff { zxid: z(1, 600) },
+            Message::Proposal { txn: txn(1, 599) },
+            Message::Commit { zxid: z(1, 599) },
+            Message::Proposal { txn: txn(1, 600) },
+            Message::Commit { zxid: z(1, 600) },
+            newleader.clone(),
+        ]
+    );
+    assert_eq!(sent_to(&syncs, 2), vec![Message::Trunc { zxid: z(1, 600) }, newleader.clone()]);
+
+    // Learner 1 comes back far below the 500-txn window, with most of the log to catch up.
+    assert_eq!(
+        sent(&recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 3 })),
+        vec![(1, Message::LeaderInfo { epoch: 3 })]
+    );
+    let e = recv(&mut n, 1, Message::AckEpoch { current_epoch: None, last_zxid: z(1, 10) });
+    assert_eq!(sent_to(&e, 1), vec![Message::Snap { zxid: z(1, 600), txns: n.log().to_vec() }, newleader]);
+}
+
+/// `Learner.syncWithLeader` on NEWLEADER (3.9.3, the fixes of ZOOKEEPER-3911, -4643 and
+/// -4646): log the synced txns and flush the log, then `setCurrentEpoch`, and only then
+/// write the NEWLEADER ACK; the synced txns' own ACKs follow it (the sync processor's
+/// forwarding is held back until then, ZOOKEEPER-4685). Serve after UPTODATE, applied up
+/// to the last COMMIT.
+#[test]
+fn follower_on_newleader_logs_and_fsyncs_synced_txns_then_persists_current_epoch_and_acks_with_it() {
+    let (mut f, e) = follower_diffed_to_1_4(Variant::None);
+    assert_eq!(
+        io(&e),
+        vec![
+            append(1, 3),
+            append(1, 4),
+            fsync(1, DiskFile::Log, vec![]),
+            Effect::Write(DiskWrite::CurrentEpoch(2)),
+            fsync(
+                2,
+                DiskFile::Epochs,
+                vec![
+                    newleader_ack(),
+                    (LEADER, Message::Ack { zxid: z(1, 3) }),
+                    (LEADER, Message::Ack { zxid: z(1, 4) })
+                ]
+            ),
+        ]
+    );
+    assert!(observed(&e).contains(&Observation::NewLeaderAcked { leader: LEADER, epoch: 2 }));
+    assert_eq!(f.log().last().map(|t| t.zxid), Some(z(1, 4)));
+    assert_eq!(f.disk_view().current_epoch, 2);
+    assert!(!f.is_established());
+
+    let e = recv(&mut f, LEADER, Message::UpToDate);
+    assert!(io(&e).is_empty());
+    assert!(f.is_established());
+    assert_eq!(f.last_processed(), z(1, 4));
+    assert!(observed(&e).contains(&Observation::Synced { leader: LEADER, epoch: 2, committed_upto: z(1, 4) }));
+}
+
+/// ZOOKEEPER-3911 (variant.rs): the NEWLEADER ACK rides on the currentEpoch fsync while the
+/// synced txns stay in memory; they are logged only after UPTODATE.
+#[test]
+fn zk_3911_acks_newleader_before_the_diff_txns_are_logged() {
+    let (mut f, e) = follower_diffed_to_1_4(Variant::Zk3911);
+    assert_eq!(
+        io(&e),
+        vec![Effect::Write(DiskWrite::CurrentEpoch(2)), fsync(1, DiskFile::Epochs, vec![newleader_ack()])]
+    );
+    assert_eq!(f.log().last().map(|t| t.zxid), Some(z(1, 2)));
+    let e = recv(&mut f, LEADER, Message::UpToDate);
+    assert_eq!(io(&e), vec![append(1, 3), append(1, 4), fsync(2, DiskFile::Log, vec![txn_ack(1, 3), txn_ack(1, 4)])]);
+    assert_eq!(f.last_processed(), z(1, 4));
+}
+
+/// ZOOKEEPER-4643 (variant.rs): currentEpoch is written and fsynced before the synced
+/// txns are logged; the ACK waits for the log flush.
+#[test]
+fn zk_4643_persists_current_epoch_before_the_synced_txns() {
+    let (_, e) = follower_diffed_to_1_4(Variant::Zk4643);
+    assert_eq!(
+        io(&e),
+        vec![
+            Effect::Write(DiskWrite::CurrentEpoch(2)),
+            fsync(1, DiskFile::Epochs, vec![]),
+            append(1, 3),
+            append(1, 4),
+            fsync(2, DiskFile::Log, vec![newleader_ack(), txn_ack(1, 3), txn_ack(1, 4)]),
+        ]
+    );
+}
+
+/// ZOOKEEPER-4646 (variant.rs): the synced txns are logged, but the ACK rides on the
+/// currentEpoch fsync, issued before the log's flush.
+#[test]
+fn zk_4646_acks_newleader_before_the_log_flush() {
+    let (_, e) = follower_diffed_to_1_4(Variant::Zk4646);
+    assert_eq!(
+        io(&e),
+        vec![
+            append(1, 3),
+            append(1, 4),
+            Effect::Write(DiskWrite::CurrentEpoch(2)),
+            fsync(1, DiskFile::Epochs, vec![newleader_ack()]),
+            fsync(2, DiskFile::Log, vec![txn_ack(1, 3), txn_ack(1, 4)]),
+        ]
+    );
+}
+
+/// ZOOKEEPER-4685 (variant.rs): each synced txn is ACKed with the log flush, before the
+/// NEWLEADER ACK, which still follows currentEpoch.
+#[test]
+fn zk_4685_acks_the_synced_txns_before_newleader() {
+    let (_, e) = follower_diffed_to_1_4(Variant::Zk4685);
+    let txn_acks = vec![(LEADER, Message::Ack { zxid: z(1, 3) }), (LEADER, Message::Ack { zxid: z(1, 4) })];
+    assert_eq!(
+        io(&e),
+        vec![
+            append(1, 3),
+            append(1, 4),
+            fsync(1, DiskFile::Log, txn_acks),
+            Effect::Write(DiskWrite::CurrentEpoch(2)),
+            fsync(2, DiskFile::Epochs, vec![newleader_ack()]),
+        ]
+    );
+}
+
+/// `Leader.waitForNewLeaderAck` returns on a quorum (the leader included), `Leader.lead`
+/// starts serving and each `LearnerHandler` past `waitForStartup` queues UPTODATE; a
+/// learner that ACKs later gets UPTODATE at once.
+#[test]
+fn leader_is_established_on_a_quorum_of_newleader_acks_and_sends_uptodate() {
+    let last = z(1, 2);
+    let (mut n, _) = leader_synchronizing(DurableState::with_history(1, 1, last), [1, 1], [(Some(1), last); 2]);
+    assert!(!n.is_established());
+
+    let e = recv(&mut n, 1, Message::Ack { zxid: z(2, 0) });
+    assert!(n.is_established());
+    assert_eq!(
+        without_timers(&e),
+        vec![
+            Effect::Observe(Observation::LeaderEstablished { epoch: 2, round: 1, quorum: vec![1, 3] }),
+            Effect::Send { to: 1, msg: Message::UpToDate },
+        ]
+    );
+    assert!(e.contains(&Effect::CancelTimer { timer: Timer::LeaderInit }));
+    assert!(e.contains(&Effect::SetTimer { timer: Timer::LeaderTick, after_us: Timing::default().half_tick_us() }));
+
+    let e = recv(&mut n, 2, Message::Ack { zxid: z(2, 0) });
+    assert_eq!(without_timers(&e), vec![Effect::Send { to: 2, msg: Message::UpToDate }]);
+}
+
+/// The mechanism of ZOOKEEPER-4685 (`LearnerHandler.run` reads one packet after NEWLEADER
+/// and hands it to `Leader.waitForNewLeaderAck`, which logs "NEWLEADER ACK from sid ... is
+/// from a different epoch" and returns): an ACK of another zxid first is not counted, and
+/// the real NEWLEADER ACK after it is not counted either.
+#[test]
+fn an_ack_of_another_zxid_right_after_newleader_is_not_counted() {
+    let (mut n, syncs) = leader_synchronizing(
+        DurableState::with_history(1, 1, z(1, 4)),
+        [1, 1],
+        [(Some(1), z(1, 2)), (Some(1), z(1, 2))],
+    );
+    assert_eq!(sent_to(&syncs, 1).first(), Some(&Message::Diff { zxid: z(1, 4) }));
+
+    let e = recv(&mut n, 1, Message::Ack { zxid: z(1, 3) });
+    assert!(without_timers(&e).is_empty());
+    let e = recv(&mut n, 1, Message::Ack { zxid: z(2, 0) });
+    assert!(without_timers(&e).is_empty(), "learner 1 had its one chance");
+    assert!(!n.is_established());
+
+    let e = recv(&mut n, 2, Message::Ack { zxid: z(2, 0) });
+    assert!(n.is_established());
+    assert!(observed(&e).contains(&Observation::LeaderEstablished { epoch: 2, round: 1, quorum: vec![2, 3] }));
+    assert_eq!(sent(&e), vec![(1, Message::UpToDate), (2, Message::UpToDate)], "1's handler moved on all the same");
+}
+
+// ---------------------------------------------------------------------------------------
+// Broadcast
+// ---------------------------------------------------------------------------------------
+
+/// `Leader.startForwarding`: a learner synchronized while the leader serves gets the
+/// outstanding proposals after its sync payload and before NEWLEADER; its ACK of one,
+/// sent after its NEWLEADER ACK, counts in `Leader.processAck`.
+#[test]
+fn a_learner_synced_during_broadcast_gets_outstanding_proposals_and_its_ack_commits_them() {
+    let mut n = leader_past_leaderinfo(DurableState::with_history(1, 1, z(1, 2)), [1, 1]);
+    let ids = fsync_ids(&recv(&mut n, 1, Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 2) }));
+    step(&mut n, Input::Durable { fsync: ids[0] });
+    recv(&mut n, 1, Message::Ack { zxid: z(2, 0) });
+    assert!(n.is_established(), "with learner 1 alone");
+
+    let t = Txn { zxid: z(2, 1), op: Op::Write { client: 7, seq: 1 } };
+    let e = step(&mut n, write_request(7, 1));
+    assert_eq!(sent(&e), vec![(1, Message::Proposal { txn: t.clone() })], "2 is not forwarding yet");
+    assert!(without_timers(&step(&mut n, Input::Durable { fsync: fsync_ids(&e)[0] })).is_empty(), "1 never ACKs");
+
+    let e = recv(&mut n, 2, Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 2) });
+    assert_eq!(
+        sent(&e),
+        vec![
+            (2, Message::Diff { zxid: z(1, 2) }),
+            (2, Message::Proposal { txn: t }),
+            (2, Message::NewLeader { zxid: z(2, 0) }),
+        ]
+    );
+    assert_eq!(sent(&recv(&mut n, 2, Message::Ack { zxid: z(2, 0) })), vec![(2, Message::UpToDate)]);
+    let e = recv(&mut n, 2, Message::Ack { zxid: z(2, 1) });
+    assert_eq!(sent(&e), vec![(1, Message::Commit { zxid: z(2, 1) }), (2, Message::Commit { zxid: z(2, 1) })]);
+    assert!(e.contains(&Effect::ClientReply { client: 7, reply: ClientReply::WriteOk { seq: 1, zxid: z(2, 1) } }));
+}
+
+/// `Leader.propose` (zxid = epoch << 32 | counter, logged by the leader's own
+/// `SyncRequestProcessor`, self-ACKed by `AckRequestProcessor` after the flush) and
+/// `Leader.processAck` / `tryToCommit` (a quorum, strictly in zxid order), COMMIT sent to
+/// forwarding followers, the client answered once the txn is applied.
+#[test]
+fn leader_proposes_acks_itself_after_its_fsync_and_commits_on_a_quorum_in_zxid_order() {
+    let mut n = established_leader();
+    let (z1, z2) = (z(2, 1), z(2, 2));
+    let t1 = Txn { zxid: z1, op: Op::Write { client: 7, seq: 1 } };
+    let t2 = Txn { zxid: z2, op: Op::Write { client: 7, seq: 2 } };
+
+    let e = step(&mut n, write_request(7, 1));
+    let f1 = fsync_ids(&e)[0];
+    assert_eq!(
+        without_timers(&e),
+        vec![
+            Effect::Write(DiskWrite::Append(t1.clone())),
+            fsync(f1, DiskFile::Log, vec![]),
+            Effect::Observe(Observation::Proposed { zxid: z1 }),
+            Effect::Send { to: 1, msg: Message::Proposal { txn: t1.clone() } },
+            Effect::Send { to: 2, msg: Message::Proposal { txn: t1 } },
+        ]
+    );
+    let e = step(&mut n, write_request(7, 2));
+    let f2 = fsync_ids(&e)[0];
+    assert_eq!(sent(&e), vec![(1, Message::Proposal { txn: t2.clone() }), (2, Message::Proposal { txn: t2 })]);
+
+    // 1's ACK alone is no quorum: the leader's own ACK waits for its fsync.
+    assert!(without_timers(&recv(&mut n, 1, Message::Ack { zxid: z1 })).is_empty());
+    // A quorum for 2:2 commits nothing while 2:1 is outstanding.
+    assert!(without_timers(&recv(&mut n, 1, Message::Ack { zxid: z2 })).is_empty());
+    assert!(without_timers(&recv(&mut n, 2, Message::Ack { zxid: z2 })).is_empty());
+    assert_eq!(n.last_processed(), z(1, 2));
+
+    let e = step(&mut n, Input::Durable { fsync: f1 });
+    let mut expected = Vec::new();
+    for (zxid, seq) in [(z1, 1), (z2, 2)] {
+        expected.push(Effect::Send { to: 1, msg: Message::Commit { zxid } });
+        expected.push(Effect::Send { to: 2, msg: Message::Commit { zxid } });
+        expected.push(Effect::Observe(Observation::Committed { zxid }));
+        expected.push(Effect::ClientReply { client: 7, reply: ClientReply::WriteOk { seq, zxid } });
+    }
+    assert_eq!(without_timers(&e), expected);
+    assert_eq!(n.last_processed(), z2);
+    assert!(without_timers(&step(&mut n, Input::Durable { fsync: f2 })).is_empty(), "already committed");
+}
+
+/// `Learner.request` forwards a client's write; `Follower.processPacket`: PROPOSAL is
+/// logged and ACKed once flushed (`SyncRequestProcessor`, `SendAckRequestProcessor`);
+/// COMMIT applies it (`FollowerZooKeeperServer.commit`) and the client is answered.
+#[test]
+fn follower_logs_a_proposal_acks_it_after_fsync_and_applies_it_on_commit() {
+    let mut f = serving_follower();
+    let e = step(&mut f, write_request(9, 4));
+    assert_eq!(io(&e), vec![Effect::Send { to: LEADER, msg: Message::Request { client: 9, seq: 4 } }]);
+
+    let t = Txn { zxid: z(2, 1), op: Op::Write { client: 9, seq: 4 } };
+    let e = recv(&mut f, LEADER, Message::Proposal { txn: t.clone() });
+    let id = fsync_ids(&e)[0];
+    assert_eq!(
+        io(&e),
+        vec![
+            Effect::Write(DiskWrite::Append(t)),
+            fsync(id, DiskFile::Log, vec![(LEADER, Message::Ack { zxid: z(2, 1) })]),
+        ]
+    );
+    assert_eq!(f.last_processed(), z(1, 2), "logged, not applied");
+    assert!(io(&step(&mut f, Input::Durable { fsync: id })).is_empty(), "the ACK rode on the fsync");
+
+    let e = recv(&mut f, LEADER, Message::Commit { zxid: z(2, 1) });
+    assert_eq!(
+        without_timers(&e),
+        vec![
+            Effect::Observe(Observation::Delivered { zxid: z(2, 1) }),
+            Effect::ClientReply { client: 9, reply: ClientReply::WriteOk { seq: 4, zxid: z(2, 1) } },
+        ]
+    );
+    assert_eq!(f.last_processed(), z(2, 1));
+}
+
+/// `FollowerZooKeeperServer.commit`: "Committing zxid ... but next pending txn ..." exits
+/// the process; here the follower leaves its leader and goes back to LOOKING.
+#[test]
+fn a_commit_that_does_not_match_the_oldest_pending_txn_sends_the_follower_back_to_looking() {
+    let mut f = serving_follower();
+    recv(&mut f, LEADER, Message::Proposal { txn: txn(2, 1) });
+    let e = recv(&mut f, LEADER, Message::Commit { zxid: z(2, 2) });
+    assert_eq!(f.state(), ServerState::Looking);
+    assert_eq!(looking_reason(&e), Some(LookingReason::ProtocolError));
+    assert!(e.contains(&Effect::CloseConnection { peer: LEADER }));
+    assert_eq!(f.last_processed(), z(2, 1), "the database is reloaded from the log");
+}
+
+/// `Leader.lead`: every half tick (the tick counted every other turn) the leader checks
+/// that `LearnerHandler.synced` (tick <= tickOfNextAckDeadline, moved by each packet to
+/// tick + syncLimit) holds for a quorum; otherwise "Not sufficient followers synced".
+#[test]
+fn leader_whose_learners_stop_answering_steps_down_on_the_half_tick_check() {
+    let mut n = established_leader();
+    let tick = Input::Timer { timer: Timer::LeaderTick };
+    let half_tick_us = Timing::default().half_tick_us();
+    // The last packets arrived at tick 0: synced up to tick syncLimit (5), i.e. 11 turns.
+    for turn in 1..=11 {
+        let e = step(&mut n, tick.clone());
+        assert_eq!(n.state(), ServerState::Leading, "turn {turn}");
+        assert_eq!(sent(&e), vec![(1, Message::Ping), (2, Message::Ping)]);
+        assert!(e.contains(&Effect::SetTimer { timer: Timer::LeaderTick, after_us: half_tick_us }));
+    }
+    let e = step(&mut n, tick);
+    assert_eq!(n.state(), ServerState::Looking);
+    assert_eq!(looking_reason(&e), Some(LookingReason::QuorumLost));
+    assert!(e.contains(&Effect::CloseConnection { peer: 1 }) && e.contains(&Effect::CloseConnection { peer: 2 }));
+}
+
+/// `LearnerHandler.run`: any packet, a PING reply included, moves the learner's deadline,
+/// so one learner answering keeps the leader's quorum (`Leader.lead`).
+#[test]
+fn leader_keeps_leading_while_a_quorum_of_learners_answers_pings() {
+    let mut n = established_leader();
+    for _ in 0..40 {
+        step(&mut n, Input::Timer { timer: Timer::LeaderTick });
+        recv(&mut n, 1, Message::Ping);
+    }
+    assert_eq!(n.state(), ServerState::Leading);
+}
+
+/// `Learner.connectToLeader` (`LeaderConnector`): 5 tries, `leaderConnectDelayDuringRetryMs`
+/// (100 ms) apart; after the last the follower gives up and goes back to election.
+#[test]
+fn follower_whose_leader_refuses_five_connection_attempts_goes_back_to_looking() {
+    let (mut f, decided) = elected_follower(1, Variant::None, DurableState::default());
+    let mut attempts = sent(&decided).len();
+    for _ in 1..=4 {
+        let e = recv(&mut f, LEADER, Message::Refused);
+        assert!(without_timers(&e).is_empty());
+        assert!(e.contains(&Effect::SetTimer { timer: Timer::LearnerConnectRetry, after_us: 100_000 }));
+        let e = step(&mut f, Input::Timer { timer: Timer::LearnerConnectRetry });
+        assert_eq!(sent(&e), vec![(LEADER, Message::FollowerInfo { accepted_epoch: 0 })]);
+        attempts += 1;
+    }
+    assert_eq!((attempts, f.state()), (5, ServerState::Following));
+    let e = recv(&mut f, LEADER, Message::Refused);
+    assert_eq!(f.state(), ServerState::Looking);
+    assert_eq!(looking_reason(&e), Some(LookingReason::LeaderUnreachable));
+}
+
+/// `Leader.lead` starts each epoch at `ZxidUtils.makeZxid(epoch, 0)`, which is how the
+/// re-election forced by a counter rollover (`Leader.propose`, XidRolloverException)
+/// recovers: a history ending at counter 0xfffffffe does not carry into the new epoch.
+#[test]
+fn a_new_epoch_restarts_the_zxid_counter_after_a_history_near_rollover() {
+    let near = z(1, 0xffff_fffe);
+    let durable = DurableState { accepted_epoch: 1, current_epoch: 1, log: vec![txn(1, 0xffff_fffe)] };
+    let (mut n, _) = leader_synchronizing(durable, [1, 1], [(Some(1), near); 2]);
+    for sid in [1, 2] {
+        recv(&mut n, sid, Message::Ack { zxid: z(2, 0) });
+    }
+    let e = step(&mut n, write_request(7, 1));
+    assert!(observed(&e).contains(&Observation::Proposed { zxid: z(2, 1) }));
+    assert_eq!(n.state(), ServerState::Leading);
+}
+
+/// A server that is not serving (LOOKING, a leader before a quorum ACKed NEWLEADER, a
+/// follower before UPTODATE) has no running `ZooKeeperServer`: the client is turned away.
+#[test]
+fn a_write_at_a_server_that_is_not_serving_gets_not_serving() {
+    let not_serving = |n: &mut Node, seq: u64| {
+        let e = step(n, write_request(5, seq));
+        assert_eq!(e, vec![Effect::ClientReply { client: 5, reply: ClientReply::NotServing { seq } }]);
+    };
+    let mut looking = node(1, Variant::None, DurableState::default());
+    step(&mut looking, Input::Start);
+    not_serving(&mut looking, 1);
+
+    let (mut leader, _) = leader_synchronizing(
+        DurableState::with_history(1, 1, z(1, 2)),
+        [1, 1],
+        [(Some(1), z(1, 2)), (Some(1), z(1, 2))],
+    );
+    not_serving(&mut leader, 2);
+
+    let (mut follower, _) = follower_diffed_to_1_4(Variant::None);
+    not_serving(&mut follower, 3);
+}

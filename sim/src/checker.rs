@@ -22,7 +22,7 @@
 //!
 //! Liveness: once faults stop (every partition healed, every server restarted), within the
 //! scenario's bound one leader must be established with every server following it and
-//! serving (**ElectionLiveness** when no leader is established, **BroadcastLiveness**
+//! serving (**ElectionLiveness** when no server is even LEADING, **BroadcastLiveness**
 //! otherwise), and a write submitted then must commit (**BroadcastLiveness**).
 
 use serde::{Deserialize, Serialize};
@@ -161,8 +161,16 @@ impl Checker {
         &self.committed
     }
 
-    /// A node reported `obs`; `nodes` is the cluster after the step.
-    pub fn observe(&mut self, now: u64, sid: Sid, obs: &Observation, nodes: &[Option<Node>]) -> Option<Violation> {
+    /// A node reported `obs`; `nodes` is the cluster after the step and `logs` every
+    /// server's log (its durable log when it is down).
+    pub fn observe(
+        &mut self,
+        now: u64,
+        sid: Sid,
+        obs: &Observation,
+        nodes: &[Option<Node>],
+        logs: &[&[Txn]],
+    ) -> Option<Violation> {
         let i = Self::idx(sid);
         match obs {
             Observation::ElectionStarted { .. } => {
@@ -180,11 +188,11 @@ impl Checker {
             },
             Observation::LeaderEstablished { epoch, .. } => {
                 let log = nodes[i].as_ref().expect("an observing node is up").log();
-                self.on_established(now, sid, *epoch, log, nodes)
+                self.on_established(now, sid, *epoch, log, logs)
             }
             Observation::Committed { zxid } => {
                 let log = nodes[i].as_ref().expect("an observing node is up").log();
-                self.on_committed(now, sid, *zxid, log, nodes)
+                self.on_committed(now, sid, *zxid, log, logs)
             }
             Observation::NewLeaderAcked { leader, epoch } => self.on_newleader_acked(now, sid, *leader, *epoch, nodes),
             Observation::Synced { committed_upto, .. } => {
@@ -196,7 +204,7 @@ impl Checker {
         }
     }
 
-    fn on_established(&mut self, now: u64, sid: Sid, epoch: Epoch, log: &[Txn], nodes: &[Option<Node>]) -> Option<Violation> {
+    fn on_established(&mut self, now: u64, sid: Sid, epoch: Epoch, log: &[Txn], logs: &[&[Txn]]) -> Option<Violation> {
         if let Some(k) = first_mismatch(log, &self.committed) {
             let missing = self.committed[k];
             return violation(
@@ -213,33 +221,49 @@ impl Checker {
         }
         self.committed.extend(log[self.committed.len()..].iter().map(|t| t.zxid));
         self.applied[Self::idx(sid)] = Some(self.committed.len());
-        self.committed_grew(nodes);
+        self.committed_grew(logs);
         None
     }
 
-    fn on_committed(&mut self, now: u64, sid: Sid, zxid: Zxid, log: &[Txn], nodes: &[Option<Node>]) -> Option<Violation> {
+    fn on_committed(&mut self, now: u64, sid: Sid, zxid: Zxid, log: &[Txn], logs: &[&[Txn]]) -> Option<Violation> {
         let k = self.committed.len();
-        let next = log.get(k).map(|t| t.zxid);
-        if next != Some(zxid) || self.committed.last().is_some_and(|last| *last >= zxid) {
-            return violation(
+        let pos = log.iter().rposition(|t| t.zxid == zxid);
+        let i = Self::idx(sid);
+        match pos {
+            // A leader of an older epoch may still commit what a newer one already holds
+            // (acks were in flight): harmless if it is the same txn at the same place.
+            Some(p) if p < k && self.committed[p] == zxid => {
+                self.applied[i] = self.applied[i].map(|_| p + 1);
+                None
+            }
+            Some(p) if p == k && self.committed.last().is_none_or(|last| *last < zxid) => {
+                self.committed.push(zxid);
+                self.applied[i] = self.applied[i].map(|a| a + 1);
+                self.committed_grew(logs);
+                None
+            }
+            _ => violation(
                 Invariant::MonotonicCommittedLog,
                 now,
                 vec![sid],
                 format!(
-                    "leader {sid} committed {zxid}, but the committed log's next txn in its log is {} (committed so far ends at {})",
-                    next.map_or("none".to_string(), |z| z.to_string()),
+                    "leader {sid} committed {zxid} at position {} of its log, but the committed log has {} there (committed so far ends at {})",
+                    pos.map_or("none".to_string(), |p| p.to_string()),
+                    pos.and_then(|p| self.committed.get(p)).map_or("nothing".to_string(), |z| z.to_string()),
                     self.committed.last().copied().unwrap_or(Zxid::ZERO)
                 ),
-            );
+            ),
         }
-        self.committed.push(zxid);
-        let i = Self::idx(sid);
-        self.applied[i] = self.applied[i].map(|a| a + 1);
-        self.committed_grew(nodes);
-        None
     }
 
-    fn on_newleader_acked(&mut self, now: u64, sid: Sid, leader: Sid, epoch: Epoch, nodes: &[Option<Node>]) -> Option<Violation> {
+    fn on_newleader_acked(
+        &mut self,
+        now: u64,
+        sid: Sid,
+        leader: Sid,
+        epoch: Epoch,
+        nodes: &[Option<Node>],
+    ) -> Option<Violation> {
         let (Some(f), Some(l)) = (&nodes[Self::idx(sid)], &nodes[Self::idx(leader)]) else { return None };
         if l.state() != ServerState::Leading || l.epoch() != Some(epoch) {
             return None; // That leader is gone; nothing to compare with.
@@ -293,18 +317,26 @@ impl Checker {
     fn on_delivered(&mut self, now: u64, sid: Sid, zxid: Zxid) -> Option<Violation> {
         let i = Self::idx(sid);
         let Some(k) = self.applied[i] else {
-            return violation(Invariant::Integrity, now, vec![sid], format!("server {sid} applied {zxid} while not serving"));
+            return violation(
+                Invariant::Integrity,
+                now,
+                vec![sid],
+                format!("server {sid} applied {zxid} while not serving"),
+            );
         };
         match self.committed.get(k) {
             Some(z) if *z == zxid => {
                 self.applied[i] = Some(k + 1);
                 None
             }
-            Some(z) if self.committed.contains(&zxid) => violation(
+            z if self.committed.contains(&zxid) => violation(
                 Invariant::Agreement,
                 now,
                 vec![sid],
-                format!("server {sid} applied {zxid} as its txn #{k}, where the committed log has {z}"),
+                format!(
+                    "server {sid} applied {zxid} as its txn #{k}, where the committed log has {}",
+                    z.map_or("nothing yet".to_string(), |z| z.to_string())
+                ),
             ),
             _ => violation(
                 Invariant::Integrity,
@@ -334,16 +366,13 @@ impl Checker {
 
     /// The committed log grew: extend every server's match, note whether it is on a
     /// quorum (a buggy variant can commit what is not).
-    fn committed_grew(&mut self, nodes: &[Option<Node>]) {
-        for (i, n) in nodes.iter().enumerate() {
-            if let Some(n) = n {
-                let log = n.log();
-                let mut m = self.log_match[i];
-                while m < log.len() && m < self.committed.len() && log[m].zxid == self.committed[m] {
-                    m += 1;
-                }
-                self.log_match[i] = m;
+    fn committed_grew(&mut self, logs: &[&[Txn]]) {
+        for (i, log) in logs.iter().enumerate() {
+            let mut m = self.log_match[i];
+            while m < log.len() && m < self.committed.len() && log[m].zxid == self.committed[m] {
+                m += 1;
             }
+            self.log_match[i] = m;
         }
         self.on_quorum = self.holders().len() >= self.quorum.quorum_size();
     }
@@ -384,7 +413,9 @@ impl Checker {
                 Invariant::AcknowledgedWriteLost,
                 now,
                 vec![server],
-                format!("server {server} acknowledged client {client}'s write as {zxid}, which is not in the committed log"),
+                format!(
+                    "server {server} acknowledged client {client}'s write as {zxid}, which is not in the committed log"
+                ),
             );
         }
         None
@@ -435,16 +466,20 @@ impl Checker {
         }
         let servers = describe(nodes);
         if self.converged_us.is_some() {
+            let leaders =
+                nodes.iter().flatten().filter(|n| n.state() == ServerState::Leading).map(|n| n.id()).collect();
             return violation(
                 Invariant::BroadcastLiveness,
                 now_us,
-                vec![],
+                leaders,
                 format!("a write submitted after the cluster converged did not commit; servers: {servers}"),
             );
         }
         let (culprits, why) = converged(nodes).err()?;
-        let any_established = nodes.iter().flatten().any(|n| n.state() == ServerState::Leading && n.is_established());
-        let invariant = if any_established { Invariant::BroadcastLiveness } else { Invariant::ElectionLiveness };
+        // No server even LEADING: the election never settled. A leader that cannot get its
+        // followers synced and serving is Zab's failure.
+        let any_leading = nodes.iter().flatten().any(|n| n.state() == ServerState::Leading);
+        let invariant = if any_leading { Invariant::BroadcastLiveness } else { Invariant::ElectionLiveness };
         violation(invariant, now_us, culprits, format!("{why} after faults stopped; servers: {servers}"))
     }
 }
@@ -511,4 +546,3 @@ pub fn describe(nodes: &[Option<Node>]) -> String {
         .collect();
     parts.join(" ")
 }
-

@@ -97,9 +97,15 @@ fn assert_violation(v: Option<Violation>, invariant: Invariant, nodes: &[Sid]) {
     assert_eq!(v.t_us, NOW);
 }
 
+/// Every server's log as the simulator passes it to `observe`: a live server's log, and a
+/// down server's durable log, taken as empty here (tests that need one pass their own).
+fn logs_of(nodes: &[Option<Node>]) -> Vec<&[Txn]> {
+    nodes.iter().map(|n| n.as_ref().map_or(&[][..], Node::log)).collect()
+}
+
 /// Server `sid` of `nodes` reports `obs` at `NOW`.
 fn observe(c: &mut Checker, nodes: &[Option<Node>], sid: Sid, obs: Observation) -> Option<Violation> {
-    c.observe(NOW, sid, &obs, nodes)
+    c.observe(NOW, sid, &obs, nodes, &logs_of(nodes))
 }
 
 /// Server `sid` of `nodes` is established as leader of `epoch`: its whole log is committed.
@@ -164,7 +170,9 @@ impl Pump {
                         self.queue.push_back((to, Input::Message { from: sid, msg }));
                     }
                 }
-                Effect::Observe(obs) if found.is_none() => found = self.checker.observe(NOW, sid, &obs, &self.nodes),
+                Effect::Observe(obs) if found.is_none() => {
+                    found = self.checker.observe(NOW, sid, &obs, &self.nodes, &logs_of(&self.nodes));
+                }
                 Effect::ClientReply { client, reply: ClientReply::WriteOk { zxid, .. } } if found.is_none() => {
                     found = self.checker.client_acked(NOW, sid, client, zxid);
                 }
@@ -268,14 +276,29 @@ fn committing_past_the_leaders_next_logged_txn_breaks_monotonic_committed_log() 
 }
 
 #[test]
-fn committing_a_txn_twice_breaks_monotonic_committed_log() {
+fn committing_another_txn_where_the_committed_log_has_one_breaks_monotonic_committed_log() {
     let mut c = checker();
     let mut nodes = cluster([&[z(1, 1)], &[z(1, 1)], &[z(1, 1)]]);
     assert_eq!(establish(&mut c, &nodes, 1, 1), None);
     nodes[0] = Some(node(1, &[z(1, 1), z(1, 2)]));
     assert_eq!(observe(&mut c, &nodes, 1, Observation::Committed { zxid: z(1, 2) }), None);
-    let v = observe(&mut c, &nodes, 1, Observation::Committed { zxid: z(1, 2) });
-    assert_violation(v, Invariant::MonotonicCommittedLog, &[1]);
+    // Server 2's log forks at position 1: committing its 1:3 there contradicts the log.
+    nodes[1] = Some(node(2, &[z(1, 1), z(1, 3)]));
+    let v = observe(&mut c, &nodes, 2, Observation::Committed { zxid: z(1, 3) });
+    assert_violation(v, Invariant::MonotonicCommittedLog, &[2]);
+}
+
+#[test]
+fn an_old_leader_committing_what_the_committed_log_already_holds_is_harmless() {
+    // Acks still in flight let the leader of an older epoch commit a txn that a newer
+    // leader already established with: the same txn at the same place.
+    let mut c = checker();
+    let mut nodes = cluster([&[z(1, 1)], &[z(1, 1)], &[z(1, 1)]]);
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    nodes[0] = Some(node(1, &[z(1, 1), z(1, 2)]));
+    assert_eq!(observe(&mut c, &nodes, 1, Observation::Committed { zxid: z(1, 2) }), None);
+    assert_eq!(observe(&mut c, &nodes, 1, Observation::Committed { zxid: z(1, 2) }), None);
+    assert_eq!(c.committed(), &[z(1, 1), z(1, 2)]);
 }
 
 #[test]
@@ -494,6 +517,25 @@ fn losing_copies_outside_a_quorum_keeps_the_committed_log_durable() {
 }
 
 #[test]
+fn a_crashed_servers_durable_copy_of_a_later_commit_keeps_the_committed_log_durable() {
+    let mut c = checker();
+    let nodes = cluster([&[z(1, 1)], &[z(1, 1)], &[z(1, 1)]]);
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    // Server 3 logged 1:2 durably, acknowledged it, and crashed before it was committed.
+    let durable_3 = txns(&[z(1, 1), z(1, 2)]);
+    assert_eq!(c.crashed(NOW, 3, &durable_3), None);
+    // Leader 1 commits 1:2 on the acks of 2 and 3, its own copy not yet fsynced.
+    let nodes = vec![Some(node(1, &[z(1, 1), z(1, 2)])), Some(node(2, &[z(1, 1), z(1, 2)])), None];
+    let logs = [nodes[0].as_ref().unwrap().log(), nodes[1].as_ref().unwrap().log(), &durable_3];
+    assert_eq!(c.observe(NOW, 1, &Observation::Committed { zxid: z(1, 2) }, &nodes, &logs), None);
+    // Leader 1 crashes and loses 1:2: the durable logs of 2 and 3, a quorum, still hold it.
+    assert_eq!(c.crashed(NOW, 1, &txns(&[z(1, 1)])), None);
+    // Losing server 2's copy too leaves only server 3's.
+    let v = c.crashed(NOW, 2, &txns(&[z(1, 1)]));
+    assert_violation(v, Invariant::CommittedLogDurability, &[3]);
+}
+
+#[test]
 fn a_growing_log_is_no_loss_even_off_a_quorum() {
     let (mut c, _) = committed_everywhere();
     assert_eq!(c.crashed(NOW, 2, &[]), None);
@@ -549,16 +591,6 @@ fn a_server_down_at_the_deadline_without_a_leader_breaks_election_liveness() {
     assert_violation(v, Invariant::ElectionLiveness, &[1]);
 }
 
-#[test]
-fn a_leader_elected_but_never_established_breaks_election_liveness() {
-    let mut c = checker();
-    c.faults_stopped(1_000);
-    // Server 3 is LEADING but no quorum acknowledged NEWLEADER: no established leader.
-    let nodes = vec![Some(started(1)), Some(started(2)), Some(leading_3(&[]))];
-    let v = c.on_deadline(NOW, &nodes);
-    assert_violation(v, Invariant::ElectionLiveness, &[1, 2, 3]);
-}
-
 // ---------------------------------------------------------------------------------------
 // BroadcastLiveness, and whole correct histories through real nodes
 
@@ -591,8 +623,10 @@ fn a_write_not_committed_after_convergence_breaks_broadcast_liveness() {
     p.checker.faults_stopped(1_000);
     assert!(p.checker.check_converged(2_000, &p.nodes));
     let v = p.checker.on_deadline(NOW, &p.nodes);
-    // Every server follows and serves: no one server is to blame.
-    assert_violation(v, Invariant::BroadcastLiveness, &[]);
+    // Every server follows and serves: the leader that did not commit it is named.
+    let leader: Vec<Sid> =
+        p.nodes.iter().flatten().filter(|n| n.state() == ServerState::Leading).map(|n| n.id()).collect();
+    assert_violation(v, Invariant::BroadcastLiveness, &leader);
 }
 
 #[test]
@@ -615,6 +649,17 @@ fn a_follower_down_under_an_established_leader_breaks_broadcast_liveness() {
     // A leader is established, so the election did its part.
     let v = p.checker.on_deadline(NOW, &p.nodes);
     assert_violation(v, Invariant::BroadcastLiveness, &[1]);
+}
+
+#[test]
+fn a_leader_elected_but_never_established_breaks_broadcast_liveness() {
+    let mut c = checker();
+    c.faults_stopped(1_000);
+    // Server 3 won the election (LEADING) but no quorum acknowledged NEWLEADER: the
+    // election settled, Zab did not. Server 3 is named too: it does not serve.
+    let nodes = vec![Some(started(1)), Some(started(2)), Some(leading_3(&[]))];
+    let v = c.on_deadline(NOW, &nodes);
+    assert_violation(v, Invariant::BroadcastLiveness, &[1, 2, 3]);
 }
 
 #[test]

@@ -12,8 +12,8 @@ use crate::summary::{RunReport, Stats};
 use crate::trace::{feed, hash_hex, FaultEvent, StableHasher, TraceHeader, TraceRecord, Tracer};
 use std::hash::Hasher;
 use std::io::Write;
-use zab::message::{Message, Notification};
 use zab::durable::{DiskFile, DiskWrite};
+use zab::message::{Message, Notification};
 use zab::node::{ClientReply, ClientRequest, Effect, Input, NodeConfig, Outbox, Timer};
 use zab::{Node, ServerState, Sid, Variant};
 
@@ -430,7 +430,13 @@ impl<'a> Cluster<'a> {
             Effect::Observe(obs) => {
                 self.stats.observe(now, node, &obs);
                 if self.check {
-                    if let Some(v) = self.checker.observe(now, node, &obs, &self.nodes) {
+                    let logs: Vec<&[zab::durable::Txn]> = self
+                        .nodes
+                        .iter()
+                        .zip(&self.disks)
+                        .map(|(n, d)| n.as_ref().map_or(d.durable().log.as_slice(), |n| n.log()))
+                        .collect();
+                    if let Some(v) = self.checker.observe(now, node, &obs, &self.nodes, &logs) {
                         self.violate(v);
                     }
                 }
@@ -854,13 +860,14 @@ impl<'a> Cluster<'a> {
         let trace_hash = self.hasher.finish();
         self.tracer.record(TraceRecord::End { t_us: now, events: self.events, trace_hash: hash_hex(trace_hash) });
         let trace_error = self.tracer.finish().err();
-        let expected = self.scenario.expect.violation.filter(|_| self.variant == self.scenario.variant);
+        let expected = self.scenario.expected_of(self.variant);
         let recent = if self.violation.is_some() { self.tracer.recent().cloned().collect() } else { Vec::new() };
         RunReport {
             scenario: self.scenario.name.clone(),
             seed: self.seed,
             variant: self.variant,
             expected,
+            known: self.scenario.expect.known.clone(),
             violation: self.violation,
             sim_us: now,
             events: self.events,

@@ -103,7 +103,12 @@ pub fn swarm(rng: &mut Stream) -> RandomFaults {
         isolate_leader,
         crash_unsynced,
     };
-    if spec.crash + spec.crash_leader + spec.partition + spec.one_way + spec.slow_link + spec.isolate_leader
+    if spec.crash
+        + spec.crash_leader
+        + spec.partition
+        + spec.one_way
+        + spec.slow_link
+        + spec.isolate_leader
         + spec.crash_unsynced
         == 0
     {
