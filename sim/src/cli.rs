@@ -60,6 +60,10 @@ enum Command {
         /// Run without the checker (to measure its cost).
         #[arg(long)]
         no_check: bool,
+        /// Stop once a seed fails (to measure how fast a bug is found); with several jobs,
+        /// the seeds already running finish.
+        #[arg(long)]
+        stop_on_failure: bool,
     },
     /// List the protocol variants.
     Variants,
@@ -103,8 +107,8 @@ pub fn main() -> ExitCode {
         Command::Run { scenario, seed, trace, variant, until_ms, json } => {
             cmd_run(scenario, seed, trace, variant, until_ms, json)
         }
-        Command::Sweep { scenario, seeds, jobs, variant, json, no_check } => {
-            cmd_sweep(scenario, seeds, jobs, variant, json, no_check)
+        Command::Sweep { scenario, seeds, jobs, variant, json, no_check, stop_on_failure } => {
+            cmd_sweep(scenario, seeds, jobs, variant, json, no_check, stop_on_failure)
         }
         Command::Variants => {
             for v in Variant::ALL {
@@ -181,14 +185,21 @@ fn cmd_sweep(
     variant: Option<Variant>,
     json: bool,
     no_check: bool,
+    stop_on_failure: bool,
 ) -> ExitCode {
     let scenario = match load(&path) {
         Ok(s) => s,
         Err(code) => return code,
     };
     let jobs = jobs.map(|j| j as usize).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let opts =
-        SweepOptions { seeds, jobs, variant, progress: !json && std::io::stderr().is_terminal(), check: !no_check };
+    let opts = SweepOptions {
+        seeds,
+        jobs,
+        variant,
+        progress: !json && std::io::stderr().is_terminal(),
+        check: !no_check,
+        stop_on_failure,
+    };
     let (summary, _) = sweep(&scenario, &opts);
     let mut stdout = std::io::stdout().lock();
     if json {
