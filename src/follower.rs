@@ -49,6 +49,15 @@ pub struct Follower {
     pending: VecDeque<Txn>,
     /// `zk-3911`: synced txns still to log after UPTODATE.
     unlogged: Vec<Txn>,
+    /// What NEWLEADER's sequence does once the fsync with this id completes: ZooKeeper
+    /// runs these steps one after the other, each after the previous one's fsync returned.
+    after_fsync: Option<(u64, AfterFsync)>,
+}
+
+/// A step of NEWLEADER's sequence that waits for the previous one to be durable.
+#[derive(Clone, Debug)]
+enum AfterFsync {
+    PersistEpoch { epoch: Epoch, then_send: Vec<(Sid, Message)> },
 }
 
 impl Follower {
@@ -63,6 +72,7 @@ impl Follower {
             committed_upto: Zxid::ZERO,
             pending: VecDeque::new(),
             unlogged: Vec::new(),
+            after_fsync: None,
         };
         f.connect(core, out);
         out.set_timer(Timer::LearnerRead, core.cfg.timing.init_timeout_us());
@@ -263,7 +273,8 @@ impl Follower {
                 core.fsync(DiskFile::Log, txn_acks(), out);
             }
             Variant::Zk4643 => {
-                // currentEpoch first, the txns after.
+                // currentEpoch first, the txns after: their writes queue behind its fsync
+                // (in order before any later proposal), and the ACK waits for the log.
                 core.write(DiskWrite::CurrentEpoch(epoch), out);
                 core.fsync(DiskFile::Epochs, Vec::new(), out);
                 append_all(core, &txns, out);
@@ -274,21 +285,19 @@ impl Follower {
             Variant::Zk4685 => {
                 // Each synced txn is acked before NEWLEADER.
                 append_all(core, &txns, out);
-                let acks = txns.iter().map(|t| (leader, Message::Ack { zxid: t.zxid })).collect();
-                core.fsync(DiskFile::Log, acks, out);
-                core.write(DiskWrite::CurrentEpoch(epoch), out);
-                core.fsync(DiskFile::Epochs, vec![ack], out);
+                let id = core.fsync(DiskFile::Log, txn_acks(), out);
+                self.after_fsync = Some((id, AfterFsync::PersistEpoch { epoch, then_send: vec![ack] }));
             }
             Variant::None | Variant::Zk1419 | Variant::Zk1154 | Variant::Zk2845 => {
-                // ZooKeeper 3.9.3: log and fsync the synced txns, persist currentEpoch, ACK
-                // NEWLEADER, then ACK the synced txns (the sync processor's forwarding is
-                // held back until after the NEWLEADER ACK, ZOOKEEPER-4685).
+                // ZooKeeper 3.9.3: log and fsync the synced txns; once that returns, persist
+                // currentEpoch; then ACK NEWLEADER, then the synced txns (the sync
+                // processor's forwarding is held back until after the NEWLEADER ACK,
+                // ZOOKEEPER-4685).
                 append_all(core, &txns, out);
-                core.fsync(DiskFile::Log, Vec::new(), out);
-                core.write(DiskWrite::CurrentEpoch(epoch), out);
+                let id = core.fsync(DiskFile::Log, Vec::new(), out);
                 let mut then = vec![ack];
-                then.extend(txns.iter().map(|t| (leader, Message::Ack { zxid: t.zxid })));
-                core.fsync(DiskFile::Epochs, then, out);
+                then.extend(txn_acks());
+                self.after_fsync = Some((id, AfterFsync::PersistEpoch { epoch, then_send: then }));
             }
         }
         // The synced txns past the last COMMIT are proposals still waiting for one.
@@ -324,8 +333,19 @@ impl Follower {
         None
     }
 
-    pub fn on_durable(&mut self, _core: &mut Core, _fsync: u64, _out: &mut Outbox) -> Option<LookingReason> {
-        None // ACKs ride on their fsyncs.
+    /// An fsync completed: the next step of NEWLEADER's sequence, if it waited on it. (ACKs
+    /// ride on their fsyncs.)
+    pub fn on_durable(&mut self, core: &mut Core, fsync: u64, out: &mut Outbox) -> Option<LookingReason> {
+        match self.after_fsync.take() {
+            Some((id, next)) if id == fsync => match next {
+                AfterFsync::PersistEpoch { epoch, then_send } => {
+                    core.write(DiskWrite::CurrentEpoch(epoch), out);
+                    core.fsync(DiskFile::Epochs, then_send, out);
+                }
+            },
+            other => self.after_fsync = other,
+        }
+        None
     }
 
     pub fn on_timer(&mut self, core: &mut Core, timer: Timer, out: &mut Outbox) -> Option<LookingReason> {

@@ -404,25 +404,18 @@ fn leader_syncs_by_diff_trunc_or_snap_and_queues_newleader_after_the_payload() {
 #[test]
 fn follower_on_newleader_logs_and_fsyncs_synced_txns_then_persists_current_epoch_and_acks_with_it() {
     let (mut f, e) = follower_diffed_to_1_4(Variant::None);
+    // currentEpoch is written only once the log fsync has returned.
+    assert_eq!(io(&e), vec![append(1, 3), append(1, 4), fsync(1, DiskFile::Log, vec![])]);
+    assert!(observed(&e).contains(&Observation::NewLeaderAcked { leader: LEADER, epoch: 2 }));
+    assert_eq!(f.disk_view().current_epoch, 1);
+    let e = step(&mut f, Input::Durable { fsync: 1 });
     assert_eq!(
         io(&e),
         vec![
-            append(1, 3),
-            append(1, 4),
-            fsync(1, DiskFile::Log, vec![]),
             Effect::Write(DiskWrite::CurrentEpoch(2)),
-            fsync(
-                2,
-                DiskFile::Epochs,
-                vec![
-                    newleader_ack(),
-                    (LEADER, Message::Ack { zxid: z(1, 3) }),
-                    (LEADER, Message::Ack { zxid: z(1, 4) })
-                ]
-            ),
+            fsync(2, DiskFile::Epochs, vec![newleader_ack(), txn_ack(1, 3), txn_ack(1, 4)]),
         ]
     );
-    assert!(observed(&e).contains(&Observation::NewLeaderAcked { leader: LEADER, epoch: 2 }));
     assert_eq!(f.log().last().map(|t| t.zxid), Some(z(1, 4)));
     assert_eq!(f.disk_view().current_epoch, 2);
     assert!(!f.is_established());
@@ -487,17 +480,12 @@ fn zk_4646_acks_newleader_before_the_log_flush() {
 /// NEWLEADER ACK, which still follows currentEpoch.
 #[test]
 fn zk_4685_acks_the_synced_txns_before_newleader() {
-    let (_, e) = follower_diffed_to_1_4(Variant::Zk4685);
-    let txn_acks = vec![(LEADER, Message::Ack { zxid: z(1, 3) }), (LEADER, Message::Ack { zxid: z(1, 4) })];
+    let (mut f, e) = follower_diffed_to_1_4(Variant::Zk4685);
+    assert_eq!(io(&e), vec![append(1, 3), append(1, 4), fsync(1, DiskFile::Log, vec![txn_ack(1, 3), txn_ack(1, 4)])]);
+    let e = step(&mut f, Input::Durable { fsync: 1 });
     assert_eq!(
         io(&e),
-        vec![
-            append(1, 3),
-            append(1, 4),
-            fsync(1, DiskFile::Log, txn_acks),
-            Effect::Write(DiskWrite::CurrentEpoch(2)),
-            fsync(2, DiskFile::Epochs, vec![newleader_ack()]),
-        ]
+        vec![Effect::Write(DiskWrite::CurrentEpoch(2)), fsync(2, DiskFile::Epochs, vec![newleader_ack()])]
     );
 }
 

@@ -52,7 +52,7 @@ fn the_correct_protocol_passes_every_shipped_scenario() {
 /// catches, find new ones with `zabsim sweep scenarios/NAME.toml --seeds 0..2000`.
 const CATCH_WINDOWS: &[(&str, u64, u64)] = &[
     ("zk-1419", 0, 4),
-    ("zk-1154", 0, 20),
+    ("zk-1154", 30, 40),
     ("zk-2845", 0, 10),
     ("zk-3911", 5, 16),
     ("zk-4643", 30, 40),

@@ -676,7 +676,8 @@ impl<'a> Cluster<'a> {
         for g in self.timer_gen[i].iter_mut() {
             *g += 1;
         }
-        self.disks[i].crash();
+        let torn = self.scenario.disk.torn_writes.then_some(&mut self.rng_disk);
+        self.disks[i].crash(torn);
         if self.check {
             if let Some(v) = self.checker.crashed(now, s, &self.disks[i].durable().log) {
                 self.violate(v);

@@ -3,6 +3,7 @@
 //! file's (the epoch files and the transaction log are separate files in ZooKeeper).
 //! A crash loses the volatile writes; a restart sees only the durable image.
 
+use crate::rng::Stream;
 use std::collections::VecDeque;
 use zab::durable::{DiskFile, DiskWrite, DurableState};
 
@@ -79,9 +80,21 @@ impl Disk {
         n > 0 && file == DiskFile::Log
     }
 
-    /// A crash: volatile writes are gone.
-    pub fn crash(&mut self) {
-        for q in [&mut self.epochs, &mut self.log] {
+    /// A crash: volatile writes are gone. With `torn`, the operating system may have
+    /// written some of them out already: a random prefix of each file's volatile writes
+    /// survives, and the write after it is torn (its checksum fails on load, so it is lost
+    /// too). The protocol must not depend on unsynced writes either vanishing or surviving.
+    pub fn crash(&mut self, mut torn: Option<&mut Stream>) {
+        for f in [DiskFile::Epochs, DiskFile::Log] {
+            let keep = match torn.as_deref_mut() {
+                Some(rng) => rng.range(0, self.file(f).pending.len() as u64),
+                None => 0,
+            };
+            for _ in 0..keep {
+                let w = self.file(f).pending.pop_front().expect("kept writes were pending");
+                self.durable.apply(&w);
+            }
+            let q = self.file(f);
             q.issued -= q.pending.len() as u64;
             q.pending.clear();
         }
@@ -102,7 +115,7 @@ mod tests {
         d.write(DiskWrite::CurrentEpoch(1));
         d.complete(DiskFile::Epochs, mark);
         assert_eq!(d.durable().accepted_epoch, 1);
-        d.crash();
+        d.crash(None);
         assert_eq!(d.durable().current_epoch, 0, "the unsynced write died with the process");
         assert_eq!(d.volatile_writes(), 0);
     }
@@ -114,9 +127,25 @@ mod tests {
         d.write(DiskWrite::CurrentEpoch(1));
         let (_, mark) = d.fsync(DiskFile::Epochs, 0, 10);
         assert!(!d.complete(DiskFile::Epochs, mark));
-        d.crash();
+        d.crash(None);
         assert_eq!(d.durable().current_epoch, 1);
         assert!(d.durable().log.is_empty(), "the log was never fsynced");
+    }
+
+    #[test]
+    fn a_torn_crash_keeps_a_prefix_of_the_unsynced_writes() {
+        let mut rng = Stream::new(1, crate::rng::Purpose::Disk);
+        for _ in 0..50 {
+            let mut d = Disk::new(DurableState::default());
+            for c in 1..=5 {
+                d.write(DiskWrite::Append(Txn { zxid: Zxid::new(1, c), op: Op::Initial }));
+            }
+            d.crash(Some(&mut rng));
+            let kept: Vec<u64> = d.durable().log.iter().map(|t| t.zxid.counter()).collect();
+            assert_eq!(kept, (1..=kept.len() as u64).collect::<Vec<_>>(), "a prefix, in order");
+            assert!(kept.len() < 5, "the write after the prefix is torn");
+            assert_eq!(d.volatile_writes(), 0);
+        }
     }
 
     #[test]

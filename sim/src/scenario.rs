@@ -156,11 +156,14 @@ impl Default for NetworkSpec {
 pub struct DiskSpec {
     /// How long an fsync takes.
     pub fsync: Delay,
+    /// A crash may leave some unsynced writes on disk (a prefix of each file's, the next
+    /// one torn) instead of losing them all.
+    pub torn_writes: bool,
 }
 
 impl Default for DiskSpec {
     fn default() -> Self {
-        DiskSpec { fsync: Delay::Uniform { min_us: 500, max_us: 5_000 } }
+        DiskSpec { fsync: Delay::Uniform { min_us: 500, max_us: 5_000 }, torn_writes: false }
     }
 }
 
