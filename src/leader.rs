@@ -101,6 +101,13 @@ impl Leader {
         leader
     }
 
+    /// Moves the zxid counter, so that a test can reach the rollover without proposing
+    /// four billion txns.
+    #[cfg(test)]
+    pub(crate) fn set_last_proposed(&mut self, zxid: Zxid) {
+        self.last_proposed = zxid;
+    }
+
     /// The learners with a live handler.
     pub fn learners(&self) -> impl Iterator<Item = Sid> + '_ {
         self.learners.keys().copied()

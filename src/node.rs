@@ -421,6 +421,15 @@ impl Node {
         self.core.last_processed()
     }
 
+    /// The leader role, for tests that need to reach states no short run reaches.
+    #[cfg(test)]
+    pub(crate) fn leader_mut(&mut self) -> Option<&mut Leader> {
+        match &mut self.role {
+            Role::Leading(l) => Some(l),
+            _ => None,
+        }
+    }
+
     fn init_vote(&self) -> Vote {
         Vote { leader: self.id(), zxid: self.core.last_zxid(), peer_epoch: self.core.disk().current_epoch }
     }

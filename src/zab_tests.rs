@@ -758,3 +758,19 @@ fn a_write_at_a_server_that_is_not_serving_gets_not_serving() {
     let (mut follower, _) = follower_diffed_to_1_4(Variant::None);
     not_serving(&mut follower, 3);
 }
+
+/// `ProposalRequestProcessor` / `Leader.propose`: "zxid lower 32 bits have rolled over,
+/// forcing re-election, and therefore new epoch start". The counter 0xffffffff is never
+/// used: the leader steps down instead of proposing it.
+#[test]
+fn zxid_counter_rollover_makes_the_leader_step_down() {
+    let mut n = established_leader();
+    n.leader_mut().expect("leading").set_last_proposed(z(2, 0xffff_fffd));
+    let e = step(&mut n, write_request(7, 1));
+    assert!(sent(&e).iter().any(|(_, m)| matches!(m, Message::Proposal { txn } if txn.zxid == z(2, 0xffff_fffe))));
+    assert_eq!(n.state(), ServerState::Leading);
+    let e = step(&mut n, write_request(7, 2));
+    assert_eq!(n.state(), ServerState::Looking);
+    assert_eq!(looking_reason(&e), Some(LookingReason::ZxidRollover));
+    assert!(!sent(&e).iter().any(|(_, m)| matches!(m, Message::Proposal { .. })), "0xffffffff is never proposed");
+}
