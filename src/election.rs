@@ -508,16 +508,26 @@ mod tests {
         assert_eq!(e.notification_timeout_us(), 60_000_000);
     }
 
-    #[test]
-    fn out_of_election_quorum_with_a_leading_leader_is_followed_in_its_round() {
+    /// Server 1, in round 1, hears servers 2 and 3 FOLLOWING server 4 and 4 LEADING, all
+    /// in `round`.
+    fn hear_leader_4_in(round: Round) -> (Election, Option<Decision>) {
         let init = vote(1, 0, 0);
         let (c, mut e, _) = started(1, init);
         let v4 = vote(4, 1, 2);
         let mut out = Outbox::default();
-        assert!(e.on_notification(&c, init, 2, with_state(ServerState::Following, v4, 7), &mut out).is_none());
-        assert!(e.on_notification(&c, init, 3, with_state(ServerState::Following, v4, 7), &mut out).is_none());
-        let d = e.on_notification(&c, init, 4, with_state(ServerState::Leading, v4, 7), &mut out);
-        assert_eq!(d, Some(Decision { vote: v4, round: 7 }));
+        for from in [2, 3] {
+            assert!(e
+                .on_notification(&c, init, from, with_state(ServerState::Following, v4, round), &mut out)
+                .is_none());
+        }
+        let d = e.on_notification(&c, init, 4, with_state(ServerState::Leading, v4, round), &mut out);
+        (e, d)
+    }
+
+    #[test]
+    fn out_of_election_quorum_with_a_leading_leader_is_followed_in_its_round() {
+        let (e, d) = hear_leader_4_in(7);
+        assert_eq!(d, Some(Decision { vote: vote(4, 1, 2), round: 7 }));
         assert_eq!(e.logical_clock(), 7, "adopts the leader's round");
     }
 
@@ -537,15 +547,9 @@ mod tests {
 
     #[test]
     fn following_votes_of_the_current_round_count_in_recvset() {
-        let init = vote(1, 0, 0);
-        let (c, mut e, _) = started(1, init);
-        let v4 = vote(4, 1, 2);
-        let mut out = Outbox::default();
         // Same round as ours (1): recorded in recvset and enough with the leader's vote.
-        assert!(e.on_notification(&c, init, 2, with_state(ServerState::Following, v4, 1), &mut out).is_none());
-        assert!(e.on_notification(&c, init, 3, with_state(ServerState::Following, v4, 1), &mut out).is_none());
-        let d = e.on_notification(&c, init, 4, with_state(ServerState::Leading, v4, 1), &mut out);
-        assert_eq!(d, Some(Decision { vote: v4, round: 1 }));
+        let (e, d) = hear_leader_4_in(1);
+        assert_eq!(d, Some(Decision { vote: vote(4, 1, 2), round: 1 }));
         assert_eq!(e.recv_set.len(), 4);
     }
 
