@@ -9,12 +9,15 @@
 //!   epoch;
 //! - **LeaderLogCompleteness** (PrimaryIntegrity): an established leader's log extends the
 //!   committed log, which is what keeps the committed log monotonic;
-//! - **MonotonicCommittedLog** (TotalOrder, LocalPrimaryOrder, GlobalPrimaryOrder): each
-//!   COMMIT extends the committed log with the leader's next logged txn, in zxid order;
+//! - **MonotonicCommittedLog**: each COMMIT extends the committed log with the leader's
+//!   next logged txn, in zxid order;
 //! - **ProcessConsistency**: a follower that acknowledges NEWLEADER holds a prefix of its
 //!   leader's log;
-//! - **Agreement** (PrefixConsistency): what a server applies while serving is a prefix of
-//!   the committed log, in order;
+//! - **Agreement** (PrefixConsistency): the history a server serves with is a prefix of the
+//!   committed log;
+//! - **TotalOrder**, **LocalPrimaryOrder**, **GlobalPrimaryOrder**: each txn a serving
+//!   server applies is the committed log's next: never one again, never a later txn of the
+//!   same leader first, never a newer epoch's first;
 //! - **Integrity**: a server applies only committed txns;
 //! - **CommittedLogDurability**: no crash or TRUNC takes the committed log off a quorum of
 //!   servers' logs (durable logs for crashed servers) once it was on one;
@@ -49,13 +52,16 @@ pub enum Invariant {
     MonotonicCommittedLog,
     ProcessConsistency,
     Agreement,
+    TotalOrder,
+    LocalPrimaryOrder,
+    GlobalPrimaryOrder,
     Integrity,
     CommittedLogDurability,
     AcknowledgedWriteLost,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 11] = [
+    pub const ALL: [Invariant; 14] = [
         Invariant::ElectionLiveness,
         Invariant::BroadcastLiveness,
         Invariant::StartupCheck,
@@ -64,6 +70,9 @@ impl Invariant {
         Invariant::MonotonicCommittedLog,
         Invariant::ProcessConsistency,
         Invariant::Agreement,
+        Invariant::TotalOrder,
+        Invariant::LocalPrimaryOrder,
+        Invariant::GlobalPrimaryOrder,
         Invariant::Integrity,
         Invariant::CommittedLogDurability,
         Invariant::AcknowledgedWriteLost,
@@ -79,6 +88,9 @@ impl Invariant {
             Invariant::MonotonicCommittedLog => "MonotonicCommittedLog",
             Invariant::ProcessConsistency => "ProcessConsistency",
             Invariant::Agreement => "Agreement",
+            Invariant::TotalOrder => "TotalOrder",
+            Invariant::LocalPrimaryOrder => "LocalPrimaryOrder",
+            Invariant::GlobalPrimaryOrder => "GlobalPrimaryOrder",
             Invariant::Integrity => "Integrity",
             Invariant::CommittedLogDurability => "CommittedLogDurability",
             Invariant::AcknowledgedWriteLost => "AcknowledgedWriteLost",
@@ -314,6 +326,8 @@ impl Checker {
         None
     }
 
+    /// A txn applied while serving must be the next one of the committed log; which
+    /// order it breaks otherwise says how it went wrong.
     fn on_delivered(&mut self, now: u64, sid: Sid, zxid: Zxid) -> Option<Violation> {
         let i = Self::idx(sid);
         let Some(k) = self.applied[i] else {
@@ -324,26 +338,38 @@ impl Checker {
                 format!("server {sid} applied {zxid} while not serving"),
             );
         };
-        match self.committed.get(k) {
-            Some(z) if *z == zxid => {
-                self.applied[i] = Some(k + 1);
-                None
-            }
-            z if self.committed.contains(&zxid) => violation(
-                Invariant::Agreement,
-                now,
-                vec![sid],
-                format!(
-                    "server {sid} applied {zxid} as its txn #{k}, where the committed log has {}",
-                    z.map_or("nothing yet".to_string(), |z| z.to_string())
-                ),
-            ),
-            _ => violation(
+        if self.committed.get(k) == Some(&zxid) {
+            self.applied[i] = Some(k + 1);
+            return None;
+        }
+        let expected = self.committed.get(k).map_or("nothing yet".to_string(), |z| z.to_string());
+        match self.committed.iter().position(|z| *z == zxid) {
+            None => violation(
                 Invariant::Integrity,
                 now,
                 vec![sid],
                 format!("server {sid} applied {zxid}, which is not committed"),
             ),
+            Some(p) if p < k => violation(
+                Invariant::TotalOrder,
+                now,
+                vec![sid],
+                format!("server {sid} applied {zxid} again, after later txns (committed #{p}; it has applied {k})"),
+            ),
+            Some(_) => {
+                let skipped = self.committed[k];
+                let (invariant, whose) = if skipped.epoch() == zxid.epoch() {
+                    (Invariant::LocalPrimaryOrder, "the same leader")
+                } else {
+                    (Invariant::GlobalPrimaryOrder, "an earlier epoch")
+                };
+                violation(
+                    invariant,
+                    now,
+                    vec![sid],
+                    format!("server {sid} applied {zxid} before {expected}, a txn of {whose} committed before it"),
+                )
+            }
         }
     }
 

@@ -401,20 +401,31 @@ fn serving_with_a_history_that_forks_from_the_committed_log_breaks_agreement() {
 }
 
 #[test]
-fn applying_committed_txns_out_of_order_breaks_agreement() {
+fn applying_a_later_txn_of_the_same_leader_first_breaks_local_primary_order() {
     let (mut c, nodes) = committed_123();
     assert_eq!(synced(&mut c, &nodes, 2, z(1, 1)), None);
     // 1:3 is committed, but 1:2 comes first.
     let v = observe(&mut c, &nodes, 2, Observation::Delivered { zxid: z(1, 3) });
-    assert_violation(v, Invariant::Agreement, &[2]);
+    assert_violation(v, Invariant::LocalPrimaryOrder, &[2]);
 }
 
 #[test]
-fn reapplying_an_earlier_committed_txn_breaks_agreement() {
+fn applying_a_newer_epochs_txn_before_an_older_ones_breaks_global_primary_order() {
+    let mut c = checker();
+    let history = [z(1, 1), z(1, 2), z(2, 1)];
+    let nodes = cluster([&history, &history[..1], &history[..1]]);
+    assert_eq!(establish(&mut c, &nodes, 1, 2), None);
+    assert_eq!(synced(&mut c, &nodes, 2, z(1, 1)), None);
+    let v = observe(&mut c, &nodes, 2, Observation::Delivered { zxid: z(2, 1) });
+    assert_violation(v, Invariant::GlobalPrimaryOrder, &[2]);
+}
+
+#[test]
+fn reapplying_an_earlier_committed_txn_breaks_total_order() {
     let (mut c, nodes) = committed_123();
     assert_eq!(synced(&mut c, &nodes, 2, z(1, 1)), None);
     let v = observe(&mut c, &nodes, 2, Observation::Delivered { zxid: z(1, 1) });
-    assert_violation(v, Invariant::Agreement, &[2]);
+    assert_violation(v, Invariant::TotalOrder, &[2]);
 }
 
 #[test]
