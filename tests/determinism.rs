@@ -34,14 +34,7 @@ fn different_seeds_give_different_traces() {
 fn a_sweep_gives_the_same_outcomes_with_one_and_two_jobs() {
     for name in ["leader-crash", "partition-flapping"] {
         let s = scenario(name);
-        let opts = |jobs| SweepOptions {
-            seeds: 0..40,
-            jobs,
-            variant: None,
-            progress: false,
-            check: true,
-            stop_on_failure: false,
-        };
+        let opts = |jobs| SweepOptions::new(0..40, jobs);
         let (sum1, one) = sweep(&s, &opts(1));
         let (sum2, two) = sweep(&s, &opts(2));
         assert_eq!(one, two, "{name}: per-seed outcomes depend on --jobs");

@@ -31,14 +31,7 @@ fn the_correct_protocol_passes_every_shipped_scenario() {
             (false, false) => 300,
         };
         let n = env_seeds().unwrap_or(default);
-        let opts = SweepOptions {
-            seeds: 0..n,
-            jobs: jobs(),
-            variant: Some(Variant::None),
-            progress: false,
-            check: true,
-            stop_on_failure: false,
-        };
+        let opts = SweepOptions { variant: Some(Variant::None), ..SweepOptions::new(0..n, jobs()) };
         let (summary, _) = sweep(&s, &opts);
         assert!(summary.as_expected(), "{name} with --variant none failed: {summary}");
         println!("{name}: {} seeds, {:?}", summary.seeds, summary.violations);
@@ -75,8 +68,7 @@ fn every_bug_variant_is_caught_by_its_scenario() {
             Some(n) => 0..n,
             None => from..to,
         };
-        let opts =
-            SweepOptions { seeds, jobs: jobs(), variant: None, progress: false, check: true, stop_on_failure: false };
+        let opts = SweepOptions::new(seeds, jobs());
         let (summary, _) = sweep(&s, &opts);
         assert!(summary.failures > 0, "{name}: variant {} not caught: {summary}", s.variant);
         assert!(summary.as_expected(), "{name}: expected {:?}, got {summary}", s.expect.violation);

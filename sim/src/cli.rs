@@ -64,11 +64,74 @@ enum Command {
         /// the seeds already running finish.
         #[arg(long)]
         stop_on_failure: bool,
+        /// Write one JSON line per seed with its outcome and metrics.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Run only shard K of N (every N-th seed from the K-th). `auto/N` takes K from
+        /// JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs) or SLURM_ARRAY_TASK_ID (Slurm).
+        #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+        shard: Option<ShardSpec>,
+    },
+    /// Merge the `--out` files of sweep shards into the one a single sweep writes.
+    Merge {
+        /// The shards' `--out` files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where to write the merged lines.
+        #[arg(short, long, value_name = "FILE")]
+        out: PathBuf,
     },
     /// List the protocol variants.
     Variants,
     /// Check a scenario file and print it with every default filled in.
     Check { scenario: PathBuf },
+}
+
+/// `--shard`: an index, or one to read from the batch engine's environment.
+#[derive(Clone, Debug)]
+struct ShardSpec {
+    index: Option<u64>,
+    count: u64,
+}
+
+/// Parses `K/N` or `auto/N`.
+fn parse_shard(s: &str) -> Result<ShardSpec, String> {
+    let (k, n) = s.split_once('/').ok_or_else(|| format!("`{s}` is not K/N"))?;
+    let count: u64 = n.trim().parse().map_err(|e| format!("`{n}` is not a shard count: {e}"))?;
+    if count == 0 {
+        return Err("the shard count must be at least 1".into());
+    }
+    let index = match k.trim() {
+        "auto" => None,
+        k => {
+            let i: u64 = k.parse().map_err(|e| format!("`{k}` is not a shard index: {e}"))?;
+            if i >= count {
+                return Err(format!("shard index {i} is not below the count {count}"));
+            }
+            Some(i)
+        }
+    };
+    Ok(ShardSpec { index, count })
+}
+
+/// The environment variables batch engines set for an array task's index.
+const SHARD_ENV: [&str; 2] = ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"];
+
+fn resolve_shard(spec: ShardSpec) -> Result<(u64, u64), String> {
+    let index = match spec.index {
+        Some(i) => i,
+        None => {
+            let (var, value) = SHARD_ENV
+                .iter()
+                .find_map(|v| std::env::var(v).ok().map(|x| (*v, x)))
+                .ok_or_else(|| format!("--shard auto/{}: neither {} is set", spec.count, SHARD_ENV.join(" nor ")))?;
+            value.trim().parse().map_err(|e| format!("--shard auto: {var}=`{value}` is not an index: {e}"))?
+        }
+    };
+    if index >= spec.count {
+        return Err(format!("--shard: index {index} is not below the count {}", spec.count));
+    }
+    Ok((index, spec.count))
 }
 
 /// Parses `A..B`, `A..=B` or `N`.
@@ -107,9 +170,18 @@ pub fn main() -> ExitCode {
         Command::Run { scenario, seed, trace, variant, until_ms, json } => {
             cmd_run(scenario, seed, trace, variant, until_ms, json)
         }
-        Command::Sweep { scenario, seeds, jobs, variant, json, no_check, stop_on_failure } => {
-            cmd_sweep(scenario, seeds, jobs, variant, json, no_check, stop_on_failure)
+        Command::Sweep { scenario, seeds, jobs, variant, json, no_check, stop_on_failure, out, shard } => {
+            let shard = match shard.map(resolve_shard).transpose() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            };
+            let flags = SweepFlags { jobs, variant, json, no_check, stop_on_failure, out, shard };
+            cmd_sweep(scenario, seeds, flags)
         }
+        Command::Merge { files, out } => cmd_merge(files, out),
         Command::Variants => {
             for v in Variant::ALL {
                 println!("{:<10} {}", v.name(), v.description());
@@ -178,15 +250,19 @@ fn cmd_run(
     }
 }
 
-fn cmd_sweep(
-    path: PathBuf,
-    seeds: Range<u64>,
+/// The options of `sweep` beyond the scenario and seeds.
+struct SweepFlags {
     jobs: Option<u64>,
     variant: Option<Variant>,
     json: bool,
     no_check: bool,
     stop_on_failure: bool,
-) -> ExitCode {
+    out: Option<PathBuf>,
+    shard: Option<(u64, u64)>,
+}
+
+fn cmd_sweep(path: PathBuf, seeds: Range<u64>, flags: SweepFlags) -> ExitCode {
+    let SweepFlags { jobs, variant, json, no_check, stop_on_failure, out, shard } = flags;
     let scenario = match load(&path) {
         Ok(s) => s,
         Err(code) => return code,
@@ -199,8 +275,15 @@ fn cmd_sweep(
         progress: !json && std::io::stderr().is_terminal(),
         check: !no_check,
         stop_on_failure,
+        shard,
     };
-    let (summary, _) = sweep(&scenario, &opts);
+    let (summary, outcomes) = sweep(&scenario, &opts);
+    if let Some(out) = &out {
+        if let Err(e) = write_outcomes(out, &outcomes) {
+            eprintln!("error: --out {}: {e}", out.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
     let mut stdout = std::io::stdout().lock();
     if json {
         let _ = writeln!(stdout, "{}", serde_json::to_string(&summary).expect("summaries serialize"));
@@ -220,6 +303,57 @@ fn cmd_sweep(
     } else {
         ExitCode::from(EXIT_FAILED)
     }
+}
+
+fn write_outcomes(path: &std::path::Path, outcomes: &[crate::sweep::SeedOutcome]) -> std::io::Result<()> {
+    let mut w = BufWriter::new(std::fs::File::create(path)?);
+    for o in outcomes {
+        writeln!(w, "{}", serde_json::to_string(o).expect("outcomes serialize"))?;
+    }
+    w.flush()
+}
+
+fn read_outcomes(path: &std::path::Path) -> Result<Vec<crate::sweep::SeedOutcome>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("{}: line {}: {e}", path.display(), i + 1)))
+        .collect()
+}
+
+fn cmd_merge(files: Vec<PathBuf>, out: PathBuf) -> ExitCode {
+    let mut shards = Vec::new();
+    for f in &files {
+        match read_outcomes(f) {
+            Ok(o) => shards.push(o),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        }
+    }
+    let merged = match crate::sweep::merge(shards) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    if let Err(e) = write_outcomes(&out, &merged) {
+        eprintln!("error: -o {}: {e}", out.display());
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let failing: Vec<String> = merged.iter().filter(|o| o.violation.is_some()).map(|o| o.seed.to_string()).collect();
+    println!(
+        "merged {} seeds from {} files into {}; {} failing{}",
+        merged.len(),
+        files.len(),
+        out.display(),
+        failing.len(),
+        if failing.is_empty() { String::new() } else { format!(": {}", failing.join(", ")) }
+    );
+    ExitCode::SUCCESS
 }
 
 #[cfg(test)]

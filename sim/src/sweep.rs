@@ -5,7 +5,7 @@
 use crate::checker::Invariant;
 use crate::cluster::{run, RunOptions};
 use crate::scenario::Scenario;
-use crate::summary::{fmt_us, RunReport};
+use crate::summary::{fmt_us, percentile, RunReport};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -24,16 +24,48 @@ pub struct SweepOptions {
     pub check: bool,
     /// Stop handing out seeds once one fails (to measure how fast a bug is found).
     pub stop_on_failure: bool,
+    /// Run only this share of the seeds: `(index, count)` takes every `count`-th seed of the
+    /// range, starting at its `index`-th, so that `count` machines split a sweep.
+    pub shard: Option<(u64, u64)>,
 }
 
-/// The compact outcome of one seed.
+impl SweepOptions {
+    pub fn new(seeds: Range<u64>, jobs: usize) -> SweepOptions {
+        SweepOptions { seeds, jobs, variant: None, progress: false, check: true, stop_on_failure: false, shard: None }
+    }
+
+    /// The seeds this sweep runs, in order.
+    pub fn seed_list(&self) -> Vec<u64> {
+        let (index, count) = self.shard.unwrap_or((0, 1));
+        assert!(count > 0 && index < count, "shard {index}/{count}");
+        self.seeds.clone().filter(|s| (s - self.seeds.start) % count == index).collect()
+    }
+}
+
+/// The outcome of one seed with its metrics: one line of `sweep --out`. Nothing here
+/// depends on the wall clock, so shards merge into exactly a single sweep's lines.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeedOutcome {
+    pub scenario: String,
+    pub variant: Variant,
     pub seed: u64,
     pub violation: Option<Invariant>,
     pub events: u64,
     pub sim_us: u64,
     pub trace_hash: String,
+    /// Faults stopped -> every server serving.
+    pub recovery_us: Option<u64>,
+    /// Faults stopped -> a new write committed.
+    pub progress_us: Option<u64>,
+    /// Elections decided (server level) and their median LOOKING-to-decided time.
+    pub elections: u64,
+    pub election_p50_us: u64,
+    /// Time with no established leader, in all.
+    pub unavailable_us: u64,
+    pub commits: u64,
+    pub writes_acked: u64,
+    pub write_p50_us: u64,
+    pub write_p99_us: u64,
 }
 
 /// What a sweep found.
@@ -77,8 +109,9 @@ impl SweepSummary {
 /// Runs every seed; returns the summary and each seed's outcome, in seed order.
 pub fn sweep(scenario: &Scenario, opts: &SweepOptions) -> (SweepSummary, Vec<SeedOutcome>) {
     assert!(opts.jobs > 0, "a sweep needs at least one job");
-    let total = opts.seeds.end.saturating_sub(opts.seeds.start);
-    let next = AtomicU64::new(opts.seeds.start);
+    let seeds = opts.seed_list();
+    let total = seeds.len() as u64;
+    let next = AtomicU64::new(0);
     let results: Mutex<Vec<SeedOutcome>> = Mutex::new(Vec::with_capacity(total as usize));
     let bar = if opts.progress { ProgressBar::new(total) } else { ProgressBar::hidden() };
     bar.set_style(
@@ -97,10 +130,8 @@ pub fn sweep(scenario: &Scenario, opts: &SweepOptions) -> (SweepSummary, Vec<See
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    let seed = next.fetch_add(1, Ordering::Relaxed);
-                    if seed >= opts.seeds.end {
-                        break;
-                    }
+                    let slot = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&seed) = seeds.get(slot as usize) else { break };
                     let mut ro = RunOptions::new(seed);
                     ro.variant = opts.variant;
                     ro.check = opts.check;
@@ -159,13 +190,59 @@ pub fn sweep(scenario: &Scenario, opts: &SweepOptions) -> (SweepSummary, Vec<See
 }
 
 fn outcome(r: &RunReport) -> SeedOutcome {
+    let sorted = |v: &[u64]| {
+        let mut v = v.to_vec();
+        v.sort_unstable();
+        v
+    };
+    let elections = sorted(&r.stats.election_us);
+    let latency = sorted(&r.stats.write_latency_us);
     SeedOutcome {
+        scenario: r.scenario.clone(),
+        variant: r.variant,
         seed: r.seed,
         violation: r.violation.as_ref().map(|v| v.invariant),
         events: r.events,
         sim_us: r.sim_us,
         trace_hash: crate::trace::hash_hex(r.trace_hash),
+        recovery_us: r.recovery_us,
+        progress_us: r.progress_us,
+        elections: elections.len() as u64,
+        election_p50_us: percentile(&elections, 50),
+        unavailable_us: r.stats.unavailable_us.iter().map(|w| w.1).sum(),
+        commits: r.stats.commits_by_epoch.values().sum(),
+        writes_acked: r.stats.writes_acked,
+        write_p50_us: percentile(&latency, 50),
+        write_p99_us: percentile(&latency, 99),
     }
+}
+
+/// Merges the `--out` lines of several shards into one sweep's lines, in seed order. A
+/// seed present twice must have the same outcome; all lines must be of one scenario and
+/// variant.
+pub fn merge(shards: Vec<Vec<SeedOutcome>>) -> Result<Vec<SeedOutcome>, String> {
+    let mut by_seed: BTreeMap<u64, SeedOutcome> = BTreeMap::new();
+    let mut first: Option<(String, Variant)> = None;
+    for o in shards.into_iter().flatten() {
+        let key = (o.scenario.clone(), o.variant);
+        match &first {
+            None => first = Some(key),
+            Some(k) if *k != key => {
+                return Err(format!(
+                    "seed {} is of scenario {} variant {}, others of scenario {} variant {}",
+                    o.seed, o.scenario, o.variant, k.0, k.1
+                ))
+            }
+            Some(_) => {}
+        }
+        if let Some(prev) = by_seed.get(&o.seed) {
+            if *prev != o {
+                return Err(format!("seed {} appears twice with different outcomes", o.seed));
+            }
+        }
+        by_seed.insert(o.seed, o);
+    }
+    Ok(by_seed.into_values().collect())
 }
 
 impl fmt::Display for SweepSummary {

@@ -157,3 +157,40 @@ fn check_prints_the_scenario_with_defaults() {
     assert!(o.status.success());
     assert!(stdout(&o).contains("tick_ms = 2000"));
 }
+
+#[test]
+fn shards_merge_into_exactly_a_single_sweeps_lines() {
+    let dir = std::env::temp_dir().join(format!("zabsim-shards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let scen = "scenarios/partition-flapping.toml";
+    let all = zabsim(&["sweep", scen, "--seeds", "0..30", "--out", &p("all.jsonl"), "--json"]);
+    assert!(all.status.success(), "{}", stderr(&all));
+    for k in 0..3 {
+        let shard = format!("{k}/3");
+        let o = zabsim(&["sweep", scen, "--seeds", "0..30", "--shard", &shard, "--out", &p(&format!("s{k}.jsonl"))]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    // The shard index can come from a batch engine's environment.
+    let o = Command::new(env!("CARGO_BIN_EXE_zabsim"))
+        .args(["sweep", scen, "--seeds", "0..30", "--shard", "auto/3", "--out", &p("env.jsonl")])
+        .env("SLURM_ARRAY_TASK_ID", "2")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(p("env.jsonl")).unwrap(), std::fs::read(p("s2.jsonl")).unwrap());
+    let m = zabsim(&["merge", &p("s2.jsonl"), &p("s0.jsonl"), &p("s1.jsonl"), "-o", &p("merged.jsonl")]);
+    assert!(m.status.success(), "{}", stderr(&m));
+    assert!(stdout(&m).contains("merged 30 seeds from 3 files"));
+    let merged = std::fs::read_to_string(p("merged.jsonl")).unwrap();
+    assert_eq!(merged, std::fs::read_to_string(p("all.jsonl")).unwrap(), "merge equals a single sweep");
+    assert_eq!(merged.lines().count(), 30);
+}
+
+#[test]
+fn bad_shards_and_merges_are_refused() {
+    bad(&["sweep", "scenarios/election-basic.toml", "--seeds", "0..3", "--shard", "3/3"], "not below the count");
+    bad(&["sweep", "scenarios/election-basic.toml", "--seeds", "0..3", "--shard", "x"], "K/N");
+    bad(&["merge", "no-such.jsonl", "-o", "/tmp/zabsim-never.jsonl"], "cannot read");
+}
