@@ -42,6 +42,17 @@ enum Command {
         /// Print the report as JSON instead of the human summary.
         #[arg(long)]
         json: bool,
+        /// Print the events from this one on (events are numbered from 1, as in traces).
+        #[arg(long, value_name = "K")]
+        from_event: Option<u64>,
+        /// Print the events up to this one.
+        #[arg(long, value_name = "L")]
+        to_event: Option<u64>,
+    },
+    /// Re-run the run a trace records and check it is the same, event for event.
+    Replay {
+        /// A trace written by `run --trace`.
+        trace: PathBuf,
     },
     /// Run many seeds over all cores and summarize.
     Sweep {
@@ -167,9 +178,12 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Run { scenario, seed, trace, variant, until_ms, json } => {
-            cmd_run(scenario, seed, trace, variant, until_ms, json)
+        Command::Run { scenario, seed, trace, variant, until_ms, json, from_event, to_event } => {
+            let window = (from_event.is_some() || to_event.is_some())
+                .then(|| (from_event.unwrap_or(1), to_event.unwrap_or(u64::MAX)));
+            cmd_run(scenario, seed, trace, variant, until_ms, json, window)
         }
+        Command::Replay { trace } => cmd_replay(trace),
         Command::Sweep { scenario, seeds, jobs, variant, json, no_check, stop_on_failure, out, shard } => {
             let shard = match shard.map(resolve_shard).transpose() {
                 Ok(s) => s,
@@ -205,6 +219,7 @@ fn cmd_run(
     variant: Option<Variant>,
     until_ms: Option<u64>,
     json: bool,
+    window: Option<(u64, u64)>,
 ) -> ExitCode {
     let scenario = match load(&path) {
         Ok(s) => s,
@@ -223,7 +238,18 @@ fn cmd_run(
             }
         }
     }
+    let memory = crate::trace::SharedBuffer::default();
+    if window.is_some() && trace.is_none() {
+        opts.trace = Some(Box::new(memory.clone()));
+    }
     let report = run(&scenario, opts);
+    if let Some((from, to)) = window {
+        let text = match &trace {
+            Some(t) => std::fs::read_to_string(t).unwrap_or_default(),
+            None => String::from_utf8_lossy(&memory.contents()).into_owned(),
+        };
+        print_window(&text, from, to);
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize"));
     } else {
@@ -354,6 +380,99 @@ fn cmd_merge(files: Vec<PathBuf>, out: PathBuf) -> ExitCode {
         if failing.is_empty() { String::new() } else { format!(": {}", failing.join(", ")) }
     );
     ExitCode::SUCCESS
+}
+
+/// Prints the events numbered `from..=to`, each with the observations it caused.
+fn print_window(text: &str, from: u64, to: u64) {
+    let Ok(records) = crate::trace::parse_trace(text) else { return };
+    let mut current = 0;
+    println!("events {from}..={}:", if to == u64::MAX { "end".to_string() } else { to.to_string() });
+    for r in &records {
+        match r {
+            crate::trace::TraceRecord::Input { i, .. } => current = *i,
+            crate::trace::TraceRecord::Fault { i, .. } => current = *i,
+            _ => {}
+        }
+        let line = crate::summary::describe_record(r);
+        if current >= from && current <= to && !line.is_empty() {
+            match r {
+                crate::trace::TraceRecord::Input { i, .. } => println!("  #{i:<8}{line}"),
+                _ => println!("  {:9}{line}", ""),
+            }
+        }
+    }
+}
+
+fn cmd_replay(path: PathBuf) -> ExitCode {
+    use crate::trace::TraceRecord;
+    let fail = |msg: String| {
+        eprintln!("error: {}: {msg}", path.display());
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("cannot read: {e}")),
+    };
+    let recorded = match crate::trace::parse_trace(&text) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let Some(TraceRecord::Header(h)) = recorded.first() else {
+        return fail("the first line is not a trace header".into());
+    };
+    if h.tool_version != env!("CARGO_PKG_VERSION") {
+        eprintln!("warning: the trace was written by zabsim {}, this is {}", h.tool_version, env!("CARGO_PKG_VERSION"));
+    }
+    let scenario = match Scenario::load(std::path::Path::new(&h.scenario_path)) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("its scenario: {e}")),
+    };
+    let hash = crate::trace::hash_hex(scenario.content_hash());
+    if hash != h.scenario_hash {
+        return fail(format!(
+            "the scenario {} changed since the trace was written (content hash {hash}, the trace has {})",
+            h.scenario_path, h.scenario_hash
+        ));
+    }
+    let variant = match h.variant.parse::<Variant>() {
+        Ok(v) => v,
+        Err(e) => return fail(e),
+    };
+    let memory = crate::trace::SharedBuffer::default();
+    let mut opts = RunOptions::new(h.seed);
+    opts.variant = Some(variant);
+    opts.scenario_path = h.scenario_path.clone();
+    opts.trace = Some(Box::new(memory.clone()));
+    let report = run(&scenario, opts);
+    let again = match crate::trace::parse_trace(&String::from_utf8_lossy(&memory.contents())) {
+        Ok(r) => r,
+        Err(e) => return fail(format!("the new run's trace: {e}")),
+    };
+    let recorded_hash = recorded.iter().rev().find_map(|r| match r {
+        TraceRecord::End { trace_hash, .. } => Some(trace_hash.clone()),
+        _ => None,
+    });
+    let now_hash = crate::trace::hash_hex(report.trace_hash);
+    match recorded.iter().zip(&again).position(|(a, b)| a != b) {
+        None if recorded.len() == again.len() && recorded_hash.as_deref() == Some(now_hash.as_str()) => {
+            println!(
+                "replayed {} seed {} variant {}: {} events, trace-hash {now_hash} matches",
+                h.scenario, h.seed, variant, report.events
+            );
+            ExitCode::SUCCESS
+        }
+        first => {
+            let at = first.unwrap_or(recorded.len().min(again.len()));
+            println!("the replay differs from the trace at line {}:", at + 1);
+            let show = |r: Option<&TraceRecord>| {
+                r.map_or("(nothing)".to_string(), |r| serde_json::to_string(r).expect("records serialize"))
+            };
+            println!("  recorded: {}", show(recorded.get(at)));
+            println!("  replayed: {}", show(again.get(at)));
+            println!("trace-hash recorded {}, replayed {now_hash}", recorded_hash.unwrap_or_else(|| "(none)".into()));
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
 }
 
 #[cfg(test)]
