@@ -10,6 +10,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use zab::Variant;
 
+/// `println!` that ignores a closed stdout (`zabsim ... | head`) instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// `print!` that ignores a closed stdout.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
 /// Exit status for a run or sweep that found what it should not (or missed what it should).
 const EXIT_FAILED: u8 = 1;
 /// Exit status for bad input: a scenario file, a flag, a trace.
@@ -82,6 +96,18 @@ enum Command {
         /// JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs) or SLURM_ARRAY_TASK_ID (Slurm).
         #[arg(long, value_name = "K/N", value_parser = parse_shard)]
         shard: Option<ShardSpec>,
+    },
+    /// Shrink a failing run to the fewest, shortest, earliest faults that still break the
+    /// same invariant, and write it as a scenario file.
+    Shrink {
+        scenario: PathBuf,
+        #[arg(long)]
+        seed: u64,
+        #[arg(long, value_name = "NAME")]
+        variant: Option<Variant>,
+        /// Where to write the shrunk scenario (default: NAME-shrunk-seedN.toml here).
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Merge the `--out` files of sweep shards into the one a single sweep writes.
     Merge {
@@ -196,15 +222,16 @@ pub fn main() -> ExitCode {
             cmd_sweep(scenario, seeds, flags)
         }
         Command::Merge { files, out } => cmd_merge(files, out),
+        Command::Shrink { scenario, seed, variant, out } => cmd_shrink(scenario, seed, variant, out),
         Command::Variants => {
             for v in Variant::ALL {
-                println!("{:<10} {}", v.name(), v.description());
+                outln!("{:<10} {}", v.name(), v.description());
             }
             ExitCode::SUCCESS
         }
         Command::Check { scenario } => match load(&scenario) {
             Ok(s) => {
-                print!("{}", s.to_toml());
+                out!("{}", s.to_toml());
                 ExitCode::SUCCESS
             }
             Err(code) => code,
@@ -251,18 +278,18 @@ fn cmd_run(
         print_window(&text, from, to);
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize"));
+        outln!("{}", serde_json::to_string_pretty(&report).expect("reports serialize"));
     } else {
         if report.violation.is_some() {
             let v = report.variant;
             // The replay command goes before the summary's last line, the trace hash.
             let text = report.to_string();
             let (body, last) = text.rsplit_once('\n').unwrap_or(("", &text));
-            println!("{body}");
-            println!("replay: zabsim run {} --seed {seed} --variant {v} --trace run.jsonl", path.display());
-            println!("{last}");
+            outln!("{body}");
+            outln!("replay: zabsim run {} --seed {seed} --variant {v} --trace run.jsonl", path.display());
+            outln!("{last}");
         } else {
-            println!("{report}");
+            outln!("{report}");
         }
     }
     if let Some(e) = &report.trace_error {
@@ -371,7 +398,7 @@ fn cmd_merge(files: Vec<PathBuf>, out: PathBuf) -> ExitCode {
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let failing: Vec<String> = merged.iter().filter(|o| o.violation.is_some()).map(|o| o.seed.to_string()).collect();
-    println!(
+    outln!(
         "merged {} seeds from {} files into {}; {} failing{}",
         merged.len(),
         files.len(),
@@ -386,7 +413,7 @@ fn cmd_merge(files: Vec<PathBuf>, out: PathBuf) -> ExitCode {
 fn print_window(text: &str, from: u64, to: u64) {
     let Ok(records) = crate::trace::parse_trace(text) else { return };
     let mut current = 0;
-    println!("events {from}..={}:", if to == u64::MAX { "end".to_string() } else { to.to_string() });
+    outln!("events {from}..={}:", if to == u64::MAX { "end".to_string() } else { to.to_string() });
     for r in &records {
         match r {
             crate::trace::TraceRecord::Input { i, .. } => current = *i,
@@ -396,8 +423,8 @@ fn print_window(text: &str, from: u64, to: u64) {
         let line = crate::summary::describe_record(r);
         if current >= from && current <= to && !line.is_empty() {
             match r {
-                crate::trace::TraceRecord::Input { i, .. } => println!("  #{i:<8}{line}"),
-                _ => println!("  {:9}{line}", ""),
+                crate::trace::TraceRecord::Input { i, .. } => outln!("  #{i:<8}{line}"),
+                _ => outln!("  {:9}{line}", ""),
             }
         }
     }
@@ -455,24 +482,61 @@ fn cmd_replay(path: PathBuf) -> ExitCode {
     let now_hash = crate::trace::hash_hex(report.trace_hash);
     match recorded.iter().zip(&again).position(|(a, b)| a != b) {
         None if recorded.len() == again.len() && recorded_hash.as_deref() == Some(now_hash.as_str()) => {
-            println!(
+            outln!(
                 "replayed {} seed {} variant {}: {} events, trace-hash {now_hash} matches",
-                h.scenario, h.seed, variant, report.events
+                h.scenario,
+                h.seed,
+                variant,
+                report.events
             );
             ExitCode::SUCCESS
         }
         first => {
             let at = first.unwrap_or(recorded.len().min(again.len()));
-            println!("the replay differs from the trace at line {}:", at + 1);
+            outln!("the replay differs from the trace at line {}:", at + 1);
             let show = |r: Option<&TraceRecord>| {
                 r.map_or("(nothing)".to_string(), |r| serde_json::to_string(r).expect("records serialize"))
             };
-            println!("  recorded: {}", show(recorded.get(at)));
-            println!("  replayed: {}", show(again.get(at)));
-            println!("trace-hash recorded {}, replayed {now_hash}", recorded_hash.unwrap_or_else(|| "(none)".into()));
+            outln!("  recorded: {}", show(recorded.get(at)));
+            outln!("  replayed: {}", show(again.get(at)));
+            outln!("trace-hash recorded {}, replayed {now_hash}", recorded_hash.unwrap_or_else(|| "(none)".into()));
             ExitCode::from(EXIT_FAILED)
         }
     }
+}
+
+fn cmd_shrink(path: PathBuf, seed: u64, variant: Option<Variant>, out: Option<PathBuf>) -> ExitCode {
+    let scenario = match load(&path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let shrunk = match crate::shrink::shrink(&scenario, seed, variant) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let out = out.unwrap_or_else(|| PathBuf::from(format!("{}.toml", shrunk.scenario.name)));
+    if let Err(e) = std::fs::write(&out, shrunk.scenario.to_toml()) {
+        eprintln!("error: -o {}: {e}", out.display());
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    outln!(
+        "shrunk {} seed {seed}: still breaks {}; faults {} -> {} ({} removed), events {} -> {} ({} removed), {} runs",
+        scenario.name,
+        shrunk.invariant,
+        shrunk.faults_before,
+        shrunk.faults_after,
+        shrunk.faults_before - shrunk.faults_after,
+        shrunk.events_before,
+        shrunk.events_after,
+        shrunk.events_before.saturating_sub(shrunk.events_after),
+        shrunk.runs
+    );
+    outln!("wrote {}", out.display());
+    outln!("run it: zabsim run {} --seed {seed}", out.display());
+    ExitCode::SUCCESS
 }
 
 #[cfg(test)]

@@ -165,6 +165,8 @@ pub struct Cluster<'a> {
     probe_attempt: u64,
     /// The random fault mix: the scenario's, or this seed's swarm draw.
     random_faults: Option<RandomFaults>,
+    /// Every fault applied, scripted or random, as a script.
+    applied_faults: Vec<crate::scenario::ScriptedFault>,
 }
 
 impl<'a> Cluster<'a> {
@@ -223,6 +225,7 @@ impl<'a> Cluster<'a> {
             probe_submitted: false,
             probe_attempt: 0,
             random_faults: scenario.faults.random.clone(),
+            applied_faults: Vec::new(),
         };
         if let Some(w) = &scenario.workload {
             let first = c.rng_workload.range(w.min_interval_us, w.max_interval_us);
@@ -728,6 +731,16 @@ impl<'a> Cluster<'a> {
         if !matches!(action, FaultAction::Restart { .. }) {
             self.stats.count_fault(action.kind()); // Restarts count where they happen.
         }
+        // The fault as a script would say it, for `shrink` (the leader resolved).
+        let as_scripted = match &action {
+            FaultAction::CrashLeader { for_ms } => {
+                self.leader().map(|server| FaultAction::Crash { server, for_ms: *for_ms })
+            }
+            a => Some(a.clone()),
+        };
+        if let Some(action) = as_scripted {
+            self.applied_faults.push(crate::scenario::ScriptedFault { at_ms: now / 1000, action });
+        }
         match action {
             FaultAction::Crash { server, for_ms } => self.crash_for(now, server, for_ms),
             FaultAction::CrashLeader { for_ms } => match self.leader() {
@@ -875,6 +888,7 @@ impl<'a> Cluster<'a> {
             variant: self.variant,
             expected,
             known: self.scenario.expect.known.clone(),
+            applied_faults: self.applied_faults,
             violation: self.violation,
             sim_us: now,
             events: self.events,

@@ -14,6 +14,7 @@ pub mod network;
 pub mod rng;
 pub mod scenario;
 pub mod scheduler;
+pub mod shrink;
 pub mod strategies;
 pub mod summary;
 pub mod sweep;

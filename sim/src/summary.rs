@@ -135,6 +135,9 @@ pub struct RunReport {
     /// Invariants the scenario declares ZooKeeper itself breaks.
     #[serde(default)]
     pub known: Vec<Invariant>,
+    /// Every fault the run applied (scripted and random), as a timed script.
+    #[serde(skip)]
+    pub applied_faults: Vec<crate::scenario::ScriptedFault>,
     pub violation: Option<Violation>,
     /// Simulated time at the end of the run.
     pub sim_us: u64,
