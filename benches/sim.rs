@@ -1,5 +1,5 @@
-//! Simulator speed: events per second on one core for each shipped scenario, seeds per
-//! second for `leader-crash`, and the checker's cost (on vs off).
+//! Simulator speed: events per second on one core for shipped scenarios, seeds per
+//! second, the checker's cost (on vs off), and how long shrinking a bug variant takes.
 //!
 //! `cargo bench --bench sim`; CI runs `cargo bench --no-run` so these keep compiling.
 
@@ -62,9 +62,19 @@ fn checker_overhead(c: &mut Criterion) {
     g.finish();
 }
 
+/// How long `shrink` takes on a bug variant's failing seed.
+fn shrink_time(c: &mut Criterion) {
+    let mut g = c.benchmark_group("shrink");
+    for (name, seed) in [("zk-2845", 0), ("zk-1154", 32)] {
+        let s = scenario(name);
+        g.bench_function(name, |b| b.iter(|| zabsim::shrink::shrink(&s, seed, None).expect("the seed fails")));
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(5));
-    targets = events_per_second, seeds_per_second, checker_overhead
+    config = Criterion::default().sample_size(10).measurement_time(std::time::Duration::from_secs(5));
+    targets = events_per_second, seeds_per_second, checker_overhead, shrink_time
 }
 criterion_main!(benches);
