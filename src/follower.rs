@@ -108,7 +108,7 @@ impl Follower {
             return None; // Not our leader's connection.
         }
         let reason = match msg {
-            Message::Refused => return self.on_refused(core, out),
+            Message::Refused => return self.on_refused(out),
             Message::LeaderInfo { epoch } => self.on_leader_info(core, epoch, out),
             Message::Diff { zxid } => self.on_sync_op(core, None, zxid, out),
             Message::Trunc { zxid } => {
@@ -139,14 +139,13 @@ impl Follower {
         reason
     }
 
-    fn on_refused(&mut self, core: &Core, out: &mut Outbox) -> Option<LookingReason> {
+    fn on_refused(&mut self, out: &mut Outbox) -> Option<LookingReason> {
         if self.phase != Phase::Connecting {
             return None;
         }
         if self.tries >= CONNECT_TRIES_MAX {
             return Some(LookingReason::LeaderUnreachable);
         }
-        let _ = core;
         out.set_timer(Timer::LearnerConnectRetry, CONNECT_RETRY_US);
         None
     }
