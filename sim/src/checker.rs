@@ -400,7 +400,14 @@ impl Checker {
             }
             self.log_match[i] = m;
         }
-        self.on_quorum = self.holders().len() >= self.quorum.quorum_size();
+        self.on_quorum = self.holder_count() >= self.quorum.quorum_size();
+    }
+
+    /// How many servers' logs hold the whole committed log (checked on every log write,
+    /// so it does not allocate).
+    fn holder_count(&self) -> usize {
+        let c = self.committed.len();
+        self.log_match.iter().filter(|m| **m >= c).count()
     }
 
     fn holders(&self) -> Vec<Sid> {
@@ -411,10 +418,10 @@ impl Checker {
     /// CommittedLogDurability: a crash or a shrink may not take the committed log off a
     /// quorum it was on.
     fn check_on_quorum(&mut self, now: u64, lost_something: bool) -> Option<Violation> {
-        let holders = self.holders();
-        let ok = holders.len() >= self.quorum.quorum_size();
+        let ok = self.holder_count() >= self.quorum.quorum_size();
         let was = std::mem::replace(&mut self.on_quorum, ok);
         if was && !ok && lost_something {
+            let holders = self.holders();
             return violation(
                 Invariant::CommittedLogDurability,
                 now,

@@ -368,11 +368,7 @@ fn write_outcomes(path: &std::path::Path, outcomes: &[crate::sweep::SeedOutcome]
 
 fn read_outcomes(path: &std::path::Path) -> Result<Vec<crate::sweep::SeedOutcome>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("{}: line {}: {e}", path.display(), i + 1)))
-        .collect()
+    crate::trace::parse_json_lines(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn cmd_merge(files: Vec<PathBuf>, out: PathBuf) -> ExitCode {

@@ -244,13 +244,19 @@ impl Write for SharedBuffer {
     }
 }
 
-/// Parses a JSON-lines trace; the error names the line.
-pub fn parse_trace(text: &str) -> Result<Vec<TraceRecord>, String> {
+/// Parses JSON lines (a trace, a sweep's `--out`); blank lines are skipped and an error
+/// names the line.
+pub fn parse_json_lines<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, String> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1)))
         .collect()
+}
+
+/// Parses a JSON-lines trace; the error names the line.
+pub fn parse_trace(text: &str) -> Result<Vec<TraceRecord>, String> {
+    parse_json_lines(text)
 }
 
 /// Hashes one value into a running trace hash.
