@@ -4,6 +4,7 @@
 //! [`crate::node::Node::recover`] from a [`DurableState`], the image the simulated disk
 //! holds after a crash (only fsynced writes).
 
+use crate::api::{SessionId, TreeTxn, Xid};
 use crate::types::{Epoch, Zxid};
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +21,18 @@ pub struct Txn {
 pub enum Op {
     /// History a scenario gives a server at start; its content does not matter.
     Initial,
-    /// A client's write: the client and its own sequence number for the request.
+    /// A client's write: the client and its own sequence number for the request. It does
+    /// not touch the data tree (the `writes` workload measures broadcast alone).
     Write { client: u64, seq: u64 },
+    /// `createSession`: the new session's id is this txn's zxid. `client` is the connection
+    /// the server that took the connect request answers once it applies the txn.
+    CreateSession { client: u64, timeout_ms: u32 },
+    /// `closeSession`, on expiry or the client's request: deletes the session's ephemerals,
+    /// listed when the leader prepared it (`CloseSessionTxn.paths2Delete`), in one txn.
+    CloseSession { session: SessionId, paths: Vec<String> },
+    /// A session's write to the data tree, validated by the leader; `xid` identifies the
+    /// answer the server the client is connected to owes it.
+    Tree { session: SessionId, xid: Xid, txn: TreeTxn },
 }
 
 /// A server's durable image: the two epoch files and the transaction log

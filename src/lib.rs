@@ -8,10 +8,12 @@
 //! Modules follow ZooKeeper's own split:
 //! - [`election`]: Fast Leader Election (`FastLeaderElection`);
 //! - [`leader`], [`follower`]: the quorum protocol after election (`Leader`, `Learner`);
+//! - [`api`]: the client API's vocabulary (requests, responses, errors, watch events);
 //! - [`durable`]: what a server keeps on disk and the startup checks;
 //! - [`quorum`]: majority quorums (`QuorumMaj`);
 //! - [`variant`]: historical bugs, reintroduced on purpose.
 
+pub mod api;
 pub mod durable;
 pub mod election;
 pub mod follower;
