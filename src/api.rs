@@ -151,15 +151,29 @@ impl Request {
 #[serde(tag = "response", rename_all = "snake_case")]
 pub enum Response {
     /// The path created (with its sequence number, for a sequential node).
-    Create { path: String },
+    Create {
+        path: String,
+    },
     Delete,
-    SetData { stat: Stat },
-    GetData { data: String, stat: Stat },
-    GetChildren { children: Vec<String>, stat: Stat },
+    SetData {
+        stat: Stat,
+    },
+    GetData {
+        data: String,
+        stat: Stat,
+    },
+    GetChildren {
+        children: Vec<String>,
+        stat: Stat,
+    },
     /// `None`: no such node (an exists watch is still set).
-    Exists { stat: Option<Stat> },
+    Exists {
+        stat: Option<Stat>,
+    },
     Sync,
-    Error { code: ErrorCode },
+    Error {
+        code: ErrorCode,
+    },
 }
 
 /// `Watcher.Event.EventType`, for the events of the data tree.

@@ -97,6 +97,11 @@ impl Follower {
         self.phase == Phase::Broadcast
     }
 
+    /// A client's session request, forwarded to the leader (`Learner.request`).
+    pub fn forward(&mut self, msg: Message, out: &mut Outbox) {
+        out.send(self.leader, msg);
+    }
+
     /// A client's write: forwarded to the leader (`Learner.request`), answered once applied.
     pub fn on_client_write(&mut self, core: &mut Core, client: u64, seq: u64, out: &mut Outbox) {
         core.take_client_write(client, seq);
@@ -121,7 +126,20 @@ impl Follower {
             Message::NewLeader { zxid } => self.on_new_leader(core, zxid, out),
             Message::UpToDate => self.on_up_to_date(core, out),
             Message::Ping => {
+                // The PING answer carries the sessions our clients kept alive.
+                let touched = core.clients.take_touched();
+                if !touched.is_empty() {
+                    out.send(self.leader, Message::SessionPing { touched });
+                }
                 out.send(self.leader, Message::Ping);
+                None
+            }
+            Message::Revalidated { client, session, valid } => {
+                core.finish_revalidate(client, session, valid, out);
+                None
+            }
+            Message::SyncDone { session, xid } => {
+                core.complete_request(session, xid, crate::api::Response::Sync, out);
                 None
             }
             // Learner-to-leader packets and FLE never reach a follower's quorum port.
@@ -191,11 +209,14 @@ impl Follower {
         if let Some(w) = write {
             // TRUNC and SNAP replace the in-memory state (`truncateLog`, `deserializeSnapshot`).
             core.write(w, out);
-            core.reset_processed(zxid);
+            core.reload_tree(zxid);
             self.committed_upto = zxid;
         } else {
             // DIFF: our log up to the zxid we reported matches the leader's.
             self.committed_upto = core.last_zxid();
+            if core.cfg.variant == Variant::Zk2355 {
+                core.claim_processed(zxid);
+            }
         }
         None
     }
@@ -287,7 +308,7 @@ impl Follower {
                 let id = core.fsync(DiskFile::Log, txn_acks(), out);
                 self.after_fsync = Some((id, AfterFsync::PersistEpoch { epoch, then_send: vec![ack] }));
             }
-            Variant::None | Variant::Zk1419 | Variant::Zk1154 | Variant::Zk2845 => {
+            Variant::None | Variant::Zk1419 | Variant::Zk1154 | Variant::Zk2845 | Variant::Zk2355 | Variant::Zk1208 => {
                 // ZooKeeper 3.9.3: log and fsync the synced txns; once that returns, persist
                 // currentEpoch; then ACK NEWLEADER, then the synced txns (the sync
                 // processor's forwarding is held back until after the NEWLEADER ACK,
@@ -319,7 +340,8 @@ impl Follower {
         }
         // Everything logged up to the last COMMIT is applied.
         let upto = self.committed_upto;
-        core.reset_processed(upto.max(Zxid::ZERO));
+        core.reset_processed(upto);
+        core.clear_claim();
         while self.pending.front().is_some_and(|t| t.zxid <= upto) {
             self.pending.pop_front();
         }

@@ -11,11 +11,15 @@
 //!
 //! Each wait of discovery and synchronization is bounded by `initLimit` ticks.
 
+use crate::api::{Request, Response, SessionId, Xid};
 use crate::durable::{DiskFile, DiskWrite, Op, Txn};
 use crate::message::Message;
 use crate::node::{Core, Effect, LookingReason, NodeConfig, Observation, Outbox, Timer};
+use crate::session::SessionTracker;
 use crate::sync::{self, SyncOp};
+use crate::tree::DataTree;
 use crate::types::{Epoch, Round, Sid, Zxid};
+use crate::variant::Variant;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a `LearnerHandler` is with its learner.
@@ -71,6 +75,15 @@ pub struct Leader {
     self_ack_fsyncs: BTreeMap<u64, Zxid>,
     tick: u64,
     tick_skip: bool,
+    /// The tree with every proposed txn applied, committed or not: requests are validated
+    /// against it (`PrepRequestProcessor` with its `outstandingChanges`). Set once
+    /// established.
+    prep: Option<Box<DataTree>>,
+    /// Session expiry; only the leader expires sessions.
+    sessions: SessionTracker,
+    /// Syncs waiting for the commit of the txn last proposed when they arrived: the
+    /// learner that forwarded each (`None`: one of our own clients), its session and xid.
+    syncs: BTreeMap<Zxid, Vec<(Option<Sid>, SessionId, Xid)>>,
 }
 
 impl Leader {
@@ -95,6 +108,9 @@ impl Leader {
             self_ack_fsyncs: BTreeMap::new(),
             tick: 0,
             tick_skip: true,
+            prep: None,
+            sessions: SessionTracker::default(),
+            syncs: BTreeMap::new(),
         };
         out.set_timer(Timer::LeaderInit, core.cfg.timing.init_timeout_us());
         leader.try_propose_epoch(core, out);
@@ -150,6 +166,24 @@ impl Leader {
             }
             Message::Ack { zxid } => self.on_ack(core, from, zxid, out),
             Message::Request { client, seq } => self.on_request(core, client, seq, out),
+            Message::CreateSession { client, timeout_ms } if self.established => {
+                self.propose(core, Op::CreateSession { client, timeout_ms }, out)
+            }
+            Message::ClientOp { session, xid, request } if self.established => {
+                self.touch(core, session);
+                self.on_session_op(core, Some(from), session, xid, request, out)
+            }
+            Message::Revalidate { client, session } if self.established => {
+                let valid = self.touch(core, session);
+                out.send(from, Message::Revalidated { client, session, valid });
+                None
+            }
+            Message::SessionPing { touched } => {
+                for (session, _) in touched {
+                    self.touch(core, session);
+                }
+                None
+            }
             // PING only moves the deadline. Anything else is not a learner's to send.
             _ => None,
         }
@@ -331,6 +365,13 @@ impl Leader {
             return;
         }
         self.established = true;
+        // The whole log is committed now: requests are prepared against it, and every
+        // session's timer restarts.
+        let tick_ms = core.cfg.timing.tick_ms();
+        for (session, timeout_ms) in core.tree().sessions() {
+            self.sessions.add(*session, *timeout_ms, self.tick, tick_ms);
+        }
+        self.prep = Some(Box::new(core.tree().clone()));
         let quorum: Vec<Sid> = self.newleader_acks.iter().copied().collect();
         out.cancel_timer(Timer::LeaderInit);
         out.set_timer(Timer::LeaderTick, core.cfg.timing.half_tick_us());
@@ -362,6 +403,59 @@ impl Leader {
         self.propose(core, Op::Write { client, seq }, out)
     }
 
+    /// Proposes a session txn taken by this server (a new session of one of its clients).
+    pub fn propose_op(&mut self, core: &mut Core, op: Op, out: &mut Outbox) -> Option<LookingReason> {
+        self.propose(core, op, out)
+    }
+
+    /// `touchSession` for a session one of our clients or learners kept alive; false when
+    /// it is not alive (expired or closing).
+    pub fn touch(&mut self, core: &Core, session: SessionId) -> bool {
+        self.sessions.touch(session, self.tick, core.cfg.timing.tick_ms())
+    }
+
+    /// A session's write or sync, from one of our clients (`from: None`) or forwarded by a
+    /// learner.
+    pub fn on_session_op(
+        &mut self,
+        core: &mut Core,
+        from: Option<Sid>,
+        session: SessionId,
+        xid: Xid,
+        request: Request,
+        out: &mut Outbox,
+    ) -> Option<LookingReason> {
+        if let Request::Sync { .. } = request {
+            if self.last_proposed > self.last_committed {
+                self.syncs.entry(self.last_proposed).or_default().push((from, session, xid));
+            } else {
+                self.finish_sync(core, from, session, xid, out);
+            }
+            return None;
+        }
+        let prep = self.prep.as_ref().expect("established");
+        let txn = if core.cfg.variant == Variant::Zk1208 && !prep.sessions().contains_key(&session) {
+            // The bug: a session whose closeSession is prepared but not committed still
+            // passes the session check.
+            let mut alive = prep.clone();
+            if let Some(timeout_ms) = core.tree().sessions().get(&session).copied() {
+                // Back in the table as it was: a session's id is its createSession zxid.
+                alive.apply(&Txn { zxid: Zxid(session), op: Op::CreateSession { client: 0, timeout_ms } });
+            }
+            alive.prep(session, &request)
+        } else {
+            prep.prep(session, &request)
+        };
+        self.propose(core, Op::Tree { session, xid, txn }, out)
+    }
+
+    fn finish_sync(&mut self, core: &mut Core, from: Option<Sid>, session: SessionId, xid: Xid, out: &mut Outbox) {
+        match from {
+            Some(learner) => out.send(learner, Message::SyncDone { session, xid }),
+            None => core.complete_request(session, xid, Response::Sync, out),
+        }
+    }
+
     /// `Leader.propose`: log it, ack it after fsync, send it to every forwarding learner.
     fn propose(&mut self, core: &mut Core, op: Op, out: &mut Outbox) -> Option<LookingReason> {
         assert!(self.established, "proposing before the leader is established");
@@ -372,6 +466,9 @@ impl Leader {
         let zxid = Zxid::new(self.last_proposed.epoch(), self.last_proposed.counter() + 1);
         self.last_proposed = zxid;
         let txn = Txn { zxid, op };
+        if let Some(prep) = &mut self.prep {
+            prep.apply(&txn);
+        }
         core.write(DiskWrite::Append(txn.clone()), out);
         let id = core.fsync(DiskFile::Log, Vec::new(), out);
         self.self_ack_fsyncs.insert(id, zxid);
@@ -400,7 +497,13 @@ impl Leader {
             }
             let txn = core.disk().log.iter().rev().find(|t| t.zxid == zxid).cloned().expect("a proposal is logged");
             out.observe(Observation::Committed { zxid });
+            if let Op::CreateSession { timeout_ms, .. } = txn.op {
+                self.sessions.add(zxid.0, timeout_ms, self.tick, core.cfg.timing.tick_ms());
+            }
             core.apply(&txn, out);
+            for (from, session, xid) in self.syncs.remove(&zxid).unwrap_or_default() {
+                self.finish_sync(core, from, session, xid, out);
+            }
         }
     }
 
@@ -410,7 +513,7 @@ impl Leader {
                 assert!(!self.established, "init timer outlived establishment");
                 Some(LookingReason::InitTimeout)
             }
-            Timer::LeaderTick => self.on_half_tick(&core.cfg, out),
+            Timer::LeaderTick => self.on_half_tick(core, out),
             other => panic!("leader got a timer it does not own: {other:?}"),
         }
     }
@@ -422,8 +525,9 @@ impl Leader {
             .chain(self.learners.iter().filter(move |(_, h)| tick <= h.tick_of_next_ack_deadline).map(|(s, _)| *s))
     }
 
-    /// One turn of `Leader.lead`'s loop.
-    fn on_half_tick(&mut self, cfg: &NodeConfig, out: &mut Outbox) -> Option<LookingReason> {
+    /// One turn of `Leader.lead`'s loop, and of the session tracker's expiry.
+    fn on_half_tick(&mut self, core: &mut Core, out: &mut Outbox) -> Option<LookingReason> {
+        let cfg = &core.cfg;
         if !self.tick_skip {
             self.tick += 1;
         }
@@ -431,6 +535,15 @@ impl Leader {
             return Some(LookingReason::QuorumLost);
         }
         self.tick_skip = !self.tick_skip;
+        for session in self.sessions.expire(self.tick) {
+            // `SessionTrackerImpl.run` -> `expire`: a closeSession that deletes the
+            // session's ephemerals as they stand with every proposed txn.
+            let paths = self.prep.as_ref().expect("sessions are tracked once established").session_ephemerals(session);
+            if let Some(reason) = self.propose(core, Op::CloseSession { session, paths }, out) {
+                return Some(reason);
+            }
+        }
+        let cfg = &core.cfg;
         // `LearnerHandler.ping` is silent until the handler's sender runs, after the sync
         // payload: a learner still registering hears nothing and times out.
         for (sid, h) in &self.learners {

@@ -9,11 +9,14 @@
 //! - [`election`]: Fast Leader Election (`FastLeaderElection`);
 //! - [`leader`], [`follower`]: the quorum protocol after election (`Leader`, `Learner`);
 //! - [`api`]: the client API's vocabulary (requests, responses, errors, watch events);
+//! - [`client`]: the ZooKeeper client (sessions, reconnects, watches) as a state machine;
 //! - [`durable`]: what a server keeps on disk and the startup checks;
+//! - [`session`]: session expiry at the leader, client connections at every server;
 //! - [`quorum`]: majority quorums (`QuorumMaj`);
 //! - [`variant`]: historical bugs, reintroduced on purpose.
 
 pub mod api;
+pub mod client;
 pub mod durable;
 pub mod election;
 pub mod follower;
@@ -21,10 +24,13 @@ pub mod leader;
 pub mod message;
 pub mod node;
 pub mod quorum;
+pub mod session;
 pub mod sync;
 pub mod timing;
+pub mod tree;
 pub mod types;
 pub mod variant;
+pub mod watch;
 
 pub use message::{Message, Notification};
 pub use node::{Effect, Input, Node, NodeConfig, Observation, Outbox, Timer};

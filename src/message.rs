@@ -1,6 +1,7 @@
 //! Messages between servers: FLE notifications and the quorum protocol (Zab), named as in
 //! ZooKeeper's `Leader` packet types.
 
+use crate::api::{Request, SessionId, Xid};
 use crate::durable::Txn;
 use crate::types::{Epoch, Round, ServerState, Sid, Zxid};
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,22 @@ pub enum Message {
     Request { client: u64, seq: u64 },
     /// The quorum port refused the connection: nobody is LEADING there (a TCP RST).
     Refused,
+    /// Learner -> leader: a client of the learner asks for a new session (a forwarded
+    /// `createSession` request); the learner answers `client` once it applies the txn.
+    CreateSession { client: u64, timeout_ms: u32 },
+    /// Learner -> leader: a session's write or sync, to prepare and propose (`Leader.REQUEST`).
+    ClientOp { session: SessionId, xid: Xid, request: Request },
+    /// Learner -> leader: a client reconnected with this session; is it still alive?
+    /// (`Leader.REVALIDATE`).
+    Revalidate { client: u64, session: SessionId },
+    /// Leader -> learner: the answer to REVALIDATE.
+    Revalidated { client: u64, session: SessionId, valid: bool },
+    /// Learner -> leader, with its PING answer: the sessions its clients kept alive since
+    /// the last one, with their timeouts (the body of a learner's `PING`).
+    SessionPing { touched: Vec<(SessionId, u32)> },
+    /// Leader -> learner: every txn proposed before the sync reached the leader is
+    /// committed, and its COMMIT was sent before this (`Leader.SYNC`).
+    SyncDone { session: SessionId, xid: Xid },
 }
 
 impl Message {
@@ -79,6 +96,13 @@ impl Message {
             Message::Ping => "PING",
             Message::Request { .. } => "REQUEST",
             Message::Refused => "REFUSED",
+            Message::CreateSession { .. } => "CREATESESSION",
+            Message::ClientOp { request: Request::Sync { .. }, .. } => "SYNC",
+            Message::ClientOp { .. } => "REQUEST",
+            Message::Revalidate { .. } => "REVALIDATE",
+            Message::Revalidated { .. } => "REVALIDATE",
+            Message::SessionPing { .. } => "PING",
+            Message::SyncDone { .. } => "SYNC",
         }
     }
 }

@@ -5,13 +5,16 @@
 //! One dispatch on role, per-role handlers (`election`, `leader`, `follower`), as in
 //! ZooKeeper's `QuorumPeer.run` loop.
 
+use crate::api::{Request, Response, SessionId, WatchedEvent, Xid};
 use crate::durable::{DiskFile, DiskWrite, DurableState, Op, StartupError, Txn};
 use crate::election::{Decision, Election, Vote};
 use crate::follower::Follower;
 use crate::leader::Leader;
 use crate::message::{Message, Notification};
 use crate::quorum::QuorumVerifier;
+use crate::session::{self, ClientConns};
 use crate::timing::Timing;
+use crate::tree::DataTree;
 use crate::types::{Epoch, Round, ServerState, Sid, Zxid};
 use crate::variant::Variant;
 use serde::{Deserialize, Serialize};
@@ -61,6 +64,17 @@ pub enum ClientRequest {
     Srvr,
     /// A write; `seq` is the client's own number for it.
     Write { seq: u64 },
+    /// Open a connection (`ConnectRequest`): a new session (`session: None`), or an
+    /// existing one after a reconnect. `last_zxid_seen` is the newest zxid the client saw:
+    /// a server behind it refuses the connection.
+    Connect { session: Option<SessionId>, timeout_ms: u32, last_zxid_seen: Zxid },
+    /// An API call on the connection's session.
+    Op { xid: Xid, call: Request },
+    /// The client's heartbeat; it keeps the session alive.
+    Ping,
+    /// After a reconnect: the watches the client holds, to be set again or fired at once
+    /// if they missed a change since `relative_zxid` (`SetWatches`).
+    SetWatches { relative_zxid: Zxid, data: Vec<String>, exist: Vec<String>, child: Vec<String> },
 }
 
 /// A server's answer to a client.
@@ -82,6 +96,29 @@ pub enum ClientReply {
     NotServing {
         seq: u64,
     },
+    /// The connection carries a session (`ConnectResponse`).
+    Connected {
+        session: SessionId,
+        timeout_ms: u32,
+    },
+    /// The session is closed: the client must start a new one (`ConnectResponse` with
+    /// timeout 0, or the close of a connection whose session expired).
+    SessionExpired,
+    /// The server closed the connection: it stopped serving, or it is behind what the
+    /// client has seen. The client tries another server.
+    ConnectionClosed,
+    /// The answer to request `xid`; `zxid` is the server's last applied txn when it
+    /// answered (`ReplyHeader.zxid`).
+    Reply {
+        xid: Xid,
+        zxid: Zxid,
+        response: Response,
+    },
+    /// A watch fired.
+    Watch {
+        event: WatchedEvent,
+    },
+    Pong,
 }
 
 /// One input to a node.
@@ -112,6 +149,10 @@ pub enum Input {
     Client {
         client: u64,
         request: ClientRequest,
+    },
+    /// The connection with a client closed (the client moved, or the link broke).
+    ClientGone {
+        client: u64,
     },
 }
 
@@ -166,6 +207,10 @@ pub enum Observation {
     Committed { zxid: Zxid },
     /// A follower applied a committed txn while serving.
     Delivered { zxid: Zxid },
+    /// A txn that changes the data tree was applied; `digest` is the tree's digest after
+    /// it (two servers at the same zxid must hold the same tree), `closed` the session it
+    /// closed, if it was a closeSession.
+    Applied { zxid: Zxid, digest: u64, closed: Option<SessionId> },
 }
 
 /// An effect a node asks the world to carry out, returned as data.
@@ -252,6 +297,12 @@ pub struct Core {
     next_fsync: u64,
     /// Client writes this server took and will answer when it applies them.
     client_writes: BTreeSet<(u64, u64)>,
+    /// The data tree at `last_processed`.
+    tree: DataTree,
+    /// Client connections, their sessions, what they are owed and their watches.
+    pub clients: ClientConns,
+    /// `zk-2355`: the zxid a DIFF claimed as processed before its txns were applied.
+    claimed_processed: Option<Zxid>,
 }
 
 impl Core {
@@ -273,8 +324,24 @@ impl Core {
     pub fn last_zxid(&self) -> Zxid {
         match self.cfg.variant {
             Variant::Zk2845 => self.last_processed,
+            Variant::Zk2355 => self.claimed_processed.unwrap_or(self.last_processed).max(self.last_processed),
             _ => self.disk.last_logged_zxid(),
         }
+    }
+
+    pub fn tree(&self) -> &DataTree {
+        &self.tree
+    }
+
+    /// A sync completed: nothing is claimed beyond what is applied.
+    pub fn clear_claim(&mut self) {
+        self.claimed_processed = None;
+    }
+
+    /// `zk-2355`: DIFF sets lastProcessedZxid to the leader's before the txns are applied.
+    pub fn claim_processed(&mut self, zxid: Zxid) {
+        assert_eq!(self.cfg.variant, Variant::Zk2355, "only zk-2355 claims txns it has not applied");
+        self.claimed_processed = Some(zxid);
     }
 
     /// Issues a volatile write, applying it to the server's own view.
@@ -301,15 +368,134 @@ impl Core {
             self.last_processed
         );
         self.last_processed = txn.zxid;
-        if let Op::Write { client, seq } = txn.op {
-            if self.client_writes.remove(&(client, seq)) {
-                out.effects.push(Effect::ClientReply { client, reply: ClientReply::WriteOk { seq, zxid: txn.zxid } });
+        match &txn.op {
+            Op::Initial => {}
+            Op::Write { client, seq } => {
+                if self.client_writes.remove(&(*client, *seq)) {
+                    let reply = ClientReply::WriteOk { seq: *seq, zxid: txn.zxid };
+                    out.effects.push(Effect::ClientReply { client: *client, reply });
+                }
             }
+            Op::CreateSession { .. } | Op::CloseSession { .. } | Op::Tree { .. } => self.apply_to_tree(txn, out),
         }
     }
 
-    /// Sets the applied point after a TRUNC or SNAP replaced the in-memory state.
+    /// `FinalRequestProcessor`: apply to the tree, fire the watches, then answer the
+    /// request's own client, then the reads that waited for it.
+    fn apply_to_tree(&mut self, txn: &Txn, out: &mut Outbox) {
+        let applied = self.tree.apply(txn);
+        let closed = match txn.op {
+            Op::CloseSession { session, .. } => Some(session),
+            _ => None,
+        };
+        out.observe(Observation::Applied { zxid: txn.zxid, digest: self.tree.digest(), closed });
+        for (client, event) in self.clients.watches.trigger(&applied.events) {
+            out.effects.push(Effect::ClientReply { client, reply: ClientReply::Watch { event } });
+        }
+        match &txn.op {
+            Op::CreateSession { client, timeout_ms } => {
+                if self.clients.finish_create(*client, txn.zxid.0) {
+                    let reply = ClientReply::Connected { session: txn.zxid.0, timeout_ms: *timeout_ms };
+                    out.effects.push(Effect::ClientReply { client: *client, reply });
+                }
+            }
+            Op::CloseSession { session, .. } => {
+                // The session's connections here close with it.
+                for client in self.clients.clients_of(*session) {
+                    out.effects.push(Effect::ClientReply { client, reply: ClientReply::SessionExpired });
+                    self.clients.remove(client);
+                }
+            }
+            Op::Tree { session, xid, .. } => {
+                let response = applied.response.expect("a tree txn has an answer");
+                self.complete_request(*session, *xid, response, out);
+            }
+            Op::Initial | Op::Write { .. } => unreachable!("no tree change"),
+        }
+    }
+
+    /// The leader's answer to a reconnect with `session`.
+    pub fn finish_revalidate(&mut self, client: u64, session: SessionId, valid: bool, out: &mut Outbox) {
+        if !self.clients.finish_revalidate(client, session, valid) {
+            return;
+        }
+        let reply = match self.tree.sessions().get(&session) {
+            Some(timeout_ms) if valid => ClientReply::Connected { session, timeout_ms: *timeout_ms },
+            _ => {
+                self.clients.remove(client);
+                ClientReply::SessionExpired
+            }
+        };
+        out.effects.push(Effect::ClientReply { client, reply });
+    }
+
+    /// A session's write or sync got its answer here: reply to its connection, then the
+    /// reads held behind it.
+    pub fn complete_request(&mut self, session: SessionId, xid: Xid, response: Response, out: &mut Outbox) {
+        let (owed, reads) = self.clients.complete(session, xid);
+        if !owed {
+            return;
+        }
+        let Some(client) = self.clients.clients_of(session).first().copied() else { return };
+        let reply = ClientReply::Reply { xid, zxid: self.last_processed, response };
+        out.effects.push(Effect::ClientReply { client, reply });
+        for (xid, request) in reads {
+            self.serve_read(client, xid, &request, out);
+        }
+    }
+
+    /// A read, served from this server's tree (sequentially consistent, not linearizable).
+    pub fn serve_read(&mut self, client: u64, xid: Xid, request: &Request, out: &mut Outbox) {
+        let response = match request {
+            Request::GetData { path, watch } => match self.tree.get_data(path) {
+                Ok((data, stat)) => {
+                    if *watch {
+                        self.clients.watches.add_data_watch(path, client);
+                    }
+                    Response::GetData { data, stat }
+                }
+                Err(code) => Response::Error { code },
+            },
+            Request::GetChildren { path, watch } => match self.tree.get_children(path) {
+                Ok((children, stat)) => {
+                    if *watch {
+                        self.clients.watches.add_child_watch(path, client);
+                    }
+                    Response::GetChildren { children, stat }
+                }
+                Err(code) => Response::Error { code },
+            },
+            Request::Exists { path, watch } => {
+                // An exists watch is set whether or not the node is there.
+                if *watch {
+                    self.clients.watches.add_data_watch(path, client);
+                }
+                Response::Exists { stat: self.tree.exists(path) }
+            }
+            other => panic!("{other:?} is not a read"),
+        };
+        let reply = ClientReply::Reply { xid, zxid: self.last_processed, response };
+        out.effects.push(Effect::ClientReply { client, reply });
+    }
+
+    /// Sets the applied point after a TRUNC or SNAP replaced the in-memory state, or after
+    /// sync: forward by applying the logged txns up to `zxid`, back by reloading the tree
+    /// from the log (`ZKDatabase.truncateLog`, `loadDataBase`).
     pub fn reset_processed(&mut self, zxid: Zxid) {
+        if zxid < self.last_processed {
+            self.tree = tree_from_log(self.disk.log.iter().filter(|t| t.zxid <= zxid));
+        } else {
+            let from = self.last_processed;
+            for t in self.disk.log.iter().filter(|t| t.zxid > from && t.zxid <= zxid) {
+                self.tree.apply(t);
+            }
+        }
+        self.last_processed = zxid;
+    }
+
+    /// Replaces the tree with the log's (a SNAP installed a new history).
+    pub fn reload_tree(&mut self, zxid: Zxid) {
+        self.tree = tree_from_log(self.disk.log.iter().filter(|t| t.zxid <= zxid));
         self.last_processed = zxid;
     }
 
@@ -317,6 +503,15 @@ impl Core {
     pub fn take_client_write(&mut self, client: u64, seq: u64) {
         self.client_writes.insert((client, seq));
     }
+}
+
+/// `loadDataBase`: the tree a log's txns build, applied in order.
+fn tree_from_log<'a>(log: impl IntoIterator<Item = &'a Txn>) -> DataTree {
+    let mut tree = DataTree::new();
+    for t in log {
+        tree.apply(t);
+    }
+    tree
 }
 
 /// One ZooKeeper server.
@@ -341,10 +536,13 @@ impl Node {
             fle: Election::new(cfg.id),
             core: Core {
                 last_processed: durable.last_logged_zxid(),
+                tree: tree_from_log(&durable.log),
                 cfg,
                 disk: durable,
                 next_fsync: 0,
                 client_writes: BTreeSet::new(),
+                clients: ClientConns::default(),
+                claimed_processed: None,
             },
             role: Role::Looking,
             current_vote: None,
@@ -421,6 +619,11 @@ impl Node {
         self.core.last_processed()
     }
 
+    /// The data tree at `last_processed`.
+    pub fn tree(&self) -> &DataTree {
+        self.core.tree()
+    }
+
     /// The leader role, for tests that need to reach states no short run reaches.
     #[cfg(test)]
     pub(crate) fn leader_mut(&mut self) -> Option<&mut Leader> {
@@ -451,6 +654,7 @@ impl Node {
             Input::ConnectionDown { peer } => self.on_connection_down(peer, out),
             Input::Durable { fsync } => self.on_durable(fsync, out),
             Input::Client { client, request } => self.on_client(client, request, out),
+            Input::ClientGone { client } => self.core.clients.remove(client),
         }
         self.drain_self_notifications(out);
     }
@@ -482,6 +686,117 @@ impl Node {
                     self.start_looking(reason, out);
                 }
             }
+            ClientRequest::Connect { session, timeout_ms, last_zxid_seen } => {
+                self.on_connect(client, session, timeout_ms, last_zxid_seen, out)
+            }
+            ClientRequest::Op { xid, call } => self.on_client_op(client, xid, call, out),
+            ClientRequest::Ping => match self.core.clients.session_of(client) {
+                Some(session) if self.is_established() => {
+                    self.touch_session(session);
+                    out.effects.push(Effect::ClientReply { client, reply: ClientReply::Pong });
+                }
+                _ => out.effects.push(Effect::ClientReply { client, reply: ClientReply::ConnectionClosed }),
+            },
+            ClientRequest::SetWatches { relative_zxid, data, exist, child } => {
+                if self.core.clients.session_of(client).is_none() {
+                    return;
+                }
+                let tree = &self.core.tree;
+                let events = self.core.clients.watches.set_watches(tree, client, relative_zxid, &data, &exist, &child);
+                for event in events {
+                    out.effects.push(Effect::ClientReply { client, reply: ClientReply::Watch { event } });
+                }
+            }
+        }
+    }
+
+    /// `ZooKeeperServer.processConnectRequest`: refuse when not serving or behind the
+    /// client; a new session becomes a `createSession` txn, an old one is revalidated by the
+    /// leader (which alone knows whether it expired).
+    fn on_connect(
+        &mut self,
+        client: u64,
+        session: Option<SessionId>,
+        timeout_ms: u32,
+        last_zxid_seen: Zxid,
+        out: &mut Outbox,
+    ) {
+        self.core.clients.remove(client); // A connection replaces an earlier one.
+        if !self.is_established() || last_zxid_seen > self.core.last_processed {
+            out.effects.push(Effect::ClientReply { client, reply: ClientReply::ConnectionClosed });
+            return;
+        }
+        let timeout_ms = session::negotiate_timeout(timeout_ms, self.core.cfg.timing.tick_ms());
+        let mut back_to_looking = None;
+        match (session, &mut self.role) {
+            (None, Role::Leading(l)) => {
+                self.core.clients.start_create(client, timeout_ms);
+                back_to_looking = l.propose_op(&mut self.core, Op::CreateSession { client, timeout_ms }, out);
+            }
+            (None, Role::Following(f)) => {
+                self.core.clients.start_create(client, timeout_ms);
+                f.forward(Message::CreateSession { client, timeout_ms }, out);
+            }
+            (Some(s), Role::Leading(l)) => {
+                self.core.clients.start_revalidate(client, s);
+                let valid = l.touch(&self.core, s);
+                self.core.finish_revalidate(client, s, valid, out);
+            }
+            (Some(s), Role::Following(f)) => {
+                self.core.clients.start_revalidate(client, s);
+                f.forward(Message::Revalidate { client, session: s }, out);
+            }
+            (_, Role::Looking) => unreachable!("established"),
+        }
+        if let Some(reason) = back_to_looking {
+            self.start_looking(reason, out);
+        }
+    }
+
+    /// A session's API call: writes and syncs go to the leader; reads are answered here,
+    /// after the session's earlier writes.
+    fn on_client_op(&mut self, client: u64, xid: Xid, request: Request, out: &mut Outbox) {
+        let Some(session) = self.core.clients.session_of(client) else {
+            out.effects.push(Effect::ClientReply { client, reply: ClientReply::ConnectionClosed });
+            return;
+        };
+        if !self.is_established() {
+            out.effects.push(Effect::ClientReply { client, reply: ClientReply::ConnectionClosed });
+            return;
+        }
+        self.touch_session(session);
+        if request.is_write() || matches!(request, Request::Sync { .. }) {
+            self.core.clients.push_in_flight(session, xid);
+            let back_to_looking = match &mut self.role {
+                Role::Leading(l) => l.on_session_op(&mut self.core, None, session, xid, request, out),
+                Role::Following(f) => {
+                    f.forward(Message::ClientOp { session, xid, request }, out);
+                    None
+                }
+                Role::Looking => unreachable!("established"),
+            };
+            if let Some(reason) = back_to_looking {
+                self.start_looking(reason, out);
+            }
+        } else if self.core.clients.must_hold(session) {
+            self.core.clients.hold_read(session, xid, request);
+        } else {
+            self.core.serve_read(client, xid, &request, out);
+        }
+    }
+
+    /// A client's request or ping keeps its session alive: at the leader directly, at a
+    /// follower through its next PING answer.
+    fn touch_session(&mut self, session: SessionId) {
+        match &mut self.role {
+            Role::Leading(l) => {
+                l.touch(&self.core, session);
+            }
+            Role::Following(_) => {
+                let timeout = self.core.tree.sessions().get(&session).copied().unwrap_or(0);
+                self.core.clients.touch(session, timeout);
+            }
+            Role::Looking => {}
         }
     }
 
@@ -617,11 +932,17 @@ impl Node {
         if !matches!(self.role, Role::Looking) {
             // The ZOOKEEPER-2845 fix: the database is reloaded from the log, so what was
             // logged but never committed counts again. The variant keeps the in-memory state.
-            if self.core.cfg.variant != Variant::Zk2845 {
-                self.core.last_processed = self.core.disk.last_logged_zxid();
+            // `zk-2355` predates that fix too.
+            if !matches!(self.core.cfg.variant, Variant::Zk2845 | Variant::Zk2355) {
+                let last = self.core.disk.last_logged_zxid();
+                self.core.reset_processed(last);
             }
-            // Clients of a server that stops serving get no answer (connection loss).
+            // Clients of a server that stops serving get no answer (connection loss), and
+            // its client connections close.
             self.core.client_writes.clear();
+            for client in self.core.clients.close_all() {
+                out.effects.push(Effect::ClientReply { client, reply: ClientReply::ConnectionClosed });
+            }
         }
         self.role = Role::Looking;
         let init = self.init_vote();

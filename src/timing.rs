@@ -44,6 +44,11 @@ impl Timing {
     }
 
     /// The leader's main loop period: it wakes every half tick (`Leader.lead`).
+    /// tickTime in milliseconds, the unit session timeouts are negotiated in.
+    pub fn tick_ms(&self) -> u64 {
+        self.tick_us / 1000
+    }
+
     pub fn half_tick_us(&self) -> u64 {
         self.tick_us / 2
     }

@@ -43,10 +43,22 @@ pub enum Variant {
     /// ACK and never counts the real one.
     #[serde(rename = "zk-4685")]
     Zk4685,
+    /// ZOOKEEPER-2355 (fixed in 3.4.11): DIFF sets the follower's lastProcessedZxid to the
+    /// leader's before the txns that follow are applied; a follower that fails mid-DIFF
+    /// keeps its in-memory tree (3.4 did not reload it, see ZOOKEEPER-2845), reports the
+    /// claimed zxid, and is synced by an empty DIFF: it never applies the txns it missed,
+    /// a closeSession among them, so the session's ephemerals never go away there.
+    #[serde(rename = "zk-2355")]
+    Zk2355,
+    /// ZOOKEEPER-1208 (fixed in 3.4.0): expiring a session does not mark it closing when
+    /// the closeSession is prepared, so a create from that session prepared after it still
+    /// passes the session check and its ephemeral outlives the session on every server.
+    #[serde(rename = "zk-1208")]
+    Zk1208,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 8] = [
+    pub const ALL: [Variant; 10] = [
         Variant::None,
         Variant::Zk1419,
         Variant::Zk1154,
@@ -55,6 +67,8 @@ impl Variant {
         Variant::Zk4643,
         Variant::Zk4646,
         Variant::Zk4685,
+        Variant::Zk2355,
+        Variant::Zk1208,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +81,8 @@ impl Variant {
             Variant::Zk4643 => "zk-4643",
             Variant::Zk4646 => "zk-4646",
             Variant::Zk4685 => "zk-4685",
+            Variant::Zk2355 => "zk-2355",
+            Variant::Zk1208 => "zk-1208",
         }
     }
 
@@ -81,6 +97,12 @@ impl Variant {
             Variant::Zk4643 => "currentEpoch is persisted before the synced txns are durable (ZOOKEEPER-4643)",
             Variant::Zk4646 => "NEWLEADER is acked before the synced txns are flushed (ZOOKEEPER-4646)",
             Variant::Zk4685 => "synced txns are acked before NEWLEADER, which the leader miscounts (ZOOKEEPER-4685)",
+            Variant::Zk2355 => {
+                "DIFF claims its txns applied before they are; a follower failing mid-DIFF misses them (ZOOKEEPER-2355)"
+            }
+            Variant::Zk1208 => {
+                "an expiring session is not marked closing, so a late create outlives it (ZOOKEEPER-1208)"
+            }
         }
     }
 }

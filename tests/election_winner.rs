@@ -21,6 +21,7 @@ fn calm(servers: u64, initial: Vec<InitialState>, max_delay_us: u64) -> Scenario
         disk: Default::default(),
         faults: FaultSpec::default(),
         workload: None,
+        service_failover: None,
     }
 }
 

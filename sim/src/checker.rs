@@ -58,10 +58,21 @@ pub enum Invariant {
     Integrity,
     CommittedLogDurability,
     AcknowledgedWriteLost,
+    /// Two servers that applied the same zxid hold the same data tree.
+    TreeConsistency,
+    /// An ephemeral exists only while its owner session is alive.
+    EphemeralOwnerAlive,
+    /// A client never sees older state than it already saw, its own writes included.
+    SequentialConsistency,
+    /// A watch event reaches its client before any answer that shows the change.
+    WatchOrder,
+    /// After faults stop, every client points at a live service instance and all agree
+    /// on `/config`, within the liveness bound.
+    FailoverLiveness,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 14] = [
+    pub const ALL: [Invariant; 19] = [
         Invariant::ElectionLiveness,
         Invariant::BroadcastLiveness,
         Invariant::StartupCheck,
@@ -76,6 +87,11 @@ impl Invariant {
         Invariant::Integrity,
         Invariant::CommittedLogDurability,
         Invariant::AcknowledgedWriteLost,
+        Invariant::TreeConsistency,
+        Invariant::EphemeralOwnerAlive,
+        Invariant::SequentialConsistency,
+        Invariant::WatchOrder,
+        Invariant::FailoverLiveness,
     ];
 
     pub fn name(self) -> &'static str {
@@ -94,6 +110,11 @@ impl Invariant {
             Invariant::Integrity => "Integrity",
             Invariant::CommittedLogDurability => "CommittedLogDurability",
             Invariant::AcknowledgedWriteLost => "AcknowledgedWriteLost",
+            Invariant::TreeConsistency => "TreeConsistency",
+            Invariant::EphemeralOwnerAlive => "EphemeralOwnerAlive",
+            Invariant::SequentialConsistency => "SequentialConsistency",
+            Invariant::WatchOrder => "WatchOrder",
+            Invariant::FailoverLiveness => "FailoverLiveness",
         }
     }
 }
@@ -212,6 +233,8 @@ impl Checker {
                 self.on_synced(now, sid, *committed_upto, log)
             }
             Observation::Delivered { zxid } => self.on_delivered(now, sid, *zxid),
+            // The data tree is the data checker's (`crate::data_checker`).
+            Observation::Applied { .. } => None,
             Observation::Decided { .. } | Observation::FollowerConnected { .. } | Observation::Proposed { .. } => None,
         }
     }

@@ -2,6 +2,7 @@
 //! seed, checked after every step.
 
 use crate::checker::{Checker, Invariant, Violation};
+use crate::data_checker::DataChecker;
 use crate::disk::Disk;
 use crate::faults::{self, FaultView};
 use crate::network::Network;
@@ -10,8 +11,10 @@ use crate::scenario::{FaultAction, RandomFaults, Scenario};
 use crate::scheduler::Scheduler;
 use crate::summary::{RunReport, Stats};
 use crate::trace::{feed, hash_hex, FaultEvent, StableHasher, TraceHeader, TraceRecord, Tracer};
+use crate::workload::{Recipes, CLIENT_ID_BASE};
 use std::hash::Hasher;
 use std::io::Write;
+use zab::client::{Client, ClientConfig, ClientEffect, ClientEvent, ClientInput, ClientTimer};
 use zab::durable::{DiskFile, DiskWrite};
 use zab::message::{Message, Notification};
 use zab::node::{ClientReply, ClientRequest, Effect, Input, NodeConfig, Observation, Outbox, Timer};
@@ -98,6 +101,82 @@ enum Event {
     ProbeTimeout {
         seq: u64,
     },
+    /// A service client's request reaches a server on connection `generation`.
+    ClientSend {
+        k: usize,
+        server: Sid,
+        generation: u64,
+        sent_us: u64,
+        request: ClientRequest,
+    },
+    /// A server's answer reaches service client `k`.
+    ClientRecv {
+        k: usize,
+        server: Sid,
+        generation: u64,
+        sent_us: u64,
+        reply: ClientReply,
+    },
+    /// Client `k` learns its connection broke.
+    ClientLost {
+        k: usize,
+        server: Sid,
+        generation: u64,
+    },
+    /// A server learns the connection of client `k` closed.
+    ClientGone {
+        server: Sid,
+        k: usize,
+        generation: u64,
+    },
+    ClientTimer {
+        k: usize,
+        timer: ClientTimer,
+        generation: u64,
+    },
+    /// The periodic work of client `k` (configuration updates, beats).
+    ClientWake {
+        k: usize,
+        life: u64,
+    },
+    ClientRestart {
+        k: usize,
+    },
+    ClientHeal {
+        k: usize,
+    },
+    ClientResume {
+        k: usize,
+    },
+    /// Time for the next random client fault.
+    ClientFault,
+}
+
+/// A service client's connection, as the network sees it.
+#[derive(Clone, Debug, Default)]
+struct ClientConn {
+    server: Option<Sid>,
+    /// Bumped at each new connection and each break: older messages are dropped.
+    generation: u64,
+    /// FIFO: nothing is delivered before the previous message in the same direction.
+    to_server_last_us: u64,
+    to_client_last_us: u64,
+}
+
+/// The service workload's clients and their network.
+struct Fleet {
+    recipes: Recipes,
+    clients: Vec<Option<Client>>,
+    conns: Vec<ClientConn>,
+    timer_gen: Vec<[u64; ClientTimer::COUNT]>,
+    /// Bumped when the process dies: its wake-ups are dropped.
+    life: Vec<u64>,
+    isolated: Vec<bool>,
+    paused: Vec<bool>,
+    /// Inputs that reached a frozen process, delivered when it resumes.
+    backlog: Vec<Vec<ClientInput>>,
+    session_timeout_ms: u32,
+    converged_us: Option<u64>,
 }
 
 /// The client that submits the write proving progress once the cluster converged.
@@ -167,6 +246,9 @@ pub struct Cluster<'a> {
     random_faults: Option<RandomFaults>,
     /// Every fault applied, scripted or random, as a script.
     applied_faults: Vec<crate::scenario::ScriptedFault>,
+    rng_clients: Stream,
+    fleet: Option<Fleet>,
+    data: DataChecker,
 }
 
 impl<'a> Cluster<'a> {
@@ -226,7 +308,32 @@ impl<'a> Cluster<'a> {
             probe_attempt: 0,
             random_faults: scenario.faults.random.clone(),
             applied_faults: Vec::new(),
+            rng_clients: Stream::new(opts.seed, Purpose::Clients),
+            fleet: None,
+            data: DataChecker::default(),
         };
+        if let Some(spec) = &scenario.service_failover {
+            let recipes = Recipes::new(spec);
+            let n = recipes.len();
+            c.fleet = Some(Fleet {
+                recipes,
+                clients: vec![None; n],
+                conns: vec![ClientConn::default(); n],
+                timer_gen: vec![[0; ClientTimer::COUNT]; n],
+                life: vec![0; n],
+                isolated: vec![false; n],
+                paused: vec![false; n],
+                backlog: vec![Vec::new(); n],
+                session_timeout_ms: spec.session_timeout_ms,
+                converged_us: None,
+            });
+            if let Some(f) = &spec.faults {
+                let first = c.rng_clients.range(f.min_interval_ms, f.max_interval_ms) * 1000;
+                if first < scenario.duration_us() {
+                    c.sched.at(first, Event::ClientFault);
+                }
+            }
+        }
         if let Some(w) = &scenario.workload {
             let first = c.rng_workload.range(w.min_interval_us, w.max_interval_us);
             if first < scenario.duration_us() {
@@ -262,8 +369,12 @@ impl<'a> Cluster<'a> {
                 self.step(s, Input::Start, None);
             }
         }
+        let n_clients = self.fleet.as_ref().map_or(0, |f| f.clients.len());
+        for k in 0..n_clients {
+            self.start_client(k);
+        }
         let mut stopped_at_us = None;
-        while self.violation.is_none() && !self.checker.is_done() {
+        while self.violation.is_none() && !self.is_done() {
             if let (Some(u), Some(t)) = (until_us, self.sched.peek_time()) {
                 if t > u {
                     stopped_at_us = Some(u);
@@ -275,8 +386,50 @@ impl<'a> Cluster<'a> {
             if self.faults_stopped && self.violation.is_none() && self.checker.check_converged(now, &self.nodes) {
                 self.submit_probe(now);
             }
+            if self.faults_stopped && self.violation.is_none() && self.checker.converged_us().is_some() {
+                self.check_clients_converged(now);
+            }
         }
         self.finish(stopped_at_us)
+    }
+
+    /// The run's work is done: a write committed after convergence, and the service's
+    /// clients all point at live instances.
+    fn is_done(&self) -> bool {
+        self.checker.is_done() && self.fleet.as_ref().is_none_or(|f| f.converged_us.is_some())
+    }
+
+    /// The liveness bound ran out with the servers converged: the service's clients must
+    /// be too.
+    fn failover_deadline(&self, now: u64) -> Option<Violation> {
+        let f = self.fleet.as_ref()?;
+        if f.converged_us.is_some() {
+            return None;
+        }
+        let leader = self.leader()?;
+        let tree = self.nodes[Self::idx(leader)].as_ref()?.tree();
+        let why = f.recipes.converged(tree, &f.clients).err()?;
+        Some(Violation {
+            invariant: Invariant::FailoverLiveness,
+            t_us: now,
+            nodes: vec![leader],
+            detail: format!(
+                "{why}, {} after faults stopped",
+                crate::summary::fmt_us(self.scenario.liveness_bound_us())
+            ),
+        })
+    }
+
+    fn check_clients_converged(&mut self, now: u64) {
+        let Some(leader) = self.leader() else { return };
+        let Some(fleet) = &mut self.fleet else { return };
+        if fleet.converged_us.is_some() {
+            return;
+        }
+        let tree = self.nodes[Self::idx(leader)].as_ref().expect("the leader is up").tree();
+        if fleet.recipes.converged(tree, &fleet.clients).is_ok() {
+            fleet.converged_us = Some(now);
+        }
     }
 
     fn handle(&mut self, now: u64, ev: Event) {
@@ -351,6 +504,8 @@ impl<'a> Cluster<'a> {
                 if self.faults_stopped {
                     if let Some(v) = self.checker.on_deadline(now, &self.nodes) {
                         self.violate(v);
+                    } else if let Some(v) = self.failover_deadline(now) {
+                        self.violate(v);
                     }
                 }
             }
@@ -362,6 +517,41 @@ impl<'a> Cluster<'a> {
                 }
             }
             Event::NextWrite => self.next_write(now),
+            Event::ClientSend { k, server, generation, sent_us, request } => {
+                let f = self.fleet.as_ref().expect("client events need a fleet");
+                let c = &f.conns[k];
+                if c.generation == generation && c.server == Some(server) && self.nodes[Self::idx(server)].is_some() {
+                    let input = Input::Client { client: CLIENT_ID_BASE + k as u64, request };
+                    self.step(server, input, Some(sent_us));
+                }
+            }
+            Event::ClientRecv { k, server, generation, sent_us, reply } => {
+                if self.fleet.as_ref().expect("fleet").conns[k].generation == generation {
+                    self.client_step(k, ClientInput::Reply { from: server, reply }, Some(sent_us));
+                }
+            }
+            Event::ClientLost { k, server, generation } => {
+                if self.fleet.as_ref().expect("fleet").conns[k].generation == generation {
+                    self.client_step(k, ClientInput::ConnectionLost { server }, None);
+                }
+            }
+            Event::ClientGone { server, k, generation } => {
+                let c = &self.fleet.as_ref().expect("fleet").conns[k];
+                let reconnected_here = c.server == Some(server) && c.generation > generation;
+                if self.nodes[Self::idx(server)].is_some() && !reconnected_here {
+                    self.step(server, Input::ClientGone { client: CLIENT_ID_BASE + k as u64 }, None);
+                }
+            }
+            Event::ClientTimer { k, timer, generation } => {
+                if self.fleet.as_ref().expect("fleet").timer_gen[k][timer.index()] == generation {
+                    self.client_step(k, ClientInput::Timer { timer }, None);
+                }
+            }
+            Event::ClientWake { k, life } => self.client_wake(now, k, life),
+            Event::ClientRestart { k } => self.restart_client(now, k),
+            Event::ClientHeal { k } => self.heal_client(now, k),
+            Event::ClientResume { k } => self.resume_client(now, k),
+            Event::ClientFault => self.random_client_fault(now),
             Event::ProbeTimeout { seq } => {
                 if seq == self.probe_attempt {
                     self.retry_probe(now);
@@ -448,6 +638,17 @@ impl<'a> Cluster<'a> {
                     if let Some(v) = self.checker.observe(now, node, &obs, &self.nodes, &logs) {
                         self.violate(v);
                     }
+                    let n = self.nodes[i].as_ref().expect("the node just stepped");
+                    let data = match &obs {
+                        Observation::Applied { zxid, digest, closed } => {
+                            self.data.applied(now, node, *zxid, *digest, *closed, n)
+                        }
+                        Observation::Synced { .. } => self.data.check_ephemerals(now, node, n),
+                        _ => None,
+                    };
+                    if let Some(v) = data {
+                        self.violate(v);
+                    }
                 }
                 self.tracer.record(TraceRecord::Observe { t_us: now, node, obs });
             }
@@ -456,6 +657,10 @@ impl<'a> Cluster<'a> {
 
     fn on_client_reply(&mut self, now: u64, server: Sid, client: u64, reply: ClientReply) {
         self.stats.run.client_replies += 1;
+        if client >= CLIENT_ID_BASE && client != PROBE_CLIENT {
+            self.reply_to_client(now, server, (client - CLIENT_ID_BASE) as usize, reply);
+            return;
+        }
         match reply {
             ClientReply::WriteOk { zxid, .. } if client == PROBE_CLIENT => {
                 if self.check {
@@ -486,7 +691,8 @@ impl<'a> Cluster<'a> {
                     self.stats.run.writes_refused += 1;
                 }
             }
-            ClientReply::Srvr { .. } => {}
+            // The rest belongs to session clients.
+            _ => {}
         }
     }
 
@@ -673,6 +879,304 @@ impl<'a> Cluster<'a> {
         }
     }
 
+    /// Starts service client `k`'s process: a new library, a new session.
+    fn start_client(&mut self, k: usize) {
+        let n = self.scenario.cluster.servers;
+        let f = self.fleet.as_mut().expect("fleet");
+        // The connect string, shuffled as the ZooKeeper client does.
+        let mut servers: Vec<Sid> = (1..=n).collect();
+        for i in (1..servers.len()).rev() {
+            let j = self.rng_clients.below(i as u64 + 1) as usize;
+            servers.swap(i, j);
+        }
+        let cfg = ClientConfig { id: CLIENT_ID_BASE + k as u64, servers, session_timeout_ms: f.session_timeout_ms };
+        let mut client = Client::new(cfg);
+        let mut out = Vec::new();
+        client.start(&mut out);
+        f.clients[k] = Some(client);
+        let life = f.life[k];
+        if let Some(every) = f.recipes.wake_interval_us(k, &mut self.rng_clients) {
+            let now = self.sched.now_us();
+            self.sched.at(now + every, Event::ClientWake { k, life });
+        }
+        self.client_effects(k, out);
+    }
+
+    /// Delivers one input to service client `k` (held while its process is frozen).
+    fn client_step(&mut self, k: usize, input: ClientInput, sent_us: Option<u64>) {
+        let now = self.sched.now_us();
+        let f = self.fleet.as_mut().expect("fleet");
+        let Some(client) = f.clients[k].as_mut() else { return };
+        if f.paused[k] {
+            f.backlog[k].push(input);
+            return;
+        }
+        self.events += 1;
+        feed(&mut self.hasher, &(now, CLIENT_ID_BASE + k as u64));
+        feed(&mut self.hasher, &input);
+        self.tracer.record(TraceRecord::Client {
+            i: self.events,
+            t_us: now,
+            client: k as u64,
+            sent_us,
+            input: input.clone(),
+        });
+        let mut out = Vec::new();
+        client.step(input, &mut out);
+        self.client_effects(k, out);
+    }
+
+    /// Carries out a client's effects; the recipe's reactions to its events come after.
+    fn client_effects(&mut self, k: usize, effects: Vec<ClientEffect>) {
+        let now = self.sched.now_us();
+        let mut queue: std::collections::VecDeque<ClientEffect> = effects.into();
+        while let Some(effect) = queue.pop_front() {
+            let f = self.fleet.as_mut().expect("fleet");
+            match effect {
+                ClientEffect::Send { to, request } => {
+                    let c = &mut f.conns[k];
+                    if matches!(request, ClientRequest::Connect { .. }) {
+                        c.generation += 1;
+                        c.server = Some(to);
+                        c.to_server_last_us = 0;
+                        c.to_client_last_us = 0;
+                    }
+                    if c.server != Some(to) || f.isolated[k] || self.nodes[Self::idx(to)].is_none() {
+                        continue; // No connection: lost.
+                    }
+                    let d = self.scenario.network.delay.sample(&mut self.rng_clients);
+                    let at = (now + d).max(c.to_server_last_us);
+                    c.to_server_last_us = at;
+                    let generation = c.generation;
+                    self.sched.at(at, Event::ClientSend { k, server: to, generation, sent_us: now, request });
+                }
+                ClientEffect::Close { server } => {
+                    let c = &mut f.conns[k];
+                    if c.server == Some(server) {
+                        let generation = c.generation;
+                        c.generation += 1;
+                        c.server = None;
+                        let d = self.scenario.network.delay.sample(&mut self.rng_clients);
+                        self.sched.at(now + d, Event::ClientGone { server, k, generation });
+                    }
+                }
+                ClientEffect::SetTimer { timer, after_us } => {
+                    let g = &mut f.timer_gen[k][timer.index()];
+                    *g += 1;
+                    let generation = *g;
+                    self.sched.at(now + after_us, Event::ClientTimer { k, timer, generation });
+                }
+                ClientEffect::CancelTimer { timer } => f.timer_gen[k][timer.index()] += 1,
+                ClientEffect::Event(ev) => {
+                    self.client_event(now, k, &ev);
+                    let f = self.fleet.as_mut().expect("fleet");
+                    let Some(client) = f.clients[k].as_mut() else { continue };
+                    let mut more = Vec::new();
+                    f.recipes.on_event(now, k, &ev, client, &mut self.rng_clients, &mut more);
+                    queue.extend(more);
+                }
+            }
+        }
+    }
+
+    /// Checks and traces what a client's library reported.
+    fn client_event(&mut self, now: u64, k: usize, ev: &ClientEvent) {
+        let id = CLIENT_ID_BASE + k as u64;
+        let session = self.fleet.as_ref().and_then(|f| f.clients[k].as_ref()).and_then(|c| c.session()).unwrap_or(0);
+        if self.check {
+            let v = match ev {
+                ClientEvent::Result { request, zxid, server, response, .. } => {
+                    let mut v = self.data.client_result(now, id, session, *server, request, *zxid, response);
+                    let ok_write = request.is_write() && !matches!(response, zab::api::Response::Error { .. });
+                    if v.is_none() && ok_write {
+                        v = self.checker.client_acked(now, *server, id, *zxid);
+                    }
+                    v
+                }
+                ClientEvent::Watch { watched, .. } => {
+                    self.data.client_watch(id, watched);
+                    None
+                }
+                ClientEvent::Expired { .. } => {
+                    self.data.client_gone(id);
+                    None
+                }
+                ClientEvent::Connected { .. } | ClientEvent::Disconnected { .. } => None,
+            };
+            if let Some(v) = v {
+                self.violate(v);
+            }
+        }
+        self.tracer.record(TraceRecord::ClientEvent { t_us: now, client: k as u64, event: ev.clone() });
+    }
+
+    /// A server answered service client `k`: it travels back on the connection it came on.
+    fn reply_to_client(&mut self, now: u64, server: Sid, k: usize, reply: ClientReply) {
+        let f = self.fleet.as_mut().expect("a service client's reply needs a fleet");
+        let c = &mut f.conns[k];
+        if c.server != Some(server) || f.isolated[k] || f.clients[k].is_none() {
+            return;
+        }
+        let d = self.scenario.network.delay.sample(&mut self.rng_clients);
+        let at = (now + d).max(c.to_client_last_us);
+        c.to_client_last_us = at;
+        let generation = c.generation;
+        self.sched.at(at, Event::ClientRecv { k, server, generation, sent_us: now, reply });
+    }
+
+    fn client_wake(&mut self, now: u64, k: usize, life: u64) {
+        let f = self.fleet.as_mut().expect("fleet");
+        if f.life[k] != life || f.clients[k].is_none() {
+            return;
+        }
+        let mut out = Vec::new();
+        if !f.paused[k] {
+            let client = f.clients[k].as_mut().expect("checked");
+            f.recipes.wake(k, client, &mut out);
+        }
+        if let Some(every) = f.recipes.wake_interval_us(k, &mut self.rng_clients) {
+            self.sched.at(now + every, Event::ClientWake { k, life });
+        }
+        self.client_effects(k, out);
+    }
+
+    /// Client `k`'s connection breaks (a crash of its server, or a cut): both ends learn
+    /// of it after the detection delay.
+    fn break_client_conn(&mut self, now: u64, k: usize, tell_server: bool) {
+        let detect = self.detect_us();
+        let f = self.fleet.as_mut().expect("fleet");
+        let c = &mut f.conns[k];
+        let Some(server) = c.server else { return };
+        // The connection is dead for good: nothing more travels on it, even once the link
+        // is back (TCP delivers all of a connection's bytes in order or breaks it).
+        let old = c.generation;
+        c.generation += 1;
+        c.server = None;
+        let generation = c.generation;
+        if f.clients[k].is_some() {
+            self.sched.at(now + detect, Event::ClientLost { k, server, generation });
+        }
+        if tell_server {
+            self.sched.at(now + detect, Event::ClientGone { server, k, generation: old });
+        }
+    }
+
+    /// A server crashed: its clients lose their connections.
+    fn server_crashed_for_clients(&mut self, now: u64, s: Sid) {
+        let Some(f) = &self.fleet else { return };
+        let ks: Vec<usize> = (0..f.conns.len()).filter(|k| f.conns[*k].server == Some(s)).collect();
+        for k in ks {
+            self.break_client_conn(now, k, false);
+        }
+    }
+
+    fn client_fault_event(&mut self, now: u64, fault: FaultEvent) {
+        self.fault_event(now, fault);
+    }
+
+    fn crash_client(&mut self, now: u64, k: usize, for_ms: Option<u64>) {
+        let f = self.fleet.as_mut().expect("fleet");
+        if f.clients[k].is_none() {
+            self.fault_event(now, FaultEvent::Skipped { reason: format!("crash-instance: client {k} is down") });
+            return;
+        }
+        self.client_fault_event(now, FaultEvent::ClientCrash { client: k as u64 });
+        // The OS closes its sockets: the server learns at once (after the detection delay).
+        self.break_client_conn(now, k, true);
+        let f = self.fleet.as_mut().expect("fleet");
+        f.clients[k] = None;
+        f.life[k] += 1;
+        f.paused[k] = false;
+        f.backlog[k].clear();
+        for g in f.timer_gen[k].iter_mut() {
+            *g += 1;
+        }
+        f.recipes.went_down(k, now);
+        self.data.client_gone(CLIENT_ID_BASE + k as u64);
+        if let Some(ms) = for_ms {
+            self.sched.at(now + ms * 1000, Event::ClientRestart { k });
+        }
+    }
+
+    fn restart_client(&mut self, now: u64, k: usize) {
+        let f = self.fleet.as_mut().expect("fleet");
+        if f.clients[k].is_some() {
+            return;
+        }
+        f.recipes.restarted(k);
+        self.client_fault_event(now, FaultEvent::ClientRestart { client: k as u64 });
+        self.start_client(k);
+    }
+
+    fn isolate_client(&mut self, now: u64, k: usize, for_ms: Option<u64>) {
+        let f = self.fleet.as_mut().expect("fleet");
+        if f.isolated[k] {
+            return;
+        }
+        f.isolated[k] = true;
+        f.recipes.went_down(k, now);
+        self.client_fault_event(now, FaultEvent::ClientIsolated { client: k as u64 });
+        self.break_client_conn(now, k, true);
+        if let Some(ms) = for_ms {
+            self.sched.at(now + ms * 1000, Event::ClientHeal { k });
+        }
+    }
+
+    fn heal_client(&mut self, now: u64, k: usize) {
+        let f = self.fleet.as_mut().expect("fleet");
+        if f.isolated[k] {
+            f.isolated[k] = false;
+            self.client_fault_event(now, FaultEvent::ClientReconnected { client: k as u64 });
+        }
+    }
+
+    fn pause_client(&mut self, now: u64, k: usize, for_ms: u64) {
+        let f = self.fleet.as_mut().expect("fleet");
+        if f.paused[k] || f.clients[k].is_none() {
+            return;
+        }
+        f.paused[k] = true;
+        f.recipes.went_down(k, now);
+        self.client_fault_event(now, FaultEvent::ClientPaused { client: k as u64 });
+        self.sched.at(now + for_ms * 1000, Event::ClientResume { k });
+    }
+
+    fn resume_client(&mut self, now: u64, k: usize) {
+        let f = self.fleet.as_mut().expect("fleet");
+        if !f.paused[k] {
+            return;
+        }
+        f.paused[k] = false;
+        let backlog = std::mem::take(&mut f.backlog[k]);
+        self.client_fault_event(now, FaultEvent::ClientResumed { client: k as u64 });
+        for input in backlog {
+            self.client_step(k, input, None);
+        }
+    }
+
+    fn random_client_fault(&mut self, now: u64) {
+        if self.faults_stopped {
+            return;
+        }
+        let spec = self.scenario.service_failover.as_ref().expect("client faults need a service");
+        let r = spec.faults.clone().expect("client faults are configured");
+        let instances = spec.instances;
+        let n = self.scenario.service_clients();
+        let total = r.crash_instance + r.isolate_client + r.pause_client;
+        let roll = self.rng_clients.below(total);
+        let for_ms = self.rng_clients.range(r.down_min_ms, r.down_max_ms);
+        let action = if roll < r.crash_instance {
+            FaultAction::CrashInstance { instance: self.rng_clients.below(instances), for_ms: Some(for_ms) }
+        } else if roll < r.crash_instance + r.isolate_client {
+            FaultAction::IsolateClient { client: self.rng_clients.below(n), for_ms: Some(for_ms) }
+        } else {
+            FaultAction::PauseClient { client: self.rng_clients.below(n), for_ms }
+        };
+        self.apply_fault(now, action);
+        let next = self.rng_clients.range(r.min_interval_ms, r.max_interval_ms) * 1000;
+        self.sched.at(now + next, Event::ClientFault);
+    }
+
     fn crash(&mut self, now: u64, s: Sid) -> bool {
         let i = Self::idx(s);
         if self.nodes[i].is_none() {
@@ -692,6 +1196,7 @@ impl<'a> Cluster<'a> {
                 self.violate(v);
             }
         }
+        self.server_crashed_for_clients(now, s);
         let detect = self.detect_us();
         for p in self.scenario.servers().filter(|p| *p != s) {
             self.break_channel(s, p);
@@ -786,6 +1291,9 @@ impl<'a> Cluster<'a> {
                 let back = self.net.heal_all();
                 self.links_up(now, back);
             }
+            FaultAction::CrashInstance { instance, for_ms } => self.crash_client(now, instance as usize, for_ms),
+            FaultAction::IsolateClient { client, for_ms } => self.isolate_client(now, client as usize, for_ms),
+            FaultAction::PauseClient { client, for_ms } => self.pause_client(now, client as usize, for_ms),
             FaultAction::SlowLink { from, to, extra_ms, for_ms } => {
                 let extra_us = extra_ms * 1000;
                 self.fault_event(now, FaultEvent::SlowLink { from, to, extra_us });
@@ -851,6 +1359,15 @@ impl<'a> Cluster<'a> {
         self.links_up(now, back);
         for s in self.scenario.servers() {
             self.restart(now, s);
+        }
+        let n_clients = self.fleet.as_ref().map_or(0, |f| f.clients.len());
+        for k in 0..n_clients {
+            self.heal_client(now, k);
+            self.resume_client(now, k);
+            self.restart_client(now, k);
+        }
+        if let Some(f) = &mut self.fleet {
+            f.recipes.quiesce();
         }
         self.faults_stopped = true;
         self.checker.faults_stopped(now);

@@ -7,6 +7,7 @@
 pub mod checker;
 pub mod cli;
 pub mod cluster;
+pub mod data_checker;
 pub mod disk;
 pub mod dist;
 pub mod faults;
@@ -19,6 +20,7 @@ pub mod strategies;
 pub mod summary;
 pub mod sweep;
 pub mod trace;
+pub mod workload;
 
 pub use checker::{Invariant, Violation};
 pub use cluster::{run, RunOptions};

@@ -12,6 +12,8 @@ pub enum Purpose {
     Faults = 2,
     Workload = 3,
     Disk = 4,
+    /// The service workload's clients: their network delays, choices and faults.
+    Clients = 5,
 }
 
 /// A deterministic generator for one purpose of one run.

@@ -48,6 +48,64 @@ pub struct Scenario {
     /// Client writes during the fault phase.
     #[serde(default)]
     pub workload: Option<WorkloadSpec>,
+    /// The service-failover workload: ZooKeeper clients with sessions, ephemerals and
+    /// watches ([`crate::workload`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_failover: Option<ServiceSpec>,
+}
+
+/// The failover recipe: `instances` service instances each hold an ephemeral znode
+/// `/services/web/instance-<i>` with their address; `clients` clients each pick one from
+/// the children of `/services/web` with a watch and pick again when it fires; a
+/// configuration manager updates `/config` with versioned setData every
+/// `[config_min_interval_ms, config_max_interval_ms]`, and the clients read it with a watch.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    pub instances: u64,
+    pub clients: u64,
+    /// The session timeout every client asks for (the servers clamp it to 2..20 ticks).
+    pub session_timeout_ms: u32,
+    #[serde(default = "default_config_min_interval_ms")]
+    pub config_min_interval_ms: u64,
+    #[serde(default = "default_config_max_interval_ms")]
+    pub config_max_interval_ms: u64,
+    /// Instances also create an ephemeral-sequential "beat" znode this often (and delete
+    /// the previous one), as a lock or heartbeat recipe would: creates racing their own
+    /// session's expiry. 0: never.
+    #[serde(default)]
+    pub beat_interval_ms: u64,
+    /// Random client faults, drawn from the clients' own stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<ClientFaults>,
+}
+
+/// Random faults of the service's processes: one every `[min_interval_ms,
+/// max_interval_ms]`, each lasting `[down_min_ms, down_max_ms]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientFaults {
+    pub min_interval_ms: u64,
+    pub max_interval_ms: u64,
+    pub down_min_ms: u64,
+    pub down_max_ms: u64,
+    /// Weight: crash a service instance (its session expires; it restarts with a new one).
+    #[serde(default)]
+    pub crash_instance: u64,
+    /// Weight: cut a client (any role) off from every server.
+    #[serde(default)]
+    pub isolate_client: u64,
+    /// Weight: freeze a client process (a long GC pause): it neither sends nor reads.
+    #[serde(default)]
+    pub pause_client: u64,
+}
+
+fn default_config_min_interval_ms() -> u64 {
+    500
+}
+
+fn default_config_max_interval_ms() -> u64 {
+    1500
 }
 
 /// Clients writing to random servers, one write every `[min_interval_us, max_interval_us]`
@@ -59,6 +117,41 @@ pub struct WorkloadSpec {
     pub clients: u64,
     pub min_interval_us: u64,
     pub max_interval_us: u64,
+}
+
+impl ServiceSpec {
+    fn validate(&self) -> Result<(), String> {
+        let f = "service_failover";
+        if self.instances == 0 {
+            return Err(format!("{f}.instances: must be at least 1"));
+        }
+        if self.clients == 0 {
+            return Err(format!("{f}.clients: must be at least 1"));
+        }
+        if self.instances + self.clients > 1000 {
+            return Err(format!("{f}: at most 1000 instances and clients in all"));
+        }
+        if self.session_timeout_ms == 0 {
+            return Err(format!("{f}.session_timeout_ms: must be above 0"));
+        }
+        if self.config_min_interval_ms == 0 || self.config_min_interval_ms > self.config_max_interval_ms {
+            return Err(format!("{f}.config_min_interval_ms: must be above 0 and at most config_max_interval_ms"));
+        }
+        if let Some(r) = &self.faults {
+            if r.min_interval_ms == 0 || r.min_interval_ms > r.max_interval_ms {
+                return Err(format!("{f}.faults.min_interval_ms: must be above 0 and at most max_interval_ms"));
+            }
+            if r.down_min_ms == 0 || r.down_min_ms > r.down_max_ms {
+                return Err(format!("{f}.faults.down_min_ms: must be above 0 and at most down_max_ms"));
+            }
+            if r.crash_instance + r.isolate_client + r.pause_client == 0 {
+                return Err(format!(
+                    "{f}.faults: every fault weight is 0 (crash_instance, isolate_client, pause_client)"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What a sweep of the scenario should find with its own variant.
@@ -228,6 +321,23 @@ pub enum FaultAction {
     Heal,
     /// Add `extra_ms` to every message from `from` to `to` for `for_ms`.
     SlowLink { from: Sid, to: Sid, extra_ms: u64, for_ms: u64 },
+    /// The process of service instance `instance` (0-based) dies; its session expires
+    /// unless it comes back within the timeout (it comes back with a new session).
+    CrashInstance {
+        instance: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_ms: Option<u64>,
+    },
+    /// Client `client` (0-based over instances, then clients, then the configuration
+    /// manager) cannot reach any server.
+    IsolateClient {
+        client: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_ms: Option<u64>,
+    },
+    /// Client `client`'s process freezes for `for_ms` (a GC pause): no pings, no sends,
+    /// nothing read; then it goes on where it stopped.
+    PauseClient { client: u64, for_ms: u64 },
 }
 
 impl FaultAction {
@@ -241,6 +351,9 @@ impl FaultAction {
             FaultAction::Cut { .. } => "cut",
             FaultAction::Heal => "heal",
             FaultAction::SlowLink { .. } => "slow-link",
+            FaultAction::CrashInstance { .. } => "crash-instance",
+            FaultAction::IsolateClient { .. } => "isolate-client",
+            FaultAction::PauseClient { .. } => "pause-client",
         }
     }
 }
@@ -421,6 +534,9 @@ impl Scenario {
                 return Err("workload.min_interval_us: must be above 0 and at most max_interval_us".into());
             }
         }
+        if let Some(sv) = &self.service_failover {
+            sv.validate()?;
+        }
         if self.faults.swarm && self.faults.random.is_some() {
             return Err("faults.swarm: a swarm draws its own random faults; remove [faults.random]".into());
         }
@@ -447,6 +563,11 @@ impl Scenario {
         Ok(())
     }
 
+    /// The service workload's client count (instances, clients, the configuration manager).
+    pub fn service_clients(&self) -> u64 {
+        self.service_failover.as_ref().map_or(0, |s| s.instances + s.clients + 1)
+    }
+
     fn check_server(&self, field: &str, sid: Sid) -> Result<(), String> {
         if sid == 0 || sid > self.cluster.servers {
             return Err(format!("{field}: server {sid} is not in 1..={}", self.cluster.servers));
@@ -460,6 +581,24 @@ impl Scenario {
                 self.check_server(&format!("{field}.server"), *server)
             }
             FaultAction::CrashLeader { .. } | FaultAction::Heal => Ok(()),
+            FaultAction::CrashInstance { instance, .. } => {
+                let n = self.service_failover.as_ref().map_or(0, |s| s.instances);
+                if *instance >= n {
+                    return Err(format!(
+                        "{field}.instance: instance {instance} is not in 0..{n} (service_failover.instances)"
+                    ));
+                }
+                Ok(())
+            }
+            FaultAction::IsolateClient { client, .. } | FaultAction::PauseClient { client, .. } => {
+                let n = self.service_clients();
+                if *client >= n {
+                    return Err(format!(
+                        "{field}.client: client {client} is not in 0..{n} (instances, then clients, then the configuration manager)"
+                    ));
+                }
+                Ok(())
+            }
             FaultAction::Partition { groups, .. } => {
                 let mut seen = BTreeSet::new();
                 for g in groups {

@@ -205,6 +205,13 @@ fn shorten(a: &FaultAction) -> Option<FaultAction> {
         FaultAction::SlowLink { from, to, extra_ms, for_ms } => {
             FaultAction::SlowLink { from, to, extra_ms, for_ms: half(for_ms)? }
         }
+        FaultAction::CrashInstance { instance, for_ms: Some(ms) } => {
+            FaultAction::CrashInstance { instance, for_ms: Some(half(ms)?) }
+        }
+        FaultAction::IsolateClient { client, for_ms: Some(ms) } => {
+            FaultAction::IsolateClient { client, for_ms: Some(half(ms)?) }
+        }
+        FaultAction::PauseClient { client, for_ms } => FaultAction::PauseClient { client, for_ms: half(for_ms)? },
         _ => return None,
     })
 }
@@ -214,8 +221,10 @@ fn fault_length(a: &FaultAction) -> u64 {
         FaultAction::Crash { for_ms, .. }
         | FaultAction::CrashLeader { for_ms }
         | FaultAction::Partition { for_ms, .. }
-        | FaultAction::Cut { for_ms, .. } => for_ms.unwrap_or(0),
-        FaultAction::SlowLink { for_ms, .. } => *for_ms,
+        | FaultAction::Cut { for_ms, .. }
+        | FaultAction::CrashInstance { for_ms, .. }
+        | FaultAction::IsolateClient { for_ms, .. } => for_ms.unwrap_or(0),
+        FaultAction::SlowLink { for_ms, .. } | FaultAction::PauseClient { for_ms, .. } => *for_ms,
         FaultAction::Restart { .. } | FaultAction::Heal => 0,
     }
 }

@@ -330,7 +330,11 @@ pub fn describe_record(r: &TraceRecord) -> String {
                 Input::ConnectionDown { peer } => format!("connection to {peer} down"),
                 Input::Start => "start".to_string(),
                 Input::Durable { fsync } => format!("fsync {fsync} durable"),
-                Input::Client { client, .. } => format!("client {client} request"),
+                Input::Client { client, request } => match request {
+                    zab::node::ClientRequest::Op { xid, call } => format!("client {client} xid {xid}: {call:?}"),
+                    r => format!("client {client}: {r:?}"),
+                },
+                Input::ClientGone { client } => format!("client {client}'s connection closed"),
             };
             format!("{:>12}  server {node}: {what}", fmt_us(*t_us))
         }
@@ -356,11 +360,26 @@ pub fn describe_record(r: &TraceRecord) -> String {
                 Observation::Proposed { zxid } => format!("proposed {zxid}"),
                 Observation::Committed { zxid } => format!("committed {zxid}"),
                 Observation::Delivered { zxid } => format!("applied {zxid}"),
+                Observation::Applied { zxid, digest, closed } => match closed {
+                    Some(s) => format!("tree at {zxid}: digest {digest:016x}, session {s:x} closed"),
+                    None => format!("tree at {zxid}: digest {digest:016x}"),
+                },
             };
             format!("{:>12}  server {node}: {what}", fmt_us(*t_us))
         }
         TraceRecord::Violation { t_us, violation } => {
             format!("{:>12}  VIOLATION {}", fmt_us(*t_us), violation.invariant)
+        }
+        TraceRecord::Client { t_us, client, input, .. } => {
+            let what = match input {
+                zab::client::ClientInput::Reply { from, reply } => format!("from server {from}: {reply:?}"),
+                zab::client::ClientInput::ConnectionLost { server } => format!("connection to server {server} lost"),
+                zab::client::ClientInput::Timer { timer } => format!("timer {timer:?}"),
+            };
+            format!("{:>12}  client {client}: {what}", fmt_us(*t_us))
+        }
+        TraceRecord::ClientEvent { t_us, client, event } => {
+            format!("{:>12}  client {client}: {event:?}", fmt_us(*t_us))
         }
         TraceRecord::Header(_) | TraceRecord::End { .. } => String::new(),
     }

@@ -107,6 +107,28 @@ pub enum FaultEvent {
     },
     /// The fault phase ended: everything healed and restarted; liveness counts from here.
     FaultsStop,
+    /// A service client's process died (`client` is its index).
+    ClientCrash {
+        client: u64,
+    },
+    /// It came back, with a new session.
+    ClientRestart {
+        client: u64,
+    },
+    /// A client cut off from every server, or back.
+    ClientIsolated {
+        client: u64,
+    },
+    ClientReconnected {
+        client: u64,
+    },
+    /// A client process froze, or went on.
+    ClientPaused {
+        client: u64,
+    },
+    ClientResumed {
+        client: u64,
+    },
     /// A scripted fault that had nothing to act on (crash-leader with no leader, crash of
     /// a crashed server, restart of a live one).
     Skipped {
@@ -144,6 +166,22 @@ pub enum TraceRecord {
         i: u64,
         t_us: u64,
         fault: FaultEvent,
+    },
+    /// An input delivered to a service client (`client` is its index); `sent_us` for
+    /// server answers.
+    Client {
+        i: u64,
+        t_us: u64,
+        client: u64,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        sent_us: Option<u64>,
+        input: zab::client::ClientInput,
+    },
+    /// What a service client's library told its application.
+    ClientEvent {
+        t_us: u64,
+        client: u64,
+        event: zab::client::ClientEvent,
     },
     /// What a node reported (role changes, decisions).
     Observe {

@@ -1,0 +1,496 @@
+//! The service-failover workload: ZooKeeper's service-discovery recipe, written as client
+//! behaviours on top of [`zab::client::Client`].
+//!
+//! - Instance `i` holds the ephemeral `/services/web/instance-<i>` with its address while
+//!   its session lives; after an expiry it registers again with a new session.
+//! - Each client lists `/services/web` with a watch, picks one child at random, reads it
+//!   with a watch, and picks again when its pick disappears. It also reads `/config` with
+//!   a watch.
+//! - The configuration manager creates `/config` and updates it with versioned setData.
+//!
+//! Each client's failover is recorded: when its instance went down, when the client
+//! noticed, when it had moved to another.
+
+use crate::rng::Stream;
+use crate::scenario::ServiceSpec;
+use serde::{Deserialize, Serialize};
+use zab::api::{CreateMode, ErrorCode, EventType, Request, Response};
+use zab::client::{Client, ClientEffect, ClientEvent};
+use zab::tree::DataTree;
+
+/// Service clients' connection ids start here, far from the raw-write workload's.
+pub const CLIENT_ID_BASE: u64 = 1 << 40;
+
+pub const SERVICES: &str = "/services";
+pub const SERVICE_PATH: &str = "/services/web";
+pub const BEATS_PATH: &str = "/services/beats";
+pub const CONFIG_PATH: &str = "/config";
+
+/// What a service client does.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Instance(u64),
+    Client(u64),
+    ConfigManager,
+}
+
+/// One client's move from a dead instance to a live one (simulated times).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failover {
+    pub client: u64,
+    /// The instance it pointed at.
+    pub from: String,
+    /// When that instance's process died or was cut off (if it did; its session may also
+    /// have ended some other way).
+    pub down_us: Option<u64>,
+    /// When the client learned it was gone (a watch, or a listing without it).
+    pub noticed_us: u64,
+    /// When it had read its new pick.
+    pub moved_us: u64,
+    pub to: String,
+}
+
+impl Failover {
+    /// Instance down (or noticed, when unknown) to moved.
+    pub fn failover_us(&self) -> u64 {
+        self.moved_us - self.down_us.unwrap_or(self.noticed_us).min(self.noticed_us)
+    }
+}
+
+/// Counts for the summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceStats {
+    pub sessions_opened: u64,
+    pub sessions_expired: u64,
+    pub watch_events: u64,
+    pub reconnects: u64,
+    pub config_updates: u64,
+    pub failovers: Vec<Failover>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct State {
+    /// Instance: its ephemeral is in place for the current session.
+    registered: bool,
+    /// Instance: its last beat znode.
+    last_beat: Option<String>,
+    /// Client: the child it points at, and the one it is reading to move to.
+    pick: Option<String>,
+    moving_to: Option<String>,
+    /// Client: its pick disappeared at this time (and which it was), not yet replaced.
+    lost: Option<(String, u64)>,
+    /// Client: the `/config` value it last read.
+    config_seen: Option<String>,
+    /// Configuration manager: the version of `/config` it last knew.
+    config_version: Option<i32>,
+}
+
+/// The recipes of every service client.
+pub struct Recipes {
+    spec: ServiceSpec,
+    roles: Vec<Role>,
+    state: Vec<State>,
+    /// Per instance: when its process went down or was cut off, until it registers again.
+    instance_down_us: Vec<Option<u64>>,
+    next_config: u64,
+    /// Faults stopped: no more configuration updates or beats, so that the clients can
+    /// agree on one `/config`.
+    quiet: bool,
+    pub stats: ServiceStats,
+}
+
+impl Recipes {
+    pub fn new(spec: &ServiceSpec) -> Recipes {
+        let mut roles: Vec<Role> = (0..spec.instances).map(Role::Instance).collect();
+        roles.extend((0..spec.clients).map(Role::Client));
+        roles.push(Role::ConfigManager);
+        Recipes {
+            spec: spec.clone(),
+            state: vec![State::default(); roles.len()],
+            roles,
+            instance_down_us: vec![None; spec.instances as usize],
+            next_config: 1,
+            quiet: false,
+            stats: ServiceStats::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.roles.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.roles.is_empty()
+    }
+
+    pub fn role(&self, k: usize) -> Role {
+        self.roles[k]
+    }
+
+    pub fn instance_path(i: u64) -> String {
+        format!("{SERVICE_PATH}/instance-{i}")
+    }
+
+    /// How often the configuration manager or an instance's beat wakes, if at all.
+    pub fn wake_interval_us(&self, k: usize, rng: &mut Stream) -> Option<u64> {
+        match self.roles[k] {
+            Role::ConfigManager => {
+                Some(rng.range(self.spec.config_min_interval_ms, self.spec.config_max_interval_ms) * 1000)
+            }
+            Role::Instance(_) if self.spec.beat_interval_ms > 0 => Some(self.spec.beat_interval_ms * 1000),
+            _ => None,
+        }
+    }
+
+    /// The process of client `k` went down, was cut off or froze at `now`: if its session
+    /// ends before it is back, that is when its instance was lost.
+    pub fn went_down(&mut self, k: usize, now: u64) {
+        if let Role::Instance(i) = self.roles[k] {
+            self.instance_down_us[i as usize].get_or_insert(now);
+        }
+    }
+
+    /// A crashed client process starts again (its library starts a new session).
+    pub fn restarted(&mut self, k: usize) {
+        let keep_config = self.state[k].config_seen.take();
+        self.state[k] = State { config_seen: keep_config, ..State::default() };
+    }
+
+    /// Faults stopped: the periodic work stops.
+    pub fn quiesce(&mut self) {
+        self.quiet = true;
+    }
+
+    /// The periodic work of client `k`.
+    pub fn wake(&mut self, k: usize, client: &mut Client, out: &mut Vec<ClientEffect>) {
+        if self.quiet || client.server().is_none() {
+            return;
+        }
+        match self.roles[k] {
+            Role::ConfigManager => {
+                if let Some(v) = self.state[k].config_version {
+                    let data = format!("v{}", self.next_config);
+                    self.next_config += 1;
+                    client.call(Request::SetData { path: CONFIG_PATH.into(), data, version: Some(v) }, out);
+                }
+            }
+            Role::Instance(i) => {
+                if let Some(old) = self.state[k].last_beat.take() {
+                    client.call(Request::Delete { path: old, version: None }, out);
+                }
+                let path = format!("{BEATS_PATH}/instance-{i}-");
+                client.call(Request::Create { path, data: String::new(), mode: CreateMode::EphemeralSequential }, out);
+            }
+            Role::Client(_) => {}
+        }
+    }
+
+    /// Client `k`'s library reported `ev` at `now`.
+    pub fn on_event(
+        &mut self,
+        now: u64,
+        k: usize,
+        ev: &ClientEvent,
+        client: &mut Client,
+        rng: &mut Stream,
+        out: &mut Vec<ClientEffect>,
+    ) {
+        match ev {
+            ClientEvent::Connected { new_session: true, .. } => {
+                self.stats.sessions_opened += 1;
+                self.on_new_session(k, client, out);
+            }
+            ClientEvent::Connected { new_session: false, .. } => {
+                self.stats.reconnects += 1;
+                // Back in time: its session, and its znode, lived on.
+                if let Role::Instance(i) = self.roles[k] {
+                    if self.state[k].registered {
+                        self.instance_down_us[i as usize] = None;
+                    }
+                }
+            }
+            ClientEvent::Disconnected { .. } => {}
+            ClientEvent::Expired { .. } => {
+                self.stats.sessions_expired += 1;
+                if let Role::Instance(_) = self.roles[k] {
+                    self.state[k].registered = false;
+                    self.state[k].last_beat = None;
+                }
+                client.start(out);
+            }
+            ClientEvent::Watch { watched, .. } => {
+                self.stats.watch_events += 1;
+                self.on_watch(now, k, watched.kind, &watched.path, client, out);
+            }
+            ClientEvent::Result { request, response, .. } => {
+                self.on_result(now, k, request, response, client, rng, out)
+            }
+        }
+    }
+
+    fn on_new_session(&mut self, k: usize, client: &mut Client, out: &mut Vec<ClientEffect>) {
+        match self.roles[k] {
+            Role::Instance(i) => {
+                for path in [SERVICES, SERVICE_PATH, BEATS_PATH] {
+                    let create =
+                        Request::Create { path: path.into(), data: String::new(), mode: CreateMode::Persistent };
+                    client.call(create, out);
+                }
+                self.register(i, client, out);
+            }
+            Role::Client(_) => {
+                client.call(Request::GetChildren { path: SERVICE_PATH.into(), watch: true }, out);
+                client.call(Request::GetData { path: CONFIG_PATH.into(), watch: true }, out);
+            }
+            Role::ConfigManager => {
+                client.call(Request::GetData { path: CONFIG_PATH.into(), watch: false }, out);
+            }
+        }
+    }
+
+    fn register(&mut self, i: u64, client: &mut Client, out: &mut Vec<ClientEffect>) {
+        let data = format!("10.0.0.{}:8080", i + 1);
+        let create = Request::Create { path: Self::instance_path(i), data, mode: CreateMode::Ephemeral };
+        client.call(create, out);
+    }
+
+    fn on_watch(
+        &mut self,
+        now: u64,
+        k: usize,
+        kind: EventType,
+        path: &str,
+        client: &mut Client,
+        out: &mut Vec<ClientEffect>,
+    ) {
+        match self.roles[k] {
+            Role::Instance(i) => {
+                // Our old session's ephemeral went away: register again.
+                if kind == EventType::NodeDeleted && path == Self::instance_path(i) && !self.state[k].registered {
+                    self.register(i, client, out);
+                }
+            }
+            Role::Client(_) => match (kind, path) {
+                (EventType::NodeChildrenChanged | EventType::NodeCreated, SERVICE_PATH) => {
+                    client.call(Request::GetChildren { path: SERVICE_PATH.into(), watch: true }, out);
+                }
+                (EventType::NodeDeleted, p) if p.strip_prefix("/services/web/") == self.state[k].pick.as_deref() => {
+                    self.lose_pick(now, k);
+                    client.call(Request::GetChildren { path: SERVICE_PATH.into(), watch: true }, out);
+                }
+                (EventType::NodeDataChanged | EventType::NodeCreated, CONFIG_PATH) => {
+                    client.call(Request::GetData { path: CONFIG_PATH.into(), watch: true }, out);
+                }
+                _ => {}
+            },
+            Role::ConfigManager => {}
+        }
+    }
+
+    /// Client `k` learned its pick is gone.
+    fn lose_pick(&mut self, now: u64, k: usize) {
+        let s = &mut self.state[k];
+        if let Some(p) = s.pick.take() {
+            s.lost.get_or_insert((p, now));
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_result(
+        &mut self,
+        now: u64,
+        k: usize,
+        request: &Request,
+        response: &Response,
+        client: &mut Client,
+        rng: &mut Stream,
+        out: &mut Vec<ClientEffect>,
+    ) {
+        let retry = matches!(response, Response::Error { code: ErrorCode::ConnectionLoss });
+        match self.roles[k] {
+            Role::Instance(i) => match (request, response) {
+                (Request::Create { path, .. }, Response::Create { .. }) if *path == Self::instance_path(i) => {
+                    self.state[k].registered = true;
+                    self.instance_down_us[i as usize] = None;
+                }
+                (Request::Create { path, .. }, Response::Create { path: created }) if path.starts_with(BEATS_PATH) => {
+                    self.state[k].last_beat = Some(created.clone());
+                }
+                (Request::Create { path, .. }, Response::Error { code: ErrorCode::NodeExists })
+                    if *path == Self::instance_path(i) =>
+                {
+                    // Ours from before a lost answer, or an old session's still alive.
+                    client.call(Request::Exists { path: path.clone(), watch: true }, out);
+                }
+                (Request::Create { path, .. }, _) if retry && *path == Self::instance_path(i) => {
+                    self.register(i, client, out);
+                }
+                (Request::Exists { path, .. }, Response::Exists { stat }) if *path == Self::instance_path(i) => {
+                    match stat {
+                        Some(st) if Some(st.ephemeral_owner) == client.session() => {
+                            self.state[k].registered = true;
+                            self.instance_down_us[i as usize] = None;
+                        }
+                        Some(_) => {} // Wait for the watch.
+                        None => self.register(i, client, out),
+                    }
+                }
+                (Request::Exists { path, watch }, _) if retry => {
+                    client.call(Request::Exists { path: path.clone(), watch: *watch }, out);
+                }
+                _ => {}
+            },
+            Role::Client(_) => self.client_result(now, k, request, response, retry, client, rng, out),
+            Role::ConfigManager => match (request, response) {
+                (Request::GetData { .. }, Response::GetData { stat, .. }) => {
+                    self.state[k].config_version = Some(stat.version);
+                }
+                (Request::GetData { .. }, Response::Error { code: ErrorCode::NoNode }) => {
+                    let create =
+                        Request::Create { path: CONFIG_PATH.into(), data: "v0".into(), mode: CreateMode::Persistent };
+                    client.call(create, out);
+                }
+                (Request::Create { .. }, Response::Create { .. }) => self.state[k].config_version = Some(0),
+                (Request::SetData { .. }, Response::SetData { stat }) => {
+                    self.state[k].config_version = Some(stat.version);
+                    self.stats.config_updates += 1;
+                }
+                // Someone else's version, a lost answer, or a create that lost a race:
+                // read again.
+                _ => {
+                    self.state[k].config_version = None;
+                    client.call(Request::GetData { path: CONFIG_PATH.into(), watch: false }, out);
+                }
+            },
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn client_result(
+        &mut self,
+        now: u64,
+        k: usize,
+        request: &Request,
+        response: &Response,
+        retry: bool,
+        client: &mut Client,
+        rng: &mut Stream,
+        out: &mut Vec<ClientEffect>,
+    ) {
+        match (request, response) {
+            (Request::GetChildren { .. }, Response::GetChildren { children, .. }) => {
+                let s = &self.state[k];
+                let pick_alive = s.pick.as_ref().is_some_and(|p| children.contains(p));
+                if !pick_alive {
+                    self.lose_pick(now, k);
+                    if !children.is_empty() && self.state[k].moving_to.is_none() {
+                        let child = children[rng.below(children.len() as u64) as usize].clone();
+                        let path = format!("{SERVICE_PATH}/{child}");
+                        self.state[k].moving_to = Some(child);
+                        client.call(Request::GetData { path, watch: true }, out);
+                    }
+                }
+            }
+            (Request::GetChildren { .. }, Response::Error { code: ErrorCode::NoNode }) => {
+                client.call(Request::Exists { path: SERVICE_PATH.into(), watch: true }, out);
+            }
+            (Request::Exists { path, .. }, Response::Exists { stat: Some(_) }) if path == SERVICE_PATH => {
+                client.call(Request::GetChildren { path: SERVICE_PATH.into(), watch: true }, out);
+            }
+            (Request::GetData { path, .. }, Response::GetData { data, .. }) if path == CONFIG_PATH => {
+                self.state[k].config_seen = Some(data.clone());
+            }
+            (Request::GetData { path, .. }, Response::Error { code: ErrorCode::NoNode }) if path == CONFIG_PATH => {
+                client.call(Request::Exists { path: CONFIG_PATH.into(), watch: true }, out);
+            }
+            (Request::Exists { path, .. }, Response::Exists { stat: Some(_) }) if path == CONFIG_PATH => {
+                client.call(Request::GetData { path: CONFIG_PATH.into(), watch: true }, out);
+            }
+            (Request::GetData { path, .. }, response) if path.starts_with("/services/web/") => {
+                let child = path["/services/web/".len()..].to_string();
+                self.state[k].moving_to = None;
+                match response {
+                    Response::GetData { .. } => {
+                        let s = &mut self.state[k];
+                        s.pick = Some(child.clone());
+                        if let Some((from, noticed_us)) = s.lost.take() {
+                            let i: Option<usize> = from.strip_prefix("instance-").and_then(|n| n.parse().ok());
+                            let down_us = i.and_then(|i| self.instance_down_us.get(i).copied().flatten());
+                            self.stats.failovers.push(Failover {
+                                client: k as u64,
+                                from,
+                                down_us,
+                                noticed_us,
+                                moved_us: now,
+                                to: child,
+                            });
+                        }
+                    }
+                    // Gone meanwhile, or the answer was lost: list again.
+                    _ => {
+                        client.call(Request::GetChildren { path: SERVICE_PATH.into(), watch: true }, out);
+                    }
+                }
+            }
+            (r, _) if retry => {
+                // A lost answer: ask again (it goes out once the client reconnects).
+                let again = match r {
+                    Request::GetChildren { path, .. } => Request::GetChildren { path: path.clone(), watch: true },
+                    Request::GetData { path, .. } => Request::GetData { path: path.clone(), watch: true },
+                    Request::Exists { path, .. } => Request::Exists { path: path.clone(), watch: true },
+                    _ => return,
+                };
+                client.call(again, out);
+            }
+            _ => {}
+        }
+    }
+
+    /// After faults stop: does every client point at a live, registered instance, and see
+    /// the `/config` the tree holds? `alive[k]`: client `k`'s process is up.
+    pub fn converged(&self, tree: &DataTree, clients: &[Option<Client>]) -> Result<(), String> {
+        let config = tree.get_data(CONFIG_PATH).ok().map(|(d, _)| d);
+        for (k, role) in self.roles.iter().enumerate() {
+            let Some(c) = &clients[k] else { return Err(format!("client {k} is down")) };
+            if c.server().is_none() {
+                return Err(format!("client {k} ({role:?}) is not connected"));
+            }
+            let s = &self.state[k];
+            match role {
+                Role::Instance(i) => {
+                    let owner = tree.stat(&Self::instance_path(*i)).map(|st| st.ephemeral_owner);
+                    if !s.registered {
+                        return Err(format!("instance {i} has not registered"));
+                    }
+                    if owner != c.session() {
+                        return Err(format!(
+                            "instance {i}'s znode is owned by session {:x}, not its own ({:x})",
+                            owner.unwrap_or(0),
+                            c.session().unwrap_or(0)
+                        ));
+                    }
+                }
+                Role::Client(j) => {
+                    let Some(p) = &s.pick else { return Err(format!("client {j} points at no instance")) };
+                    let owner = tree.stat(&format!("{SERVICE_PATH}/{p}")).map(|st| st.ephemeral_owner);
+                    let live = self.roles.iter().zip(clients).any(|(r, c)| {
+                        matches!(r, Role::Instance(_))
+                            && c.as_ref().and_then(|c| c.session()).is_some_and(|s| Some(s) == owner)
+                    });
+                    if !live {
+                        return Err(format!("client {j} points at {p}, which no live instance holds"));
+                    }
+                    if s.config_seen != config {
+                        return Err(format!(
+                            "client {j} sees /config = {:?}, the tree holds {config:?}",
+                            s.config_seen
+                        ));
+                    }
+                }
+                Role::ConfigManager => {}
+            }
+        }
+        Ok(())
+    }
+}
