@@ -148,6 +148,9 @@ enum Event {
     ClientResume {
         k: usize,
     },
+    ClientSlowEnd {
+        k: usize,
+    },
     /// Time for the next random client fault.
     ClientFault,
 }
@@ -173,6 +176,8 @@ struct Fleet {
     life: Vec<u64>,
     isolated: Vec<bool>,
     paused: Vec<bool>,
+    /// Extra delay of everything the client sends.
+    slow_us: Vec<u64>,
     /// Inputs that reached a frozen process, delivered when it resumes.
     backlog: Vec<Vec<ClientInput>>,
     session_timeout_ms: u32,
@@ -323,6 +328,7 @@ impl<'a> Cluster<'a> {
                 life: vec![0; n],
                 isolated: vec![false; n],
                 paused: vec![false; n],
+                slow_us: vec![0; n],
                 backlog: vec![Vec::new(); n],
                 session_timeout_ms: spec.session_timeout_ms,
                 converged_us: None,
@@ -551,6 +557,7 @@ impl<'a> Cluster<'a> {
             Event::ClientRestart { k } => self.restart_client(now, k),
             Event::ClientHeal { k } => self.heal_client(now, k),
             Event::ClientResume { k } => self.resume_client(now, k),
+            Event::ClientSlowEnd { k } => self.client_slow_end(now, k),
             Event::ClientFault => self.random_client_fault(now),
             Event::ProbeTimeout { seq } => {
                 if seq == self.probe_attempt {
@@ -944,7 +951,7 @@ impl<'a> Cluster<'a> {
                     if c.server != Some(to) || f.isolated[k] || self.nodes[Self::idx(to)].is_none() {
                         continue; // No connection: lost.
                     }
-                    let d = self.scenario.network.delay.sample(&mut self.rng_clients);
+                    let d = self.scenario.network.delay.sample(&mut self.rng_clients) + f.slow_us[k];
                     let at = (now + d).max(c.to_server_last_us);
                     c.to_server_last_us = at;
                     let generation = c.generation;
@@ -1154,6 +1161,24 @@ impl<'a> Cluster<'a> {
         }
     }
 
+    fn slow_client(&mut self, now: u64, k: usize, extra_ms: u64, for_ms: u64) {
+        let f = self.fleet.as_mut().expect("fleet");
+        if f.slow_us[k] > 0 || f.clients[k].is_none() {
+            return;
+        }
+        f.slow_us[k] = extra_ms * 1000;
+        self.client_fault_event(now, FaultEvent::ClientSlow { client: k as u64, extra_us: extra_ms * 1000 });
+        self.sched.at(now + for_ms * 1000, Event::ClientSlowEnd { k });
+    }
+
+    fn client_slow_end(&mut self, now: u64, k: usize) {
+        let f = self.fleet.as_mut().expect("fleet");
+        if f.slow_us[k] > 0 {
+            f.slow_us[k] = 0;
+            self.client_fault_event(now, FaultEvent::ClientSlowEnd { client: k as u64 });
+        }
+    }
+
     fn random_client_fault(&mut self, now: u64) {
         if self.faults_stopped {
             return;
@@ -1162,15 +1187,17 @@ impl<'a> Cluster<'a> {
         let r = spec.faults.clone().expect("client faults are configured");
         let instances = spec.instances;
         let n = self.scenario.service_clients();
-        let total = r.crash_instance + r.isolate_client + r.pause_client;
+        let total = r.crash_instance + r.isolate_client + r.pause_client + r.slow_client;
         let roll = self.rng_clients.below(total);
         let for_ms = self.rng_clients.range(r.down_min_ms, r.down_max_ms);
         let action = if roll < r.crash_instance {
             FaultAction::CrashInstance { instance: self.rng_clients.below(instances), for_ms: Some(for_ms) }
         } else if roll < r.crash_instance + r.isolate_client {
             FaultAction::IsolateClient { client: self.rng_clients.below(n), for_ms: Some(for_ms) }
-        } else {
+        } else if roll < r.crash_instance + r.isolate_client + r.pause_client {
             FaultAction::PauseClient { client: self.rng_clients.below(n), for_ms }
+        } else {
+            FaultAction::SlowClient { client: self.rng_clients.below(n), extra_ms: r.slow_extra_ms, for_ms }
         };
         self.apply_fault(now, action);
         let next = self.rng_clients.range(r.min_interval_ms, r.max_interval_ms) * 1000;
@@ -1294,6 +1321,9 @@ impl<'a> Cluster<'a> {
             FaultAction::CrashInstance { instance, for_ms } => self.crash_client(now, instance as usize, for_ms),
             FaultAction::IsolateClient { client, for_ms } => self.isolate_client(now, client as usize, for_ms),
             FaultAction::PauseClient { client, for_ms } => self.pause_client(now, client as usize, for_ms),
+            FaultAction::SlowClient { client, extra_ms, for_ms } => {
+                self.slow_client(now, client as usize, extra_ms, for_ms)
+            }
             FaultAction::SlowLink { from, to, extra_ms, for_ms } => {
                 let extra_us = extra_ms * 1000;
                 self.fault_event(now, FaultEvent::SlowLink { from, to, extra_us });
@@ -1363,6 +1393,7 @@ impl<'a> Cluster<'a> {
         let n_clients = self.fleet.as_ref().map_or(0, |f| f.clients.len());
         for k in 0..n_clients {
             self.heal_client(now, k);
+            self.client_slow_end(now, k);
             self.resume_client(now, k);
             self.restart_client(now, k);
         }

@@ -98,6 +98,16 @@ pub struct ClientFaults {
     /// Weight: freeze a client process (a long GC pause): it neither sends nor reads.
     #[serde(default)]
     pub pause_client: u64,
+    /// Weight: delay everything a client sends by `slow_extra_ms` (TCP retransmissions on
+    /// a bad link: the connection survives, its packets arrive late and in a burst).
+    #[serde(default)]
+    pub slow_client: u64,
+    #[serde(default = "default_slow_client_extra_ms")]
+    pub slow_extra_ms: u64,
+}
+
+fn default_slow_client_extra_ms() -> u64 {
+    2000
 }
 
 fn default_config_min_interval_ms() -> u64 {
@@ -144,9 +154,9 @@ impl ServiceSpec {
             if r.down_min_ms == 0 || r.down_min_ms > r.down_max_ms {
                 return Err(format!("{f}.faults.down_min_ms: must be above 0 and at most down_max_ms"));
             }
-            if r.crash_instance + r.isolate_client + r.pause_client == 0 {
+            if r.crash_instance + r.isolate_client + r.pause_client + r.slow_client == 0 {
                 return Err(format!(
-                    "{f}.faults: every fault weight is 0 (crash_instance, isolate_client, pause_client)"
+                    "{f}.faults: every fault weight is 0 (crash_instance, isolate_client, pause_client, slow_client)"
                 ));
             }
         }
@@ -338,6 +348,8 @@ pub enum FaultAction {
     /// Client `client`'s process freezes for `for_ms` (a GC pause): no pings, no sends,
     /// nothing read; then it goes on where it stopped.
     PauseClient { client: u64, for_ms: u64 },
+    /// Everything client `client` sends takes `extra_ms` longer, for `for_ms`.
+    SlowClient { client: u64, extra_ms: u64, for_ms: u64 },
 }
 
 impl FaultAction {
@@ -354,6 +366,7 @@ impl FaultAction {
             FaultAction::CrashInstance { .. } => "crash-instance",
             FaultAction::IsolateClient { .. } => "isolate-client",
             FaultAction::PauseClient { .. } => "pause-client",
+            FaultAction::SlowClient { .. } => "slow-client",
         }
     }
 }
@@ -590,7 +603,9 @@ impl Scenario {
                 }
                 Ok(())
             }
-            FaultAction::IsolateClient { client, .. } | FaultAction::PauseClient { client, .. } => {
+            FaultAction::IsolateClient { client, .. }
+            | FaultAction::PauseClient { client, .. }
+            | FaultAction::SlowClient { client, .. } => {
                 let n = self.service_clients();
                 if *client >= n {
                     return Err(format!(

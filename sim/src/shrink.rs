@@ -212,6 +212,9 @@ fn shorten(a: &FaultAction) -> Option<FaultAction> {
             FaultAction::IsolateClient { client, for_ms: Some(half(ms)?) }
         }
         FaultAction::PauseClient { client, for_ms } => FaultAction::PauseClient { client, for_ms: half(for_ms)? },
+        FaultAction::SlowClient { client, extra_ms, for_ms } => {
+            FaultAction::SlowClient { client, extra_ms, for_ms: half(for_ms)? }
+        }
         _ => return None,
     })
 }
@@ -224,7 +227,9 @@ fn fault_length(a: &FaultAction) -> u64 {
         | FaultAction::Cut { for_ms, .. }
         | FaultAction::CrashInstance { for_ms, .. }
         | FaultAction::IsolateClient { for_ms, .. } => for_ms.unwrap_or(0),
-        FaultAction::SlowLink { for_ms, .. } | FaultAction::PauseClient { for_ms, .. } => *for_ms,
+        FaultAction::SlowLink { for_ms, .. }
+        | FaultAction::PauseClient { for_ms, .. }
+        | FaultAction::SlowClient { for_ms, .. } => *for_ms,
         FaultAction::Restart { .. } | FaultAction::Heal => 0,
     }
 }

@@ -129,6 +129,13 @@ pub enum FaultEvent {
     ClientResumed {
         client: u64,
     },
+    ClientSlow {
+        client: u64,
+        extra_us: u64,
+    },
+    ClientSlowEnd {
+        client: u64,
+    },
     /// A scripted fault that had nothing to act on (crash-leader with no leader, crash of
     /// a crashed server, restart of a live one).
     Skipped {
