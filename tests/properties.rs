@@ -48,3 +48,30 @@ proptest! {
         prop_assert!(r.as_expected(), "{}\nscript: {:?}", r, s.faults.script);
     }
 }
+
+/// The service-failover workload on three servers: instances crash at random (their own
+/// stream), and the generated schedule crashes and partitions the servers.
+fn failover_base() -> Scenario {
+    Scenario::parse(
+        "duration_ms = 8000\nliveness_bound_ms = 30000\n[expect]\nknown = [\"StartupCheck\"]\n\
+         [cluster]\nservers = 3\n[timing]\ntick_ms = 500\n\
+         [service_failover]\ninstances = 2\nclients = 3\nsession_timeout_ms = 2000\n\
+         [service_failover.faults]\nmin_interval_ms = 500\nmax_interval_ms = 2000\ndown_min_ms = 200\n\
+         down_max_ms = 4000\ncrash_instance = 2\nisolate_client = 1\npause_client = 1\n",
+        "failover-under-scripted-faults",
+    )
+    .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn service_failover_keeps_every_invariant_under_any_fault_schedule(
+        s in with_fault_script(failover_base(), 6),
+        seed in any::<u64>(),
+    ) {
+        let r = run(&s, RunOptions::new(seed));
+        prop_assert!(r.as_expected(), "{}\nscript: {:?}", r, s.faults.script);
+    }
+}

@@ -1447,7 +1447,11 @@ impl<'a> Cluster<'a> {
             trace_hash,
             recent,
             trace_error,
-            stats: self.stats.finish(now),
+            stats: {
+                let mut stats = self.stats.finish(now);
+                stats.service = self.fleet.as_ref().map(|f| f.recipes.stats.clone());
+                stats
+            },
         }
     }
 }

@@ -253,3 +253,155 @@ impl DataChecker {
         self.clients.remove(&client);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zab::api::{Stat, TreeTxn};
+    use zab::durable::{DurableState, Op, Txn};
+    use zab::node::NodeConfig;
+    use zab::quorum::QuorumVerifier;
+    use zab::timing::Timing;
+    use zab::Variant;
+
+    fn z(c: u64) -> Zxid {
+        Zxid::new(1, c)
+    }
+
+    /// A server whose log (all applied at start) is `ops`, one zxid each from 1:1.
+    fn node_with(ops: Vec<Op>) -> Node {
+        let cfg = NodeConfig {
+            id: 1,
+            quorum: QuorumVerifier::majority_of(3),
+            timing: Timing::default(),
+            variant: Variant::None,
+        };
+        let log = ops.into_iter().enumerate().map(|(i, op)| Txn { zxid: z(i as u64 + 1), op }).collect();
+        Node::recover(cfg, DurableState { accepted_epoch: 1, current_epoch: 1, log }).unwrap()
+    }
+
+    fn create(session: u64, path: &str, ephemeral: bool) -> Op {
+        let txn = TreeTxn::Create {
+            path: path.into(),
+            data: String::new(),
+            ephemeral_owner: if ephemeral { session } else { 0 },
+            parent_cversion: 1,
+        };
+        Op::Tree { session, xid: 1, txn }
+    }
+
+    fn read(path: &str, watch: bool) -> Request {
+        Request::GetData { path: path.into(), watch }
+    }
+
+    fn data_at(mzxid: Zxid) -> Response {
+        Response::GetData { data: String::new(), stat: Stat { mzxid, ..Stat::default() } }
+    }
+
+    #[test]
+    fn trees_that_differ_at_the_same_zxid_break_tree_consistency() {
+        let mut c = DataChecker::default();
+        let n = node_with(vec![]);
+        assert_eq!(c.applied(0, 1, z(5), 0xaaaa, None, &n), None);
+        assert_eq!(c.applied(0, 2, z(5), 0xaaaa, None, &n), None);
+        let v = c.applied(0, 3, z(5), 0xbbbb, None, &n).unwrap();
+        assert_eq!(v.invariant, Invariant::TreeConsistency);
+        assert_eq!(v.nodes, vec![1, 3]);
+    }
+
+    #[test]
+    fn an_ephemeral_whose_session_is_not_in_the_table_breaks_ephemeral_owner_alive() {
+        // A create of session 1:1's ephemeral applied after the session closed (ZOOKEEPER-1208).
+        let n = node_with(vec![
+            Op::CreateSession { client: 7, timeout_ms: 4000 },
+            Op::CloseSession { session: z(1).0, paths: vec![] },
+            create(z(1).0, "/e", true),
+        ]);
+        let v = DataChecker::default().check_ephemerals(0, 1, &n).unwrap();
+        assert_eq!(v.invariant, Invariant::EphemeralOwnerAlive);
+    }
+
+    #[test]
+    fn a_server_past_a_close_that_still_holds_the_ephemeral_breaks_ephemeral_owner_alive() {
+        // Server 1 never applied the closeSession another server applied at 1:3 (ZOOKEEPER-2355).
+        let session = z(1).0;
+        let n = node_with(vec![
+            Op::CreateSession { client: 7, timeout_ms: 4000 },
+            create(session, "/e", true),
+            Op::Write { client: 0, seq: 0 },
+            Op::Write { client: 0, seq: 1 },
+        ]);
+        let mut c = DataChecker::default();
+        let other = node_with(vec![]);
+        assert_eq!(c.applied(0, 2, z(3), 1, Some(session), &other), None);
+        let v = c.check_ephemerals(0, 1, &n).unwrap();
+        assert_eq!(v.invariant, Invariant::EphemeralOwnerAlive);
+        assert!(v.detail.contains("closed at"), "{}", v.detail);
+    }
+
+    #[test]
+    fn a_live_session_with_its_ephemeral_passes() {
+        let n = node_with(vec![Op::CreateSession { client: 7, timeout_ms: 4000 }, create(z(1).0, "/e", true)]);
+        assert_eq!(DataChecker::default().check_ephemerals(0, 1, &n), None);
+    }
+
+    #[test]
+    fn an_answer_older_than_one_already_seen_breaks_sequential_consistency() {
+        let mut c = DataChecker::default();
+        assert_eq!(c.client_result(0, 9, 1, 1, &read("/a", false), z(5), &data_at(z(5))), None);
+        let v = c.client_result(0, 9, 1, 2, &read("/b", false), z(4), &data_at(z(1))).unwrap();
+        assert_eq!(v.invariant, Invariant::SequentialConsistency);
+    }
+
+    #[test]
+    fn reading_older_data_than_ones_own_write_breaks_sequential_consistency() {
+        let mut c = DataChecker::default();
+        let set = Request::SetData { path: "/a".into(), data: "x".into(), version: None };
+        let written = Response::SetData { stat: Stat { mzxid: z(6), ..Stat::default() } };
+        assert_eq!(c.client_result(0, 9, 1, 1, &set, z(6), &written), None);
+        // A server at 1:7 that still shows the value before the write.
+        let v = c.client_result(0, 9, 1, 1, &read("/a", false), z(7), &data_at(z(2))).unwrap();
+        assert_eq!(v.invariant, Invariant::SequentialConsistency);
+    }
+
+    #[test]
+    fn a_new_session_starts_a_new_view() {
+        let mut c = DataChecker::default();
+        assert_eq!(c.client_result(0, 9, 1, 1, &read("/a", false), z(5), &data_at(z(5))), None);
+        assert_eq!(c.client_result(0, 9, 2, 1, &read("/a", false), z(3), &data_at(z(3))), None);
+    }
+
+    #[test]
+    fn a_change_read_before_its_watch_fired_breaks_watch_order() {
+        let mut c = DataChecker::default();
+        assert_eq!(c.client_result(0, 9, 1, 1, &read("/a", true), z(3), &data_at(z(3))), None);
+        let v = c.client_result(0, 9, 1, 1, &read("/a", false), z(8), &data_at(z(8))).unwrap();
+        assert_eq!(v.invariant, Invariant::WatchOrder);
+    }
+
+    #[test]
+    fn a_change_read_after_its_watch_fired_passes() {
+        let mut c = DataChecker::default();
+        assert_eq!(c.client_result(0, 9, 1, 1, &read("/a", true), z(3), &data_at(z(3))), None);
+        let event = WatchedEvent { kind: EventType::NodeDataChanged, path: "/a".into(), zxid: z(8) };
+        c.client_watch(9, &event);
+        assert_eq!(c.client_result(0, 9, 1, 1, &read("/a", false), z(8), &data_at(z(8))), None);
+    }
+
+    #[test]
+    fn a_deletion_seen_before_its_watch_fired_breaks_watch_order() {
+        let mut c = DataChecker::default();
+        assert_eq!(c.client_result(0, 9, 1, 1, &read("/a", true), z(3), &data_at(z(3))), None);
+        let gone = Response::Error { code: ErrorCode::NoNode };
+        let v = c.client_result(0, 9, 1, 1, &read("/a", false), z(9), &gone).unwrap();
+        assert_eq!(v.invariant, Invariant::WatchOrder);
+    }
+
+    #[test]
+    fn answers_made_up_by_the_client_library_are_not_checked() {
+        let mut c = DataChecker::default();
+        assert_eq!(c.client_result(0, 9, 1, 1, &read("/a", false), z(5), &data_at(z(5))), None);
+        let lost = Response::Error { code: ErrorCode::ConnectionLoss };
+        assert_eq!(c.client_result(0, 9, 1, 1, &read("/a", false), Zxid::ZERO, &lost), None);
+    }
+}

@@ -3,6 +3,7 @@
 
 use crate::checker::{Invariant, Violation};
 use crate::trace::{hash_hex, TraceRecord};
+use crate::workload::ServiceStats;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,6 +25,9 @@ pub struct LeaderRecord {
 /// Figures gathered during a run, from the nodes' observations and the simulator.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunStats {
+    /// The service-failover workload's figures, when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceStats>,
     pub messages_sent: u64,
     /// Sent with no connection, or lost in flight to a break or a crash.
     pub messages_lost: u64,
@@ -289,6 +293,9 @@ impl fmt::Display for RunReport {
             )?,
             (None, None) => {}
         }
+        if let Some(sv) = &s.service {
+            write_service(f, sv)?;
+        }
         match &self.violation {
             None => writeln!(f, "result: ok")?,
             Some(v) => {
@@ -310,6 +317,43 @@ impl fmt::Display for RunReport {
         }
         write!(f, "trace-hash: {}", hash_hex(self.trace_hash))
     }
+}
+
+/// The service workload's sessions, watches and failovers.
+fn write_service(f: &mut fmt::Formatter<'_>, sv: &ServiceStats) -> fmt::Result {
+    writeln!(
+        f,
+        "service: {} sessions opened, {} told they expired, {} reconnects, {} watch events, {} /config updates",
+        sv.sessions_opened, sv.sessions_expired, sv.reconnects, sv.watch_events, sv.config_updates
+    )?;
+    let mut times: Vec<u64> = sv.failovers.iter().map(|x| x.failover_us()).collect();
+    times.sort_unstable();
+    if times.is_empty() {
+        return writeln!(f, "failovers: none");
+    }
+    writeln!(
+        f,
+        "failovers: {}, instance down to client moved p50 {}, p99 {}, max {}",
+        times.len(),
+        fmt_us(percentile(&times, 50)),
+        fmt_us(percentile(&times, 99)),
+        fmt_us(*times.last().expect("not empty"))
+    )?;
+    writeln!(f, "  client  from         down         noticed      moved        to")?;
+    for x in &sv.failovers {
+        let down = x.down_us.map_or("-".to_string(), fmt_us);
+        writeln!(
+            f,
+            "  {:>6}  {:<11}  {:>11}  {:>11}  {:>11}  {}",
+            x.client,
+            x.from,
+            down,
+            fmt_us(x.noticed_us),
+            fmt_us(x.moved_us),
+            x.to
+        )?;
+    }
+    Ok(())
 }
 
 /// One trace record as a short line for people.
