@@ -7,16 +7,19 @@
 pub mod checker;
 pub mod cli;
 pub mod cluster;
+pub mod diagram;
 pub mod disk;
 pub mod dist;
 pub mod faults;
 pub mod network;
+pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod scheduler;
 pub mod shrink;
 pub mod strategies;
 pub mod summary;
+pub mod svg;
 pub mod sweep;
 pub mod trace;
 
