@@ -87,6 +87,8 @@ struct Metric {
     /// What one value is, for the x axis and the table.
     what: &'static str,
     values: fn(&SeedOutcome) -> Vec<u64>,
+    /// Why no seed may have it.
+    absent: &'static str,
 }
 
 fn one(v: Option<u64>) -> Vec<u64> {
@@ -99,54 +101,65 @@ const METRICS: [Metric; 9] = [
         title: "Election time: each seed's median",
         what: "median LOOKING-to-decided time of a seed's server elections",
         values: |o| if o.elections > 0 { vec![o.election_p50_us] } else { vec![] },
+        absent: "no seed decided an election",
     },
     Metric {
         file: "election-max.svg",
         title: "Election time: each seed's longest",
         what: "longest LOOKING-to-decided time of any server in a seed",
         values: |o| if o.elections > 0 { vec![o.election_max_us] } else { vec![] },
+        absent: "no seed decided an election",
     },
     Metric {
         file: "unavailability-windows.svg",
         title: "Unavailability windows (no established leader)",
         what: "length of each window with no established leader, all seeds pooled",
         values: |o| o.unavailable_windows_us.clone(),
+        absent: "no window without an established leader (outcomes from a sweep older than this field?)",
     },
     Metric {
         file: "unavailability-total.svg",
         title: "Unavailability per seed, in all",
         what: "time with no established leader, summed over a seed",
         values: |o| vec![o.unavailable_us],
+        absent: "no seed",
     },
     Metric {
         file: "recovery.svg",
         title: "Recovery after faults stop",
         what: "faults stopped to every server serving",
         values: |o| one(o.recovery_us),
+        absent: "no seed converged after its faults stopped (or the runs stopped early)",
     },
     Metric {
         file: "failover-p50.svg",
         title: "Client failover time: each seed's median",
         what: "a client's server lost to the client served again (median of a seed)",
         values: |o| one(o.failover_p50_us),
+        absent:
+            "no seed measured it: only a workload whose clients fail over between servers does (none of these sweeps)",
     },
     Metric {
         file: "failover-p99.svg",
         title: "Client failover time: each seed's p99",
         what: "a client's server lost to the client served again (p99 of a seed)",
         values: |o| one(o.failover_p99_us),
+        absent:
+            "no seed measured it: only a workload whose clients fail over between servers does (none of these sweeps)",
     },
     Metric {
         file: "commit-latency-p50.svg",
         title: "Write commit latency: each seed's median",
         what: "client write submitted to acknowledged (simulated; median of a seed)",
         values: |o| if o.writes_acked > 0 { vec![o.write_p50_us] } else { vec![] },
+        absent: "no seed acknowledged a client write: the scenario has no client load",
     },
     Metric {
         file: "commit-latency-p99.svg",
         title: "Write commit latency: each seed's p99",
         what: "client write submitted to acknowledged (simulated; p99 of a seed)",
         values: |o| if o.writes_acked > 0 { vec![o.write_p99_us] } else { vec![] },
+        absent: "no seed acknowledged a client write: the scenario has no client load",
     },
 ];
 
@@ -229,7 +242,7 @@ pub fn build(main: &Sweep, vs: Option<&Sweep>, out_dir: &str) -> Report {
             .map(|(s, l)| Series { label: l.clone(), values: s.outcomes.iter().flat_map(|o| (m.values)(o)).collect() })
             .collect();
         if series.iter().all(|s| s.values.is_empty()) {
-            absent.push(format!("{} (no seed has it: {})", m.title, m.what));
+            absent.push(format!("{}: {}.", m.title, m.absent));
             continue;
         }
         files.push((m.file.to_string(), svg::cdf(m.title, m.what, &series)));
@@ -396,7 +409,7 @@ mod tests {
         assert!(names.contains(&"election-p50.svg") && names.contains(&"unavailability-windows.svg"));
         assert!(!names.iter().any(|n| n.starts_with("failover") || n.starts_with("commit-latency")));
         let md = &r.files[0].1;
-        assert!(md.contains("Client failover time: each seed's median (no seed has it"), "{md}");
+        assert!(md.contains("Client failover time: each seed's median: no seed measured it"), "{md}");
         assert!(md.contains("![Election time: each seed's median](election-p50.svg)"));
         assert!(md.contains("no seed broke an invariant"));
         assert!(md.contains("zabsim sweep scenarios/s.toml --seeds 0..10 --variant none --out a.jsonl"));

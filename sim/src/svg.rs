@@ -96,6 +96,15 @@ fn plot_h() -> f64 {
 }
 
 fn legend(out: &mut String, labels: &[String], x: f64, y: f64) {
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
+    let _ = writeln!(
+        out,
+        "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#ffffff\" fill-opacity=\"0.85\"/>",
+        x - 4.0,
+        y - 13.0,
+        longest * 6.5 + 30.0,
+        16.0 * labels.len() as f64 + 4.0
+    );
     for (i, label) in labels.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         let yy = y + 16.0 * i as f64;
@@ -111,17 +120,96 @@ fn legend(out: &mut String, labels: &[String], x: f64, y: f64) {
     }
 }
 
+/// log2 of a positive integer from +, *, / only (no libm), so that plot coordinates are
+/// the same on every platform: v = m * 2^e with m in [1, 2), ln m = 2 atanh((m-1)/(m+1)).
+fn log2(v: u64) -> f64 {
+    assert!(v > 0, "log2 of 0");
+    let e = 63 - v.leading_zeros();
+    let m = v as f64 / (1u64 << e) as f64;
+    let z = (m - 1.0) / (m + 1.0);
+    let (z2, mut term, mut sum) = (z * z, z, 0.0);
+    for k in 0..24 {
+        sum += term / (2 * k + 1) as f64;
+        term *= z2;
+    }
+    f64::from(e) + 2.0 * sum / std::f64::consts::LN_2
+}
+
+/// Where values go on the x axis: linear from 0, or log10 between two powers of ten.
+enum Scale {
+    Linear { max: u64 },
+    Log { lo: u64, hi: u64 },
+}
+
+impl Scale {
+    /// Log when the positive values span two decades or more (heavy tails: elections that
+    /// take one round or ten, windows of milliseconds or seconds), else linear.
+    fn fit(values: &[u64]) -> Scale {
+        let max = values.iter().copied().max().unwrap_or(0);
+        let min_pos = values.iter().copied().filter(|v| *v > 0).min().unwrap_or(0);
+        if min_pos == 0 || max / min_pos < 100 {
+            return Scale::Linear { max: *nice_ticks(max, 6).last().expect("a tick") };
+        }
+        let mut lo = 1u64;
+        while lo.saturating_mul(10) <= min_pos {
+            lo *= 10;
+        }
+        let mut hi = lo;
+        while hi < max {
+            hi = hi.saturating_mul(10);
+        }
+        Scale::Log { lo, hi }
+    }
+
+    /// 0..=1 across the plot; 0 and values below the range go to the left edge.
+    fn pos(&self, v: u64) -> f64 {
+        match *self {
+            Scale::Linear { max } => v as f64 / max.max(1) as f64,
+            Scale::Log { lo, hi } => {
+                let (a, b) = (log2(lo), log2(hi));
+                ((log2(v.max(lo)) - a) / (b - a)).clamp(0.0, 1.0)
+            }
+        }
+    }
+
+    /// Tick values: round steps, or 1-2-5 per decade (decades only when there are many).
+    fn ticks(&self) -> Vec<u64> {
+        match *self {
+            Scale::Linear { max } => nice_ticks(max, 6),
+            Scale::Log { lo, hi } => {
+                let decades = (log2(hi) - log2(lo)) / log2(10);
+                let mut t = Vec::new();
+                let mut d = lo;
+                while d <= hi {
+                    t.push(d);
+                    if decades <= 3.5 && d < hi {
+                        t.extend([2 * d, 5 * d]);
+                    }
+                    d = d.saturating_mul(10);
+                }
+                t
+            }
+        }
+    }
+
+    fn note(&self) -> &'static str {
+        match self {
+            Scale::Linear { .. } => "",
+            Scale::Log { .. } => " (log scale)",
+        }
+    }
+}
+
 /// Overlaid empirical CDFs of durations (microseconds), one step line per series.
 pub fn cdf(title: &str, x_label: &str, series: &[Series]) -> String {
     let mut out = String::new();
     header(&mut out, title);
-    let max = series.iter().flat_map(|s| s.values.iter().copied()).max().unwrap_or(0);
-    let ticks = nice_ticks(max, 6);
-    let x_max = *ticks.last().expect("at least one tick") as f64;
-    let x = |v: u64| LEFT + v as f64 / x_max * plot_w();
+    let all: Vec<u64> = series.iter().flat_map(|s| s.values.iter().copied()).collect();
+    let scale = Scale::fit(&all);
+    let x = |v: u64| LEFT + scale.pos(v) * plot_w();
     let y = |f: f64| TOP + (1.0 - f) * plot_h();
     // Grid and axes.
-    for t in &ticks {
+    for t in &scale.ticks() {
         let _ = writeln!(
             out,
             "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#e0e0e0\"/>\
@@ -154,10 +242,11 @@ pub fn cdf(title: &str, x_label: &str, series: &[Series]) -> String {
     );
     let _ = writeln!(
         out,
-        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}{}</text>",
         LEFT + plot_w() / 2.0,
         HEIGHT - 10.0,
-        escape(x_label)
+        escape(x_label),
+        scale.note()
     );
     let _ = writeln!(
         out,
@@ -183,17 +272,15 @@ pub fn cdf(title: &str, x_label: &str, series: &[Series]) -> String {
             }
         }
         let mut d = format!("M{:.1},{:.1}", x(v[0]), y(0.0));
-        let mut prev_f = 0.0;
         for (px, f) in &points {
             let _ = write!(d, " H{px} V{:.1}", y(*f));
-            prev_f = *f;
         }
-        debug_assert!((prev_f - 1.0).abs() < 1e-9);
         let _ = write!(d, " H{:.1}", LEFT + plot_w());
         let _ = writeln!(out, "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>");
     }
     let labels: Vec<String> = series.iter().map(|s| format!("{} (n={})", s.label, s.values.len())).collect();
-    legend(&mut out, &labels, LEFT + plot_w() - 230.0, TOP + plot_h() - 12.0 - 16.0 * (labels.len() as f64 - 1.0));
+    // A CDF's upper left is where its curves are not.
+    legend(&mut out, &labels, LEFT + 10.0, TOP + 18.0);
     out.push_str("</svg>\n");
     out
 }
@@ -292,6 +379,23 @@ mod tests {
     }
 
     #[test]
+    fn log2_needs_no_libm_and_is_accurate() {
+        for v in [1u64, 2, 3, 10, 1000, 123_456_789, u64::MAX] {
+            assert!((log2(v) - (v as f64).log2()).abs() < 1e-9, "{v}");
+        }
+    }
+
+    #[test]
+    fn heavy_tails_get_a_log_axis() {
+        assert!(matches!(Scale::fit(&[1000, 5000]), Scale::Linear { .. }));
+        let s = Scale::fit(&[0, 3_000, 40_000_000]);
+        assert!(matches!(s, Scale::Log { lo: 1000, hi: 100_000_000 }));
+        assert_eq!(s.pos(0), 0.0);
+        assert!((s.pos(100_000) - 0.4).abs() < 1e-9);
+        assert_eq!(s.ticks(), vec![1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]);
+    }
+
+    #[test]
     fn a_cdf_is_deterministic_and_escapes_labels() {
         let s = [Series { label: "a<b".into(), values: vec![3, 1, 2, 2_000_000] }];
         let one = cdf("t & u", "x", &s);
@@ -303,6 +407,6 @@ mod tests {
     #[test]
     fn bars_draw_one_rect_per_count() {
         let svg = bars("v", "seeds", &["A".into(), "B".into()], &["x".into(), "y".into()], &[vec![1, 2], vec![0, 5]]);
-        assert_eq!(svg.matches("<rect x=").count(), 4 + 1 + 2, "bars, frame and legend");
+        assert_eq!(svg.matches("<rect x=").count(), 4 + 1 + 1 + 2, "bars, frame, legend box and keys");
     }
 }
