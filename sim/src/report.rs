@@ -227,7 +227,14 @@ pub fn build(main: &Sweep, vs: Option<&Sweep>, out_dir: &str) -> Report {
     row(&mut md, "events", &|s| s.outcomes.iter().map(|o| o.events).sum::<u64>().to_string());
     row(&mut md, "simulated time", &|s| fmt_duration(s.outcomes.iter().map(|o| o.sim_us).sum()));
     row(&mut md, "sweep results", &|s| format!("`{}`", s.path));
-    let _ = writeln!(md, "\nWritten by zabsim {}. Every figure is simulated time.\n", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(md, "\nWritten by zabsim {}. Every figure is simulated time.", env!("CARGO_PKG_VERSION"));
+    if sweeps.iter().any(|s| s.outcomes.iter().any(|o| o.violation.is_some())) {
+        let _ = writeln!(
+            md,
+            "A run stops at its first violation, so a failing seed's figures cover its run up to the violation only."
+        );
+    }
+    let _ = writeln!(md);
 
     // Plots, then the table of figures that lists them.
     let mut figures: Vec<(String, String)> = Vec::new();

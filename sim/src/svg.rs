@@ -10,10 +10,10 @@ use std::fmt::Write;
 pub const PALETTE: [&str; 4] = ["#0072b2", "#d55e00", "#009e73", "#cc79a7"];
 
 const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 360.0;
+const HEIGHT: f64 = 372.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 24.0;
-const TOP: f64 = 40.0;
+const TOP: f64 = 52.0;
 const BOTTOM: f64 = 52.0;
 
 /// One sample to plot: a label for the legend and its values (any order).
@@ -61,14 +61,19 @@ fn trim_decimals(v: f64, unit: &str) -> String {
 /// about `target` of them.
 pub fn nice_ticks(max: u64, target: u64) -> Vec<u64> {
     let max = max.max(1);
-    let raw = max.div_ceil(target.max(1)).max(1);
+    let step = nice_step(max, target);
+    let top = max.div_ceil(step) * step;
+    (0..=top / step).map(|i| i * step).collect()
+}
+
+/// A step of 1, 2 or 5 times a power of ten that cuts `span` into about `target` parts.
+fn nice_step(span: u64, target: u64) -> u64 {
+    let raw = span.max(1).div_ceil(target.max(1)).max(1);
     let mut magnitude = 1u64;
     while magnitude.saturating_mul(10) <= raw {
         magnitude *= 10;
     }
-    let step = [1, 2, 5, 10].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(10 * magnitude);
-    let top = max.div_ceil(step) * step;
-    (0..=top / step).map(|i| i * step).collect()
+    [1, 2, 5, 10].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(10 * magnitude)
 }
 
 fn header(out: &mut String, title: &str) {
@@ -95,28 +100,19 @@ fn plot_h() -> f64 {
     HEIGHT - TOP - BOTTOM
 }
 
-fn legend(out: &mut String, labels: &[String], x: f64, y: f64) {
-    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
-    let _ = writeln!(
-        out,
-        "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#ffffff\" fill-opacity=\"0.85\"/>",
-        x - 4.0,
-        y - 13.0,
-        longest * 6.5 + 30.0,
-        16.0 * labels.len() as f64 + 4.0
-    );
+fn legend(out: &mut String, labels: &[String]) {
+    // One row between the title and the plot, where no curve or bar can be.
+    let mut x = LEFT;
     for (i, label) in labels.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
-        let yy = y + 16.0 * i as f64;
         let _ = writeln!(
             out,
-            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"14\" height=\"4\" fill=\"{colour}\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
-            yy - 4.0,
+            "<rect x=\"{x:.1}\" y=\"34\" width=\"14\" height=\"4\" fill=\"{colour}\"/>\
+             <text x=\"{:.1}\" y=\"40\">{}</text>",
             x + 20.0,
-            yy,
             escape(label)
         );
+        x += 20.0 + 6.5 * label.chars().count() as f64 + 16.0;
     }
 }
 
@@ -137,7 +133,7 @@ fn log2(v: u64) -> f64 {
 
 /// Where values go on the x axis: linear from 0, or log10 between two powers of ten.
 enum Scale {
-    Linear { max: u64 },
+    Linear { lo: u64, hi: u64 },
     Log { lo: u64, hi: u64 },
 }
 
@@ -147,8 +143,13 @@ impl Scale {
     fn fit(values: &[u64]) -> Scale {
         let max = values.iter().copied().max().unwrap_or(0);
         let min_pos = values.iter().copied().filter(|v| *v > 0).min().unwrap_or(0);
-        if min_pos == 0 || max / min_pos < 100 {
-            return Scale::Linear { max: *nice_ticks(max, 6).last().expect("a tick") };
+        if min_pos == 0 || max / min_pos < 20 {
+            // From 0, or from a round value below the smallest when the values sit in a
+            // narrow band far from 0 (election times of 200-210 ms).
+            let min = values.iter().copied().min().unwrap_or(0);
+            let step = nice_step(max - min, 6);
+            let lo = if min > max - min { min / step * step } else { 0 };
+            return Scale::Linear { lo, hi: (max.div_ceil(step) * step).max(lo + step) };
         }
         let mut lo = 1u64;
         while lo.saturating_mul(10) <= min_pos {
@@ -164,7 +165,7 @@ impl Scale {
     /// 0..=1 across the plot; 0 and values below the range go to the left edge.
     fn pos(&self, v: u64) -> f64 {
         match *self {
-            Scale::Linear { max } => v as f64 / max.max(1) as f64,
+            Scale::Linear { lo, hi } => (v.saturating_sub(lo)) as f64 / (hi - lo) as f64,
             Scale::Log { lo, hi } => {
                 let (a, b) = (log2(lo), log2(hi));
                 ((log2(v.max(lo)) - a) / (b - a)).clamp(0.0, 1.0)
@@ -175,7 +176,10 @@ impl Scale {
     /// Tick values: round steps, or 1-2-5 per decade (decades only when there are many).
     fn ticks(&self) -> Vec<u64> {
         match *self {
-            Scale::Linear { max } => nice_ticks(max, 6),
+            Scale::Linear { lo, hi } => {
+                let step = nice_step(hi - lo, 6);
+                (0..).map(|i| lo + i * step).take_while(|t| *t <= hi).collect()
+            }
             Scale::Log { lo, hi } => {
                 let decades = (log2(hi) - log2(lo)) / log2(10);
                 let mut t = Vec::new();
@@ -279,8 +283,7 @@ pub fn cdf(title: &str, x_label: &str, series: &[Series]) -> String {
         let _ = writeln!(out, "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>");
     }
     let labels: Vec<String> = series.iter().map(|s| format!("{} (n={})", s.label, s.values.len())).collect();
-    // A CDF's upper left is where its curves are not.
-    legend(&mut out, &labels, LEFT + 10.0, TOP + 18.0);
+    legend(&mut out, &labels);
     out.push_str("</svg>\n");
     out
 }
@@ -351,7 +354,7 @@ pub fn bars(
         TOP + plot_h() / 2.0,
         escape(y_label)
     );
-    legend(&mut out, series_labels, LEFT + plot_w() - 230.0, TOP + 16.0);
+    legend(&mut out, series_labels);
     out.push_str("</svg>\n");
     out
 }
@@ -387,7 +390,10 @@ mod tests {
 
     #[test]
     fn heavy_tails_get_a_log_axis() {
-        assert!(matches!(Scale::fit(&[1000, 5000]), Scale::Linear { .. }));
+        assert!(matches!(Scale::fit(&[0, 5000]), Scale::Linear { lo: 0, hi: 5000 }));
+        let narrow = Scale::fit(&[203_000, 209_000]);
+        assert!(matches!(narrow, Scale::Linear { lo: 203_000, hi: 209_000 }));
+        assert_eq!(narrow.ticks(), vec![203_000, 204_000, 205_000, 206_000, 207_000, 208_000, 209_000]);
         let s = Scale::fit(&[0, 3_000, 40_000_000]);
         assert!(matches!(s, Scale::Log { lo: 1000, hi: 100_000_000 }));
         assert_eq!(s.pos(0), 0.0);
@@ -407,6 +413,6 @@ mod tests {
     #[test]
     fn bars_draw_one_rect_per_count() {
         let svg = bars("v", "seeds", &["A".into(), "B".into()], &["x".into(), "y".into()], &[vec![1, 2], vec![0, 5]]);
-        assert_eq!(svg.matches("<rect x=").count(), 4 + 1 + 1 + 2, "bars, frame, legend box and keys");
+        assert_eq!(svg.matches("<rect x=").count(), 4 + 1 + 2, "bars, frame and legend keys");
     }
 }
