@@ -432,7 +432,8 @@ pub fn render(path: &Path, opts: &DiagramOptions) -> Result<String, String> {
             escape(&v.detail)
         ));
     }
-    page.push_str(&notes(&g.kinds, t0, t1, g.end_us, opts));
+    let last_sent_us = g.msgs.iter().map(|m| m.0).max().unwrap_or(0);
+    page.push_str(&notes(&g.kinds, t0, t1, g.end_us, last_sent_us, opts));
     page.push_str(&controls(&data));
     page.push_str("<div id=\"status\"></div>\n<div id=\"chart-box\"><svg id=\"chart\"></svg></div>\n");
     page.push_str("<script type=\"application/json\" id=\"data\">");
@@ -444,7 +445,14 @@ pub fn render(path: &Path, opts: &DiagramOptions) -> Result<String, String> {
 }
 
 /// What the page leaves out, said in the page.
-fn notes(kinds: &BTreeMap<&'static str, (u64, u64)>, t0: u64, t1: u64, end: u64, opts: &DiagramOptions) -> String {
+fn notes(
+    kinds: &BTreeMap<&'static str, (u64, u64)>,
+    t0: u64,
+    t1: u64,
+    end: u64,
+    last_sent_us: u64,
+    opts: &DiagramOptions,
+) -> String {
     let in_window: u64 = kinds.values().map(|k| k.0).sum();
     let shown: u64 = kinds.values().map(|k| k.1).sum();
     let fmt = crate::summary::fmt_us;
@@ -460,8 +468,10 @@ fn notes(kinds: &BTreeMap<&'static str, (u64, u64)>, t0: u64, t1: u64, end: u64,
     if shown < in_window {
         n.push_str(&format!(
             "<li class=\"thinned\">Thinned: {in_window} messages in this window, the first {shown} are in this page \
-             (<code>--max-messages {}</code>); look at a later stretch with <code>--from-us/--to-us</code>.</li>\n",
-            opts.max_messages
+             (<code>--max-messages {}</code>): no arrows after {}. Look at a later stretch with \
+             <code>--from-us/--to-us</code>; roles, faults and the violation cover the whole window.</li>\n",
+            opts.max_messages,
+            fmt(last_sent_us)
         ));
     } else {
         n.push_str(&format!("<li>All {in_window} messages delivered in this window are in this page.</li>\n"));
