@@ -118,6 +118,37 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Draw a trace as a space-time diagram: one self-contained HTML page (lanes per server,
+    /// messages as arrows, roles and epochs, faults, the violation; zoom and filters).
+    Diagram {
+        /// A trace written by `run --trace`.
+        trace: PathBuf,
+        /// Where to write the page.
+        #[arg(short, long, value_name = "FILE")]
+        out: PathBuf,
+        /// Only from this simulated time (microseconds).
+        #[arg(long, value_name = "US")]
+        from_us: Option<u64>,
+        /// Only up to this simulated time (microseconds).
+        #[arg(long, value_name = "US")]
+        to_us: Option<u64>,
+        /// Put at most this many messages in the page (the earliest of the window).
+        #[arg(long, value_name = "N", default_value_t = crate::diagram::DiagramOptions::MAX_MESSAGES_DEFAULT)]
+        max_messages: usize,
+    },
+    /// Write a report (index.md and SVG plots) from a sweep's `--out` file, optionally
+    /// compared with another sweep's.
+    Report {
+        /// A sweep's `--out` file (one JSON line per seed).
+        #[arg(long, value_name = "RESULTS.jsonl")]
+        sweep: PathBuf,
+        /// Another sweep's `--out` file to compare with.
+        #[arg(long, value_name = "OTHER.jsonl")]
+        vs: Option<PathBuf>,
+        /// The directory to write into (created if missing).
+        #[arg(short, long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// List the protocol variants.
     Variants,
     /// Check a scenario file and print it with every default filled in.
@@ -222,6 +253,10 @@ pub fn main() -> ExitCode {
             cmd_sweep(scenario, seeds, flags)
         }
         Command::Merge { files, out } => cmd_merge(files, out),
+        Command::Diagram { trace, out, from_us, to_us, max_messages } => {
+            cmd_diagram(trace, out, crate::diagram::DiagramOptions { from_us, to_us, max_messages })
+        }
+        Command::Report { sweep, vs, out } => cmd_report(sweep, vs, out),
         Command::Shrink { scenario, seed, variant, out } => cmd_shrink(scenario, seed, variant, out),
         Command::Variants => {
             for v in Variant::ALL {
@@ -499,6 +534,44 @@ fn cmd_replay(path: PathBuf) -> ExitCode {
             ExitCode::from(EXIT_FAILED)
         }
     }
+}
+
+fn cmd_diagram(trace: PathBuf, out: PathBuf, opts: crate::diagram::DiagramOptions) -> ExitCode {
+    let page = match crate::diagram::render(&trace, &opts) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    if let Err(e) = std::fs::write(&out, &page) {
+        eprintln!("error: -o {}: cannot write: {e}", out.display());
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    outln!("wrote {} ({} bytes): open it in a browser", out.display(), page.len());
+    ExitCode::SUCCESS
+}
+
+fn cmd_report(sweep: PathBuf, vs: Option<PathBuf>, out: PathBuf) -> ExitCode {
+    let fail = |e: String| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
+    let main = match crate::report::load(&sweep) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let other = match vs.as_deref().map(crate::report::load).transpose() {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let report = crate::report::build(&main, other.as_ref(), &out.display().to_string());
+    if let Err(e) = report.write(&out) {
+        return fail(format!("-o {e}"));
+    }
+    let names: Vec<&str> = report.files.iter().map(|f| f.0.as_str()).collect();
+    outln!("wrote {}: {}", out.display(), names.join(", "));
+    ExitCode::SUCCESS
 }
 
 fn cmd_shrink(path: PathBuf, seed: u64, variant: Option<Variant>, out: Option<PathBuf>) -> ExitCode {

@@ -60,12 +60,25 @@ pub struct SeedOutcome {
     /// Elections decided (server level) and their median LOOKING-to-decided time.
     pub elections: u64,
     pub election_p50_us: u64,
+    /// The longest LOOKING-to-decided time of any server (0 without elections).
+    #[serde(default)]
+    pub election_max_us: u64,
     /// Time with no established leader, in all.
     pub unavailable_us: u64,
+    /// The length of each stretch with no established leader, in time order (the first is
+    /// the start-up election; a last one still open when the run ended counts up to its end).
+    #[serde(default)]
+    pub unavailable_windows_us: Vec<u64>,
     pub commits: u64,
     pub writes_acked: u64,
     pub write_p50_us: u64,
     pub write_p99_us: u64,
+    /// Client failover time (a client's server lost to the moment it is served again) for
+    /// workloads that measure it; `None` where the workload does not.
+    #[serde(default)]
+    pub failover_p50_us: Option<u64>,
+    #[serde(default)]
+    pub failover_p99_us: Option<u64>,
 }
 
 /// What a sweep found.
@@ -197,6 +210,11 @@ fn outcome(r: &RunReport) -> SeedOutcome {
     };
     let elections = sorted(&r.stats.election_us);
     let latency = sorted(&r.stats.write_latency_us);
+    // Client failover times of the service workload, when it ran and any failover happened.
+    let failovers = r.stats.service.as_ref().and_then(|s| {
+        let times: Vec<u64> = s.failovers.iter().map(|f| f.failover_us()).collect();
+        (!times.is_empty()).then(|| sorted(&times))
+    });
     SeedOutcome {
         scenario: r.scenario.clone(),
         variant: r.variant,
@@ -209,11 +227,15 @@ fn outcome(r: &RunReport) -> SeedOutcome {
         progress_us: r.progress_us,
         elections: elections.len() as u64,
         election_p50_us: percentile(&elections, 50),
+        election_max_us: elections.last().copied().unwrap_or(0),
         unavailable_us: r.stats.unavailable_us.iter().map(|w| w.1).sum(),
+        unavailable_windows_us: r.stats.unavailable_us.iter().map(|w| w.1).collect(),
         commits: r.stats.commits_by_epoch.values().sum(),
         writes_acked: r.stats.writes_acked,
         write_p50_us: percentile(&latency, 50),
         write_p99_us: percentile(&latency, 99),
+        failover_p50_us: failovers.as_ref().map(|f| percentile(f, 50)),
+        failover_p99_us: failovers.as_ref().map(|f| percentile(f, 99)),
     }
 }
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Regenerates the reference reports in reports/reference/ from seed sweeps of the shipped
+# scenarios. About a minute in release on two idle cores. The sweeps' per-seed
+# outcomes go to reports/reference/sweeps/ (not committed: regenerate them with this).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+cargo build --release --quiet
+zabsim=target/release/zabsim
+sweeps=reports/reference/sweeps
+mkdir -p "$sweeps"
+
+# The correct protocol under two fault mixes: leader crashes vs flapping partitions.
+$zabsim sweep scenarios/leader-crash.toml --seeds 0..10000 --variant none --out $sweeps/leader-crash.jsonl
+$zabsim sweep scenarios/partition-flapping.toml --seeds 0..5000 --variant none --out $sweeps/partition-flapping.jsonl
+$zabsim report --sweep $sweeps/leader-crash.jsonl --vs $sweeps/partition-flapping.jsonl \
+  -o reports/reference/leader-crash-vs-partition-flapping
+
+# A bug variant against the correct protocol on its own scenario (under client load).
+$zabsim sweep scenarios/zk-3911.toml --seeds 0..3000 --variant zk-3911 --out $sweeps/zk-3911.jsonl
+$zabsim sweep scenarios/zk-3911.toml --seeds 0..3000 --variant none --out $sweeps/zk-3911-none.jsonl
+$zabsim report --sweep $sweeps/zk-3911.jsonl --vs $sweeps/zk-3911-none.jsonl -o reports/reference/zk-3911-vs-none
+
+# The service-failover workload on the correct protocol: client failover times.
+$zabsim sweep scenarios/service-failover.toml --seeds 0..2000 --variant none --out $sweeps/service-failover.jsonl
+$zabsim report --sweep $sweeps/service-failover.jsonl -o reports/reference/service-failover

@@ -1,0 +1,442 @@
+//! `zabsim report`: a Markdown report with SVG plots from the per-seed outcomes a sweep
+//! writes with `--out` (one [`SeedOutcome`] per line), optionally side by side with a
+//! second sweep (`--vs`).
+//!
+//! The report depends only on its inputs (and the paths they were given as), never on the
+//! wall clock or the machine: the same files give byte-identical output.
+
+use crate::svg::{self, fmt_duration, Series};
+use crate::sweep::SeedOutcome;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+/// How many failing seeds get a replay command, per invariant and sweep.
+pub const REPLAYS_SHOWN_MAX: usize = 5;
+
+/// One sweep's outcomes, as read from a `--out` file.
+pub struct Sweep {
+    /// The file, as given on the command line.
+    pub path: String,
+    pub outcomes: Vec<SeedOutcome>,
+}
+
+impl Sweep {
+    pub fn scenario(&self) -> &str {
+        &self.outcomes[0].scenario
+    }
+
+    /// `scenario (variant)`: the name a sweep goes by in plots and tables.
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.scenario(), self.outcomes[0].variant)
+    }
+
+    /// `A..B` when the seeds are contiguous, else how many and their span.
+    pub fn seeds(&self) -> String {
+        let first = self.outcomes.first().map_or(0, |o| o.seed);
+        let last = self.outcomes.last().map_or(0, |o| o.seed);
+        if last - first + 1 == self.outcomes.len() as u64 {
+            format!("{first}..{}", last + 1)
+        } else {
+            format!("{} seeds between {first} and {last}", self.outcomes.len())
+        }
+    }
+}
+
+/// Reads a sweep's `--out` file. Errors name the file and, for a bad line, the line; the
+/// lines must be of one scenario and variant, with no seed twice.
+pub fn load(path: &Path) -> Result<Sweep, String> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
+    let mut outcomes: Vec<SeedOutcome> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let o: SeedOutcome = serde_json::from_str(line)
+            .map_err(|e| format!("{name}: line {}: not a sweep outcome (`sweep --out`): {e}", i + 1))?;
+        if let Some(first) = outcomes.first() {
+            if (&first.scenario, first.variant) != (&o.scenario, o.variant) {
+                return Err(format!(
+                    "{name}: line {}: scenario {} variant {}, but line 1 has scenario {} variant {}",
+                    i + 1,
+                    o.scenario,
+                    o.variant,
+                    first.scenario,
+                    first.variant
+                ));
+            }
+        }
+        outcomes.push(o);
+    }
+    if outcomes.is_empty() {
+        return Err(format!("{name}: no outcomes in it (write one with `zabsim sweep ... --out FILE`)"));
+    }
+    outcomes.sort_by_key(|o| o.seed);
+    if let Some(w) = outcomes.windows(2).find(|w| w[0].seed == w[1].seed) {
+        return Err(format!("{name}: seed {} appears twice", w[0].seed));
+    }
+    Ok(Sweep { path: name, outcomes })
+}
+
+/// A per-seed figure the report plots.
+struct Metric {
+    /// The SVG's file name.
+    file: &'static str,
+    title: &'static str,
+    /// What one value is, for the x axis and the table.
+    what: &'static str,
+    values: fn(&SeedOutcome) -> Vec<u64>,
+    /// Why no seed may have it.
+    absent: &'static str,
+}
+
+fn one(v: Option<u64>) -> Vec<u64> {
+    v.into_iter().collect()
+}
+
+const METRICS: [Metric; 9] = [
+    Metric {
+        file: "election-p50.svg",
+        title: "Election time: each seed's median",
+        what: "median LOOKING-to-decided time of a seed's server elections",
+        values: |o| if o.elections > 0 { vec![o.election_p50_us] } else { vec![] },
+        absent: "no seed decided an election",
+    },
+    Metric {
+        file: "election-max.svg",
+        title: "Election time: each seed's longest",
+        what: "longest LOOKING-to-decided time of any server in a seed",
+        values: |o| if o.elections > 0 { vec![o.election_max_us] } else { vec![] },
+        absent: "no seed decided an election",
+    },
+    Metric {
+        file: "unavailability-windows.svg",
+        title: "Unavailability windows (no established leader)",
+        what: "length of each window with no established leader, all seeds pooled",
+        values: |o| o.unavailable_windows_us.clone(),
+        absent: "no window without an established leader (outcomes from a sweep older than this field?)",
+    },
+    Metric {
+        file: "unavailability-total.svg",
+        title: "Unavailability per seed, in all",
+        what: "time with no established leader, summed over a seed",
+        values: |o| vec![o.unavailable_us],
+        absent: "no seed",
+    },
+    Metric {
+        file: "recovery.svg",
+        title: "Recovery after faults stop",
+        what: "faults stopped to every server serving",
+        values: |o| one(o.recovery_us),
+        absent: "no seed converged after its faults stopped (or the runs stopped early)",
+    },
+    Metric {
+        file: "failover-p50.svg",
+        title: "Client failover time: each seed's median",
+        what: "a client's server lost to the client served again (median of a seed)",
+        values: |o| one(o.failover_p50_us),
+        absent:
+            "no seed measured it: only a workload whose clients fail over between servers does (none of these sweeps)",
+    },
+    Metric {
+        file: "failover-p99.svg",
+        title: "Client failover time: each seed's p99",
+        what: "a client's server lost to the client served again (p99 of a seed)",
+        values: |o| one(o.failover_p99_us),
+        absent:
+            "no seed measured it: only a workload whose clients fail over between servers does (none of these sweeps)",
+    },
+    Metric {
+        file: "commit-latency-p50.svg",
+        title: "Write commit latency: each seed's median",
+        what: "client write submitted to acknowledged (simulated; median of a seed)",
+        values: |o| if o.writes_acked > 0 { vec![o.write_p50_us] } else { vec![] },
+        absent: "no seed acknowledged a client write: the scenario has no client load",
+    },
+    Metric {
+        file: "commit-latency-p99.svg",
+        title: "Write commit latency: each seed's p99",
+        what: "client write submitted to acknowledged (simulated; p99 of a seed)",
+        values: |o| if o.writes_acked > 0 { vec![o.write_p99_us] } else { vec![] },
+        absent: "no seed acknowledged a client write: the scenario has no client load",
+    },
+];
+
+/// p50, p99 (nearest rank), mean and max of some values.
+struct Stats {
+    n: usize,
+    p50: u64,
+    p99: u64,
+    mean: u64,
+    max: u64,
+}
+
+fn stats(values: &[u64]) -> Stats {
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    let sum: u128 = v.iter().map(|x| u128::from(*x)).sum();
+    Stats {
+        n: v.len(),
+        p50: crate::summary::percentile(&v, 50),
+        p99: crate::summary::percentile(&v, 99),
+        mean: if v.is_empty() { 0 } else { (sum / v.len() as u128) as u64 },
+        max: v.last().copied().unwrap_or(0),
+    }
+}
+
+/// The report's files, in the order they are written: `index.md` first, then the plots.
+pub struct Report {
+    pub files: Vec<(String, String)>,
+}
+
+impl Report {
+    /// Writes every file into `dir` (created if missing).
+    pub fn write(&self, dir: &Path) -> Result<(), String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+        for (name, text) in &self.files {
+            let p = dir.join(name);
+            std::fs::write(&p, text).map_err(|e| format!("{}: cannot write: {e}", p.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds the report of `main`, compared with `vs` if given. `out_dir` is only quoted in
+/// the regeneration commands.
+pub fn build(main: &Sweep, vs: Option<&Sweep>, out_dir: &str) -> Report {
+    let sweeps: Vec<&Sweep> = std::iter::once(main).chain(vs).collect();
+    let labels = distinct_labels(&sweeps);
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut md = String::new();
+    let title = match vs {
+        None => format!("zabsim report: {}", labels[0]),
+        Some(_) => format!("zabsim report: {} vs {}", labels[0], labels[1]),
+    };
+    let _ = writeln!(md, "# {title}\n");
+    let _ = writeln!(md, "| | {} |", labels.join(" | "));
+    let _ = writeln!(md, "| --- |{}", " --- |".repeat(sweeps.len()));
+    let row = |md: &mut String, name: &str, f: &dyn Fn(&Sweep) -> String| {
+        let cells: Vec<String> = sweeps.iter().map(|s| f(s)).collect();
+        let _ = writeln!(md, "| {name} | {} |", cells.join(" | "));
+    };
+    row(&mut md, "scenario", &|s| format!("`{}`", s.scenario()));
+    row(&mut md, "variant", &|s| format!("`{}`", s.outcomes[0].variant));
+    row(&mut md, "seeds", &|s| format!("{} ({} seeds)", s.seeds(), s.outcomes.len()));
+    row(&mut md, "failing seeds", &|s| s.outcomes.iter().filter(|o| o.violation.is_some()).count().to_string());
+    row(&mut md, "events", &|s| s.outcomes.iter().map(|o| o.events).sum::<u64>().to_string());
+    row(&mut md, "simulated time", &|s| fmt_duration(s.outcomes.iter().map(|o| o.sim_us).sum()));
+    row(&mut md, "sweep results", &|s| format!("`{}`", s.path));
+    let _ = writeln!(md, "\nWritten by zabsim {}. Every figure is simulated time.", env!("CARGO_PKG_VERSION"));
+    if sweeps.iter().any(|s| s.outcomes.iter().any(|o| o.violation.is_some())) {
+        let _ = writeln!(
+            md,
+            "A run stops at its first violation, so a failing seed's figures cover its run up to the violation only."
+        );
+    }
+    let _ = writeln!(md);
+
+    // Plots, then the table of figures that lists them.
+    let mut figures: Vec<(String, String)> = Vec::new();
+    let mut absent: Vec<String> = Vec::new();
+    let mut table = String::new();
+    let _ = writeln!(table, "| figure | sweep | n | p50 | p99 | mean | max |");
+    let _ = writeln!(table, "| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+    for m in &METRICS {
+        let series: Vec<Series> = sweeps
+            .iter()
+            .zip(&labels)
+            .map(|(s, l)| Series { label: l.clone(), values: s.outcomes.iter().flat_map(|o| (m.values)(o)).collect() })
+            .collect();
+        if series.iter().all(|s| s.values.is_empty()) {
+            absent.push(format!("{}: {}.", m.title, m.absent));
+            continue;
+        }
+        files.push((m.file.to_string(), svg::cdf(m.title, m.what, &series)));
+        figures.push((m.file.to_string(), m.title.to_string()));
+        for s in &series {
+            let st = stats(&s.values);
+            let _ = writeln!(
+                table,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                m.title,
+                s.label,
+                st.n,
+                fmt_duration(st.p50),
+                fmt_duration(st.p99),
+                fmt_duration(st.mean),
+                fmt_duration(st.max)
+            );
+        }
+    }
+    let violations = violation_counts(&sweeps);
+    if !violations.is_empty() {
+        let cats: Vec<String> = violations.keys().cloned().collect();
+        let groups: Vec<Vec<u64>> = violations.values().cloned().collect();
+        files.push((
+            "violations.svg".to_string(),
+            svg::bars("Violations by invariant", "failing seeds", &cats, &labels, &groups),
+        ));
+        figures.push(("violations.svg".to_string(), "Violations by invariant".to_string()));
+    }
+
+    let _ = writeln!(md, "## Figures\n");
+    let _ = writeln!(md, "| figure | file |\n| --- | --- |");
+    for (file, title) in &figures {
+        let _ = writeln!(md, "| {title} | [{file}]({file}) |");
+    }
+    if !absent.is_empty() {
+        let _ = writeln!(md, "\nNot plotted, for want of data:\n");
+        for a in &absent {
+            let _ = writeln!(md, "- {a}");
+        }
+    }
+    if violations.is_empty() {
+        let _ = writeln!(md, "- Violations by invariant: no seed broke an invariant.");
+    }
+    let _ = writeln!(
+        md,
+        "\nEach plot is an empirical CDF: for a value on the x axis, the fraction of values at or below it."
+    );
+    let _ =
+        writeln!(md, "Percentiles are nearest-rank; *n* counts the values (seeds, or windows for the pooled one).\n");
+    let _ = writeln!(md, "{table}");
+    for (file, title) in &figures {
+        let _ = writeln!(md, "### {title}\n\n![{title}]({file})\n");
+    }
+
+    let _ = writeln!(md, "## Violations by invariant\n");
+    if violations.is_empty() {
+        let _ = writeln!(md, "None: no seed broke an invariant.\n");
+    } else {
+        let _ = writeln!(md, "| invariant | {} |", labels.join(" | "));
+        let _ = writeln!(md, "| --- |{}", " ---: |".repeat(sweeps.len()));
+        for (inv, counts) in &violations {
+            let cells: Vec<String> = counts.iter().map(|c| c.to_string()).collect();
+            let _ = writeln!(md, "| {inv} | {} |", cells.join(" | "));
+        }
+        let _ = writeln!(md, "\nReplay a failing seed (the first {REPLAYS_SHOWN_MAX} per invariant and sweep):\n");
+        let _ = writeln!(md, "```sh");
+        for s in &sweeps {
+            for inv in violations.keys() {
+                let failing: Vec<&SeedOutcome> = s
+                    .outcomes
+                    .iter()
+                    .filter(|o| o.violation.map(|v| v.name()) == Some(inv.as_str()))
+                    .take(REPLAYS_SHOWN_MAX)
+                    .collect();
+                for o in failing {
+                    let _ = writeln!(
+                        md,
+                        "zabsim run scenarios/{}.toml --seed {} --variant {}   # {inv}",
+                        o.scenario, o.seed, o.variant
+                    );
+                }
+            }
+        }
+        let _ = writeln!(md, "```\n");
+    }
+
+    let _ = writeln!(md, "## Regenerating this report\n");
+    let _ = writeln!(md, "```sh");
+    for s in &sweeps {
+        let o = &s.outcomes[0];
+        let seeds = if s.seeds().contains("..") { s.seeds() } else { "A..B".to_string() };
+        let _ = writeln!(
+            md,
+            "zabsim sweep scenarios/{}.toml --seeds {seeds} --variant {} --out {}",
+            o.scenario, o.variant, s.path
+        );
+    }
+    let vs_arg = vs.map(|v| format!(" --vs {}", v.path)).unwrap_or_default();
+    let _ = writeln!(md, "zabsim report --sweep {}{vs_arg} -o {out_dir}", main.path);
+    let _ = writeln!(md, "```");
+    files.insert(0, ("index.md".to_string(), md));
+    Report { files }
+}
+
+/// Labels for the legend: `scenario (variant)`, with the file name added when two sweeps
+/// would otherwise look the same.
+fn distinct_labels(sweeps: &[&Sweep]) -> Vec<String> {
+    let labels: Vec<String> = sweeps.iter().map(|s| s.label()).collect();
+    if labels.len() == 2 && labels[0] == labels[1] {
+        return sweeps.iter().map(|s| format!("{} [{}]", s.label(), s.path)).collect();
+    }
+    labels
+}
+
+/// Invariant name -> failing seeds per sweep.
+fn violation_counts(sweeps: &[&Sweep]) -> BTreeMap<String, Vec<u64>> {
+    let mut m: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (i, s) in sweeps.iter().enumerate() {
+        for o in &s.outcomes {
+            if let Some(v) = o.violation {
+                m.entry(v.name().to_string()).or_insert_with(|| vec![0; sweeps.len()])[i] += 1;
+            }
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(seed: u64, violation: Option<crate::Invariant>) -> SeedOutcome {
+        SeedOutcome {
+            scenario: "s".into(),
+            variant: zab::Variant::None,
+            seed,
+            violation,
+            events: 10,
+            sim_us: 1_000_000,
+            trace_hash: "0".into(),
+            recovery_us: Some(1000 * seed),
+            progress_us: None,
+            elections: 3,
+            election_p50_us: 200_000 + seed,
+            election_max_us: 400_000,
+            unavailable_us: 300_000,
+            unavailable_windows_us: vec![100_000, 200_000],
+            commits: 0,
+            writes_acked: 0,
+            write_p50_us: 0,
+            write_p99_us: 0,
+            failover_p50_us: None,
+            failover_p99_us: None,
+        }
+    }
+
+    #[test]
+    fn plots_only_what_some_seed_has_and_says_what_is_absent() {
+        let s = Sweep { path: "a.jsonl".into(), outcomes: (0..10).map(|i| outcome(i, None)).collect() };
+        let r = build(&s, None, "out");
+        let names: Vec<&str> = r.files.iter().map(|f| f.0.as_str()).collect();
+        assert_eq!(names[0], "index.md");
+        assert!(names.contains(&"election-p50.svg") && names.contains(&"unavailability-windows.svg"));
+        assert!(!names.iter().any(|n| n.starts_with("failover") || n.starts_with("commit-latency")));
+        let md = &r.files[0].1;
+        assert!(md.contains("Client failover time: each seed's median: no seed measured it"), "{md}");
+        assert!(md.contains("![Election time: each seed's median](election-p50.svg)"));
+        assert!(md.contains("no seed broke an invariant"));
+        assert!(md.contains("zabsim sweep scenarios/s.toml --seeds 0..10 --variant none --out a.jsonl"));
+    }
+
+    #[test]
+    fn a_comparison_lists_violations_and_replay_commands_per_sweep() {
+        let a = Sweep { path: "a.jsonl".into(), outcomes: (0..4).map(|i| outcome(i, None)).collect() };
+        let mut bo: Vec<SeedOutcome> = (0..4).map(|i| outcome(i, Some(crate::Invariant::Agreement))).collect();
+        for o in &mut bo {
+            o.variant = zab::Variant::Zk2845;
+        }
+        let b = Sweep { path: "b.jsonl".into(), outcomes: bo };
+        let r = build(&a, Some(&b), "out");
+        let md = &r.files[0].1;
+        assert!(md.contains("| Agreement | 0 | 4 |"), "{md}");
+        assert!(md.contains("zabsim run scenarios/s.toml --seed 3 --variant zk-2845   # Agreement"));
+        assert!(r.files.iter().any(|f| f.0 == "violations.svg"));
+        assert!(md.contains("--vs b.jsonl -o out"));
+        let again = build(&a, Some(&b), "out");
+        assert!(r.files == again.files, "the same inputs give the same report");
+    }
+}
