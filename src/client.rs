@@ -9,7 +9,7 @@
 //! and the timers, and chooses the order of the server list.
 
 use crate::api::{ErrorCode, EventType, Request, Response, SessionId, WatchedEvent, Xid};
-use crate::node::{ClientReply, ClientRequest};
+use crate::node::{ClientReply, ClientRequest, WatchSet};
 use crate::types::{Sid, Zxid};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -207,7 +207,10 @@ impl Client {
         match self.state {
             State::Connected { server } => {
                 self.pending.insert(xid, request.clone());
-                out.push(ClientEffect::Send { to: server, request: ClientRequest::Op { xid, call: request } });
+                out.push(ClientEffect::Send {
+                    to: server,
+                    request: ClientRequest::Op { xid, call: Box::new(request) },
+                });
             }
             State::Connecting { .. } => self.queued.push_back((xid, request)),
             State::Idle => {
@@ -262,7 +265,7 @@ impl Client {
             ClientReply::Connected { session, timeout_ms } => self.on_connected(from, session, timeout_ms, out),
             ClientReply::SessionExpired => self.on_expired(from, out),
             ClientReply::ConnectionClosed => self.connection_lost(from, true, out),
-            ClientReply::Reply { xid, zxid, response } => self.on_result(from, xid, zxid, response, out),
+            ClientReply::Reply { xid, zxid, response } => self.on_result(from, xid, zxid, *response, out),
             ClientReply::Watch { event } => {
                 match event.kind {
                     EventType::NodeCreated | EventType::NodeDataChanged => {
@@ -303,17 +306,17 @@ impl Client {
         out.push(ClientEffect::SetTimer { timer: ClientTimer::Ping, after_us: self.timeout_ms() * 1000 / 3 });
         out.push(ClientEffect::Event(ClientEvent::Connected { session, server, new_session }));
         if !(self.data_watches.is_empty() && self.exist_watches.is_empty() && self.child_watches.is_empty()) {
-            let request = ClientRequest::SetWatches {
+            let request = ClientRequest::SetWatches(Box::new(WatchSet {
                 relative_zxid: self.last_zxid_seen,
                 data: self.data_watches.iter().cloned().collect(),
                 exist: self.exist_watches.iter().cloned().collect(),
                 child: self.child_watches.iter().cloned().collect(),
-            };
+            }));
             out.push(ClientEffect::Send { to: server, request });
         }
         while let Some((xid, request)) = self.queued.pop_front() {
             self.pending.insert(xid, request.clone());
-            out.push(ClientEffect::Send { to: server, request: ClientRequest::Op { xid, call: request } });
+            out.push(ClientEffect::Send { to: server, request: ClientRequest::Op { xid, call: Box::new(request) } });
         }
     }
 
@@ -437,8 +440,10 @@ mod tests {
         let xid = c.call(Request::Exists { path: "/a".into(), watch: true }, &mut out);
         assert!(sends(&out).is_empty());
         let out = connected(&mut c, 1, 77);
-        assert!(sends(&out)
-            .contains(&(1, ClientRequest::Op { xid, call: Request::Exists { path: "/a".into(), watch: true } })));
+        assert!(sends(&out).contains(&(
+            1,
+            ClientRequest::Op { xid, call: Box::new(Request::Exists { path: "/a".into(), watch: true }) }
+        )));
     }
 
     #[test]
@@ -449,8 +454,11 @@ mod tests {
         connected(&mut c, 1, 77);
         c.call(Request::GetData { path: "/a".into(), watch: true }, &mut out);
         let stat = crate::api::Stat::default();
-        let reply =
-            ClientReply::Reply { xid: 1, zxid: Zxid(5), response: Response::GetData { data: "x".into(), stat } };
+        let reply = ClientReply::Reply {
+            xid: 1,
+            zxid: Zxid(5),
+            response: Box::new(Response::GetData { data: "x".into(), stat }),
+        };
         c.step(ClientInput::Reply { from: 1, reply }, &mut out);
         let xid = c.call(Request::SetData { path: "/a".into(), data: "y".into(), version: None }, &mut out);
         let mut out = Vec::new();
@@ -466,8 +474,12 @@ mod tests {
         assert!(sends(&out)
             .contains(&(2, ClientRequest::Connect { session: Some(77), timeout_ms: 6000, last_zxid_seen: Zxid(5) })));
         let out = connected(&mut c, 2, 77);
-        let set =
-            ClientRequest::SetWatches { relative_zxid: Zxid(5), data: vec!["/a".into()], exist: vec![], child: vec![] };
+        let set = ClientRequest::SetWatches(Box::new(WatchSet {
+            relative_zxid: Zxid(5),
+            data: vec!["/a".into()],
+            exist: vec![],
+            child: vec![],
+        }));
         assert!(sends(&out).contains(&(2, set)));
     }
 

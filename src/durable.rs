@@ -27,12 +27,39 @@ pub enum Op {
     /// `createSession`: the new session's id is this txn's zxid. `client` is the connection
     /// the server that took the connect request answers once it applies the txn.
     CreateSession { client: u64, timeout_ms: u32 },
-    /// `closeSession`, on expiry or the client's request: deletes the session's ephemerals,
-    /// listed when the leader prepared it (`CloseSessionTxn.paths2Delete`), in one txn.
-    CloseSession { session: SessionId, paths: Vec<String> },
-    /// A session's write to the data tree, validated by the leader; `xid` identifies the
-    /// answer the server the client is connected to owes it.
-    Tree { session: SessionId, xid: Xid, txn: TreeTxn },
+    /// `closeSession`, on expiry or the client's request (boxed, like `Tree`: every log
+    /// entry and message holds an `Op`, most are small, and the log's size is what a run's
+    /// memory grows with).
+    CloseSession(Box<CloseSessionTxn>),
+    /// A session's write to the data tree, validated by the leader.
+    Tree(Box<SessionWrite>),
+}
+
+/// `CloseSessionTxn`: the session's ephemerals, listed when the leader prepared it
+/// (`paths2Delete`), go in one txn.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CloseSessionTxn {
+    pub session: SessionId,
+    pub paths: Vec<String>,
+}
+
+/// A session's write to the data tree, validated by the leader; `xid` identifies the
+/// answer the server the client is connected to owes it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SessionWrite {
+    pub session: SessionId,
+    pub xid: Xid,
+    pub txn: TreeTxn,
+}
+
+impl Op {
+    pub fn close_session(session: SessionId, paths: Vec<String>) -> Op {
+        Op::CloseSession(Box::new(CloseSessionTxn { session, paths }))
+    }
+
+    pub fn tree(session: SessionId, xid: Xid, txn: TreeTxn) -> Op {
+        Op::Tree(Box::new(SessionWrite { session, xid, txn }))
+    }
 }
 
 /// A server's durable image: the two epoch files and the transaction log

@@ -171,7 +171,7 @@ impl Leader {
             }
             Message::ClientOp { session, xid, request } if self.established => {
                 self.touch(core, session);
-                self.on_session_op(core, Some(from), session, xid, request, out)
+                self.on_session_op(core, Some(from), session, xid, *request, out)
             }
             Message::Revalidate { client, session } if self.established => {
                 let valid = self.touch(core, session);
@@ -446,7 +446,7 @@ impl Leader {
         } else {
             prep.prep(session, &request)
         };
-        self.propose(core, Op::Tree { session, xid, txn }, out)
+        self.propose(core, Op::tree(session, xid, txn), out)
     }
 
     fn finish_sync(&mut self, core: &mut Core, from: Option<Sid>, session: SessionId, xid: Xid, out: &mut Outbox) {
@@ -539,7 +539,7 @@ impl Leader {
             // `SessionTrackerImpl.run` -> `expire`: a closeSession that deletes the
             // session's ephemerals as they stand with every proposed txn.
             let paths = self.prep.as_ref().expect("sessions are tracked once established").session_ephemerals(session);
-            if let Some(reason) = self.propose(core, Op::CloseSession { session, paths }, out) {
+            if let Some(reason) = self.propose(core, Op::close_session(session, paths), out) {
                 return Some(reason);
             }
         }

@@ -63,7 +63,7 @@ pub enum Message {
     /// `createSession` request); the learner answers `client` once it applies the txn.
     CreateSession { client: u64, timeout_ms: u32 },
     /// Learner -> leader: a session's write or sync, to prepare and propose (`Leader.REQUEST`).
-    ClientOp { session: SessionId, xid: Xid, request: Request },
+    ClientOp { session: SessionId, xid: Xid, request: Box<Request> },
     /// Learner -> leader: a client reconnected with this session; is it still alive?
     /// (`Leader.REVALIDATE`).
     Revalidate { client: u64, session: SessionId },
@@ -97,8 +97,10 @@ impl Message {
             Message::Request { .. } => "REQUEST",
             Message::Refused => "REFUSED",
             Message::CreateSession { .. } => "CREATESESSION",
-            Message::ClientOp { request: Request::Sync { .. }, .. } => "SYNC",
-            Message::ClientOp { .. } => "REQUEST",
+            Message::ClientOp { request, .. } => match **request {
+                Request::Sync { .. } => "SYNC",
+                _ => "REQUEST",
+            },
             Message::Revalidate { .. } => "REVALIDATE",
             Message::Revalidated { .. } => "REVALIDATE",
             Message::SessionPing { .. } => "PING",

@@ -68,13 +68,24 @@ pub enum ClientRequest {
     /// existing one after a reconnect. `last_zxid_seen` is the newest zxid the client saw:
     /// a server behind it refuses the connection.
     Connect { session: Option<SessionId>, timeout_ms: u32, last_zxid_seen: Zxid },
-    /// An API call on the connection's session.
-    Op { xid: Xid, call: Request },
+    /// An API call on the connection's session (boxed: inputs and effects are moved on
+    /// every step, and most are not client calls).
+    Op { xid: Xid, call: Box<Request> },
     /// The client's heartbeat; it keeps the session alive.
     Ping,
     /// After a reconnect: the watches the client holds, to be set again or fired at once
     /// if they missed a change since `relative_zxid` (`SetWatches`).
-    SetWatches { relative_zxid: Zxid, data: Vec<String>, exist: Vec<String>, child: Vec<String> },
+    SetWatches(Box<WatchSet>),
+}
+
+/// The watches a reconnecting client holds (`SetWatches`): to be set again, or fired at
+/// once if they missed a change since `relative_zxid`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct WatchSet {
+    pub relative_zxid: Zxid,
+    pub data: Vec<String>,
+    pub exist: Vec<String>,
+    pub child: Vec<String>,
 }
 
 /// A server's answer to a client.
@@ -112,7 +123,7 @@ pub enum ClientReply {
     Reply {
         xid: Xid,
         zxid: Zxid,
-        response: Response,
+        response: Box<Response>,
     },
     /// A watch fired.
     Watch {
@@ -376,7 +387,7 @@ impl Core {
                     out.effects.push(Effect::ClientReply { client: *client, reply });
                 }
             }
-            Op::CreateSession { .. } | Op::CloseSession { .. } | Op::Tree { .. } => self.apply_to_tree(txn, out),
+            Op::CreateSession { .. } | Op::CloseSession(_) | Op::Tree(_) => self.apply_to_tree(txn, out),
         }
     }
 
@@ -384,8 +395,8 @@ impl Core {
     /// request's own client, then the reads that waited for it.
     fn apply_to_tree(&mut self, txn: &Txn, out: &mut Outbox) {
         let applied = self.tree.apply(txn);
-        let closed = match txn.op {
-            Op::CloseSession { session, .. } => Some(session),
+        let closed = match &txn.op {
+            Op::CloseSession(c) => Some(c.session),
             _ => None,
         };
         out.observe(Observation::Applied { zxid: txn.zxid, digest: self.tree.digest(), closed });
@@ -399,14 +410,16 @@ impl Core {
                     out.effects.push(Effect::ClientReply { client: *client, reply });
                 }
             }
-            Op::CloseSession { session, .. } => {
+            Op::CloseSession(c) => {
+                let session = &c.session;
                 // The session's connections here close with it.
                 for client in self.clients.clients_of(*session) {
                     out.effects.push(Effect::ClientReply { client, reply: ClientReply::SessionExpired });
                     self.clients.remove(client);
                 }
             }
-            Op::Tree { session, xid, .. } => {
+            Op::Tree(w) => {
+                let (session, xid) = (&w.session, &w.xid);
                 let response = applied.response.expect("a tree txn has an answer");
                 self.complete_request(*session, *xid, response, out);
             }
@@ -437,7 +450,7 @@ impl Core {
             return;
         }
         let Some(client) = self.clients.clients_of(session).first().copied() else { return };
-        let reply = ClientReply::Reply { xid, zxid: self.last_processed, response };
+        let reply = ClientReply::Reply { xid, zxid: self.last_processed, response: Box::new(response) };
         out.effects.push(Effect::ClientReply { client, reply });
         for (xid, request) in reads {
             self.serve_read(client, xid, &request, out);
@@ -474,7 +487,7 @@ impl Core {
             }
             other => panic!("{other:?} is not a read"),
         };
-        let reply = ClientReply::Reply { xid, zxid: self.last_processed, response };
+        let reply = ClientReply::Reply { xid, zxid: self.last_processed, response: Box::new(response) };
         out.effects.push(Effect::ClientReply { client, reply });
     }
 
@@ -483,12 +496,14 @@ impl Core {
     /// from the log (`ZKDatabase.truncateLog`, `loadDataBase`).
     pub fn reset_processed(&mut self, zxid: Zxid) {
         if zxid < self.last_processed {
-            self.tree = tree_from_log(self.disk.log.iter().filter(|t| t.zxid <= zxid));
-        } else {
-            let from = self.last_processed;
-            for t in self.disk.log.iter().filter(|t| t.zxid > from && t.zxid <= zxid) {
-                self.tree.apply(t);
-            }
+            return self.reload_tree(zxid);
+        }
+        // Only the log's tail is new: the log is in zxid order (an append out of order
+        // happens only in bug variants, whose trees then follow the log's order).
+        let log = &self.disk.log;
+        let from = log.partition_point(|t| t.zxid <= self.last_processed);
+        for t in log[from..].iter().take_while(|t| t.zxid <= zxid) {
+            self.tree.apply(t);
         }
         self.last_processed = zxid;
     }
@@ -689,7 +704,7 @@ impl Node {
             ClientRequest::Connect { session, timeout_ms, last_zxid_seen } => {
                 self.on_connect(client, session, timeout_ms, last_zxid_seen, out)
             }
-            ClientRequest::Op { xid, call } => self.on_client_op(client, xid, call, out),
+            ClientRequest::Op { xid, call } => self.on_client_op(client, xid, *call, out),
             ClientRequest::Ping => match self.core.clients.session_of(client) {
                 Some(session) if self.is_established() => {
                     self.touch_session(session);
@@ -697,11 +712,12 @@ impl Node {
                 }
                 _ => out.effects.push(Effect::ClientReply { client, reply: ClientReply::ConnectionClosed }),
             },
-            ClientRequest::SetWatches { relative_zxid, data, exist, child } => {
+            ClientRequest::SetWatches(w) => {
                 if self.core.clients.session_of(client).is_none() {
                     return;
                 }
                 let tree = &self.core.tree;
+                let WatchSet { relative_zxid, data, exist, child } = *w;
                 let events = self.core.clients.watches.set_watches(tree, client, relative_zxid, &data, &exist, &child);
                 for event in events {
                     out.effects.push(Effect::ClientReply { client, reply: ClientReply::Watch { event } });
@@ -770,7 +786,7 @@ impl Node {
             let back_to_looking = match &mut self.role {
                 Role::Leading(l) => l.on_session_op(&mut self.core, None, session, xid, request, out),
                 Role::Following(f) => {
-                    f.forward(Message::ClientOp { session, xid, request }, out);
+                    f.forward(Message::ClientOp { session, xid, request: Box::new(request) }, out);
                     None
                 }
                 Role::Looking => unreachable!("established"),

@@ -92,8 +92,8 @@ impl DataTree {
                 self.insert_session(zxid.0, *timeout_ms);
                 Applied::default()
             }
-            Op::CloseSession { session, paths } => self.close_session(*session, paths, zxid),
-            Op::Tree { txn: tree_txn, .. } => self.apply_tree_txn(tree_txn, zxid),
+            Op::CloseSession(c) => self.close_session(c.session, &c.paths, zxid),
+            Op::Tree(w) => self.apply_tree_txn(&w.txn, zxid),
         }
     }
 
@@ -331,7 +331,7 @@ impl DataTree {
     }
 
     /// The ephemerals a closeSession of `session` deletes, sorted: what the leader lists
-    /// in `Op::CloseSession { paths }` (`CloseSessionTxn.paths2Delete`).
+    /// in `Op::CloseSession` (`CloseSessionTxn.paths2Delete`).
     pub fn session_ephemerals(&self, session: SessionId) -> Vec<String> {
         self.ephemerals.get(&session).map(|paths| paths.iter().cloned().collect()).unwrap_or_default()
     }
@@ -657,12 +657,12 @@ mod tests {
 
         fn close_session(&mut self, session: SessionId) -> Applied {
             let paths = self.tree.session_ephemerals(session);
-            self.commit(Op::CloseSession { session, paths })
+            self.commit(Op::close_session(session, paths))
         }
 
         fn write(&mut self, session: SessionId, request: Request) -> (TreeTxn, Applied) {
             let txn = self.tree.prep(session, &request);
-            let applied = self.commit(Op::Tree { session, xid: 1, txn: txn.clone() });
+            let applied = self.commit(Op::tree(session, 1, txn.clone()));
             (txn, applied)
         }
 
@@ -1033,7 +1033,7 @@ mod tests {
         let s = d.open_session();
         d.create(s, "/e1", CreateMode::Ephemeral);
         d.create(s, "/e2", CreateMode::Ephemeral);
-        let applied = d.commit(Op::CloseSession { session: s, paths: vec!["/e2".to_string(), "/gone".to_string()] });
+        let applied = d.commit(Op::close_session(s, vec!["/e2".to_string(), "/gone".to_string()]));
         let deleted: Vec<&str> =
             applied.events.iter().filter(|e| e.kind == EventType::NodeDeleted).map(|e| e.path.as_str()).collect();
         assert_eq!(deleted, vec!["/e2", "/e1"]);
@@ -1092,13 +1092,9 @@ mod tests {
         a.create(s, "/n", CreateMode::Persistent);
         let mut b = a.tree.clone();
         let zxid = a.next_zxid();
-        a.commit(Op::Tree {
-            session: s,
-            xid: 0,
-            txn: TreeTxn::SetData { path: "/n".into(), data: "ab".into(), version: 1 },
-        });
+        a.commit(Op::tree(s, 0, TreeTxn::SetData { path: "/n".into(), data: "ab".into(), version: 1 }));
         let txn = TreeTxn::SetData { path: "/n".into(), data: "ac".into(), version: 1 };
-        b.apply(&Txn { zxid, op: Op::Tree { session: s, xid: 0, txn } });
+        b.apply(&Txn { zxid, op: Op::tree(s, 0, txn) });
         assert_ne!(a.tree.digest(), b.digest());
         assert_eq!(b.digest(), b.recompute_digest());
     }
@@ -1110,13 +1106,9 @@ mod tests {
         a.create(s, "/n", CreateMode::Persistent);
         let mut b = a.tree.clone();
         let zxid = a.next_zxid();
-        a.commit(Op::Tree {
-            session: s,
-            xid: 0,
-            txn: TreeTxn::SetData { path: "/n".into(), data: "x".into(), version: 1 },
-        });
+        a.commit(Op::tree(s, 0, TreeTxn::SetData { path: "/n".into(), data: "x".into(), version: 1 }));
         let txn = TreeTxn::SetData { path: "/n".into(), data: "x".into(), version: 2 };
-        b.apply(&Txn { zxid, op: Op::Tree { session: s, xid: 0, txn } });
+        b.apply(&Txn { zxid, op: Op::tree(s, 0, txn) });
         assert_ne!(a.tree.digest(), b.digest());
     }
 
@@ -1128,7 +1120,7 @@ mod tests {
         b.apply(&Txn { zxid: Zxid::new(1, 1), op: Op::CreateSession { client: 0, timeout_ms: 4001 } });
         assert_ne!(a.digest(), b.digest());
         assert_ne!(a.digest(), DataTree::new().digest());
-        a.apply(&Txn { zxid: Zxid::new(1, 2), op: Op::CloseSession { session: Zxid::new(1, 1).0, paths: vec![] } });
+        a.apply(&Txn { zxid: Zxid::new(1, 2), op: Op::close_session(Zxid::new(1, 1).0, vec![]) });
         assert_eq!(a.digest(), DataTree::new().digest());
     }
 
@@ -1238,7 +1230,7 @@ mod tests {
                     }
                     Step::CloseSession(k) => {
                         let session = pick(k);
-                        Op::CloseSession { session, paths: tree.session_ephemerals(session) }
+                        Op::close_session(session, tree.session_ephemerals(session))
                     }
                     Step::Write(k, request, existing) => {
                         let live: Vec<SessionId> = tree.sessions().keys().copied().collect();
@@ -1247,13 +1239,14 @@ mod tests {
                             Some(n) => on_path(request, tree.nodes.keys().nth(n % tree.node_count()).unwrap().clone()),
                             None => request,
                         };
-                        Op::Tree { session, xid: i as u64, txn: tree.prep(session, &request) }
+                        Op::tree(session, i as u64, tree.prep(session, &request))
                     }
                 };
                 let txn = Txn { zxid, op };
                 let applied = tree.apply(&txn);
                 // A txn prep accepted applies cleanly on every server.
-                if let Op::Tree { txn: tree_txn, .. } = &txn.op {
+                if let Op::Tree(w) = &txn.op {
+                    let tree_txn = &w.txn;
                     let refused = matches!(tree_txn, TreeTxn::Error { .. });
                     let failed = matches!(applied.response, Some(Response::Error { .. }));
                     prop_assert_eq!(refused, failed, "{:?} answered {:?}", txn, applied.response);

@@ -167,7 +167,7 @@ mod tests {
             self.counter += 1;
             let txn = self.tree.prep(self.session, &request);
             assert!(!matches!(txn, TreeTxn::Error { .. }), "{request:?} refused: {txn:?}");
-            let op = Op::Tree { session: self.session, xid: 0, txn };
+            let op = Op::tree(self.session, 0, txn);
             self.tree.apply(&Txn { zxid: z(self.counter), op }).events
         }
 

@@ -107,7 +107,8 @@ enum Event {
         server: Sid,
         generation: u64,
         sent_us: u64,
-        request: ClientRequest,
+        /// Boxed, like the answer below: the scheduler moves every event, most are not these.
+        request: Box<ClientRequest>,
     },
     /// A server's answer reaches service client `k`.
     ClientRecv {
@@ -115,7 +116,7 @@ enum Event {
         server: Sid,
         generation: u64,
         sent_us: u64,
-        reply: ClientReply,
+        reply: Box<ClientReply>,
     },
     /// Client `k` learns its connection broke.
     ClientLost {
@@ -527,13 +528,13 @@ impl<'a> Cluster<'a> {
                 let f = self.fleet.as_ref().expect("client events need a fleet");
                 let c = &f.conns[k];
                 if c.generation == generation && c.server == Some(server) && self.nodes[Self::idx(server)].is_some() {
-                    let input = Input::Client { client: CLIENT_ID_BASE + k as u64, request };
+                    let input = Input::Client { client: CLIENT_ID_BASE + k as u64, request: *request };
                     self.step(server, input, Some(sent_us));
                 }
             }
             Event::ClientRecv { k, server, generation, sent_us, reply } => {
                 if self.fleet.as_ref().expect("fleet").conns[k].generation == generation {
-                    self.client_step(k, ClientInput::Reply { from: server, reply }, Some(sent_us));
+                    self.client_step(k, ClientInput::Reply { from: server, reply: *reply }, Some(sent_us));
                 }
             }
             Event::ClientLost { k, server, generation } => {
@@ -926,7 +927,7 @@ impl<'a> Cluster<'a> {
             t_us: now,
             client: k as u64,
             sent_us,
-            input: input.clone(),
+            input: Box::new(input.clone()),
         });
         let mut out = Vec::new();
         client.step(input, &mut out);
@@ -955,6 +956,7 @@ impl<'a> Cluster<'a> {
                     let at = (now + d).max(c.to_server_last_us);
                     c.to_server_last_us = at;
                     let generation = c.generation;
+                    let request = Box::new(request);
                     self.sched.at(at, Event::ClientSend { k, server: to, generation, sent_us: now, request });
                 }
                 ClientEffect::Close { server } => {
@@ -1014,7 +1016,7 @@ impl<'a> Cluster<'a> {
                 self.violate(v);
             }
         }
-        self.tracer.record(TraceRecord::ClientEvent { t_us: now, client: k as u64, event: ev.clone() });
+        self.tracer.record(TraceRecord::ClientEvent { t_us: now, client: k as u64, event: Box::new(ev.clone()) });
     }
 
     /// A server answered service client `k`: it travels back on the connection it came on.
@@ -1028,7 +1030,7 @@ impl<'a> Cluster<'a> {
         let at = (now + d).max(c.to_client_last_us);
         c.to_client_last_us = at;
         let generation = c.generation;
-        self.sched.at(at, Event::ClientRecv { k, server, generation, sent_us: now, reply });
+        self.sched.at(at, Event::ClientRecv { k, server, generation, sent_us: now, reply: Box::new(reply) });
     }
 
     fn client_wake(&mut self, now: u64, k: usize, life: u64) {
@@ -1077,17 +1079,13 @@ impl<'a> Cluster<'a> {
         }
     }
 
-    fn client_fault_event(&mut self, now: u64, fault: FaultEvent) {
-        self.fault_event(now, fault);
-    }
-
     fn crash_client(&mut self, now: u64, k: usize, for_ms: Option<u64>) {
         let f = self.fleet.as_mut().expect("fleet");
         if f.clients[k].is_none() {
             self.fault_event(now, FaultEvent::Skipped { reason: format!("crash-instance: client {k} is down") });
             return;
         }
-        self.client_fault_event(now, FaultEvent::ClientCrash { client: k as u64 });
+        self.fault_event(now, FaultEvent::ClientCrash { client: k as u64 });
         // The OS closes its sockets: the server learns at once (after the detection delay).
         self.break_client_conn(now, k, true);
         let f = self.fleet.as_mut().expect("fleet");
@@ -1111,7 +1109,7 @@ impl<'a> Cluster<'a> {
             return;
         }
         f.recipes.restarted(k);
-        self.client_fault_event(now, FaultEvent::ClientRestart { client: k as u64 });
+        self.fault_event(now, FaultEvent::ClientRestart { client: k as u64 });
         self.start_client(k);
     }
 
@@ -1122,7 +1120,7 @@ impl<'a> Cluster<'a> {
         }
         f.isolated[k] = true;
         f.recipes.went_down(k, now);
-        self.client_fault_event(now, FaultEvent::ClientIsolated { client: k as u64 });
+        self.fault_event(now, FaultEvent::ClientIsolated { client: k as u64 });
         self.break_client_conn(now, k, true);
         if let Some(ms) = for_ms {
             self.sched.at(now + ms * 1000, Event::ClientHeal { k });
@@ -1133,7 +1131,7 @@ impl<'a> Cluster<'a> {
         let f = self.fleet.as_mut().expect("fleet");
         if f.isolated[k] {
             f.isolated[k] = false;
-            self.client_fault_event(now, FaultEvent::ClientReconnected { client: k as u64 });
+            self.fault_event(now, FaultEvent::ClientReconnected { client: k as u64 });
         }
     }
 
@@ -1144,7 +1142,7 @@ impl<'a> Cluster<'a> {
         }
         f.paused[k] = true;
         f.recipes.went_down(k, now);
-        self.client_fault_event(now, FaultEvent::ClientPaused { client: k as u64 });
+        self.fault_event(now, FaultEvent::ClientPaused { client: k as u64 });
         self.sched.at(now + for_ms * 1000, Event::ClientResume { k });
     }
 
@@ -1155,7 +1153,7 @@ impl<'a> Cluster<'a> {
         }
         f.paused[k] = false;
         let backlog = std::mem::take(&mut f.backlog[k]);
-        self.client_fault_event(now, FaultEvent::ClientResumed { client: k as u64 });
+        self.fault_event(now, FaultEvent::ClientResumed { client: k as u64 });
         for input in backlog {
             self.client_step(k, input, None);
         }
@@ -1167,7 +1165,7 @@ impl<'a> Cluster<'a> {
             return;
         }
         f.slow_us[k] = extra_ms * 1000;
-        self.client_fault_event(now, FaultEvent::ClientSlow { client: k as u64, extra_us: extra_ms * 1000 });
+        self.fault_event(now, FaultEvent::ClientSlow { client: k as u64, extra_us: extra_ms * 1000 });
         self.sched.at(now + for_ms * 1000, Event::ClientSlowEnd { k });
     }
 
@@ -1175,7 +1173,7 @@ impl<'a> Cluster<'a> {
         let f = self.fleet.as_mut().expect("fleet");
         if f.slow_us[k] > 0 {
             f.slow_us[k] = 0;
-            self.client_fault_event(now, FaultEvent::ClientSlowEnd { client: k as u64 });
+            self.fault_event(now, FaultEvent::ClientSlowEnd { client: k as u64 });
         }
     }
 
@@ -1468,4 +1466,18 @@ fn pairs(links: Vec<(Sid, Sid)>) -> Vec<(Sid, Sid)> {
 pub fn run(scenario: &Scenario, opts: RunOptions) -> RunReport {
     let until = opts.until_us;
     Cluster::new(scenario, opts).run(until)
+}
+#[cfg(test)]
+mod tests {
+    /// The scheduler, the logs and every step move these by value: a variant that grows
+    /// one of them slows every run (the client protocol's payloads are boxed for this).
+    #[test]
+    fn the_values_every_step_moves_stay_small() {
+        assert!(std::mem::size_of::<super::Event>() <= 80);
+        assert!(std::mem::size_of::<zab::Message>() <= 40);
+        assert!(std::mem::size_of::<zab::durable::Txn>() <= 32);
+        assert!(std::mem::size_of::<zab::Input>() <= 48);
+        assert!(std::mem::size_of::<zab::Effect>() <= 64);
+        assert!(std::mem::size_of::<crate::trace::TraceRecord>() <= 128);
+    }
 }

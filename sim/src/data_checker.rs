@@ -287,7 +287,7 @@ mod tests {
             ephemeral_owner: if ephemeral { session } else { 0 },
             parent_cversion: 1,
         };
-        Op::Tree { session, xid: 1, txn }
+        Op::tree(session, 1, txn)
     }
 
     fn read(path: &str, watch: bool) -> Request {
@@ -314,7 +314,7 @@ mod tests {
         // A create of session 1:1's ephemeral applied after the session closed (ZOOKEEPER-1208).
         let n = node_with(vec![
             Op::CreateSession { client: 7, timeout_ms: 4000 },
-            Op::CloseSession { session: z(1).0, paths: vec![] },
+            Op::close_session(z(1).0, vec![]),
             create(z(1).0, "/e", true),
         ]);
         let v = DataChecker::default().check_ephemerals(0, 1, &n).unwrap();

@@ -415,7 +415,7 @@ pub fn describe_record(r: &TraceRecord) -> String {
             format!("{:>12}  VIOLATION {}", fmt_us(*t_us), violation.invariant)
         }
         TraceRecord::Client { t_us, client, input, .. } => {
-            let what = match input {
+            let what = match &**input {
                 zab::client::ClientInput::Reply { from, reply } => format!("from server {from}: {reply:?}"),
                 zab::client::ClientInput::ConnectionLost { server } => format!("connection to server {server} lost"),
                 zab::client::ClientInput::Timer { timer } => format!("timer {timer:?}"),

@@ -182,13 +182,13 @@ pub enum TraceRecord {
         client: u64,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         sent_us: Option<u64>,
-        input: zab::client::ClientInput,
+        input: Box<zab::client::ClientInput>,
     },
     /// What a service client's library told its application.
     ClientEvent {
         t_us: u64,
         client: u64,
-        event: zab::client::ClientEvent,
+        event: Box<zab::client::ClientEvent>,
     },
     /// What a node reported (role changes, decisions).
     Observe {
