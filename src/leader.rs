@@ -403,11 +403,6 @@ impl Leader {
         self.propose(core, Op::Write { client, seq }, out)
     }
 
-    /// Proposes a session txn taken by this server (a new session of one of its clients).
-    pub fn propose_op(&mut self, core: &mut Core, op: Op, out: &mut Outbox) -> Option<LookingReason> {
-        self.propose(core, op, out)
-    }
-
     /// `touchSession` for a session one of our clients or learners kept alive; false when
     /// it is not alive (expired or closing).
     pub fn touch(&mut self, core: &Core, session: SessionId) -> bool {
@@ -457,7 +452,7 @@ impl Leader {
     }
 
     /// `Leader.propose`: log it, ack it after fsync, send it to every forwarding learner.
-    fn propose(&mut self, core: &mut Core, op: Op, out: &mut Outbox) -> Option<LookingReason> {
+    pub fn propose(&mut self, core: &mut Core, op: Op, out: &mut Outbox) -> Option<LookingReason> {
         assert!(self.established, "proposing before the leader is established");
         if self.last_proposed.counter() + 1 == u64::from(u32::MAX) {
             // "zxid lower 32 bits have rolled over, forcing re-election".

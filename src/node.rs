@@ -747,7 +747,7 @@ impl Node {
         match (session, &mut self.role) {
             (None, Role::Leading(l)) => {
                 self.core.clients.start_create(client, timeout_ms);
-                back_to_looking = l.propose_op(&mut self.core, Op::CreateSession { client, timeout_ms }, out);
+                back_to_looking = l.propose(&mut self.core, Op::CreateSession { client, timeout_ms }, out);
             }
             (None, Role::Following(f)) => {
                 self.core.clients.start_create(client, timeout_ms);

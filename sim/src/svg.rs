@@ -238,12 +238,7 @@ pub fn cdf(title: &str, x_label: &str, series: &[Series]) -> String {
             format_args!("{:.2}", f)
         );
     }
-    let _ = writeln!(
-        out,
-        "<rect x=\"{LEFT:.1}\" y=\"{TOP:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"none\" stroke=\"#606060\"/>",
-        plot_w(),
-        plot_h()
-    );
+    frame(&mut out);
     let _ = writeln!(
         out,
         "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}{}</text>",
@@ -342,12 +337,7 @@ pub fn bars(
             escape(cat)
         );
     }
-    let _ = writeln!(
-        out,
-        "<rect x=\"{LEFT:.1}\" y=\"{TOP:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"none\" stroke=\"#606060\"/>",
-        plot_w(),
-        plot_h()
-    );
+    frame(&mut out);
     let _ = writeln!(
         out,
         "<text transform=\"translate(16 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
@@ -357,6 +347,16 @@ pub fn bars(
     legend(&mut out, series_labels);
     out.push_str("</svg>\n");
     out
+}
+
+/// The plot area's border.
+fn frame(out: &mut String) {
+    let _ = writeln!(
+        out,
+        "<rect x=\"{LEFT:.1}\" y=\"{TOP:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"none\" stroke=\"#606060\"/>",
+        plot_w(),
+        plot_h()
+    );
 }
 
 #[cfg(test)]
