@@ -52,6 +52,15 @@ pub struct Follower {
     /// What NEWLEADER's sequence does once the fsync with this id completes: ZooKeeper
     /// runs these steps one after the other, each after the previous one's fsync returned.
     after_fsync: Option<(u64, AfterFsync)>,
+    /// The fsync that releases the NEWLEADER ACK, while it is pending.
+    newleader_ack_fsync: Option<u64>,
+    /// The correct protocol's NEWLEADER sequence: later proposals wait for its ACK (the
+    /// bug variants with their own NEWLEADER order keep their historical behaviour).
+    holds_acks: bool,
+    /// Proposals that came after NEWLEADER while its ACK had not left yet: ZooKeeper
+    /// starts the sync processor, which logs and acknowledges them, only once the
+    /// NEWLEADER ACK is sent (the ZOOKEEPER-4685 fix), so no ACK can overtake it.
+    held: Vec<Txn>,
 }
 
 /// A step of NEWLEADER's sequence that waits for the previous one to be durable.
@@ -73,6 +82,9 @@ impl Follower {
             pending: VecDeque::new(),
             unlogged: Vec::new(),
             after_fsync: None,
+            newleader_ack_fsync: None,
+            holds_acks: false,
+            held: Vec::new(),
         };
         f.connect(core, out);
         out.set_timer(Timer::LearnerRead, core.cfg.timing.init_timeout_us());
@@ -229,6 +241,10 @@ impl Follower {
                 self.unlogged.push(txn.clone());
                 self.pending.push_back(txn);
             }
+            Phase::NewLeaderAcked if self.newleader_ack_pending() => {
+                self.held.push(txn.clone());
+                self.pending.push_back(txn);
+            }
             Phase::NewLeaderAcked | Phase::Broadcast => {
                 // Log, then ACK once the log is fsynced (`SyncRequestProcessor`, `SendAckRequestProcessor`).
                 let zxid = txn.zxid;
@@ -318,6 +334,7 @@ impl Follower {
                 let mut then = vec![ack];
                 then.extend(txn_acks());
                 self.after_fsync = Some((id, AfterFsync::PersistEpoch { epoch, then_send: then }));
+                self.holds_acks = true;
             }
         }
         // The synced txns past the last COMMIT are proposals still waiting for one.
@@ -361,12 +378,30 @@ impl Follower {
             Some((id, next)) if id == fsync => match next {
                 AfterFsync::PersistEpoch { epoch, then_send } => {
                     core.write(DiskWrite::CurrentEpoch(epoch), out);
-                    core.fsync(DiskFile::Epochs, then_send, out);
+                    let id = core.fsync(DiskFile::Epochs, then_send, out);
+                    if self.holds_acks {
+                        self.newleader_ack_fsync = Some(id);
+                    }
                 }
             },
             other => self.after_fsync = other,
         }
+        if self.newleader_ack_fsync == Some(fsync) {
+            // The NEWLEADER ACK has left: log and acknowledge what waited behind it.
+            self.newleader_ack_fsync = None;
+            if !self.held.is_empty() {
+                let txns = std::mem::take(&mut self.held);
+                append_all(core, &txns, out);
+                let acks = txns.iter().map(|t| (self.leader, Message::Ack { zxid: t.zxid })).collect();
+                core.fsync(DiskFile::Log, acks, out);
+            }
+        }
         None
+    }
+
+    /// Whether the correct protocol's NEWLEADER ACK has yet to leave.
+    fn newleader_ack_pending(&self) -> bool {
+        self.holds_acks && (self.after_fsync.is_some() || self.newleader_ack_fsync.is_some())
     }
 
     pub fn on_timer(&mut self, core: &mut Core, timer: Timer, out: &mut Outbox) -> Option<LookingReason> {

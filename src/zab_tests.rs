@@ -427,6 +427,34 @@ fn follower_on_newleader_logs_and_fsyncs_synced_txns_then_persists_current_epoch
     assert!(observed(&e).contains(&Observation::Synced { leader: LEADER, epoch: 2, committed_upto: z(1, 4) }));
 }
 
+/// A proposal that arrives after NEWLEADER while its ACK has not left yet is logged and
+/// acknowledged only after it: ZooKeeper starts the sync processor once the NEWLEADER ACK
+/// is written (ZOOKEEPER-4685). Otherwise its ACK could overtake the NEWLEADER ACK, the
+/// leader's handler would take it for a wrong NEWLEADER ACK, and that proposal would miss
+/// this follower's vote for good.
+#[test]
+fn a_proposal_after_newleader_is_acked_only_after_the_newleader_ack() {
+    let (mut f, _) = follower_diffed_to_1_4(Variant::None);
+    // 2:1 arrives while the synced txns' log fsync (1) is still pending: held.
+    assert!(io(&recv(&mut f, LEADER, Message::Proposal { txn: txn(2, 1) })).is_empty());
+    let e = step(&mut f, Input::Durable { fsync: 1 });
+    assert_eq!(
+        io(&e),
+        vec![
+            Effect::Write(DiskWrite::CurrentEpoch(2)),
+            fsync(2, DiskFile::Epochs, vec![newleader_ack(), txn_ack(1, 3), txn_ack(1, 4)]),
+        ]
+    );
+    // 2:2 arrives while the NEWLEADER ACK's fsync (2) is pending: held too.
+    assert!(io(&recv(&mut f, LEADER, Message::Proposal { txn: txn(2, 2) })).is_empty());
+    // Once the NEWLEADER ACK has left, both are logged and acked after one log fsync.
+    let e = step(&mut f, Input::Durable { fsync: 2 });
+    assert_eq!(io(&e), vec![append(2, 1), append(2, 2), fsync(3, DiskFile::Log, vec![txn_ack(2, 1), txn_ack(2, 2)])]);
+    // And from then on, as usual.
+    let e = recv(&mut f, LEADER, Message::Proposal { txn: txn(2, 3) });
+    assert_eq!(io(&e), vec![append(2, 3), fsync(4, DiskFile::Log, vec![txn_ack(2, 3)])]);
+}
+
 /// ZOOKEEPER-3911 (variant.rs): the NEWLEADER ACK rides on the currentEpoch fsync while the
 /// synced txns stay in memory; they are logged only after UPTODATE.
 #[test]
