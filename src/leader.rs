@@ -81,7 +81,7 @@ pub struct Leader {
     prep: Option<Box<DataTree>>,
     /// Session expiry; only the leader expires sessions.
     sessions: SessionTracker,
-    /// Syncs waiting for the commit of the txn last proposed when they arrived: the
+    /// Syncs waiting for the commit of the last txn outstanding when they arrived: the
     /// learner that forwarded each (`None`: one of our own clients), its session and xid.
     syncs: BTreeMap<Zxid, Vec<(Option<Sid>, SessionId, Xid)>>,
 }
@@ -421,10 +421,11 @@ impl Leader {
         out: &mut Outbox,
     ) -> Option<LookingReason> {
         if let Request::Sync { .. } = request {
-            if self.last_proposed > self.last_committed {
-                self.syncs.entry(self.last_proposed).or_default().push((from, session, xid));
-            } else {
-                self.finish_sync(core, from, session, xid, out);
+            // Behind the last proposal still uncommitted, if any (`last_proposed` alone is
+            // no guide: a new leader's is `epoch << 32`, which never commits).
+            match self.outstanding.last_key_value() {
+                Some((&last, _)) => self.syncs.entry(last).or_default().push((from, session, xid)),
+                None => self.finish_sync(core, from, session, xid, out),
             }
             return None;
         }

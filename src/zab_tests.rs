@@ -3,6 +3,7 @@
 //! Each test pins one behaviour of ZooKeeper 3.9 and names the class and method it comes
 //! from. Servers 1, 2 and 3 form a majority ensemble; server 3 leads whenever one leads.
 
+use crate::api::{CreateMode, Request};
 use crate::durable::{DiskFile, DiskWrite, DurableState, Op, Txn};
 use crate::message::{Message, Notification};
 use crate::node::{
@@ -801,4 +802,103 @@ fn zxid_counter_rollover_makes_the_leader_step_down() {
     assert_eq!(n.state(), ServerState::Looking);
     assert_eq!(looking_reason(&e), Some(LookingReason::ZxidRollover));
     assert!(!sent(&e).iter().any(|(_, m)| matches!(m, Message::Proposal { .. })), "0xffffffff is never proposed");
+}
+
+/// Client 50 connected to leader 3 with a new session: its createSession is 2:1, and the
+/// session id is that zxid (`SessionTrackerImpl`, `FinalRequestProcessor`).
+fn leader_with_session() -> (Node, u64) {
+    let mut n = established_leader();
+    let connect = ClientRequest::Connect { session: None, timeout_ms: 4000, last_zxid_seen: Zxid::ZERO };
+    let e = step(&mut n, Input::Client { client: 50, request: connect });
+    let t = Txn { zxid: z(2, 1), op: Op::CreateSession { client: 50, timeout_ms: 4000 } };
+    assert_eq!(sent(&e), vec![(1, Message::Proposal { txn: t.clone() }), (2, Message::Proposal { txn: t })]);
+    step(&mut n, Input::Durable { fsync: fsync_ids(&e)[0] });
+    let e = recv(&mut n, 1, Message::Ack { zxid: z(2, 1) });
+    let session = z(2, 1).0;
+    assert!(
+        e.contains(&Effect::ClientReply { client: 50, reply: ClientReply::Connected { session, timeout_ms: 4000 } })
+    );
+    (n, session)
+}
+
+fn call(n: &mut Node, client: u64, xid: u64, request: Request) -> Vec<Effect> {
+    step(n, Input::Client { client, request: ClientRequest::Op { xid, call: Box::new(request) } })
+}
+
+/// `Leader.processSync`: a sync forwarded by a learner while a proposal is outstanding
+/// is answered once that proposal commits, after its COMMIT on the same connection, so
+/// the learner has applied it when it answers its client.
+#[test]
+fn a_sync_is_answered_after_the_commit_of_the_last_proposal() {
+    let (mut n, session) = leader_with_session();
+    let create = Request::Create { path: "/e".into(), data: "x".into(), mode: CreateMode::Ephemeral };
+    let e = call(&mut n, 50, 1, create);
+    let own_fsync = fsync_ids(&e)[0];
+    let sync = Message::ClientOp { session, xid: 7, request: Box::new(Request::Sync { path: "/".into() }) };
+    assert!(sent(&recv(&mut n, 1, sync)).is_empty(), "parked behind 2:2");
+    step(&mut n, Input::Durable { fsync: own_fsync });
+    let e = recv(&mut n, 2, Message::Ack { zxid: z(2, 2) });
+    let to_1 = sent_to(&e, 1);
+    assert_eq!(to_1, vec![Message::Commit { zxid: z(2, 2) }, Message::SyncDone { session, xid: 7 }]);
+    // With nothing outstanding, a sync is answered at once.
+    let sync = Message::ClientOp { session, xid: 8, request: Box::new(Request::Sync { path: "/".into() }) };
+    assert_eq!(sent(&recv(&mut n, 1, sync)), vec![(1, Message::SyncDone { session, xid: 8 })]);
+}
+
+/// `SessionTrackerImpl`: a session nobody touches expires at the tick boundary after its
+/// timeout, and the leader proposes a closeSession that deletes its ephemerals.
+#[test]
+fn an_untouched_session_expires_with_a_close_session_listing_its_ephemerals() {
+    let (mut n, session) = leader_with_session();
+    let create = Request::Create { path: "/e".into(), data: "x".into(), mode: CreateMode::Ephemeral };
+    let e = call(&mut n, 50, 1, create);
+    step(&mut n, Input::Durable { fsync: fsync_ids(&e)[0] });
+    recv(&mut n, 1, Message::Ack { zxid: z(2, 2) });
+    assert!(n.tree().exists("/e").is_some());
+    let close = Txn { zxid: z(2, 3), op: Op::close_session(session, vec!["/e".into()]) };
+    let mut proposed = false;
+    // 4 s at a 2 s tick: due by the third tick; every half tick the learners answer the PING.
+    for _ in 0..8 {
+        let e = step(&mut n, Input::Timer { timer: Timer::LeaderTick });
+        for sid in [1, 2] {
+            recv(&mut n, sid, Message::Ping);
+        }
+        proposed |= sent(&e).contains(&(1, Message::Proposal { txn: close.clone() }));
+    }
+    assert!(proposed, "the session expired");
+}
+
+/// A touch from a follower's PING answer keeps the session alive at the leader.
+#[test]
+fn a_session_touched_through_a_followers_ping_does_not_expire() {
+    let (mut n, session) = leader_with_session();
+    for _ in 0..12 {
+        let e = step(&mut n, Input::Timer { timer: Timer::LeaderTick });
+        assert!(observed(&e).iter().all(|o| !matches!(o, Observation::Proposed { .. })), "no closeSession");
+        recv(&mut n, 1, Message::SessionPing { touched: vec![(session, 4000)] });
+        for sid in [1, 2] {
+            recv(&mut n, sid, Message::Ping);
+        }
+    }
+}
+
+/// `Learner.validateSession`: a client that reconnects to a follower is answered once the
+/// leader has revalidated its session; an expired one is told so.
+#[test]
+fn a_follower_revalidates_a_reconnecting_session_with_the_leader() {
+    let mut f = serving_follower();
+    let connect = |s| ClientRequest::Connect { session: Some(s), timeout_ms: 4000, last_zxid_seen: Zxid::ZERO };
+    let e = step(&mut f, Input::Client { client: 60, request: connect(77) });
+    assert_eq!(sent(&e), vec![(LEADER, Message::Revalidate { client: 60, session: 77 })]);
+    let e = recv(&mut f, LEADER, Message::Revalidated { client: 60, session: 77, valid: false });
+    assert!(e.contains(&Effect::ClientReply { client: 60, reply: ClientReply::SessionExpired }));
+}
+
+/// A sync that reaches a newly established leader with nothing outstanding is answered at
+/// once, not parked behind `epoch << 32`, which is never committed.
+#[test]
+fn a_sync_at_a_new_leader_with_nothing_outstanding_is_answered_at_once() {
+    let mut n = established_leader();
+    let sync = Message::ClientOp { session: 9, xid: 1, request: Box::new(Request::Sync { path: "/".into() }) };
+    assert_eq!(sent(&recv(&mut n, 1, sync)), vec![(1, Message::SyncDone { session: 9, xid: 1 })]);
 }

@@ -229,9 +229,9 @@ pub struct Cluster<'a> {
     quorum_dead: Vec<bool>,
     net: Network,
     sched: Scheduler<Event>,
-    rng_net: Stream,
     rng_faults: Stream,
-    rng_disk: Stream,
+    /// Each server's disk: fsync latencies and torn writes.
+    rng_disk: Vec<Stream>,
     rng_workload: Stream,
     outbox: Outbox,
     hasher: StableHasher,
@@ -253,6 +253,7 @@ pub struct Cluster<'a> {
     /// Every fault applied, scripted or random, as a script.
     applied_faults: Vec<crate::scenario::ScriptedFault>,
     rng_clients: Stream,
+    rng_client_faults: Stream,
     fleet: Option<Fleet>,
     data: DataChecker,
 }
@@ -292,11 +293,10 @@ impl<'a> Cluster<'a> {
             election: vec![ElectionChannel::default(); n * n],
             quorum_gen: vec![0; n * n],
             quorum_dead: vec![false; n * n],
-            net: Network::new(scenario.cluster.servers, scenario.network.delay.clone()),
+            net: Network::new(scenario.cluster.servers, scenario.network.delay.clone(), opts.seed),
             sched: Scheduler::new(),
-            rng_net: Stream::new(opts.seed, Purpose::Network),
             rng_faults: Stream::new(opts.seed, Purpose::Faults),
-            rng_disk: Stream::new(opts.seed, Purpose::Disk),
+            rng_disk: scenario.servers().map(|s| Stream::indexed(opts.seed, Purpose::Disk, s)).collect(),
             rng_workload: Stream::new(opts.seed, Purpose::Workload),
             outbox: Outbox::default(),
             hasher: StableHasher::new(),
@@ -315,6 +315,7 @@ impl<'a> Cluster<'a> {
             random_faults: scenario.faults.random.clone(),
             applied_faults: Vec::new(),
             rng_clients: Stream::new(opts.seed, Purpose::Clients),
+            rng_client_faults: Stream::new(opts.seed, Purpose::ClientFaults),
             fleet: None,
             data: DataChecker::default(),
         };
@@ -335,7 +336,7 @@ impl<'a> Cluster<'a> {
                 converged_us: None,
             });
             if let Some(f) = &spec.faults {
-                let first = c.rng_clients.range(f.min_interval_ms, f.max_interval_ms) * 1000;
+                let first = c.rng_client_faults.range(f.min_interval_ms, f.max_interval_ms) * 1000;
                 if first < scenario.duration_us() {
                     c.sched.at(first, Event::ClientFault);
                 }
@@ -612,7 +613,7 @@ impl<'a> Cluster<'a> {
             Effect::CancelTimer { timer } => self.timer_gen[i][timer.index()] += 1,
             Effect::Write(w) => self.disks[i].write(w),
             Effect::Fsync { id, file, then_send } => {
-                let latency = self.scenario.disk.fsync.sample(&mut self.rng_disk);
+                let latency = self.scenario.disk.fsync.sample(&mut self.rng_disk[i]);
                 let (done, mark) = self.disks[i].fsync(file, now, latency);
                 let life = self.life[i];
                 self.sched.at(done, Event::FsyncDone { node, life, id, file, mark, then_send });
@@ -623,7 +624,7 @@ impl<'a> Cluster<'a> {
                 let p = self.pair(node, peer);
                 self.quorum_gen[p] += 1;
                 self.quorum_dead[p] = true;
-                let d = self.scenario.network.delay.sample(&mut self.rng_net);
+                let d = self.net.sample_delay(node, peer);
                 let generation = Some(self.quorum_gen[p]);
                 self.notify(now, peer, node, false, d, generation);
             }
@@ -782,7 +783,7 @@ impl<'a> Cluster<'a> {
             return;
         }
         let generation = self.quorum_gen[self.pair(from, to)];
-        let (at, incarnation) = self.net.transmit(from, to, now, &mut self.rng_net);
+        let (at, incarnation) = self.net.transmit(from, to, now);
         self.sched.at(at, Event::Deliver { from, to, sent_us: now, incarnation, generation, msg });
     }
 
@@ -838,7 +839,7 @@ impl<'a> Cluster<'a> {
     fn links_up(&mut self, now: u64, links: Vec<(Sid, Sid)>) {
         for (a, b) in pairs(links) {
             if self.nodes[Self::idx(a)].is_some() && self.nodes[Self::idx(b)].is_some() {
-                let d = self.scenario.network.delay.sample(&mut self.rng_net);
+                let d = self.net.sample_delay(a, b);
                 self.notify_connection(now, a, b, true, d);
                 self.notify_connection(now, b, a, true, d);
             }
@@ -1186,19 +1187,19 @@ impl<'a> Cluster<'a> {
         let instances = spec.instances;
         let n = self.scenario.service_clients();
         let total = r.crash_instance + r.isolate_client + r.pause_client + r.slow_client;
-        let roll = self.rng_clients.below(total);
-        let for_ms = self.rng_clients.range(r.down_min_ms, r.down_max_ms);
+        let roll = self.rng_client_faults.below(total);
+        let for_ms = self.rng_client_faults.range(r.down_min_ms, r.down_max_ms);
         let action = if roll < r.crash_instance {
-            FaultAction::CrashInstance { instance: self.rng_clients.below(instances), for_ms: Some(for_ms) }
+            FaultAction::CrashInstance { instance: self.rng_client_faults.below(instances), for_ms: Some(for_ms) }
         } else if roll < r.crash_instance + r.isolate_client {
-            FaultAction::IsolateClient { client: self.rng_clients.below(n), for_ms: Some(for_ms) }
+            FaultAction::IsolateClient { client: self.rng_client_faults.below(n), for_ms: Some(for_ms) }
         } else if roll < r.crash_instance + r.isolate_client + r.pause_client {
-            FaultAction::PauseClient { client: self.rng_clients.below(n), for_ms }
+            FaultAction::PauseClient { client: self.rng_client_faults.below(n), for_ms }
         } else {
-            FaultAction::SlowClient { client: self.rng_clients.below(n), extra_ms: r.slow_extra_ms, for_ms }
+            FaultAction::SlowClient { client: self.rng_client_faults.below(n), extra_ms: r.slow_extra_ms, for_ms }
         };
         self.apply_fault(now, action);
-        let next = self.rng_clients.range(r.min_interval_ms, r.max_interval_ms) * 1000;
+        let next = self.rng_client_faults.range(r.min_interval_ms, r.max_interval_ms) * 1000;
         self.sched.at(now + next, Event::ClientFault);
     }
 
@@ -1214,7 +1215,7 @@ impl<'a> Cluster<'a> {
         for g in self.timer_gen[i].iter_mut() {
             *g += 1;
         }
-        let torn = self.scenario.disk.torn_writes.then_some(&mut self.rng_disk);
+        let torn = self.scenario.disk.torn_writes.then_some(&mut self.rng_disk[i]);
         self.disks[i].crash(torn);
         if self.check {
             if let Some(v) = self.checker.crashed(now, s, &self.disks[i].durable().log) {

@@ -37,11 +37,14 @@ pub struct Network {
     extra_us: Vec<u64>,
     cuts: Vec<ActiveCut>,
     delay: Delay,
+    /// Each channel's own delay stream.
+    rngs: Vec<Stream>,
 }
 
 impl Network {
-    pub fn new(n: u64, delay: Delay) -> Network {
+    pub fn new(n: u64, delay: Delay, seed: u64) -> Network {
         let n = n as usize;
+        let rngs = (0..n * n).map(|i| Stream::indexed(seed, crate::rng::Purpose::Network, i as u64)).collect();
         let mut graph = DiGraphMap::with_capacity(n, n * n);
         for a in 1..=n as Sid {
             graph.add_node(a);
@@ -55,6 +58,7 @@ impl Network {
             extra_us: vec![0; n * n],
             cuts: Vec::new(),
             delay,
+            rngs,
         };
         net.rebuild();
         net
@@ -80,11 +84,18 @@ impl Network {
 
     /// Schedules one message on from->to: its delivery time, FIFO after the previous one,
     /// and the channel incarnation it travels in.
-    pub fn transmit(&mut self, from: Sid, to: Sid, now_us: u64, rng: &mut Stream) -> (u64, u64) {
+    pub fn transmit(&mut self, from: Sid, to: Sid, now_us: u64) -> (u64, u64) {
         let i = self.idx(from, to);
-        let at = (now_us + self.delay.sample(rng) + self.extra_us[i]).max(self.last_delivery_us[i]);
+        let at = (now_us + self.delay.sample(&mut self.rngs[i]) + self.extra_us[i]).max(self.last_delivery_us[i]);
         self.last_delivery_us[i] = at;
         (at, self.incarnation[i])
+    }
+
+    /// One network delay on from->to, drawn from that channel's stream (how long news of
+    /// a connection takes).
+    pub fn sample_delay(&mut self, from: Sid, to: Sid) -> u64 {
+        let i = self.idx(from, to);
+        self.delay.sample(&mut self.rngs[i])
     }
 
     /// Breaks channel from->to: messages in flight on it are lost.
@@ -178,15 +189,13 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Purpose;
 
     #[test]
     fn fifo_is_kept_under_random_delays() {
-        let mut net = Network::new(2, Delay::Uniform { min_us: 1, max_us: 1000 });
-        let mut rng = Stream::new(9, Purpose::Network);
+        let mut net = Network::new(2, Delay::Uniform { min_us: 1, max_us: 1000 }, 9);
         let mut last = 0;
         for t in 0..1000 {
-            let (at, _) = net.transmit(1, 2, t, &mut rng);
+            let (at, _) = net.transmit(1, 2, t);
             assert!(at >= last, "message sent at {t} overtakes the previous one");
             last = at;
         }
@@ -194,7 +203,7 @@ mod tests {
 
     #[test]
     fn one_way_cut_leaves_the_other_direction() {
-        let mut net = Network::new(3, Delay::Constant { us: 1 });
+        let mut net = Network::new(3, Delay::Constant { us: 1 }, 1);
         let lost = net.cut(1, vec![(1, 2)], vec![1]);
         assert_eq!(lost, vec![(1, 2)]);
         assert!(!net.is_linked(1, 2));
@@ -206,7 +215,7 @@ mod tests {
 
     #[test]
     fn overlapping_cuts_heal_independently() {
-        let mut net = Network::new(3, Delay::Constant { us: 1 });
+        let mut net = Network::new(3, Delay::Constant { us: 1 }, 1);
         net.cut(1, vec![(1, 2), (2, 1)], vec![1]);
         net.cut(2, vec![(1, 2)], vec![1]);
         assert_eq!(net.heal(1), vec![(2, 1)]);

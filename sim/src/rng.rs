@@ -12,8 +12,11 @@ pub enum Purpose {
     Faults = 2,
     Workload = 3,
     Disk = 4,
-    /// The service workload's clients: their network delays, choices and faults.
+    /// The service workload's clients: their network delays and choices.
     Clients = 5,
+    /// The service workload's random client faults, apart from the clients' delays so
+    /// that `shrink` can replace them with a script without moving any delay.
+    ClientFaults = 6,
 }
 
 /// A deterministic generator for one purpose of one run.
@@ -24,6 +27,15 @@ impl Stream {
     pub fn new(seed: u64, purpose: Purpose) -> Stream {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(purpose as u64);
+        Stream(rng)
+    }
+
+    /// Stream `index` of a purpose that needs one per link or per server: each is
+    /// independent of the others, so that removing a fault (as `shrink` does) changes the
+    /// draws only where it changes what happens, not on every link and disk.
+    pub fn indexed(seed: u64, purpose: Purpose, index: u64) -> Stream {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(purpose as u64 | (index + 1) << 8);
         Stream(rng)
     }
 

@@ -79,6 +79,9 @@ pub fn shrink(scenario: &Scenario, seed: u64, variant: Option<Variant>) -> Resul
     scripted.variant = variant;
     scripted.faults.random = None;
     scripted.faults.swarm = false;
+    if let Some(service) = &mut scripted.service_failover {
+        service.faults = None; // Its applied faults are in the script too.
+    }
     scripted.faults.keep_quorum = false;
     scripted.faults.script = original.applied_faults.clone();
     scripted.expect.violation = vec![v.invariant];

@@ -323,8 +323,8 @@ impl fmt::Display for RunReport {
 fn write_service(f: &mut fmt::Formatter<'_>, sv: &ServiceStats) -> fmt::Result {
     writeln!(
         f,
-        "service: {} sessions opened, {} told they expired, {} reconnects, {} watch events, {} /config updates",
-        sv.sessions_opened, sv.sessions_expired, sv.reconnects, sv.watch_events, sv.config_updates
+        "service: {} sessions opened, {} told they expired, {} reconnects, {} syncs, {} watch events, {} /config updates",
+        sv.sessions_opened, sv.sessions_expired, sv.reconnects, sv.syncs, sv.watch_events, sv.config_updates
     )?;
     let mut times: Vec<u64> = sv.failovers.iter().map(|x| x.failover_us()).collect();
     times.sort_unstable();

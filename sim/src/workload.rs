@@ -66,6 +66,8 @@ pub struct ServiceStats {
     pub watch_events: u64,
     pub reconnects: u64,
     pub config_updates: u64,
+    /// `sync` calls answered.
+    pub syncs: u64,
     pub failovers: Vec<Failover>,
 }
 
@@ -203,6 +205,12 @@ impl Recipes {
             }
             ClientEvent::Connected { new_session: false, .. } => {
                 self.stats.reconnects += 1;
+                // A client that moved servers catches its new server up with the leader
+                // before it lists the instances again (`sync`, then `getChildren`).
+                if let Role::Client(_) = self.roles[k] {
+                    client.call(Request::Sync { path: SERVICE_PATH.into() }, out);
+                    client.call(Request::GetChildren { path: SERVICE_PATH.into(), watch: true }, out);
+                }
                 // Back in time: its session, and its znode, lived on.
                 if let Role::Instance(i) = self.roles[k] {
                     if self.state[k].registered {
@@ -392,6 +400,7 @@ impl Recipes {
                     }
                 }
             }
+            (Request::Sync { .. }, Response::Sync) => self.stats.syncs += 1,
             (Request::GetChildren { .. }, Response::Error { code: ErrorCode::NoNode }) => {
                 client.call(Request::Exists { path: SERVICE_PATH.into(), watch: true }, out);
             }
