@@ -30,7 +30,7 @@ fn stderr(o: &Output) -> String {
 }
 
 /// The trace of zk-2845 seed 0 (three servers, a partition, a ProcessConsistency violation
-/// at 2.615 s) and its diagram.
+/// at 2.513 s) and its diagram.
 fn page(dir: &Path, extra: &[&str]) -> (PathBuf, String) {
     let trace = dir.join("t.jsonl");
     if !trace.exists() {
@@ -83,7 +83,7 @@ fn the_page_is_self_contained_deterministic_and_has_a_lane_per_server() {
     assert!(d["segs"].as_array().unwrap().iter().any(|s| s[3] == "leader"), "roles over time");
     assert!(d["marks"].as_array().unwrap().iter().any(|m| m[1] == "cut"), "the partition is marked");
     assert_eq!(d["violation"]["invariant"], "ProcessConsistency");
-    assert!(a.contains("VIOLATION ProcessConsistency at 2.615 s"));
+    assert!(a.contains("VIOLATION ProcessConsistency at 2.513 s"));
     // PINGs start hidden.
     let ping = d["kinds"].as_array().unwrap().iter().position(|k| k == "PING").expect("PINGs in the run");
     assert!(a.contains(&format!("class=\"kind-filter\" value=\"{ping}\"> ")), "PING unticked");
@@ -241,7 +241,7 @@ fn the_page_loads_and_draws_in_headless_chromium_without_script_errors() {
     assert_eq!(dom.matches("class=\"violation-node\"").count(), 2, "servers 1 and 2 circled");
 
     // A window from the link, with ACKs hidden: fewer arrows, no ACK among them.
-    let zoomed = format!("{url}#t=2590,2616&hide=PING,ACK");
+    let zoomed = format!("{url}#t=2488,2514&hide=PING,ACK");
     let dom = chromium(&bin, &dir, "zoom", &["--dump-dom".to_string()], &zoomed);
     assert_eq!(body_attr(&dom, "data-js-errors"), Some("0"));
     let few: usize = body_attr(&dom, "data-rendered").unwrap().parse().unwrap();
