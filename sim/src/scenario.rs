@@ -794,6 +794,32 @@ mod tests {
         assert!(e.contains("(line 1)"), "{e}");
     }
 
+    const SERVICE: &str = "[service_failover]\ninstances = 2\nclients = 3\nsession_timeout_ms = 4000\n";
+
+    #[test]
+    fn a_service_workload_without_instances_is_refused_by_field() {
+        let e = err(&format!("{MINIMAL}{}", SERVICE.replace("instances = 2", "instances = 0")));
+        assert!(e.contains("service_failover.instances: must be at least 1"), "{e}");
+    }
+
+    #[test]
+    fn client_faults_with_no_weight_are_refused_by_field() {
+        let faults =
+            "[service_failover.faults]\nmin_interval_ms = 1\nmax_interval_ms = 2\ndown_min_ms = 1\ndown_max_ms = 2\n";
+        let e = err(&format!("{MINIMAL}{SERVICE}{faults}"));
+        assert!(e.contains("service_failover.faults: every fault weight is 0"), "{e}");
+    }
+
+    #[test]
+    fn a_scripted_client_fault_must_name_a_client_of_the_workload() {
+        let script = "[[faults.script]]\nat_ms = 10\naction = \"crash-instance\"\ninstance = 2\n";
+        let e = err(&format!("{MINIMAL}{SERVICE}{script}"));
+        assert!(e.contains("faults.script[0].instance: instance 2 is not in 0..2"), "{e}");
+        let script = "[[faults.script]]\nat_ms = 10\naction = \"isolate-client\"\nclient = 6\n";
+        let e = err(&format!("{MINIMAL}{SERVICE}{script}"));
+        assert!(e.contains("faults.script[0].client: client 6 is not in 0..6"), "{e}");
+    }
+
     #[test]
     fn round_trips_through_toml() {
         let s = Scenario::parse(MINIMAL, "min").unwrap();
