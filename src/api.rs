@@ -5,7 +5,8 @@
 //! `KeeperException.Code`, `Watcher.Event.EventType`) and its txn records (`CreateTxn`,
 //! `DeleteTxn`, `SetDataTxn`, `CreateSessionTxn`, `CloseSessionTxn`, `ErrorTxn`).
 
-use crate::types::Zxid;
+use crate::quorum::QuorumVerifier;
+use crate::types::{Sid, Zxid};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -52,6 +53,11 @@ pub enum ErrorCode {
     /// The server is not serving, or the connection broke before the answer came: the
     /// request may or may not have been applied.
     ConnectionLoss,
+    /// A reconfig while another one is proposed and not yet activated.
+    ReconfigInProgress,
+    /// A reconfig whose new configuration does not have a quorum connected to the leader
+    /// and synced.
+    NewConfigNoQuorum,
 }
 
 impl fmt::Display for ErrorCode {
@@ -65,6 +71,8 @@ impl fmt::Display for ErrorCode {
             ErrorCode::BadArguments => "BadArguments",
             ErrorCode::SessionExpired => "SessionExpired",
             ErrorCode::ConnectionLoss => "ConnectionLoss",
+            ErrorCode::ReconfigInProgress => "ReconfigInProgress",
+            ErrorCode::NewConfigNoQuorum => "NewConfigNoQuorum",
         };
         f.write_str(s)
     }
@@ -125,12 +133,62 @@ pub enum Request {
     Sync {
         path: String,
     },
+    /// `ZooKeeper.reconfig` (boxed: rare and large).
+    Reconfig(Box<ReconfigRequest>),
+    /// `ZooKeeper.getConfig`: the configuration this server has activated.
+    GetConfig,
+}
+
+/// `ZooKeeper.reconfig(joiningServers, leavingServers, newMembers, fromConfig)`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReconfigRequest {
+    pub change: MembershipChange,
+    /// Compare-and-swap: refused with `BadVersion` unless this is the version of the
+    /// newest configuration (`fromConfig`; `None` stands for -1).
+    pub from_config: Option<Zxid>,
+}
+
+/// What a reconfig changes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MembershipChange {
+    /// Add participants and observers, remove servers, keep the rest.
+    Incremental { add_participants: Vec<Sid>, add_observers: Vec<Sid>, remove: Vec<Sid> },
+    /// A whole new membership.
+    NonIncremental { participants: Vec<Sid>, observers: Vec<Sid> },
+}
+
+impl MembershipChange {
+    /// The membership after the change, applied to `base`; `None` when it leaves no
+    /// voter (`BadArguments`).
+    pub fn apply(&self, base: &QuorumVerifier) -> Option<QuorumVerifier> {
+        let (voters, observers): (Vec<Sid>, Vec<Sid>) = match self {
+            MembershipChange::Incremental { add_participants, add_observers, remove } => {
+                let keep = |s: &Sid| !remove.contains(s) && !add_participants.contains(s) && !add_observers.contains(s);
+                let mut v: Vec<Sid> = base.voters().filter(keep).collect();
+                let mut o: Vec<Sid> = base.observer_set().iter().filter(keep).collect();
+                v.extend(add_participants.iter().copied().filter(|s| !remove.contains(s)));
+                o.extend(
+                    add_observers.iter().copied().filter(|s| !remove.contains(s) && !add_participants.contains(s)),
+                );
+                (v, o)
+            }
+            MembershipChange::NonIncremental { participants, observers } => {
+                let o = observers.iter().copied().filter(|s| !participants.contains(s)).collect();
+                (participants.clone(), o)
+            }
+        };
+        if voters.is_empty() || voters.iter().chain(&observers).any(|s| !(1..=crate::quorum::MAX_SID).contains(s)) {
+            return None;
+        }
+        Some(QuorumVerifier::with_observers(voters, observers))
+    }
 }
 
 impl Request {
     /// Goes through the leader and becomes a txn.
     pub fn is_write(&self) -> bool {
-        matches!(self, Request::Create { .. } | Request::Delete { .. } | Request::SetData { .. })
+        matches!(self, Request::Create { .. } | Request::Delete { .. } | Request::SetData { .. } | Request::Reconfig(_))
     }
 
     pub fn path(&self) -> &str {
@@ -142,9 +200,13 @@ impl Request {
             | Request::GetChildren { path, .. }
             | Request::Exists { path, .. }
             | Request::Sync { path } => path,
+            Request::Reconfig(_) | Request::GetConfig => CONFIG_NODE,
         }
     }
 }
+
+/// The znode that holds the configuration (`ZooDefs.CONFIG_NODE`).
+pub const CONFIG_NODE: &str = "/zookeeper/config";
 
 /// The answer to a [`Request`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -171,6 +233,11 @@ pub enum Response {
         stat: Option<Stat>,
     },
     Sync,
+    /// The configuration created by a reconfig, or the one a server has activated
+    /// (`getConfig`).
+    Config {
+        config: QuorumVerifier,
+    },
     Error {
         code: ErrorCode,
     },

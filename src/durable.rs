@@ -5,6 +5,7 @@
 //! holds after a crash (only fsynced writes).
 
 use crate::api::{SessionId, TreeTxn, Xid};
+use crate::quorum::QuorumVerifier;
 use crate::types::{Epoch, Zxid};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,19 @@ pub enum Op {
     CloseSession(Box<CloseSessionTxn>),
     /// A session's write to the data tree, validated by the leader.
     Tree(Box<SessionWrite>),
+    /// `reconfig`: a setData of `/zookeeper/config` with the new configuration, whose
+    /// version is this txn's zxid.
+    Reconfig(Box<ReconfigTxn>),
+}
+
+/// A reconfiguration: the new membership, and the session that asked for it (answered by
+/// the server it is connected to once applied).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReconfigTxn {
+    pub session: SessionId,
+    pub xid: Xid,
+    /// The new configuration; its version is set to the txn's zxid when proposed.
+    pub config: QuorumVerifier,
 }
 
 /// `CloseSessionTxn`: the session's ephemerals, listed when the leader prepared it
@@ -60,16 +74,33 @@ impl Op {
     pub fn tree(session: SessionId, xid: Xid, txn: TreeTxn) -> Op {
         Op::Tree(Box::new(SessionWrite { session, xid, txn }))
     }
+
+    /// The configuration a reconfig txn creates.
+    pub fn reconfig(&self) -> Option<QuorumVerifier> {
+        match self {
+            Op::Reconfig(r) => Some(r.config),
+            _ => None,
+        }
+    }
 }
 
-/// A server's durable image: the two epoch files and the transaction log
-/// (`QuorumPeer.acceptedEpoch`/`currentEpoch`, `FileTxnSnapLog`).
+/// A server's durable image: the two epoch files, the dynamic configuration files and the
+/// transaction log (`QuorumPeer.acceptedEpoch`/`currentEpoch`, `zoo.cfg.dynamic.<version>`
+/// and its `.next`, `FileTxnSnapLog`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DurableState {
     pub accepted_epoch: Epoch,
     pub current_epoch: Epoch,
     /// Logged txns in zxid order.
     pub log: Vec<Txn>,
+    /// The last activated configuration (`zoo.cfg.dynamic.<version>`); `None` until the
+    /// first activation: the static configuration is in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<QuorumVerifier>,
+    /// The newest configuration seen, proposed but maybe not activated
+    /// (`zoo.cfg.dynamic.next`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_config: Option<QuorumVerifier>,
 }
 
 impl DurableState {
@@ -78,7 +109,12 @@ impl DurableState {
     pub fn with_history(accepted_epoch: Epoch, current_epoch: Epoch, last_zxid: Zxid) -> DurableState {
         let log =
             (1..=last_zxid.counter()).map(|c| Txn { zxid: Zxid::new(last_zxid.epoch(), c), op: Op::Initial }).collect();
-        DurableState { accepted_epoch, current_epoch, log }
+        DurableState { accepted_epoch, current_epoch, log, config: None, next_config: None }
+    }
+
+    /// Epoch files and a log, no dynamic configuration file yet.
+    pub fn new(accepted_epoch: Epoch, current_epoch: Epoch, log: Vec<Txn>) -> DurableState {
+        DurableState { accepted_epoch, current_epoch, log, config: None, next_config: None }
     }
 
     /// `getLastLoggedZxid`: the last logged zxid, or zero for an empty log.
@@ -98,6 +134,8 @@ impl DurableState {
             DiskWrite::Append(txn) => self.log.push(txn.clone()),
             DiskWrite::Truncate { after } => self.log.retain(|t| t.zxid <= *after),
             DiskWrite::Snapshot { txns } => self.log = txns.clone(),
+            DiskWrite::Config(qv) => self.config = Some(*qv),
+            DiskWrite::NextConfig(qv) => self.next_config = Some(*qv),
         }
     }
 
@@ -157,21 +195,32 @@ pub enum DiskWrite {
     Snapshot {
         txns: Vec<Txn>,
     },
+    /// Activate a configuration: write `zoo.cfg.dynamic.<version>` and point the static
+    /// file at it (`QuorumPeer.setQuorumVerifier`).
+    Config(QuorumVerifier),
+    /// Remember a newer configuration seen (`setLastSeenQuorumVerifier`: the `.next` file).
+    NextConfig(QuorumVerifier),
 }
 
-/// The files a server writes: the epoch files (each written atomically), and the
-/// transaction log with its snapshots. An fsync covers one file's writes only.
+/// The files a server writes: the epoch files (each written atomically), the dynamic
+/// configuration files, and the transaction log with its snapshots. An fsync covers one
+/// file's writes only.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DiskFile {
     Epochs,
     Log,
+    /// `zoo.cfg.dynamic.*`: ZooKeeper writes these synchronously (`AtomicFileWritingIdiom`:
+    /// a temporary file, fsynced, renamed), so a write is durable when it returns; the
+    /// disk applies it at once and no fsync is ever issued for this file.
+    Config,
 }
 
 impl DiskWrite {
     pub fn file(&self) -> DiskFile {
         match self {
             DiskWrite::AcceptedEpoch(_) | DiskWrite::CurrentEpoch(_) => DiskFile::Epochs,
+            DiskWrite::Config(_) | DiskWrite::NextConfig(_) => DiskFile::Config,
             DiskWrite::Append(_) | DiskWrite::Truncate { .. } | DiskWrite::Snapshot { .. } => DiskFile::Log,
         }
     }
@@ -191,7 +240,7 @@ mod tests {
 
     #[test]
     fn startup_check_rejects_accepted_below_current() {
-        let d = DurableState { accepted_epoch: 1, current_epoch: 2, log: vec![] };
+        let d = DurableState::new(1, 2, vec![]);
         assert!(matches!(d.startup_check(), Err(StartupError::AcceptedBelowCurrent { .. })));
     }
 

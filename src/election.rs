@@ -6,6 +6,7 @@
 
 use crate::message::{Message, Notification};
 use crate::node::{NodeConfig, Outbox, Timer};
+use crate::quorum::Quorums;
 use crate::types::{Epoch, Round, ServerState, Sid, Zxid};
 use crate::variant::Variant;
 use serde::{Deserialize, Serialize};
@@ -26,9 +27,9 @@ impl Vote {
 }
 
 /// `totalOrderPredicate`: does `new` beat `cur`? Ordered by (peerEpoch, zxid, sid); a
-/// server of weight 0 never wins.
-pub fn total_order_predicate(cfg: &NodeConfig, new: Vote, cur: Vote) -> bool {
-    if cfg.quorum.weight(new.leader) == 0 {
+/// server of weight 0 in the configuration in force never wins.
+pub fn total_order_predicate(cfg: &NodeConfig, q: &Quorums, new: Vote, cur: Vote) -> bool {
+    if q.current.weight(new.leader) == 0 {
         return false;
     }
     match cfg.variant {
@@ -120,13 +121,14 @@ impl Election {
     }
 
     /// The notification this server sends while LOOKING (`sendNotifications`).
-    pub fn notification(&self) -> Notification {
+    pub fn notification(&self, q: &Quorums) -> Notification {
         Notification {
             state: ServerState::Looking,
             leader: self.proposal.leader,
             zxid: self.proposal.zxid,
             election_epoch: self.logical_clock,
             peer_epoch: self.proposal.peer_epoch,
+            config: q.current,
         }
     }
 
@@ -135,7 +137,7 @@ impl Election {
     }
 
     /// Start of `lookForLeader`: next round, vote for self, tell every voter.
-    pub fn look_for_leader(&mut self, cfg: &NodeConfig, init: Vote, out: &mut Outbox) {
+    pub fn look_for_leader(&mut self, cfg: &NodeConfig, q: &Quorums, init: Vote, out: &mut Outbox) {
         self.logical_clock += 1;
         self.recv_set.clear();
         self.out_of_election.clear();
@@ -143,15 +145,16 @@ impl Election {
         self.finalizing = false;
         self.proposal = init;
         self.not_timeout_us = cfg.timing.min_notification_interval_us;
-        self.send_notifications(cfg, out);
+        self.send_notifications(q, out);
         out.set_timer(Timer::FleNotification, self.not_timeout_us);
     }
 
-    /// Sends the current proposal to every voter, self included (delivered via the
-    /// loopback queue, as `QuorumCnxManager` does).
-    fn send_notifications(&mut self, cfg: &NodeConfig, out: &mut Outbox) {
-        let n = self.notification();
-        for sid in cfg.quorum.voters() {
+    /// Sends the current proposal to every voter of the current and the next
+    /// configuration, self included when a voter (delivered via the loopback queue, as
+    /// `QuorumCnxManager` does).
+    fn send_notifications(&mut self, q: &Quorums, out: &mut Outbox) {
+        let n = self.notification(q);
+        for sid in q.voters().iter() {
             if sid == self.id {
                 self.self_queue.push_back(n);
             } else {
@@ -166,8 +169,8 @@ impl Election {
 
     /// Resends the proposal to one peer whose connection just came up: QCM's SendWorker
     /// resends the last message on a new connection.
-    pub fn resend_to(&self, peer: Sid, out: &mut Outbox) {
-        out.send(peer, Message::Notification(self.notification()));
+    pub fn resend_to(&self, q: &Quorums, peer: Sid, out: &mut Outbox) {
+        out.send(peer, Message::Notification(self.notification(q)));
     }
 
     /// One notification taken off the receive queue while LOOKING. `init` is the vote
@@ -175,6 +178,7 @@ impl Election {
     pub fn on_notification(
         &mut self,
         cfg: &NodeConfig,
+        q: &Quorums,
         init: Vote,
         from: Sid,
         n: Notification,
@@ -183,7 +187,7 @@ impl Election {
         if self.finalizing {
             // The finalize loop: only a strictly better vote reopens the election; any
             // other notification is consumed and the wait starts over.
-            if !total_order_predicate(cfg, Vote::of(&n), self.proposal) {
+            if !total_order_predicate(cfg, q, Vote::of(&n), self.proposal) {
                 out.set_timer(Timer::FleFinalize, cfg.timing.finalize_wait_us);
                 return None;
             }
@@ -191,9 +195,9 @@ impl Election {
             out.cancel_timer(Timer::FleFinalize);
         }
         let decision = match n.state {
-            ServerState::Looking => self.on_looking(cfg, init, from, n, out),
+            ServerState::Looking => self.on_looking(cfg, q, init, from, n, out),
             ServerState::Observing => None,
-            ServerState::Following | ServerState::Leading => self.on_out_of_election(cfg, from, n),
+            ServerState::Following | ServerState::Leading => self.on_out_of_election(q, from, n),
         };
         if let Some(d) = decision {
             return Some(self.leave_instance(d, out));
@@ -207,6 +211,7 @@ impl Election {
     fn on_looking(
         &mut self,
         cfg: &NodeConfig,
+        q: &Quorums,
         init: Vote,
         from: Sid,
         n: Notification,
@@ -218,18 +223,18 @@ impl Election {
             // of their vote and our own initial vote.
             self.logical_clock = n.election_epoch;
             self.recv_set.clear();
-            let vote = if total_order_predicate(cfg, theirs, init) { theirs } else { init };
+            let vote = if total_order_predicate(cfg, q, theirs, init) { theirs } else { init };
             self.update_proposal(vote);
-            self.send_notifications(cfg, out);
+            self.send_notifications(q, out);
         } else if n.election_epoch < self.logical_clock {
             return None; // An older round: ignored (the receiver already answered it).
-        } else if total_order_predicate(cfg, theirs, self.proposal) {
+        } else if total_order_predicate(cfg, q, theirs, self.proposal) {
             self.update_proposal(theirs);
-            self.send_notifications(cfg, out);
+            self.send_notifications(q, out);
         }
         self.recv_set.insert(from, ReceivedVote { vote: theirs, round: n.election_epoch, state: n.state });
         let mine = ReceivedVote { vote: self.proposal, round: self.logical_clock, state: ServerState::Looking };
-        if self.has_quorum(cfg, &self.recv_set, &mine) {
+        if self.has_quorum(q, &self.recv_set, &mine) {
             // Keep listening for finalizeWait before deciding.
             self.finalizing = true;
             out.cancel_timer(Timer::FleNotification);
@@ -239,12 +244,12 @@ impl Election {
     }
 
     /// `receivedFollowingNotification` / `receivedLeadingNotification`.
-    fn on_out_of_election(&mut self, cfg: &NodeConfig, from: Sid, n: Notification) -> Option<Decision> {
+    fn on_out_of_election(&mut self, q: &Quorums, from: Sid, n: Notification) -> Option<Decision> {
         let theirs = ReceivedVote { vote: Vote::of(&n), round: n.election_epoch, state: n.state };
         let decision = Decision { vote: theirs.vote, round: n.election_epoch };
         if n.election_epoch == self.logical_clock {
             self.recv_set.insert(from, theirs);
-            if self.has_quorum(cfg, &self.recv_set, &theirs)
+            if self.has_quorum(q, &self.recv_set, &theirs)
                 && self.check_leader(&self.recv_set, n.leader, n.election_epoch)
             {
                 return Some(decision);
@@ -252,7 +257,7 @@ impl Election {
         }
         // Before joining an established ensemble, a quorum must follow the same leader.
         self.out_of_election.insert(from, theirs);
-        if self.has_quorum(cfg, &self.out_of_election, &theirs)
+        if self.has_quorum(q, &self.out_of_election, &theirs)
             && self.check_leader(&self.out_of_election, n.leader, n.election_epoch)
         {
             self.logical_clock = n.election_epoch;
@@ -261,9 +266,10 @@ impl Election {
         None
     }
 
-    /// `getVoteTracker(...).hasAllQuorums()`.
-    fn has_quorum(&self, cfg: &NodeConfig, votes: &BTreeMap<Sid, ReceivedVote>, target: &ReceivedVote) -> bool {
-        cfg.quorum.contains_quorum(votes.iter().filter(|(_, v)| v.matches(target)).map(|(sid, _)| *sid))
+    /// `getVoteTracker(...).hasAllQuorums()`: a majority of the configuration in force,
+    /// and of the newer one while it is pending.
+    fn has_quorum(&self, q: &Quorums, votes: &BTreeMap<Sid, ReceivedVote>, target: &ReceivedVote) -> bool {
+        q.has_all_quorums(votes.iter().filter(|(_, v)| v.matches(target)).map(|(sid, _)| *sid).collect())
     }
 
     /// `checkLeader`: the leader's own vote must say LEADING, or, if we are the leader,
@@ -277,7 +283,7 @@ impl Election {
     }
 
     /// A poll or finalize timeout.
-    pub fn on_timer(&mut self, cfg: &NodeConfig, timer: Timer, out: &mut Outbox) -> Option<Decision> {
+    pub fn on_timer(&mut self, cfg: &NodeConfig, q: &Quorums, timer: Timer, out: &mut Outbox) -> Option<Decision> {
         match timer {
             Timer::FleFinalize => {
                 assert!(self.finalizing, "finalize timer fired outside the finalize wait");
@@ -287,7 +293,7 @@ impl Election {
             Timer::FleNotification => {
                 assert!(!self.finalizing, "poll timer fired during the finalize wait");
                 // Nothing heard for notTimeout: resend and back off.
-                self.send_notifications(cfg, out);
+                self.send_notifications(q, out);
                 self.not_timeout_us = (self.not_timeout_us * 2).min(cfg.timing.max_notification_interval_us);
                 out.set_timer(Timer::FleNotification, self.not_timeout_us);
                 None
@@ -310,11 +316,16 @@ impl Election {
 mod tests {
     use super::*;
     use crate::node::Effect;
-    use crate::quorum::QuorumVerifier;
+    use crate::quorum::{QuorumVerifier, Quorums};
     use crate::timing::Timing;
 
     fn cfg(id: Sid, variant: Variant) -> NodeConfig {
         NodeConfig { id, quorum: QuorumVerifier::majority_of(5), timing: Timing::default(), variant }
+    }
+
+    fn q() -> Quorums {
+        let qv = QuorumVerifier::majority_of(5);
+        Quorums::new(qv, qv)
     }
 
     fn vote(leader: Sid, epoch: Epoch, counter: u64) -> Vote {
@@ -328,6 +339,7 @@ mod tests {
             zxid: v.zxid,
             election_epoch: round,
             peer_epoch: v.peer_epoch,
+            config: QuorumVerifier::majority_of(5),
         }
     }
 
@@ -340,9 +352,9 @@ mod tests {
         let c = cfg(id, Variant::None);
         let mut e = Election::new(id);
         let mut out = Outbox::default();
-        e.look_for_leader(&c, init, &mut out);
+        e.look_for_leader(&c, &q(), init, &mut out);
         while let Some(n) = e.take_self_notification() {
-            assert!(e.on_notification(&c, init, id, n, &mut out).is_none());
+            assert!(e.on_notification(&c, &q(), init, id, n, &mut out).is_none());
         }
         (c, e, out)
     }
@@ -368,16 +380,16 @@ mod tests {
     #[test]
     fn vote_order_is_peer_epoch_then_zxid_then_sid() {
         let c = cfg(1, Variant::None);
-        assert!(total_order_predicate(&c, vote(1, 2, 1), vote(5, 1, 9)), "epoch first");
-        assert!(total_order_predicate(&c, vote(1, 1, 9), vote(5, 1, 1)), "then zxid");
-        assert!(total_order_predicate(&c, vote(5, 1, 1), vote(1, 1, 1)), "then sid");
-        assert!(!total_order_predicate(&c, vote(1, 1, 1), vote(1, 1, 1)), "strict");
+        assert!(total_order_predicate(&c, &q(), vote(1, 2, 1), vote(5, 1, 9)), "epoch first");
+        assert!(total_order_predicate(&c, &q(), vote(1, 1, 9), vote(5, 1, 1)), "then zxid");
+        assert!(total_order_predicate(&c, &q(), vote(5, 1, 1), vote(1, 1, 1)), "then sid");
+        assert!(!total_order_predicate(&c, &q(), vote(1, 1, 1), vote(1, 1, 1)), "strict");
     }
 
     #[test]
     fn a_server_of_weight_zero_never_wins() {
         let c = cfg(1, Variant::None);
-        assert!(!total_order_predicate(&c, vote(9, 9, 9), vote(1, 0, 0)));
+        assert!(!total_order_predicate(&c, &q(), vote(9, 9, 9), vote(1, 0, 0)));
     }
 
     #[test]
@@ -386,10 +398,10 @@ mod tests {
         let fixed = cfg(1, Variant::None);
         let high_epoch = Vote { leader: 2, zxid: Zxid::new(1, 10), peer_epoch: 2 };
         let high_sid = Vote { leader: 5, zxid: Zxid::new(1, 10), peer_epoch: 1 };
-        assert!(total_order_predicate(&buggy, high_epoch, high_sid));
-        assert!(total_order_predicate(&buggy, high_sid, high_epoch), "the bug: not antisymmetric");
-        assert!(total_order_predicate(&fixed, high_epoch, high_sid));
-        assert!(!total_order_predicate(&fixed, high_sid, high_epoch));
+        assert!(total_order_predicate(&buggy, &q(), high_epoch, high_sid));
+        assert!(total_order_predicate(&buggy, &q(), high_sid, high_epoch), "the bug: not antisymmetric");
+        assert!(total_order_predicate(&fixed, &q(), high_epoch, high_sid));
+        assert!(!total_order_predicate(&fixed, &q(), high_sid, high_epoch));
     }
 
     #[test]
@@ -406,11 +418,11 @@ mod tests {
         let (c, mut e, _) = started(1, init);
         // Adopt 3's (better) vote in round 1 first.
         let mut out = Outbox::default();
-        e.on_notification(&c, init, 3, looking(vote(3, 1, 9), 1), &mut out);
+        e.on_notification(&c, &q(), init, 3, looking(vote(3, 1, 9), 1), &mut out);
         assert_eq!(e.proposal().leader, 3);
         // A round-4 notification for a worse vote: join round 4 with our *initial* vote.
         let mut out = Outbox::default();
-        e.on_notification(&c, init, 2, looking(vote(2, 1, 1), 4), &mut out);
+        e.on_notification(&c, &q(), init, 2, looking(vote(2, 1, 1), 4), &mut out);
         assert_eq!(e.logical_clock(), 4);
         assert_eq!(e.proposal(), init, "compared against the initial vote, not the proposal");
         assert_eq!(sent_votes(&out).len(), 4);
@@ -422,9 +434,9 @@ mod tests {
         let init = vote(1, 1, 5);
         let (c, mut e, _) = started(1, init);
         let mut out = Outbox::default();
-        e.on_notification(&c, init, 2, looking(vote(2, 1, 1), 4), &mut out);
+        e.on_notification(&c, &q(), init, 2, looking(vote(2, 1, 1), 4), &mut out);
         let mut out = Outbox::default();
-        e.on_notification(&c, init, 5, looking(vote(5, 9, 9), 2), &mut out);
+        e.on_notification(&c, &q(), init, 5, looking(vote(5, 9, 9), 2), &mut out);
         assert_eq!(e.proposal(), init);
         assert!(sent_votes(&out).is_empty());
         assert!(!e.recv_set.contains_key(&5));
@@ -435,12 +447,12 @@ mod tests {
         let init = vote(1, 1, 5);
         let (c, mut e, _) = started(1, init);
         let mut out = Outbox::default();
-        e.on_notification(&c, init, 4, looking(vote(4, 1, 5), 1), &mut out);
+        e.on_notification(&c, &q(), init, 4, looking(vote(4, 1, 5), 1), &mut out);
         assert_eq!(e.proposal().leader, 4);
         assert_eq!(sent_votes(&out), vec![(2, 4, 1), (3, 4, 1), (4, 4, 1), (5, 4, 1)]);
         // A worse one changes nothing and sends nothing.
         let mut out = Outbox::default();
-        e.on_notification(&c, init, 2, looking(vote(2, 1, 5), 1), &mut out);
+        e.on_notification(&c, &q(), init, 2, looking(vote(2, 1, 5), 1), &mut out);
         assert_eq!(e.proposal().leader, 4);
         assert!(sent_votes(&out).is_empty());
     }
@@ -451,13 +463,13 @@ mod tests {
         let (c, mut e, _) = started(1, init);
         let v5 = vote(5, 1, 5);
         let mut out = Outbox::default();
-        e.on_notification(&c, init, 5, looking(v5, 1), &mut out);
+        e.on_notification(&c, &q(), init, 5, looking(v5, 1), &mut out);
         while let Some(n) = e.take_self_notification() {
-            e.on_notification(&c, init, 1, n, &mut out);
+            e.on_notification(&c, &q(), init, 1, n, &mut out);
         }
         assert!(!e.is_finalizing(), "two votes of five are no quorum");
         let mut out = Outbox::default();
-        assert!(e.on_notification(&c, init, 4, looking(v5, 1), &mut out).is_none());
+        assert!(e.on_notification(&c, &q(), init, 4, looking(v5, 1), &mut out).is_none());
         assert!(e.is_finalizing());
         assert!(timers(&out).contains(&Effect::SetTimer { timer: Timer::FleFinalize, after_us: 200_000 }));
         assert!(timers(&out).contains(&Effect::CancelTimer { timer: Timer::FleNotification }));
@@ -468,7 +480,7 @@ mod tests {
     fn a_quorum_starts_the_finalize_wait_and_silence_decides() {
         let (c, mut e, _) = quorum_for_5();
         let mut out = Outbox::default();
-        let d = e.on_timer(&c, Timer::FleFinalize, &mut out).expect("silence decides");
+        let d = e.on_timer(&c, &q(), Timer::FleFinalize, &mut out).expect("silence decides");
         assert_eq!(d, Decision { vote: vote(5, 1, 5), round: 1 });
         assert!(out.effects.contains(&Effect::CancelTimer { timer: Timer::FleNotification }));
     }
@@ -477,7 +489,7 @@ mod tests {
     fn a_better_vote_during_the_finalize_wait_reopens_the_election() {
         let (c, mut e, init) = quorum_for_5();
         let mut out = Outbox::default();
-        assert!(e.on_notification(&c, init, 2, looking(vote(2, 2, 0), 1), &mut out).is_none());
+        assert!(e.on_notification(&c, &q(), init, 2, looking(vote(2, 2, 0), 1), &mut out).is_none());
         assert!(!e.is_finalizing());
         assert_eq!(e.proposal().leader, 2);
         assert!(out.effects.contains(&Effect::CancelTimer { timer: Timer::FleFinalize }));
@@ -488,7 +500,7 @@ mod tests {
         let (c, mut e, init) = quorum_for_5();
         let before = e.recv_set.clone();
         let mut out = Outbox::default();
-        assert!(e.on_notification(&c, init, 3, looking(vote(3, 1, 1), 1), &mut out).is_none());
+        assert!(e.on_notification(&c, &q(), init, 3, looking(vote(3, 1, 1), 1), &mut out).is_none());
         assert!(e.is_finalizing());
         assert_eq!(e.recv_set, before, "consumed by the finalize loop, never recorded");
         assert_eq!(timers(&out), vec![Effect::SetTimer { timer: Timer::FleFinalize, after_us: 200_000 }]);
@@ -500,7 +512,7 @@ mod tests {
         let mut expected = 200_000;
         for _ in 0..12 {
             let mut out = Outbox::default();
-            assert!(e.on_timer(&c, Timer::FleNotification, &mut out).is_none());
+            assert!(e.on_timer(&c, &q(), Timer::FleNotification, &mut out).is_none());
             expected = (expected * 2).min(60_000_000);
             assert_eq!(e.notification_timeout_us(), expected);
             assert_eq!(sent_votes(&out).len(), 4, "resent to every peer");
@@ -517,10 +529,10 @@ mod tests {
         let mut out = Outbox::default();
         for from in [2, 3] {
             assert!(e
-                .on_notification(&c, init, from, with_state(ServerState::Following, v4, round), &mut out)
+                .on_notification(&c, &q(), init, from, with_state(ServerState::Following, v4, round), &mut out)
                 .is_none());
         }
-        let d = e.on_notification(&c, init, 4, with_state(ServerState::Leading, v4, round), &mut out);
+        let d = e.on_notification(&c, &q(), init, 4, with_state(ServerState::Leading, v4, round), &mut out);
         (e, d)
     }
 
@@ -539,7 +551,7 @@ mod tests {
         let mut out = Outbox::default();
         for from in [2, 3, 5] {
             assert!(
-                e.on_notification(&c, init, from, with_state(ServerState::Following, v4, 7), &mut out).is_none(),
+                e.on_notification(&c, &q(), init, from, with_state(ServerState::Following, v4, 7), &mut out).is_none(),
                 "three followers of 4, but 4 itself never said LEADING"
             );
         }

@@ -5,13 +5,18 @@
 //! - synchronize (`syncWithLeader`): DIFF / TRUNC / SNAP, the txns that follow, then on
 //!   NEWLEADER (ZooKeeper 3.9.3's order) log and fsync the synced txns, persist
 //!   currentEpoch, and only then ACK; serve after UPTODATE;
-//! - broadcast: log each PROPOSAL and ACK it once fsynced; apply COMMITs in order;
+//! - broadcast: log each PROPOSAL and ACK it once fsynced; apply COMMITs in order; an
+//!   observer logs and applies each INFORM and acknowledges nothing;
+//! - reconfiguration: a reconfig proposal (or NEWLEADER's configuration) is remembered as
+//!   the newest seen; COMMITANDACTIVATE / INFORMANDACTIVATE (or UPTODATE, for NEWLEADER's)
+//!   activates it, and a change of role or leader sends the server to its new role;
 //! - go back to LOOKING when the leader is silent for the read timeout (`initLimit` ticks
 //!   while connecting and syncing, `syncLimit` after) or the connection breaks.
 
 use crate::durable::{DiskFile, DiskWrite, Txn};
 use crate::message::Message;
 use crate::node::{Core, LookingReason, Observation, Outbox, Timer};
+use crate::quorum::QuorumVerifier;
 use crate::types::{Epoch, Sid, Zxid};
 use crate::variant::Variant;
 use std::collections::VecDeque;
@@ -38,6 +43,10 @@ enum Phase {
 #[derive(Clone, Debug)]
 pub struct Follower {
     leader: Sid,
+    /// An observer (`Observer`): gets INFORMs, acknowledges nothing, never votes.
+    observer: bool,
+    /// The configuration NEWLEADER carried, activated at UPTODATE.
+    new_leader_qv: Option<QuorumVerifier>,
     tries: u32,
     phase: Phase,
     epoch: Option<Epoch>,
@@ -70,10 +79,12 @@ enum AfterFsync {
 }
 
 impl Follower {
-    pub fn start(core: &mut Core, leader: Sid, out: &mut Outbox) -> Follower {
+    pub fn start(core: &mut Core, leader: Sid, observer: bool, out: &mut Outbox) -> Follower {
         assert_ne!(leader, core.id(), "a server does not follow itself");
         let mut f = Follower {
             leader,
+            observer,
+            new_leader_qv: None,
             tries: 0,
             phase: Phase::Connecting,
             epoch: None,
@@ -94,7 +105,8 @@ impl Follower {
     /// One connection attempt; a leader that is not LEADING refuses it.
     fn connect(&mut self, core: &Core, out: &mut Outbox) {
         self.tries += 1;
-        out.send(self.leader, Message::FollowerInfo { accepted_epoch: core.disk().accepted_epoch });
+        let observer = self.observer;
+        out.send(self.leader, Message::FollowerInfo { accepted_epoch: core.disk().accepted_epoch, observer });
     }
 
     pub fn leader(&self) -> Sid {
@@ -103,6 +115,10 @@ impl Follower {
 
     pub fn epoch(&self) -> Option<Epoch> {
         self.epoch
+    }
+
+    pub fn is_observer(&self) -> bool {
+        self.observer
     }
 
     pub fn is_serving(&self) -> bool {
@@ -135,7 +151,14 @@ impl Follower {
             Message::Snap { zxid, txns } => self.on_sync_op(core, Some(DiskWrite::Snapshot { txns }), zxid, out),
             Message::Proposal { txn } => self.on_proposal(core, txn, out),
             Message::Commit { zxid } => self.on_commit(core, zxid, out),
-            Message::NewLeader { zxid } => self.on_new_leader(core, zxid, out),
+            Message::CommitAndActivate { zxid, designated } => self.on_commit_and_activate(core, zxid, designated, out),
+            Message::Inform { txn } => self.on_inform(core, txn, None, out),
+            Message::InformAndActivate { txn, designated } => self.on_inform(core, txn, Some(designated), out),
+            Message::NewLeader { zxid, config } => {
+                core.see_config(config, out);
+                self.new_leader_qv = Some(config);
+                self.on_new_leader(core, zxid, out)
+            }
             Message::UpToDate => self.on_up_to_date(core, out),
             Message::Ping => {
                 // The PING answer carries the sessions our clients kept alive.
@@ -234,6 +257,13 @@ impl Follower {
     }
 
     fn on_proposal(&mut self, core: &mut Core, txn: Txn, out: &mut Outbox) -> Option<LookingReason> {
+        if self.observer {
+            return Some(LookingReason::ProtocolError); // Observers get INFORMs only.
+        }
+        if let Some(qv) = txn.op.reconfig() {
+            // A reconfig proposal: its configuration is the newest seen.
+            core.see_config(qv, out);
+        }
         match self.phase {
             Phase::Syncing { op_seen: true } => self.sync_txns.push(txn),
             Phase::NewLeaderAcked if !self.unlogged.is_empty() => {
@@ -266,6 +296,78 @@ impl Follower {
             Phase::Broadcast => self.deliver(core, zxid, out),
             _ => Some(LookingReason::ProtocolError),
         }
+    }
+
+    /// COMMITANDACTIVATE: activate the reconfig's configuration, commit it, and leave for
+    /// the new role if it changes the role or the leader. While syncing, ZooKeeper
+    /// handles it in `syncWithLeader` (the `zk-2172` variant takes it for a COMMIT).
+    fn on_commit_and_activate(
+        &mut self,
+        core: &mut Core,
+        zxid: Zxid,
+        designated: Sid,
+        out: &mut Outbox,
+    ) -> Option<LookingReason> {
+        let syncing = matches!(self.phase, Phase::Syncing { op_seen: true } | Phase::NewLeaderAcked);
+        if syncing && core.cfg.variant == Variant::Zk2172 {
+            return self.on_commit(core, zxid, out);
+        }
+        let qv = match self.phase {
+            Phase::Syncing { op_seen: true } => self.sync_txns.iter().find(|t| t.zxid == zxid),
+            Phase::NewLeaderAcked | Phase::Broadcast => self.pending.iter().find(|t| t.zxid == zxid),
+            _ => return Some(LookingReason::ProtocolError),
+        }
+        .and_then(|t| t.op.reconfig());
+        let Some(qv) = qv else {
+            return self.on_commit(core, zxid, out); // Not a reconfig we hold: a COMMIT.
+        };
+        let major = core.process_reconfig(qv, Some((designated, zxid)), self.leader, self.observer, out);
+        let reason = self.on_commit(core, zxid, out);
+        if major {
+            return Some(LookingReason::Reconfig);
+        }
+        reason
+    }
+
+    /// An observer's INFORM (or INFORMANDACTIVATE): a committed txn to log and apply.
+    fn on_inform(
+        &mut self,
+        core: &mut Core,
+        txn: Txn,
+        designated: Option<Sid>,
+        out: &mut Outbox,
+    ) -> Option<LookingReason> {
+        if !self.observer {
+            return Some(LookingReason::ProtocolError);
+        }
+        let zxid = txn.zxid;
+        let activate = designated.zip(txn.op.reconfig());
+        match self.phase {
+            Phase::Syncing { op_seen: true } => {
+                self.sync_txns.push(txn);
+                self.committed_upto = self.committed_upto.max(zxid);
+            }
+            Phase::NewLeaderAcked => {
+                core.write(DiskWrite::Append(txn.clone()), out);
+                core.fsync(DiskFile::Log, Vec::new(), out);
+                self.pending.push_back(txn);
+                self.committed_upto = self.committed_upto.max(zxid);
+            }
+            Phase::Broadcast => {
+                core.write(DiskWrite::Append(txn.clone()), out);
+                core.fsync(DiskFile::Log, Vec::new(), out);
+                out.observe(Observation::Delivered { zxid });
+                core.apply(&txn, out);
+            }
+            _ => return Some(LookingReason::ProtocolError),
+        }
+        if let Some((designated, qv)) = activate {
+            core.see_config(qv, out);
+            if core.process_reconfig(qv, Some((designated, zxid)), self.leader, self.observer, out) {
+                return Some(LookingReason::Reconfig);
+            }
+        }
+        None
     }
 
     /// `FollowerZooKeeperServer.commit`: the COMMIT must match the oldest pending txn;
@@ -324,7 +426,14 @@ impl Follower {
                 let id = core.fsync(DiskFile::Log, txn_acks(), out);
                 self.after_fsync = Some((id, AfterFsync::PersistEpoch { epoch, then_send: vec![ack] }));
             }
-            Variant::None | Variant::Zk1419 | Variant::Zk1154 | Variant::Zk2845 | Variant::Zk2355 | Variant::Zk1208 => {
+            Variant::None
+            | Variant::Zk1419
+            | Variant::Zk1154
+            | Variant::Zk2845
+            | Variant::Zk2355
+            | Variant::Zk1208
+            | Variant::Zk2172
+            | Variant::SplitJoiners => {
                 // ZooKeeper 3.9.3: log and fsync the synced txns; once that returns, persist
                 // currentEpoch; then ACK NEWLEADER, then the synced txns (the sync
                 // processor's forwarding is held back until after the NEWLEADER ACK,
@@ -348,6 +457,13 @@ impl Follower {
     fn on_up_to_date(&mut self, core: &mut Core, out: &mut Outbox) -> Option<LookingReason> {
         if self.phase != Phase::NewLeaderAcked {
             return Some(LookingReason::ProtocolError);
+        }
+        if let Some(qv) = self.new_leader_qv.take() {
+            // The leader's configuration, agreed through NEWLEADER: activate it; a change of
+            // role, or a leader that does not vote in it, means a new election.
+            if core.process_reconfig(qv, None, self.leader, self.observer, out) {
+                return Some(LookingReason::Reconfig);
+            }
         }
         if !self.unlogged.is_empty() {
             let txns = std::mem::take(&mut self.unlogged);

@@ -7,14 +7,21 @@
 //!   a quorum of NEWLEADER ACKs establishes the leader, which sends UPTODATE;
 //! - broadcast: PROPOSAL, ACK after fsync (its own too), COMMIT in zxid order on a quorum;
 //! - every half tick: count ticks, step down when synced learners fall below a quorum,
-//!   ping every learner.
+//!   ping every learner;
+//! - reconfiguration: a reconfig request is checked (one at a time, a quorum of the new
+//!   configuration synced) and proposed; from then until it commits, every proposal needs
+//!   a quorum of the old and of the new configuration. Its commit activates the new one
+//!   (COMMITANDACTIVATE, INFORMANDACTIVATE to observers) and names the leader in it: this
+//!   one if it is a voter there, otherwise the new voter that acknowledged most; a leader
+//!   that is not designated stops committing.
 //!
 //! Each wait of discovery and synchronization is bounded by `initLimit` ticks.
 
-use crate::api::{Request, Response, SessionId, Xid};
-use crate::durable::{DiskFile, DiskWrite, Op, Txn};
+use crate::api::{ErrorCode, Request, Response, SessionId, TreeTxn, Xid};
+use crate::durable::{DiskFile, DiskWrite, Op, ReconfigTxn, Txn};
 use crate::message::Message;
 use crate::node::{Core, Effect, LookingReason, NodeConfig, Observation, Outbox, Timer};
+use crate::quorum::{Quorums, SidSet};
 use crate::session::SessionTracker;
 use crate::sync::{self, SyncOp};
 use crate::tree::DataTree;
@@ -44,8 +51,19 @@ struct LearnerHandler {
     stage: Stage,
     /// `tickOfNextAckDeadline`: the learner is synced while `tick <= deadline`.
     tick_of_next_ack_deadline: u64,
-    /// Gets new PROPOSALs and COMMITs (`forwardingFollowers`).
+    /// Gets new PROPOSALs and COMMITs, or INFORMs (`forwardingFollowers`,
+    /// `observingLearners`).
     forwarding: bool,
+    /// An observer (OBSERVERINFO): gets INFORMs, not proposals; its acks never count.
+    observer: bool,
+}
+
+/// A proposal not committed yet (`Proposal`): who acknowledged it, and the configurations
+/// whose quorums it needs (`qvAcksetPairs`: the one in force, and the pending one).
+#[derive(Clone, Debug)]
+struct Pending {
+    acks: SidSet,
+    quorums: Quorums,
 }
 
 #[derive(Clone, Debug)]
@@ -69,8 +87,10 @@ pub struct Leader {
     established: bool,
     last_proposed: Zxid,
     last_committed: Zxid,
-    /// Proposals not committed yet, with the voters that acknowledged them.
-    outstanding: BTreeMap<Zxid, BTreeSet<Sid>>,
+    /// Proposals not committed yet.
+    outstanding: BTreeMap<Zxid, Pending>,
+    /// `allowedToCommit`: false once a committed reconfig designated another leader.
+    allowed_to_commit: bool,
     /// The leader's own log fsyncs, by the zxid each makes durable.
     self_ack_fsyncs: BTreeMap<u64, Zxid>,
     tick: u64,
@@ -105,6 +125,7 @@ impl Leader {
             last_proposed: core.last_processed(),
             last_committed: core.last_processed(),
             outstanding: BTreeMap::new(),
+            allowed_to_commit: true,
             self_ack_fsyncs: BTreeMap::new(),
             tick: 0,
             tick_skip: true,
@@ -137,9 +158,10 @@ impl Leader {
         self.epoch
     }
 
-    /// `getEpochToPropose`: once a quorum (itself included) has connected.
+    /// `getEpochToPropose`: once a quorum (itself included) of the configuration in force
+    /// has connected.
     fn try_propose_epoch(&mut self, core: &mut Core, out: &mut Outbox) {
-        if self.epoch.is_some() || !core.cfg.quorum.contains_quorum(self.connecting.keys().copied()) {
+        if self.epoch.is_some() || !core.quorums().current.contains_quorum(self.connecting.keys().copied()) {
             return;
         }
         let e = self.connecting.values().max().copied().expect("self is connecting") + 1;
@@ -147,12 +169,19 @@ impl Leader {
         self.last_proposed = Zxid::new(e, 0);
         core.write(DiskWrite::AcceptedEpoch(e), out);
         self.accepted_epoch_fsync = Some(core.fsync(DiskFile::Epochs, Vec::new(), out));
+        let q = *core.quorums();
+        if q.current.version() == Zxid::ZERO && q.next.is_none() {
+            // ZOOKEEPER-1783: the static configuration gets the NEWLEADER zxid as its
+            // version, agreed through NEWLEADER like a pending reconfig, so that it beats
+            // any joiner's partial version-0 configuration.
+            core.see_config(q.current.with_version(self.last_proposed), out);
+        }
     }
 
     /// Returns a reason when the leader must go back to LOOKING.
     pub fn on_message(&mut self, core: &mut Core, from: Sid, msg: Message, out: &mut Outbox) -> Option<LookingReason> {
-        if let Message::FollowerInfo { accepted_epoch } = msg {
-            return self.on_follower_info(core, from, accepted_epoch, out);
+        if let Message::FollowerInfo { accepted_epoch, observer } = msg {
+            return self.on_follower_info(core, from, accepted_epoch, observer, out);
         }
         let tick = self.tick;
         let Some(h) = self.learners.get_mut(&from) else {
@@ -194,12 +223,18 @@ impl Leader {
         core: &mut Core,
         from: Sid,
         accepted_epoch: Epoch,
+        observer: bool,
         out: &mut Outbox,
     ) -> Option<LookingReason> {
         // A new connection from this learner replaces any earlier one. Its first deadline
         // leaves time to sync (`LearnerHandler.run`: initLimit + syncLimit ticks).
         let deadline = self.tick + core.cfg.timing.init_limit + core.cfg.timing.sync_limit;
-        let mut h = LearnerHandler { stage: Stage::Connected, tick_of_next_ack_deadline: deadline, forwarding: false };
+        let mut h = LearnerHandler {
+            stage: Stage::Connected,
+            tick_of_next_ack_deadline: deadline,
+            forwarding: false,
+            observer,
+        };
         match self.epoch {
             None => {
                 self.connecting.insert(from, accepted_epoch);
@@ -239,9 +274,8 @@ impl Leader {
                     out.effects.push(Effect::CloseConnection { peer: from });
                     return None;
                 }
-                if core.cfg.quorum.is_voter(from) {
-                    self.electing.insert(from);
-                }
+                // Non-voters are recorded too; quorums count voters only.
+                self.electing.insert(from);
             }
             self.try_finish_epoch(core, out);
         } else if self.syncing {
@@ -254,7 +288,7 @@ impl Leader {
     fn try_finish_epoch(&mut self, core: &mut Core, out: &mut Outbox) {
         if self.current_epoch_fsync.is_some()
             || !self.electing.contains(&core.id())
-            || !core.cfg.quorum.contains_quorum(self.electing.iter().copied())
+            || !core.quorums().current.contains_quorum(self.electing.iter().copied())
         {
             return;
         }
@@ -295,8 +329,8 @@ impl Leader {
             self.try_establish(core, out);
         } else if let Some(zxid) = self.self_ack_fsyncs.remove(&fsync) {
             // Our own log holds the proposal: the leader acknowledges it too.
-            if let Some(acks) = self.outstanding.get_mut(&zxid) {
-                acks.insert(core.id());
+            if let Some(p) = self.outstanding.get_mut(&zxid) {
+                p.acks.insert(core.id());
             }
             self.try_commit(core, out);
         }
@@ -321,14 +355,18 @@ impl Leader {
                 out.send(sid, Message::Commit { zxid: t.zxid });
             }
         }
-        // `startForwarding`: proposals still in flight, then everything new.
-        for t in &log[committed_len..] {
-            if t.zxid > plan.last_queued {
-                out.send(sid, Message::Proposal { txn: t.clone() });
+        // `startForwarding`: proposals still in flight, then everything new (an observer
+        // gets them as INFORMs once committed).
+        if !h.observer {
+            for t in &log[committed_len..] {
+                if t.zxid > plan.last_queued {
+                    out.send(sid, Message::Proposal { txn: t.clone() });
+                }
             }
         }
         h.forwarding = true;
-        out.send(sid, Message::NewLeader { zxid: Zxid::new(self.epoch.expect("proposed"), 0) });
+        let zxid = Zxid::new(self.epoch.expect("proposed"), 0);
+        out.send(sid, Message::NewLeader { zxid, config: core.quorums().last_seen() });
         h.stage = Stage::NewLeaderSent;
     }
 
@@ -339,7 +377,7 @@ impl Leader {
             // The first packet after NEWLEADER must be its ACK (`waitForNewLeaderAck`). An
             // ACK of another zxid is logged and not counted, and the handler moves on.
             h.stage = Stage::NewLeaderAcked;
-            if Some(zxid) == newleader && core.cfg.quorum.is_voter(from) {
+            if Some(zxid) == newleader {
                 self.newleader_acks.insert(from);
             }
             if self.established {
@@ -350,10 +388,8 @@ impl Leader {
             }
             return None;
         }
-        if let Some(acks) = self.outstanding.get_mut(&zxid) {
-            if core.cfg.quorum.is_voter(from) {
-                acks.insert(from);
-            }
+        if let Some(p) = self.outstanding.get_mut(&zxid) {
+            p.acks.insert(from);
             self.try_commit(core, out);
         }
         None
@@ -361,10 +397,19 @@ impl Leader {
 
     /// `waitForNewLeaderAck` returns: a quorum holds our history. Serve.
     fn try_establish(&mut self, core: &mut Core, out: &mut Outbox) {
-        if self.established || !core.cfg.quorum.contains_quorum(self.newleader_acks.iter().copied()) {
+        let acks: SidSet = self.newleader_acks.iter().copied().collect();
+        if self.established || !core.quorums().has_all_quorums(acks) {
             return;
         }
         self.established = true;
+        // The whole log is committed now, a pending reconfig included: activate the
+        // newest configuration, and stop committing if another server is to lead it.
+        let new = core.quorums().last_seen();
+        let designated = self.designated_leader(core, new, acks, self.last_proposed);
+        core.process_reconfig(new, Some((designated, self.last_proposed)), core.id(), false, out);
+        if designated != core.id() {
+            self.allowed_to_commit = false;
+        }
         // The whole log is committed now: requests are prepared against it, and every
         // session's timer restarts.
         let tick_ms = core.cfg.timing.tick_ms();
@@ -429,6 +474,13 @@ impl Leader {
             }
             return None;
         }
+        if let Request::Reconfig(r) = &request {
+            let op = match self.prep_reconfig(core, session, r) {
+                Ok(config) => Op::Reconfig(Box::new(ReconfigTxn { session, xid, config })),
+                Err(code) => Op::tree(session, xid, TreeTxn::Error { code }),
+            };
+            return self.propose(core, op, out);
+        }
         let prep = self.prep.as_ref().expect("established");
         let txn = if core.cfg.variant == Variant::Zk1208 && !prep.sessions().contains_key(&session) {
             // The bug: a session whose closeSession is prepared but not committed still
@@ -443,6 +495,74 @@ impl Leader {
             prep.prep(session, &request)
         };
         self.propose(core, Op::tree(session, xid, txn), out)
+    }
+
+    /// `PrepRequestProcessor.pRequest2TxnReconfig`: the new configuration, or why not.
+    fn prep_reconfig(
+        &self,
+        core: &Core,
+        session: SessionId,
+        r: &crate::api::ReconfigRequest,
+    ) -> Result<crate::quorum::QuorumVerifier, ErrorCode> {
+        let prep = self.prep.as_ref().expect("established");
+        if !prep.sessions().contains_key(&session) {
+            return Err(ErrorCode::SessionExpired);
+        }
+        let q = core.quorums();
+        if q.next.is_some() {
+            return Err(ErrorCode::ReconfigInProgress);
+        }
+        let new = r.change.apply(&q.current).ok_or(ErrorCode::BadArguments)?;
+        if r.from_config.is_some_and(|v| v != q.last_seen().version()) {
+            return Err(ErrorCode::BadVersion);
+        }
+        if !self.is_quorum_synced(core, &new) {
+            return Err(ErrorCode::NewConfigNoQuorum);
+        }
+        Ok(new)
+    }
+
+    /// `isQuorumSynced`: a quorum of `qv` is this leader (if a voter there) and
+    /// participants that got their sync and are heard from.
+    fn is_quorum_synced(&self, core: &Core, qv: &crate::quorum::QuorumVerifier) -> bool {
+        let tick = self.tick;
+        let synced: SidSet = std::iter::once(core.id())
+            .chain(
+                self.learners
+                    .iter()
+                    .filter(|(_, h)| h.forwarding && !h.observer && tick <= h.tick_of_next_ack_deadline)
+                    .map(|(s, _)| *s),
+            )
+            .collect();
+        qv.has_quorum(synced)
+    }
+
+    /// `getDesignatedLeader`: this leader if it votes in `new`; otherwise, among the voters
+    /// of `new` that acknowledged (`acks`), the one that also acknowledged the most of the
+    /// proposals after `zxid`, in order (the lowest id among equals, where ZooKeeper takes
+    /// a hash set's first).
+    fn designated_leader(&self, core: &Core, new: crate::quorum::QuorumVerifier, acks: SidSet, zxid: Zxid) -> Sid {
+        let me = core.id();
+        if new.is_voter(me) {
+            return me;
+        }
+        let mut candidates = acks.intersection(new.voter_set());
+        candidates.remove(me);
+        let mut current = candidates.first().expect("a quorum of the new configuration acknowledged");
+        for (_, p) in self.outstanding.range(Zxid(zxid.0 + 1)..) {
+            for qv in std::iter::once(p.quorums.current).chain(p.quorums.next) {
+                // Each configuration's ack set holds its own voters only.
+                candidates = candidates.intersection(p.acks.intersection(qv.voter_set()));
+                match candidates.first() {
+                    None => return current,
+                    Some(c) => current = c,
+                }
+                if candidates.len() == 1 {
+                    return current;
+                }
+            }
+        }
+        current
     }
 
     fn finish_sync(&mut self, core: &mut Core, from: Option<Sid>, session: SessionId, xid: Xid, out: &mut Outbox) {
@@ -461,6 +581,14 @@ impl Leader {
         }
         let zxid = Zxid::new(self.last_proposed.epoch(), self.last_proposed.counter() + 1);
         self.last_proposed = zxid;
+        let mut op = op;
+        if let Op::Reconfig(r) = &mut op {
+            // The new configuration's version is its txn's zxid; from now on quorums need a
+            // majority of it too.
+            r.config = r.config.with_version(zxid);
+            core.see_config(r.config, out);
+            out.observe(Observation::ReconfigProposed { config: r.config });
+        }
         let txn = Txn { zxid, op };
         if let Some(prep) = &mut self.prep {
             prep.apply(&txn);
@@ -468,30 +596,49 @@ impl Leader {
         core.write(DiskWrite::Append(txn.clone()), out);
         let id = core.fsync(DiskFile::Log, Vec::new(), out);
         self.self_ack_fsyncs.insert(id, zxid);
-        self.outstanding.insert(zxid, BTreeSet::new());
+        self.outstanding.insert(zxid, Pending { acks: SidSet::EMPTY, quorums: *core.quorums() });
         out.observe(Observation::Proposed { zxid });
         for (sid, h) in &self.learners {
-            if h.forwarding {
+            if h.forwarding && !h.observer {
                 out.send(*sid, Message::Proposal { txn: txn.clone() });
             }
         }
         None
     }
 
-    /// `tryToCommit`: strictly in zxid order, each on a quorum of acks.
+    /// `tryToCommit`: strictly in zxid order, each on a quorum of acks in every
+    /// configuration it needs, and only while allowed to.
     fn try_commit(&mut self, core: &mut Core, out: &mut Outbox) {
-        while let Some((&zxid, acks)) = self.outstanding.first_key_value() {
-            if !core.cfg.quorum.contains_quorum(acks.iter().copied()) {
+        while let Some((&zxid, p)) = self.outstanding.first_key_value() {
+            if !self.allowed_to_commit || !p.quorums.has_all_quorums(p.acks) {
                 break;
             }
+            let acks = p.acks;
             self.outstanding.remove(&zxid);
             self.last_committed = zxid;
-            for (sid, h) in &self.learners {
-                if h.forwarding {
-                    out.send(*sid, Message::Commit { zxid });
+            let txn = core.disk().log.iter().rev().find(|t| t.zxid == zxid).cloned().expect("a proposal is logged");
+            if let Some(new) = txn.op.reconfig() {
+                let designated = self.designated_leader(core, new, acks, zxid);
+                core.process_reconfig(new, Some((designated, self.last_proposed)), core.id(), false, out);
+                if designated != core.id() {
+                    self.allowed_to_commit = false;
+                }
+                for (sid, h) in &self.learners {
+                    if h.forwarding && h.observer {
+                        out.send(*sid, Message::InformAndActivate { txn: txn.clone(), designated });
+                    } else if h.forwarding {
+                        out.send(*sid, Message::CommitAndActivate { zxid, designated });
+                    }
+                }
+            } else {
+                for (sid, h) in &self.learners {
+                    if h.forwarding && h.observer {
+                        out.send(*sid, Message::Inform { txn: txn.clone() });
+                    } else if h.forwarding {
+                        out.send(*sid, Message::Commit { zxid });
+                    }
                 }
             }
-            let txn = core.disk().log.iter().rev().find(|t| t.zxid == zxid).cloned().expect("a proposal is logged");
             out.observe(Observation::Committed { zxid });
             if let Op::CreateSession { timeout_ms, .. } = txn.op {
                 self.sessions.add(zxid.0, timeout_ms, self.tick, core.cfg.timing.tick_ms());
@@ -515,10 +662,11 @@ impl Leader {
     }
 
     /// Learners heard from recently, and self: `syncedAckSet`.
-    fn synced<'a>(&'a self, cfg: &'a NodeConfig) -> impl Iterator<Item = Sid> + 'a {
+    fn synced(&self, cfg: &NodeConfig) -> SidSet {
         let tick = self.tick;
         std::iter::once(cfg.id)
             .chain(self.learners.iter().filter(move |(_, h)| tick <= h.tick_of_next_ack_deadline).map(|(s, _)| *s))
+            .collect()
     }
 
     /// One turn of `Leader.lead`'s loop, and of the session tracker's expiry.
@@ -527,7 +675,7 @@ impl Leader {
         if !self.tick_skip {
             self.tick += 1;
         }
-        if !self.tick_skip && !cfg.quorum.contains_quorum(self.synced(cfg)) {
+        if !self.tick_skip && !core.quorums().has_all_quorums(self.synced(cfg)) {
             return Some(LookingReason::QuorumLost);
         }
         self.tick_skip = !self.tick_skip;

@@ -3,11 +3,12 @@
 
 use crate::api::{Request, SessionId, Xid};
 use crate::durable::Txn;
+use crate::quorum::QuorumVerifier;
 use crate::types::{Epoch, Round, ServerState, Sid, Zxid};
 use serde::{Deserialize, Serialize};
 
 /// An FLE notification (`FastLeaderElection.Notification` / `ToSend`): the sender's
-/// state and the vote it currently stands for.
+/// state, the vote it currently stands for, and its configuration.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Notification {
     /// The sender's state when it sent this.
@@ -20,6 +21,9 @@ pub struct Notification {
     pub election_epoch: Round,
     /// The proposed leader's currentEpoch.
     pub peer_epoch: Epoch,
+    /// The sender's activated configuration: a LOOKING receiver with an older one adopts
+    /// it and restarts its election.
+    pub config: QuorumVerifier,
 }
 
 /// Everything one server sends another.
@@ -28,8 +32,9 @@ pub struct Notification {
 pub enum Message {
     /// FLE, on the election connections (`QuorumCnxManager`).
     Notification(Notification),
-    /// Learner -> leader on connect: its acceptedEpoch (`Leader.FOLLOWERINFO`).
-    FollowerInfo { accepted_epoch: Epoch },
+    /// Learner -> leader on connect: its acceptedEpoch (`Leader.FOLLOWERINFO`, or
+    /// `Leader.OBSERVERINFO` from an observer).
+    FollowerInfo { accepted_epoch: Epoch, observer: bool },
     /// Leader -> learner: the epoch it proposes (`Leader.LEADERINFO`).
     LeaderInfo { epoch: Epoch },
     /// Learner -> leader (`Leader.ACKEPOCH`): its currentEpoch (`None` stands for the -1
@@ -46,8 +51,16 @@ pub enum Message {
     Proposal { txn: Txn },
     /// `Leader.COMMIT`.
     Commit { zxid: Zxid },
-    /// End of the sync payload (`Leader.NEWLEADER`); `zxid` is `epoch << 32`.
-    NewLeader { zxid: Zxid },
+    /// The COMMIT of a reconfig (`Leader.COMMITANDACTIVATE`): activate its configuration;
+    /// `designated` is who leads in it.
+    CommitAndActivate { zxid: Zxid, designated: Sid },
+    /// Leader -> observer: a committed txn (`Leader.INFORM`).
+    Inform { txn: Txn },
+    /// Leader -> observer: a committed reconfig (`Leader.INFORMANDACTIVATE`).
+    InformAndActivate { txn: Txn, designated: Sid },
+    /// End of the sync payload (`Leader.NEWLEADER`); `zxid` is `epoch << 32`. It carries
+    /// the leader's newest configuration, which the learner activates at UPTODATE.
+    NewLeader { zxid: Zxid, config: QuorumVerifier },
     /// `Leader.ACK`: of a proposal, or of NEWLEADER (`zxid` = `epoch << 32`).
     Ack { zxid: Zxid },
     /// The leader is serving; so may the learner (`Leader.UPTODATE`).
@@ -82,7 +95,8 @@ impl Message {
     pub fn kind(&self) -> &'static str {
         match self {
             Message::Notification(_) => "NOTIFICATION",
-            Message::FollowerInfo { .. } => "FOLLOWERINFO",
+            Message::FollowerInfo { observer: false, .. } => "FOLLOWERINFO",
+            Message::FollowerInfo { observer: true, .. } => "OBSERVERINFO",
             Message::LeaderInfo { .. } => "LEADERINFO",
             Message::AckEpoch { .. } => "ACKEPOCH",
             Message::Diff { .. } => "DIFF",
@@ -90,6 +104,9 @@ impl Message {
             Message::Snap { .. } => "SNAP",
             Message::Proposal { .. } => "PROPOSAL",
             Message::Commit { .. } => "COMMIT",
+            Message::CommitAndActivate { .. } => "COMMITANDACTIVATE",
+            Message::Inform { .. } => "INFORM",
+            Message::InformAndActivate { .. } => "INFORMANDACTIVATE",
             Message::NewLeader { .. } => "NEWLEADER",
             Message::Ack { .. } => "ACK",
             Message::UpToDate => "UPTODATE",

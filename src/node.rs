@@ -11,7 +11,7 @@ use crate::election::{Decision, Election, Vote};
 use crate::follower::Follower;
 use crate::leader::Leader;
 use crate::message::{Message, Notification};
-use crate::quorum::QuorumVerifier;
+use crate::quorum::{QuorumVerifier, Quorums};
 use crate::session::{self, ClientConns};
 use crate::timing::Timing;
 use crate::tree::DataTree;
@@ -20,10 +20,13 @@ use crate::variant::Variant;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// What does not change while a server runs: its id, the ensemble, timing, variant.
+/// What does not change while a server runs: its id, its static configuration file,
+/// timing, variant.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct NodeConfig {
     pub id: Sid,
+    /// The membership in the static configuration (version 0). Once the server activates
+    /// a configuration, the dynamic file on its disk is in force instead.
     pub quorum: QuorumVerifier,
     pub timing: Timing,
     pub variant: Variant,
@@ -188,6 +191,12 @@ pub enum LookingReason {
     QuorumLost,
     /// A leader did not gather a quorum of learners within `initLimit` ticks.
     InitTimeout,
+    /// FLE brought news of a newer configuration with other members: the election starts
+    /// over in it.
+    NewConfig,
+    /// A configuration was activated that changes this server's role or its leader. With
+    /// a designated leader the server takes its new role without an election.
+    Reconfig,
 }
 
 /// What a node reports for the checker and the summary. The simulator records these but
@@ -195,9 +204,10 @@ pub enum LookingReason {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "obs", rename_all = "snake_case")]
 pub enum Observation {
-    /// `lookForLeader` began a round.
+    /// `lookForLeader` began a round; or, with reason `Reconfig` and a designated leader,
+    /// the server left its role for the one the reconfig gave it, without an election.
     ElectionStarted { round: Round, reason: LookingReason },
-    /// FLE decided.
+    /// FLE decided, or a reconfig designated the leader.
     Decided { state: ServerState, leader: Sid, round: Round, zxid: Zxid, peer_epoch: Epoch },
     /// A quorum acknowledged the leader's new epoch; it set its currentEpoch and enters
     /// synchronization (Zab phase SYNC).
@@ -222,6 +232,11 @@ pub enum Observation {
     /// it (two servers at the same zxid must hold the same tree), `closed` the session it
     /// closed, if it was a closeSession.
     Applied { zxid: Zxid, digest: u64, closed: Option<SessionId> },
+    /// The leader proposed a reconfig; `config`'s version is its zxid.
+    ReconfigProposed { config: QuorumVerifier },
+    /// The server activated a configuration (`processReconfig`, `setQuorumVerifier`):
+    /// from a commit (`designated` is the leader it names), a NEWLEADER at UPTODATE, or FLE.
+    ConfigActivated { config: QuorumVerifier, designated: Option<Sid> },
 }
 
 /// An effect a node asks the world to carry out, returned as data.
@@ -314,6 +329,13 @@ pub struct Core {
     pub clients: ClientConns,
     /// `zk-2355`: the zxid a DIFF claimed as processed before its txns were applied.
     claimed_processed: Option<Zxid>,
+    /// The configuration in force (`quorumVerifier`) and the newer one seen, if any
+    /// (`lastSeenQuorumVerifier`).
+    quorums: Quorums,
+    /// `reconfigFlag` with the vote `updateVote` set: a reconfig named this leader (and
+    /// the zxid it was designated at), so leaving the current role goes straight to the
+    /// new one (`updateServerState`) instead of to an election.
+    designated: Option<(Sid, Zxid)>,
 }
 
 impl Core {
@@ -342,6 +364,69 @@ impl Core {
 
     pub fn tree(&self) -> &DataTree {
         &self.tree
+    }
+
+    pub fn quorums(&self) -> &Quorums {
+        &self.quorums
+    }
+
+    /// `setLastSeenQuorumVerifier(qv, true)`: remember a newer configuration (the `.next`
+    /// file); from now on quorums need a majority of it too.
+    pub fn see_config(&mut self, qv: QuorumVerifier, out: &mut Outbox) {
+        if qv.version() <= self.quorums.last_seen().version() {
+            return;
+        }
+        self.write(DiskWrite::NextConfig(qv), out);
+        self.quorums = Quorums::new(self.quorums.current, qv);
+    }
+
+    /// `setQuorumVerifier(qv, true)`: activate `qv` if it is newer than the one in force.
+    /// Returns whether it was.
+    pub fn activate_config(&mut self, qv: QuorumVerifier, designated: Option<Sid>, out: &mut Outbox) -> bool {
+        if qv.version() <= self.quorums.current.version() {
+            return false;
+        }
+        self.write(DiskWrite::Config(qv), out);
+        let last_seen = self.quorums.last_seen();
+        self.quorums = Quorums::new(qv, if last_seen.version() > qv.version() { last_seen } else { qv });
+        out.observe(Observation::ConfigActivated { config: qv, designated });
+        true
+    }
+
+    /// `QuorumPeer.processReconfig`: activate `qv`; true when the server must leave its
+    /// role: it became or stopped being an observer, or its leader changed (to the
+    /// `designated` one, which it then takes without an election; or, with none
+    /// designated, out of the voters, which sends it to an election).
+    pub fn process_reconfig(
+        &mut self,
+        qv: QuorumVerifier,
+        designated: Option<(Sid, Zxid)>,
+        leader: Sid,
+        was_observer: bool,
+        out: &mut Outbox,
+    ) -> bool {
+        if !self.activate_config(qv, designated.map(|d| d.0), out) {
+            return false;
+        }
+        let role_change = qv.is_observer(self.id()) != was_observer;
+        match designated {
+            Some((d, zxid)) => {
+                let major = role_change || d != leader;
+                if major {
+                    self.designated = Some((d, zxid));
+                }
+                major
+            }
+            None => {
+                self.designated = None;
+                role_change || !qv.is_voter(leader)
+            }
+        }
+    }
+
+    /// The leader a reconfig designated, if leaving the current role should go to it.
+    pub fn designated(&self) -> Option<(Sid, Zxid)> {
+        self.designated
     }
 
     /// A sync completed: nothing is claimed beyond what is applied.
@@ -387,7 +472,9 @@ impl Core {
                     out.effects.push(Effect::ClientReply { client: *client, reply });
                 }
             }
-            Op::CreateSession { .. } | Op::CloseSession(_) | Op::Tree(_) => self.apply_to_tree(txn, out),
+            Op::CreateSession { .. } | Op::CloseSession(_) | Op::Tree(_) | Op::Reconfig(_) => {
+                self.apply_to_tree(txn, out)
+            }
         }
     }
 
@@ -422,6 +509,10 @@ impl Core {
                 let (session, xid) = (&w.session, &w.xid);
                 let response = applied.response.expect("a tree txn has an answer");
                 self.complete_request(*session, *xid, response, out);
+            }
+            Op::Reconfig(r) => {
+                let response = applied.response.expect("a reconfig has an answer");
+                self.complete_request(r.session, r.xid, response, out);
             }
             Op::Initial | Op::Write { .. } => unreachable!("no tree change"),
         }
@@ -485,6 +576,7 @@ impl Core {
                 }
                 Response::Exists { stat: self.tree.exists(path) }
             }
+            Request::GetConfig => Response::Config { config: self.quorums.current },
             other => panic!("{other:?} is not a read"),
         };
         let reply = ClientReply::Reply { xid, zxid: self.last_processed, response: Box::new(response) };
@@ -545,8 +637,10 @@ impl Node {
     /// node does nothing until it receives [`Input::Start`]. Like `loadDataBase`, it
     /// applies its whole log.
     pub fn recover(cfg: NodeConfig, durable: DurableState) -> Result<Node, StartupError> {
-        assert!(cfg.quorum.is_voter(cfg.id), "server {} is not a voter in its own ensemble", cfg.id);
         durable.startup_check()?;
+        // The dynamic configuration files, if any, override the static one.
+        let current = durable.config.unwrap_or(cfg.quorum);
+        let last_seen = durable.next_config.filter(|n| n.version() > current.version()).unwrap_or(current);
         Ok(Node {
             fle: Election::new(cfg.id),
             core: Core {
@@ -558,6 +652,8 @@ impl Node {
                 client_writes: BTreeSet::new(),
                 clients: ClientConns::default(),
                 claimed_processed: None,
+                quorums: Quorums::new(current, last_seen),
+                designated: None,
             },
             role: Role::Looking,
             current_vote: None,
@@ -573,8 +669,9 @@ impl Node {
     }
 
     pub fn state(&self) -> ServerState {
-        match self.role {
+        match &self.role {
             Role::Looking => ServerState::Looking,
+            Role::Following(f) if f.is_observer() => ServerState::Observing,
             Role::Following(_) => ServerState::Following,
             Role::Leading(_) => ServerState::Leading,
         }
@@ -605,6 +702,16 @@ impl Node {
             Role::Following(f) => f.epoch(),
             Role::Leading(l) => l.epoch(),
         }
+    }
+
+    /// The configuration in force (`quorumVerifier`).
+    pub fn quorum_verifier(&self) -> QuorumVerifier {
+        self.core.quorums.current
+    }
+
+    /// The newest configuration seen (`lastSeenQuorumVerifier`).
+    pub fn last_seen_quorum_verifier(&self) -> QuorumVerifier {
+        self.core.quorums.last_seen()
     }
 
     /// The FLE round (`logicalclock`).
@@ -648,7 +755,13 @@ impl Node {
         }
     }
 
+    /// `getInitId` and friends: a voter votes for itself; a server that is not a voter in
+    /// the configuration in force (an observer, a joiner) votes for nobody (ZooKeeper's
+    /// `Long.MIN_VALUE`; id 0 here), which any voter's vote beats.
     fn init_vote(&self) -> Vote {
+        if !self.core.quorums.current.is_voter(self.id()) {
+            return Vote { leader: 0, zxid: Zxid::ZERO, peer_epoch: 0 };
+        }
         Vote { leader: self.id(), zxid: self.core.last_zxid(), peer_epoch: self.core.disk().current_epoch }
     }
 
@@ -663,7 +776,7 @@ impl Node {
                 // QCM's SendWorker resends the last notification on a new connection, so
                 // a peer that was cut off learns our vote without waiting for a timeout.
                 if matches!(self.role, Role::Looking) {
-                    self.fle.resend_to(peer, out);
+                    self.fle.resend_to(&self.core.quorums, peer, out);
                 }
             }
             Input::ConnectionDown { peer } => self.on_connection_down(peer, out),
@@ -834,42 +947,69 @@ impl Node {
         while let Some(n) = self.fle.take_self_notification() {
             if matches!(self.role, Role::Looking) {
                 let init = self.init_vote();
-                if let Some(d) = self.fle.on_notification(&self.core.cfg, init, self.id(), n, out) {
+                let q = self.core.quorums;
+                if let Some(d) = self.fle.on_notification(&self.core.cfg, &q, init, self.id(), n, out) {
                     self.decide(d, out);
                 }
             }
         }
     }
 
+    /// `FastLeaderElection.WorkerReceiver`, then `lookForLeader` while LOOKING.
     fn on_notification(&mut self, from: Sid, n: Notification, out: &mut Outbox) {
-        if !self.core.cfg.quorum.is_voter(from) || !self.core.cfg.quorum.is_voter(n.leader) {
-            return; // `validVoter`: only voters' votes for voters count.
+        let q = self.core.quorums;
+        if !q.voters().contains(from) {
+            // Not a voter of our configurations (an observer, a joiner, a removed server):
+            // it only learns our vote, state and configuration.
+            out.send(from, Message::Notification(self.own_notification()));
+            return;
         }
+        if n.config.version() > q.current.version() && matches!(self.role, Role::Looking) {
+            // A newer configuration: adopt it; if its members differ, the election starts
+            // over in it and this notification is dropped.
+            self.core.activate_config(n.config, None, out);
+            if !n.config.same_members(&q.current) {
+                self.start_looking(LookingReason::NewConfig, out);
+                return;
+            }
+        }
+        let q = self.core.quorums;
         match &self.role {
             Role::Looking => {
-                // WorkerReceiver: answer a LOOKING peer from an older round with our vote.
+                // Answer a LOOKING peer from an older round with our vote.
                 if n.state == ServerState::Looking && n.election_epoch < self.fle.logical_clock() {
-                    out.send(from, Message::Notification(self.fle.notification()));
+                    out.send(from, Message::Notification(self.fle.notification(&q)));
+                }
+                if !q.voters().contains(n.leader) {
+                    return; // `validVoter(n.leader)`: a vote for a non-voter does not count.
                 }
                 let init = self.init_vote();
-                if let Some(d) = self.fle.on_notification(&self.core.cfg, init, from, n, out) {
+                if let Some(d) = self.fle.on_notification(&self.core.cfg, &q, init, from, n, out) {
                     self.decide(d, out);
                 }
             }
             Role::Following(_) | Role::Leading(_) => {
-                // WorkerReceiver: a server out of election tells a LOOKING peer who leads.
+                // A server out of election tells a LOOKING peer who leads.
                 if n.state == ServerState::Looking {
-                    let (vote, round) = self.current_vote.expect("a decided server has a vote");
-                    let reply = Notification {
-                        state: self.state(),
-                        leader: vote.leader,
-                        zxid: vote.zxid,
-                        election_epoch: round,
-                        peer_epoch: vote.peer_epoch,
-                    };
-                    out.send(from, Message::Notification(reply));
+                    out.send(from, Message::Notification(self.own_notification()));
                 }
             }
+        }
+    }
+
+    /// What this server tells a peer: its proposal while LOOKING, else the vote that ended
+    /// its last election with its state; always its configuration.
+    fn own_notification(&self) -> Notification {
+        match (&self.role, self.current_vote) {
+            (Role::Looking, _) | (_, None) => self.fle.notification(&self.core.quorums),
+            (_, Some((vote, round))) => Notification {
+                state: self.state(),
+                leader: vote.leader,
+                zxid: vote.zxid,
+                election_epoch: round,
+                peer_epoch: vote.peer_epoch,
+                config: self.core.quorums.current,
+            },
         }
     }
 
@@ -894,7 +1034,8 @@ impl Node {
     fn on_timer(&mut self, timer: Timer, out: &mut Outbox) {
         let back_to_looking = match (&mut self.role, timer) {
             (Role::Looking, Timer::FleNotification | Timer::FleFinalize) => {
-                if let Some(d) = self.fle.on_timer(&self.core.cfg, timer, out) {
+                let q = self.core.quorums;
+                if let Some(d) = self.fle.on_timer(&self.core.cfg, &q, timer, out) {
                     self.decide(d, out);
                 }
                 None
@@ -961,15 +1102,29 @@ impl Node {
             }
         }
         self.role = Role::Looking;
+        if let Some((leader, zxid)) = self.core.designated.take() {
+            // `updateServerState` with the reconfig flag: straight to the role the new
+            // configuration gives, following the designated leader.
+            out.observe(Observation::ElectionStarted { round: self.fle.logical_clock(), reason });
+            let vote = Vote { leader, zxid, peer_epoch: self.core.disk().current_epoch };
+            return self.decide(Decision { vote, round: self.fle.logical_clock() }, out);
+        }
         let init = self.init_vote();
-        self.fle.look_for_leader(&self.core.cfg, init, out);
+        let q = self.core.quorums;
+        self.fle.look_for_leader(&self.core.cfg, &q, init, out);
         out.observe(Observation::ElectionStarted { round: self.fle.logical_clock(), reason });
     }
 
     fn decide(&mut self, d: Decision, out: &mut Outbox) {
         assert!(matches!(self.role, Role::Looking), "server {} decided while not LOOKING", self.id());
         self.current_vote = Some((d.vote, d.round));
-        let state = if d.vote.leader == self.id() { ServerState::Leading } else { ServerState::Following };
+        let state = if d.vote.leader == self.id() {
+            ServerState::Leading
+        } else if self.core.quorums.current.is_observer(self.id()) {
+            ServerState::Observing
+        } else {
+            ServerState::Following
+        };
         out.observe(Observation::Decided {
             state,
             leader: d.vote.leader,
@@ -977,10 +1132,12 @@ impl Node {
             zxid: d.vote.zxid,
             peer_epoch: d.vote.peer_epoch,
         });
+        // `learningState`: an observer of the configuration in force observes.
+        let observer = self.core.quorums.current.is_observer(self.id());
         self.role = if state == ServerState::Leading {
             Role::Leading(Leader::start(&mut self.core, d.round, out))
         } else {
-            Role::Following(Follower::start(&mut self.core, d.vote.leader, out))
+            Role::Following(Follower::start(&mut self.core, d.vote.leader, observer, out))
         };
     }
 }
@@ -1016,6 +1173,7 @@ mod tests {
             zxid: Zxid::ZERO,
             election_epoch: round,
             peer_epoch: 0,
+            config: QuorumVerifier::majority_of(3),
         };
         Input::Message { from: leader, msg: Message::Notification(n) }
     }
@@ -1032,6 +1190,7 @@ mod tests {
                 zxid: Zxid::ZERO,
                 election_epoch: 1,
                 peer_epoch: 0,
+                config: QuorumVerifier::majority_of(3),
             };
             n.step(Input::Message { from, msg: Message::Notification(v) }, &mut out);
         }
@@ -1079,6 +1238,7 @@ mod tests {
             zxid: Zxid::ZERO,
             election_epoch: 1,
             peer_epoch: 0,
+            config: QuorumVerifier::majority_of(3),
         };
         n.step(Input::Message { from: 1, msg: Message::Notification(v) }, &mut out);
         assert!(notifications(&out).is_empty());

@@ -8,8 +8,11 @@
 //! no decision at all, so every server that applies the same txns in the same order ends
 //! with the same tree, and the [`DataTree::digest`] lets the checker compare trees cheaply.
 
-use crate::api::{CreateMode, ErrorCode, EventType, Request, Response, SessionId, Stat, TreeTxn, WatchedEvent};
+use crate::api::{
+    CreateMode, ErrorCode, EventType, Request, Response, SessionId, Stat, TreeTxn, WatchedEvent, CONFIG_NODE,
+};
 use crate::durable::{Op, Txn};
+use crate::quorum::QuorumVerifier;
 use crate::types::Zxid;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -94,7 +97,27 @@ impl DataTree {
             }
             Op::CloseSession(c) => self.close_session(c.session, &c.paths, zxid),
             Op::Tree(w) => self.apply_tree_txn(&w.txn, zxid),
+            Op::Reconfig(r) => self.apply_reconfig(&r.config.with_version(zxid), zxid),
         }
+    }
+
+    /// A reconfig txn: a setData of `/zookeeper/config` with the new configuration. The
+    /// model creates the node with the first reconfig (ZooKeeper writes it from each
+    /// server's own config at startup, which would give joiners with partial configs
+    /// different trees before they sync).
+    fn apply_reconfig(&mut self, config: &QuorumVerifier, zxid: Zxid) -> Applied {
+        let mut events = Vec::new();
+        let data = config.to_string();
+        let result = match self.nodes.get(CONFIG_NODE).map(|n| n.stat.version) {
+            Some(version) => self.set_data(CONFIG_NODE, &data, version + 1, zxid, &mut events).map(|_| ()),
+            None => {
+                let cversion = self.nodes[ZOOKEEPER].stat.cversion + 1;
+                self.create_node(CONFIG_NODE, &data, 0, cversion, zxid, &mut events)
+            }
+        };
+        // Re-applying changes nothing (a replay); the answer is the same.
+        let _ = result;
+        Applied { response: Some(Response::Config { config: *config }), events }
     }
 
     fn apply_tree_txn(&mut self, txn: &TreeTxn, zxid: Zxid) -> Applied {
@@ -268,8 +291,12 @@ impl DataTree {
                 Request::GetData { .. }
                 | Request::GetChildren { .. }
                 | Request::Exists { .. }
-                | Request::Sync { .. } => {
+                | Request::Sync { .. }
+                | Request::GetConfig => {
                     unreachable!("is_write said no")
+                }
+                Request::Reconfig(_) => {
+                    unreachable!("a reconfig is prepped by the leader, which knows who is synced")
                 }
             }
         };

@@ -55,10 +55,19 @@ pub enum Variant {
     /// passes the session check and its ephemeral outlives the session on every server.
     #[serde(rename = "zk-1208")]
     Zk1208,
+    /// ZOOKEEPER-2172 (fixed in 3.5.3): a learner that gets COMMITANDACTIVATE while it is
+    /// still syncing takes it for a plain COMMIT and never activates the new configuration.
+    #[serde(rename = "zk-2172")]
+    Zk2172,
+    /// An operator error, not a code bug: two joining servers are started each listing the
+    /// other, and only the other, as a participant, so they can elect each other before
+    /// they hear of the established ensemble (ZooKeeper's reconfig guide warns against it).
+    #[serde(rename = "split-joiners")]
+    SplitJoiners,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 10] = [
+    pub const ALL: [Variant; 12] = [
         Variant::None,
         Variant::Zk1419,
         Variant::Zk1154,
@@ -69,6 +78,8 @@ impl Variant {
         Variant::Zk4685,
         Variant::Zk2355,
         Variant::Zk1208,
+        Variant::Zk2172,
+        Variant::SplitJoiners,
     ];
 
     pub fn name(self) -> &'static str {
@@ -83,6 +94,8 @@ impl Variant {
             Variant::Zk4685 => "zk-4685",
             Variant::Zk2355 => "zk-2355",
             Variant::Zk1208 => "zk-1208",
+            Variant::Zk2172 => "zk-2172",
+            Variant::SplitJoiners => "split-joiners",
         }
     }
 
@@ -103,6 +116,8 @@ impl Variant {
             Variant::Zk1208 => {
                 "an expiring session is not marked closing, so a late create outlives it (ZOOKEEPER-1208)"
             }
+            Variant::Zk2172 => "COMMITANDACTIVATE received while syncing is taken for a COMMIT (ZOOKEEPER-2172)",
+            Variant::SplitJoiners => "operator error: two joiners start listing only each other as participants",
         }
     }
 }

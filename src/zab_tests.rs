@@ -16,6 +16,12 @@ use crate::variant::Variant;
 
 const LEADER: Sid = 3;
 
+/// NEWLEADER as a leader of servers 1-3 sends it: its static configuration, versioned with
+/// the NEWLEADER zxid (ZOOKEEPER-1783).
+fn newleader_msg(zxid: Zxid) -> Message {
+    Message::NewLeader { zxid, config: QuorumVerifier::majority_of(3).with_version(zxid) }
+}
+
 fn z(epoch: Epoch, counter: u64) -> Zxid {
     Zxid::new(epoch, counter)
 }
@@ -59,7 +65,10 @@ fn sent_to(effects: &[Effect], peer: Sid) -> Vec<Message> {
 fn io(effects: &[Effect]) -> Vec<Effect> {
     effects
         .iter()
-        .filter(|e| matches!(e, Effect::Write(_) | Effect::Fsync { .. } | Effect::Send { .. }))
+        .filter(|e| {
+            matches!(e, Effect::Write(w) if w.file() != DiskFile::Config)
+                || matches!(e, Effect::Fsync { .. } | Effect::Send { .. })
+        })
         .cloned()
         .collect()
 }
@@ -114,6 +123,7 @@ fn elected_leader(variant: Variant, durable: DurableState) -> (Node, Vec<Effect>
             zxid: v.zxid,
             election_epoch: 1,
             peer_epoch: v.peer_epoch,
+            config: QuorumVerifier::majority_of(3),
         };
         recv(&mut n, from, Message::Notification(vote));
     }
@@ -133,6 +143,7 @@ fn elected_follower(id: Sid, variant: Variant, durable: DurableState) -> (Node, 
         zxid: Zxid::ZERO,
         election_epoch: 1,
         peer_epoch: 0,
+        config: QuorumVerifier::majority_of(3),
     };
     recv(&mut n, LEADER, Message::Notification(leading));
     let following = Notification { state: ServerState::Following, ..leading };
@@ -145,8 +156,8 @@ fn elected_follower(id: Sid, variant: Variant, durable: DurableState) -> (Node, 
 /// acceptedEpoch durable: LEADERINFO went to both.
 fn leader_past_leaderinfo(durable: DurableState, accepted: [Epoch; 2]) -> Node {
     let (mut n, _) = elected_leader(Variant::None, durable);
-    let mut ids = fsync_ids(&recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: accepted[0] }));
-    ids.extend(fsync_ids(&recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: accepted[1] })));
+    let mut ids = fsync_ids(&recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: accepted[0], observer: false }));
+    ids.extend(fsync_ids(&recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: accepted[1], observer: false })));
     assert_eq!(ids.len(), 1, "one acceptedEpoch fsync");
     let e = step(&mut n, Input::Durable { fsync: ids[0] });
     assert_eq!(sent(&e).len(), 2, "LEADERINFO to both learners");
@@ -200,7 +211,7 @@ fn follower_diffed_to_1_4(variant: Variant) -> (Node, Vec<Effect>) {
         assert!(io(&recv(&mut f, LEADER, Message::Proposal { txn: txn(1, c) })).is_empty(), "held until NEWLEADER");
         assert!(io(&recv(&mut f, LEADER, Message::Commit { zxid: z(1, c) })).is_empty());
     }
-    let effects = recv(&mut f, LEADER, Message::NewLeader { zxid: z(2, 0) });
+    let effects = recv(&mut f, LEADER, newleader_msg(z(2, 0)));
     (f, effects)
 }
 
@@ -208,7 +219,7 @@ fn follower_diffed_to_1_4(variant: Variant) -> (Node, Vec<Effect>) {
 fn serving_follower() -> Node {
     let mut f = follower_past_leaderinfo(Variant::None);
     recv(&mut f, LEADER, Message::Diff { zxid: z(1, 2) });
-    let e = recv(&mut f, LEADER, Message::NewLeader { zxid: z(2, 0) });
+    let e = recv(&mut f, LEADER, newleader_msg(z(2, 0)));
     for fsync in fsync_ids(&e) {
         step(&mut f, Input::Durable { fsync });
     }
@@ -247,12 +258,12 @@ fn leader_proposes_max_accepted_epoch_plus_one_once_a_quorum_including_itself_co
     assert_eq!(n.epoch(), None, "the leader alone is no quorum");
     assert!(io(&decided).is_empty());
 
-    let e1 = recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 4 });
+    let e1 = recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 4, observer: false });
     assert_eq!(n.epoch(), Some(5), "max(2, 4) + 1");
     assert_eq!(io(&e1), vec![Effect::Write(DiskWrite::AcceptedEpoch(5)), fsync(0, DiskFile::Epochs, vec![])]);
     assert_eq!(n.disk_view().accepted_epoch, 5);
 
-    let e2 = recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: 9 });
+    let e2 = recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: 9, observer: false });
     assert_eq!(n.epoch(), Some(5), "a learner connecting after the decision does not change it");
     assert!(io(&e2).is_empty(), "no LEADERINFO before acceptedEpoch is durable");
 
@@ -261,7 +272,7 @@ fn leader_proposes_max_accepted_epoch_plus_one_once_a_quorum_including_itself_co
 
     // The leader's own acceptedEpoch counts in the maximum too.
     let (mut n, _) = elected_leader(Variant::None, DurableState::with_history(6, 2, z(2, 3)));
-    recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 3 });
+    recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 3, observer: false });
     assert_eq!(n.epoch(), Some(7));
 }
 
@@ -270,7 +281,7 @@ fn leader_proposes_max_accepted_epoch_plus_one_once_a_quorum_including_itself_co
 #[test]
 fn follower_persists_a_newer_epoch_before_ackepoch_which_rides_on_the_fsync() {
     let (mut f, decided) = elected_follower(1, Variant::None, DurableState::with_history(1, 1, z(1, 2)));
-    assert_eq!(sent(&decided), vec![(LEADER, Message::FollowerInfo { accepted_epoch: 1 })]);
+    assert_eq!(sent(&decided), vec![(LEADER, Message::FollowerInfo { accepted_epoch: 1, observer: false })]);
 
     let e = recv(&mut f, LEADER, Message::LeaderInfo { epoch: 2 });
     let ack = Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 2) };
@@ -323,7 +334,7 @@ fn leader_closes_a_learner_whose_ackepoch_shows_it_is_ahead() {
     assert_eq!((n.state(), n.disk_view().current_epoch), (ServerState::Leading, 1), "no quorum yet");
 
     // Learner 1 reconnects; the epoch is durable, so LEADERINFO goes out at once.
-    let e = recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 2 });
+    let e = recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 2, observer: false });
     assert_eq!(sent(&e), vec![(1, Message::LeaderInfo { epoch: 2 })]);
     let e = recv(&mut n, 1, Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 2) });
     assert!(observed(&e).contains(&Observation::LeaderEpoch { epoch: 2 }), "an equal summary is not ahead");
@@ -353,7 +364,7 @@ fn leader_persists_current_epoch_on_a_quorum_of_ackepoch_and_reports_leader_epoc
     // Once currentEpoch is durable both learners are synchronized, the -1 one included.
     let e = step(&mut n, Input::Durable { fsync: 1 });
     for sid in [1, 2] {
-        assert_eq!(sent_to(&e, sid), vec![Message::Diff { zxid: z(1, 2) }, Message::NewLeader { zxid: z(2, 0) }]);
+        assert_eq!(sent_to(&e, sid), vec![Message::Diff { zxid: z(1, 2) }, newleader_msg(z(2, 0))]);
     }
 }
 
@@ -374,7 +385,7 @@ fn leader_syncs_by_diff_trunc_or_snap_and_queues_newleader_after_the_payload() {
         // 1 is behind; 2, the old leader of epoch 1, logged 1:601..1:605 nobody else has.
         [(Some(2), z(1, 598)), (Some(1), z(1, 605))],
     );
-    let newleader = Message::NewLeader { zxid: z(3, 0) };
+    let newleader = newleader_msg(z(3, 0));
     assert_eq!(
         sent_to(&syncs, 1),
         vec![
@@ -390,7 +401,7 @@ fn leader_syncs_by_diff_trunc_or_snap_and_queues_newleader_after_the_payload() {
 
     // Learner 1 comes back far below the 500-txn window, with most of the log to catch up.
     assert_eq!(
-        sent(&recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 3 })),
+        sent(&recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 3, observer: false })),
         vec![(1, Message::LeaderInfo { epoch: 3 })]
     );
     let e = recv(&mut n, 1, Message::AckEpoch { current_epoch: None, last_zxid: z(1, 10) });
@@ -532,6 +543,13 @@ fn leader_is_established_on_a_quorum_of_newleader_acks_and_sends_uptodate() {
     assert_eq!(
         without_timers(&e),
         vec![
+            // ZOOKEEPER-1783: the static configuration, versioned with the NEWLEADER zxid,
+            // is activated once agreed.
+            Effect::Write(DiskWrite::Config(QuorumVerifier::majority_of(3).with_version(z(2, 0)))),
+            Effect::Observe(Observation::ConfigActivated {
+                config: QuorumVerifier::majority_of(3).with_version(z(2, 0)),
+                designated: Some(3)
+            }),
             Effect::Observe(Observation::LeaderEstablished { epoch: 2, round: 1, quorum: vec![1, 3] }),
             Effect::Send { to: 1, msg: Message::UpToDate },
         ]
@@ -591,11 +609,7 @@ fn a_learner_synced_during_broadcast_gets_outstanding_proposals_and_its_ack_comm
     let e = recv(&mut n, 2, Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 2) });
     assert_eq!(
         sent(&e),
-        vec![
-            (2, Message::Diff { zxid: z(1, 2) }),
-            (2, Message::Proposal { txn: t }),
-            (2, Message::NewLeader { zxid: z(2, 0) }),
-        ]
+        vec![(2, Message::Diff { zxid: z(1, 2) }), (2, Message::Proposal { txn: t }), (2, newleader_msg(z(2, 0))),]
     );
     assert_eq!(sent(&recv(&mut n, 2, Message::Ack { zxid: z(2, 0) })), vec![(2, Message::UpToDate)]);
     let e = recv(&mut n, 2, Message::Ack { zxid: z(2, 1) });
@@ -740,7 +754,7 @@ fn follower_whose_leader_refuses_five_connection_attempts_goes_back_to_looking()
         assert!(without_timers(&e).is_empty());
         assert!(e.contains(&Effect::SetTimer { timer: Timer::LearnerConnectRetry, after_us: 100_000 }));
         let e = step(&mut f, Input::Timer { timer: Timer::LearnerConnectRetry });
-        assert_eq!(sent(&e), vec![(LEADER, Message::FollowerInfo { accepted_epoch: 0 })]);
+        assert_eq!(sent(&e), vec![(LEADER, Message::FollowerInfo { accepted_epoch: 0, observer: false })]);
         attempts += 1;
     }
     assert_eq!((attempts, f.state()), (5, ServerState::Following));
@@ -755,7 +769,7 @@ fn follower_whose_leader_refuses_five_connection_attempts_goes_back_to_looking()
 #[test]
 fn a_new_epoch_restarts_the_zxid_counter_after_a_history_near_rollover() {
     let near = z(1, 0xffff_fffe);
-    let durable = DurableState { accepted_epoch: 1, current_epoch: 1, log: vec![txn(1, 0xffff_fffe)] };
+    let durable = DurableState::new(1, 1, vec![txn(1, 0xffff_fffe)]);
     let (mut n, _) = leader_synchronizing(durable, [1, 1], [(Some(1), near); 2]);
     for sid in [1, 2] {
         recv(&mut n, sid, Message::Ack { zxid: z(2, 0) });

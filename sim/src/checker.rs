@@ -236,6 +236,7 @@ impl Checker {
             // The data tree is the data checker's (`crate::data_checker`).
             Observation::Applied { .. } => None,
             Observation::Decided { .. } | Observation::FollowerConnected { .. } | Observation::Proposed { .. } => None,
+            Observation::ReconfigProposed { .. } | Observation::ConfigActivated { .. } => None,
         }
     }
 

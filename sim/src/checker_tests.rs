@@ -43,7 +43,7 @@ fn epoch_of(zxids: &[Zxid]) -> Epoch {
 /// Server `id`, recovered (not started) from a durable log of `zxids`.
 fn node(id: Sid, zxids: &[Zxid]) -> Node {
     let e = epoch_of(zxids);
-    let durable = DurableState { accepted_epoch: e, current_epoch: e, log: txns(zxids) };
+    let durable = DurableState::new(e, e, txns(zxids));
     Node::recover(config(id), durable).expect("a well-formed durable image")
 }
 
@@ -61,6 +61,7 @@ fn vote_for(from: Sid, leader: Sid, zxids: &[Zxid]) -> Input {
         zxid: zxids.last().copied().unwrap_or(Zxid::ZERO),
         election_epoch: 1,
         peer_epoch: epoch_of(zxids),
+        config: zab::quorum::QuorumVerifier::majority_of(3),
     };
     Input::Message { from, msg: Message::Notification(n) }
 }
@@ -82,7 +83,10 @@ fn leading_3(zxids: &[Zxid]) -> Node {
     let mut out = Outbox::default();
     let mut n = elect(3, 3, zxids, &mut out);
     assert_eq!(n.state(), ServerState::Leading);
-    n.step(Input::Message { from: 1, msg: Message::FollowerInfo { accepted_epoch: epoch_of(zxids) } }, &mut out);
+    n.step(
+        Input::Message { from: 1, msg: Message::FollowerInfo { accepted_epoch: epoch_of(zxids), observer: false } },
+        &mut out,
+    );
     assert_eq!(n.epoch(), Some(epoch_of(zxids) + 1));
     assert_eq!(n.log(), txns(zxids).as_slice(), "proposing an epoch does not touch the log");
     n

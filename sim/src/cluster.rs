@@ -264,10 +264,8 @@ impl<'a> Cluster<'a> {
         let quorum = scenario.quorum();
         let timing = scenario.timing();
         let n = scenario.cluster.servers as usize;
-        let cfgs: Vec<NodeConfig> = scenario
-            .servers()
-            .map(|id| NodeConfig { id, quorum: quorum.clone(), timing: timing.clone(), variant })
-            .collect();
+        let cfgs: Vec<NodeConfig> =
+            scenario.servers().map(|id| NodeConfig { id, quorum, timing: timing.clone(), variant }).collect();
         let disks = scenario.servers().map(|s| Disk::new(scenario.initial_state(s))).collect();
         let mut tracer = Tracer::new(opts.trace);
         if tracer.is_writing() {
@@ -1472,13 +1470,16 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> RunReport {
 mod tests {
     /// The scheduler, the logs and every step move these by value: a variant that grows
     /// one of them slows every run (the client protocol's payloads are boxed for this).
+    /// FLE notifications carry their sender's configuration (24 bytes, as ZooKeeper's
+    /// carry theirs), which grew messages from 40 to 64 bytes with no measurable slowdown
+    /// of leader-failover, partition-flapping or service-failover sweeps.
     #[test]
     fn the_values_every_step_moves_stay_small() {
-        assert!(std::mem::size_of::<super::Event>() <= 80);
-        assert!(std::mem::size_of::<zab::Message>() <= 40);
+        assert!(std::mem::size_of::<super::Event>() <= 104);
+        assert!(std::mem::size_of::<zab::Message>() <= 64);
         assert!(std::mem::size_of::<zab::durable::Txn>() <= 32);
-        assert!(std::mem::size_of::<zab::Input>() <= 48);
-        assert!(std::mem::size_of::<zab::Effect>() <= 64);
+        assert!(std::mem::size_of::<zab::Input>() <= 72);
+        assert!(std::mem::size_of::<zab::Effect>() <= 72);
         assert!(std::mem::size_of::<crate::trace::TraceRecord>() <= 128);
     }
 }

@@ -277,7 +277,7 @@ mod tests {
             variant: Variant::None,
         };
         let log = ops.into_iter().enumerate().map(|(i, op)| Txn { zxid: z(i as u64 + 1), op }).collect();
-        Node::recover(cfg, DurableState { accepted_epoch: 1, current_epoch: 1, log }).unwrap()
+        Node::recover(cfg, DurableState::new(1, 1, log)).unwrap()
     }
 
     fn create(session: u64, path: &str, ephemeral: bool) -> Op {

@@ -276,7 +276,7 @@ fn detail(msg: &Message) -> String {
             "{} votes {} (zxid {}, peerEpoch {}, round {})",
             n.state, n.leader, n.zxid, n.peer_epoch, n.election_epoch
         ),
-        Message::FollowerInfo { accepted_epoch } => format!("acceptedEpoch {accepted_epoch}"),
+        Message::FollowerInfo { accepted_epoch, .. } => format!("acceptedEpoch {accepted_epoch}"),
         Message::LeaderInfo { epoch } => format!("epoch {epoch}"),
         Message::AckEpoch { current_epoch, last_zxid } => match current_epoch {
             Some(e) => format!("currentEpoch {e}, last zxid {last_zxid}"),
@@ -285,7 +285,10 @@ fn detail(msg: &Message) -> String {
         Message::Diff { zxid } | Message::Trunc { zxid } | Message::Commit { zxid } | Message::Ack { zxid } => {
             format!("{zxid}")
         }
-        Message::NewLeader { zxid } => format!("{zxid}"),
+        Message::NewLeader { zxid, config } => format!("{zxid}, config {config}"),
+        Message::CommitAndActivate { zxid, designated } => format!("{zxid}, leader {designated}"),
+        Message::Inform { txn } => format!("{}", txn.zxid),
+        Message::InformAndActivate { txn, designated } => format!("{}, leader {designated}", txn.zxid),
         Message::Snap { zxid, txns } => format!("{zxid}, {} txns", txns.len()),
         Message::Proposal { txn } => format!("{}", txn.zxid),
         Message::Request { client, seq } => format!("client {client} write {seq}"),

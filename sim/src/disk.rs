@@ -43,10 +43,16 @@ impl Disk {
         match f {
             DiskFile::Epochs => &mut self.epochs,
             DiskFile::Log => &mut self.log,
+            DiskFile::Config => unreachable!("configuration files are written synchronously"),
         }
     }
 
     pub fn write(&mut self, w: DiskWrite) {
+        if w.file() == DiskFile::Config {
+            // Written atomically and durably before the call returns.
+            self.durable.apply(&w);
+            return;
+        }
         let q = self.file(w.file());
         q.pending.push_back(w);
         q.issued += 1;
@@ -71,6 +77,7 @@ impl Disk {
         let q = match file {
             DiskFile::Epochs => &mut self.epochs,
             DiskFile::Log => &mut self.log,
+            DiskFile::Config => unreachable!("configuration files are written synchronously"),
         };
         let n = mark.saturating_sub(q.durable_count());
         for _ in 0..n {

@@ -408,6 +408,11 @@ pub fn describe_record(r: &TraceRecord) -> String {
                     Some(s) => format!("tree at {zxid}: digest {digest:016x}, session {s:x} closed"),
                     None => format!("tree at {zxid}: digest {digest:016x}"),
                 },
+                Observation::ReconfigProposed { config } => format!("proposed reconfig to {config}"),
+                Observation::ConfigActivated { config, designated } => match designated {
+                    Some(d) => format!("activated config {config}, leader {d}"),
+                    None => format!("activated config {config}"),
+                },
             };
             format!("{:>12}  server {node}: {what}", fmt_us(*t_us))
         }
