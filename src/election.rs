@@ -138,6 +138,11 @@ impl Election {
 
     /// Start of `lookForLeader`: next round, vote for self, tell every voter.
     pub fn look_for_leader(&mut self, cfg: &NodeConfig, q: &Quorums, init: Vote, out: &mut Outbox) {
+        if self.finalizing {
+            // A LOOKING server restarting its election (a newer configuration) leaves the
+            // finalize wait it was in.
+            out.cancel_timer(Timer::FleFinalize);
+        }
         self.logical_clock += 1;
         self.recv_set.clear();
         self.out_of_election.clear();

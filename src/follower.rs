@@ -257,8 +257,9 @@ impl Follower {
     }
 
     fn on_proposal(&mut self, core: &mut Core, txn: Txn, out: &mut Outbox) -> Option<LookingReason> {
-        if self.observer {
-            return Some(LookingReason::ProtocolError); // Observers get INFORMs only.
+        if self.observer && self.phase != (Phase::Syncing { op_seen: true }) {
+            // An observer gets the sync payload's PROPOSALs like any learner, then INFORMs.
+            return Some(LookingReason::ProtocolError);
         }
         if let Some(qv) = txn.op.reconfig() {
             // A reconfig proposal: its configuration is the newest seen.
@@ -276,6 +277,8 @@ impl Follower {
                 self.pending.push_back(txn);
             }
             Phase::NewLeaderAcked | Phase::Broadcast => {
+                // UPTODATE follows the NEWLEADER ACK, which left with the held proposals.
+                assert!(self.held.is_empty(), "server {}: proposal {} overtakes held ones", core.id(), txn.zxid);
                 // Log, then ACK once the log is fsynced (`SyncRequestProcessor`, `SendAckRequestProcessor`).
                 let zxid = txn.zxid;
                 core.write(DiskWrite::Append(txn.clone()), out);

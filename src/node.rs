@@ -958,20 +958,21 @@ impl Node {
     /// `FastLeaderElection.WorkerReceiver`, then `lookForLeader` while LOOKING.
     fn on_notification(&mut self, from: Sid, n: Notification, out: &mut Outbox) {
         let q = self.core.quorums;
-        if !q.voters().contains(from) {
-            // Not a voter of our configurations (an observer, a joiner, a removed server):
-            // it only learns our vote, state and configuration.
-            out.send(from, Message::Notification(self.own_notification()));
-            return;
-        }
         if n.config.version() > q.current.version() && matches!(self.role, Role::Looking) {
-            // A newer configuration: adopt it; if its members differ, the election starts
-            // over in it and this notification is dropped.
+            // A newer configuration, from anyone: adopt it; if its members differ, the
+            // election starts over in it and this notification is dropped.
             self.core.activate_config(n.config, None, out);
             if !n.config.same_members(&q.current) {
                 self.start_looking(LookingReason::NewConfig, out);
                 return;
             }
+        }
+        let q = self.core.quorums;
+        if !q.voters().contains(from) {
+            // Not a voter of our configurations (an observer, a joiner, a removed server):
+            // it only learns our vote, state and configuration.
+            out.send(from, Message::Notification(self.own_notification()));
+            return;
         }
         let q = self.core.quorums;
         match &self.role {

@@ -26,7 +26,10 @@
 //! Liveness: once faults stop (every partition healed, every server restarted), within the
 //! scenario's bound one leader must be established with every server following it and
 //! serving (**ElectionLiveness** when no server is even LEADING, **BroadcastLiveness**
-//! otherwise), and a write submitted then must commit (**BroadcastLiveness**).
+//! otherwise), and a write submitted then must commit (**BroadcastLiveness**). With a
+//! migration, its last step must have committed, every server of the final configuration
+//! must have activated it and serve, the leader must vote in it, and the servers it
+//! removed must have left (**ReconfigLiveness**).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -34,7 +37,7 @@ use std::fmt;
 use std::str::FromStr;
 use zab::durable::Txn;
 use zab::node::Observation;
-use zab::quorum::QuorumVerifier;
+use zab::quorum::{QuorumVerifier, SidSet};
 use zab::{Epoch, Node, ServerState, Sid, Zxid};
 
 /// The invariants, named as in the ZooKeeper specifications where they come from there.
@@ -45,6 +48,10 @@ pub enum Invariant {
     /// After faults stop, every server follows the established leader and serves, and a
     /// write submitted then commits, within the liveness bound.
     BroadcastLiveness,
+    /// After faults stop, the migration finishes, every server of its final configuration
+    /// has activated it and serves under a leader that votes in it, and the removed ones
+    /// have left, within the liveness bound.
+    ReconfigLiveness,
     /// A server's durable image failed ZooKeeper's startup checks on restart.
     StartupCheck,
     Leadership,
@@ -72,7 +79,7 @@ pub enum Invariant {
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 19] = [
+    pub const ALL: [Invariant; 20] = [
         Invariant::ElectionLiveness,
         Invariant::BroadcastLiveness,
         Invariant::StartupCheck,
@@ -92,6 +99,7 @@ impl Invariant {
         Invariant::SequentialConsistency,
         Invariant::WatchOrder,
         Invariant::FailoverLiveness,
+        Invariant::ReconfigLiveness,
     ];
 
     pub fn name(self) -> &'static str {
@@ -115,6 +123,7 @@ impl Invariant {
             Invariant::SequentialConsistency => "SequentialConsistency",
             Invariant::WatchOrder => "WatchOrder",
             Invariant::FailoverLiveness => "FailoverLiveness",
+            Invariant::ReconfigLiveness => "ReconfigLiveness",
         }
     }
 }
@@ -492,11 +501,11 @@ impl Checker {
     }
 
     /// After a step, once faults stopped: did the cluster converge just now?
-    pub fn check_converged(&mut self, now_us: u64, nodes: &[Option<Node>]) -> bool {
+    pub fn check_converged(&mut self, now_us: u64, nodes: &[Option<Node>], expected: &Expected) -> bool {
         if self.faults_stopped_us.is_none() || self.converged_us.is_some() {
             return false;
         }
-        if converged(nodes).is_ok() {
+        if converged(nodes, expected).is_ok() {
             self.converged_us = Some(now_us);
             return true;
         }
@@ -517,7 +526,7 @@ impl Checker {
     }
 
     /// The liveness bound ran out.
-    pub fn on_deadline(&self, now_us: u64, nodes: &[Option<Node>]) -> Option<Violation> {
+    pub fn on_deadline(&self, now_us: u64, nodes: &[Option<Node>], expected: &Expected) -> Option<Violation> {
         if self.probe_committed_us.is_some() {
             return None;
         }
@@ -532,13 +541,30 @@ impl Checker {
                 format!("a write submitted after the cluster converged did not commit; servers: {servers}"),
             );
         }
-        let (culprits, why) = converged(nodes).err()?;
+        let (culprits, why) = converged(nodes, expected).err()?;
         // No server even LEADING: the election never settled. A leader that cannot get its
-        // followers synced and serving is Zab's failure.
+        // followers synced and serving is Zab's failure. A migration that did not finish,
+        // or a configuration not activated where it should be, is the reconfig's.
         let any_leading = nodes.iter().flatten().any(|n| n.state() == ServerState::Leading);
-        let invariant = if any_leading { Invariant::BroadcastLiveness } else { Invariant::ElectionLiveness };
+        let invariant = if why.contains("configuration") || why.contains("migration") {
+            Invariant::ReconfigLiveness
+        } else if any_leading {
+            Invariant::BroadcastLiveness
+        } else {
+            Invariant::ElectionLiveness
+        };
         violation(invariant, now_us, culprits, format!("{why} after faults stopped; servers: {servers}"))
     }
+}
+
+/// What convergence means for a run.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Expected {
+    /// Servers a reconfig removed and the operator stopped: they must stay down.
+    pub retired: SidSet,
+    /// With a migration: `None` until its last step committed, then the configuration it
+    /// made, which every server up must have activated.
+    pub migration: Option<Option<QuorumVerifier>>,
 }
 
 /// The first position where `log` does not extend `prefix` (or `None` if it does).
@@ -549,20 +575,50 @@ fn first_mismatch(log: &[Txn], prefix: &[Zxid]) -> Option<usize> {
     (log.len() < prefix.len()).then_some(log.len())
 }
 
-/// Is there one established leader that every server follows? If not, which servers
-/// stand in the way and why.
-pub fn converged(nodes: &[Option<Node>]) -> Result<Sid, (Vec<Sid>, String)> {
+/// Is there one established leader that every server follows (every server not stopped
+/// for good, all in the migration's final configuration)? If not, which servers stand in
+/// the way and why.
+pub fn converged(nodes: &[Option<Node>], expected: &Expected) -> Result<Sid, (Vec<Sid>, String)> {
     let mut down = Vec::new();
     let mut leaders = Vec::new();
     for (i, n) in nodes.iter().enumerate() {
+        let sid = i as Sid + 1;
         match n {
-            None => down.push(i as Sid + 1),
+            None if expected.retired.contains(sid) => {}
+            None => down.push(sid),
+            Some(_) if expected.retired.contains(sid) => return Err((vec![sid], "a removed server is up".into())),
             Some(n) if n.state() == ServerState::Leading => leaders.push(n.id()),
             Some(_) => {}
         }
     }
     if !down.is_empty() {
         return Err((down, "servers are down".into()));
+    }
+    let final_config = match expected.migration {
+        None => None,
+        Some(None) => {
+            let up = nodes.iter().flatten().map(|n| n.id()).collect();
+            return Err((up, "the migration has not finished".into()));
+        }
+        Some(Some(c)) => Some(c),
+    };
+    if let Some(c) = final_config {
+        let stale: Vec<Sid> = nodes
+            .iter()
+            .flatten()
+            .filter(|n| n.quorum_verifier().version() != c.version() || !n.quorum_verifier().same_members(&c))
+            .map(|n| n.id())
+            .collect();
+        if !stale.is_empty() {
+            return Err((stale, format!("not every server has activated the final configuration {c}")));
+        }
+        let outsiders: Vec<Sid> = nodes.iter().flatten().map(|n| n.id()).filter(|s| !c.members().contains(*s)).collect();
+        if !outsiders.is_empty() {
+            return Err((outsiders, format!("servers outside the final configuration {c} are up")));
+        }
+        if let Some(l) = leaders.iter().find(|l| !c.is_voter(**l)) {
+            return Err((vec![*l], format!("the leader does not vote in the final configuration {c}")));
+        }
     }
     let leader = match leaders.as_slice() {
         [l] => *l,

@@ -8,7 +8,7 @@
 //! drives real nodes through the protocol (election votes injected by hand, every fsync
 //! completing at once, every message delivered in one FIFO order, timers never firing).
 
-use crate::checker::{converged, Checker, Invariant, Violation};
+use crate::checker::{converged, Checker, Expected, Invariant, Violation};
 use std::collections::VecDeque;
 use zab::durable::{DiskFile, DiskWrite, DurableState, Op, Txn};
 use zab::node::{ClientReply, ClientRequest, Effect, Input, NodeConfig, Observation, Outbox, Timer};
@@ -195,7 +195,7 @@ impl Pump {
     fn converged(zxids: &[Zxid]) -> Pump {
         let mut p = Pump::elected(zxids);
         assert_eq!(p.run(), None);
-        assert_eq!(converged(&p.nodes), Ok(3));
+        assert_eq!(converged(&p.nodes, &Expected::default()), Ok(3));
         p
     }
 
@@ -591,8 +591,8 @@ fn no_leader_by_the_deadline_breaks_election_liveness() {
     let mut c = checker();
     c.faults_stopped(1_000);
     let nodes: Vec<Option<Node>> = (1..=3).map(|id| Some(started(id))).collect();
-    assert!(!c.check_converged(2_000, &nodes));
-    let v = c.on_deadline(NOW, &nodes);
+    assert!(!c.check_converged(2_000, &nodes, &Expected::default()));
+    let v = c.on_deadline(NOW, &nodes, &Expected::default());
     // Every LOOKING server is named.
     assert_violation(v, Invariant::ElectionLiveness, &[1, 2, 3]);
 }
@@ -602,7 +602,7 @@ fn a_server_down_at_the_deadline_without_a_leader_breaks_election_liveness() {
     let mut c = checker();
     c.faults_stopped(1_000);
     let nodes = vec![None, Some(started(2)), Some(started(3))];
-    let v = c.on_deadline(NOW, &nodes);
+    let v = c.on_deadline(NOW, &nodes, &Expected::default());
     assert_violation(v, Invariant::ElectionLiveness, &[1]);
 }
 
@@ -624,10 +624,10 @@ fn a_correct_election_sync_and_write_produce_no_violation() {
 #[test]
 fn the_cluster_converges_once_and_only_after_faults_stop() {
     let mut p = Pump::converged(&[z(1, 1)]);
-    assert!(!p.checker.check_converged(1_000, &p.nodes), "faults have not stopped");
+    assert!(!p.checker.check_converged(1_000, &p.nodes, &Expected::default()), "faults have not stopped");
     p.checker.faults_stopped(2_000);
-    assert!(p.checker.check_converged(3_000, &p.nodes));
-    assert!(!p.checker.check_converged(4_000, &p.nodes), "it converged already");
+    assert!(p.checker.check_converged(3_000, &p.nodes, &Expected::default()));
+    assert!(!p.checker.check_converged(4_000, &p.nodes, &Expected::default()), "it converged already");
     assert_eq!(p.checker.converged_us(), Some(3_000));
     assert_eq!(p.checker.recovery_us(), Some(1_000));
 }
@@ -636,8 +636,8 @@ fn the_cluster_converges_once_and_only_after_faults_stop() {
 fn a_write_not_committed_after_convergence_breaks_broadcast_liveness() {
     let mut p = Pump::converged(&[z(1, 1)]);
     p.checker.faults_stopped(1_000);
-    assert!(p.checker.check_converged(2_000, &p.nodes));
-    let v = p.checker.on_deadline(NOW, &p.nodes);
+    assert!(p.checker.check_converged(2_000, &p.nodes, &Expected::default()));
+    let v = p.checker.on_deadline(NOW, &p.nodes, &Expected::default());
     // Every server follows and serves: the leader that did not commit it is named.
     let leader: Vec<Sid> =
         p.nodes.iter().flatten().filter(|n| n.state() == ServerState::Leading).map(|n| n.id()).collect();
@@ -648,11 +648,11 @@ fn a_write_not_committed_after_convergence_breaks_broadcast_liveness() {
 fn a_write_committed_after_convergence_meets_the_deadline() {
     let mut p = Pump::converged(&[z(1, 1)]);
     p.checker.faults_stopped(1_000);
-    assert!(p.checker.check_converged(2_000, &p.nodes));
+    assert!(p.checker.check_converged(2_000, &p.nodes, &Expected::default()));
     assert_eq!(p.write(9), None);
     p.checker.probe_committed(3_000);
     assert!(p.checker.is_done());
-    assert_eq!(p.checker.on_deadline(NOW, &p.nodes), None);
+    assert_eq!(p.checker.on_deadline(NOW, &p.nodes, &Expected::default()), None);
 }
 
 #[test]
@@ -660,9 +660,9 @@ fn a_follower_down_under_an_established_leader_breaks_broadcast_liveness() {
     let mut p = Pump::converged(&[z(1, 1)]);
     p.nodes[0] = None;
     p.checker.faults_stopped(1_000);
-    assert!(!p.checker.check_converged(2_000, &p.nodes));
+    assert!(!p.checker.check_converged(2_000, &p.nodes, &Expected::default()));
     // A leader is established, so the election did its part.
-    let v = p.checker.on_deadline(NOW, &p.nodes);
+    let v = p.checker.on_deadline(NOW, &p.nodes, &Expected::default());
     assert_violation(v, Invariant::BroadcastLiveness, &[1]);
 }
 
@@ -673,7 +673,7 @@ fn a_leader_elected_but_never_established_breaks_broadcast_liveness() {
     // Server 3 won the election (LEADING) but no quorum acknowledged NEWLEADER: the
     // election settled, Zab did not. Server 3 is named too: it does not serve.
     let nodes = vec![Some(started(1)), Some(started(2)), Some(leading_3(&[]))];
-    let v = c.on_deadline(NOW, &nodes);
+    let v = c.on_deadline(NOW, &nodes, &Expected::default());
     assert_violation(v, Invariant::BroadcastLiveness, &[1, 2, 3]);
 }
 
@@ -683,6 +683,6 @@ fn a_follower_looking_under_an_established_leader_breaks_broadcast_liveness() {
     // Server 2 lost its leader and is back in an election.
     p.nodes[1] = Some(started(2));
     p.checker.faults_stopped(1_000);
-    let v = p.checker.on_deadline(NOW, &p.nodes);
+    let v = p.checker.on_deadline(NOW, &p.nodes, &Expected::default());
     assert_violation(v, Invariant::BroadcastLiveness, &[2]);
 }

@@ -1,13 +1,13 @@
 //! One simulated run: servers, network, disks and faults driven by the scheduler from one
 //! seed, checked after every step.
 
-use crate::checker::{Checker, Invariant, Violation};
+use crate::checker::{Checker, Expected, Invariant, Violation};
 use crate::data_checker::DataChecker;
 use crate::disk::Disk;
 use crate::faults::{self, FaultView};
 use crate::network::Network;
 use crate::rng::{Purpose, Stream};
-use crate::scenario::{FaultAction, RandomFaults, Scenario};
+use crate::scenario::{FaultAction, RandomFaults, Retire, Scenario};
 use crate::scheduler::Scheduler;
 use crate::summary::{RunReport, Stats};
 use crate::trace::{feed, hash_hex, FaultEvent, StableHasher, TraceHeader, TraceRecord, Tracer};
@@ -18,6 +18,7 @@ use zab::client::{Client, ClientConfig, ClientEffect, ClientEvent, ClientInput, 
 use zab::durable::{DiskFile, DiskWrite};
 use zab::message::{Message, Notification};
 use zab::node::{ClientReply, ClientRequest, Effect, Input, NodeConfig, Observation, Outbox, Timer};
+use zab::quorum::{QuorumVerifier, SidSet};
 use zab::{Node, ServerState, Sid, Variant};
 
 /// How one run is set up beyond its scenario.
@@ -63,7 +64,10 @@ enum Event {
         id: u64,
         file: DiskFile,
         mark: u64,
-        then_send: Vec<(Sid, Message)>,
+        /// Messages that leave once the fsync completes, with the generation of the quorum
+        /// connection they were queued on: one closed meanwhile loses them, as a socket
+        /// closed under ZooKeeper's sender thread would.
+        then_send: Vec<(Sid, u64, Message)>,
     },
     Connection {
         node: Sid,
@@ -78,6 +82,10 @@ enum Event {
     /// Time for the next random fault.
     RandomFault,
     RestartAfterFault {
+        server: Sid,
+    },
+    /// A migration's joiner is started (`reconfig.join_ms`).
+    Join {
         server: Sid,
     },
     HealCut {
@@ -256,6 +264,11 @@ pub struct Cluster<'a> {
     rng_client_faults: Stream,
     fleet: Option<Fleet>,
     data: DataChecker,
+    /// Servers a reconfig removed and the operator stopped: never restarted.
+    retired: SidSet,
+    /// Servers a committed reconfig removed, waiting for every member of its configuration
+    /// to activate it before the operator stops them.
+    to_retire: Vec<(Sid, QuorumVerifier)>,
 }
 
 impl<'a> Cluster<'a> {
@@ -264,8 +277,10 @@ impl<'a> Cluster<'a> {
         let quorum = scenario.quorum();
         let timing = scenario.timing();
         let n = scenario.cluster.servers as usize;
-        let cfgs: Vec<NodeConfig> =
-            scenario.servers().map(|id| NodeConfig { id, quorum, timing: timing.clone(), variant }).collect();
+        let cfgs: Vec<NodeConfig> = scenario
+            .servers()
+            .map(|id| NodeConfig { id, quorum: scenario.static_config(id, variant), timing: timing.clone(), variant })
+            .collect();
         let disks = scenario.servers().map(|s| Disk::new(scenario.initial_state(s))).collect();
         let mut tracer = Tracer::new(opts.trace);
         if tracer.is_writing() {
@@ -316,9 +331,11 @@ impl<'a> Cluster<'a> {
             rng_client_faults: Stream::new(opts.seed, Purpose::ClientFaults),
             fleet: None,
             data: DataChecker::default(),
+            retired: SidSet::EMPTY,
+            to_retire: Vec::new(),
         };
         if let Some(spec) = &scenario.service_failover {
-            let recipes = Recipes::new(spec);
+            let recipes = Recipes::new(spec, scenario.reconfig.as_ref());
             let n = recipes.len();
             c.fleet = Some(Fleet {
                 recipes,
@@ -366,9 +383,18 @@ impl<'a> Cluster<'a> {
 
     /// Runs to the end: convergence after faults stop, a violation, or `until`.
     pub fn run(mut self, until_us: Option<u64>) -> RunReport {
-        // Every process exists before any starts, so first notifications find their peers.
+        // Every process exists before any starts, so first notifications find their peers;
+        // a migration's joiners may start later.
+        let late = self.scenario.reconfig.as_ref().and_then(|r| r.join_ms.map(|ms| (ms, r.initial_config())));
         for s in self.scenario.servers() {
-            self.boot(s);
+            match late {
+                Some((ms, initial)) if !initial.members().contains(s) => {
+                    self.sched.at(ms * 1000, Event::Join { server: s });
+                }
+                _ => {
+                    self.boot(s);
+                }
+            }
         }
         for s in self.scenario.servers() {
             if self.nodes[Self::idx(s)].is_some() {
@@ -389,7 +415,12 @@ impl<'a> Cluster<'a> {
             }
             let Some((now, ev)) = self.sched.pop() else { break };
             self.handle(now, ev);
-            if self.faults_stopped && self.violation.is_none() && self.checker.check_converged(now, &self.nodes) {
+            self.retire_when_ready(now);
+            let expected = self.expected();
+            if self.faults_stopped
+                && self.violation.is_none()
+                && self.checker.check_converged(now, &self.nodes, &expected)
+            {
                 self.submit_probe(now);
             }
             if self.faults_stopped && self.violation.is_none() && self.checker.converged_us().is_some() {
@@ -397,6 +428,45 @@ impl<'a> Cluster<'a> {
             }
         }
         self.finish(stopped_at_us)
+    }
+
+    /// What convergence means now: the servers stopped for good, and with a migration the
+    /// configuration it made, once made.
+    fn expected(&self) -> Expected {
+        let migration = self.scenario.reconfig.as_ref().map(|_| self.fleet.as_ref().and_then(|f| f.recipes.final_config()));
+        Expected { retired: self.retired, migration }
+    }
+
+    /// Stops the removed servers the operator may stop now: at once, or once every member
+    /// of the configuration that removed them has activated it.
+    fn retire_when_ready(&mut self, now: u64) {
+        if self.to_retire.is_empty() {
+            return;
+        }
+        let at_once = self.scenario.reconfig.as_ref().is_some_and(|r| r.retire == Retire::AtOnce);
+        let ready = |c: &QuorumVerifier| {
+            at_once
+                || c.members().iter().all(|m| {
+                    // A member a later step removed and stopped has nothing left to activate.
+                    self.retired.contains(m)
+                        || self.nodes[Self::idx(m)].as_ref().is_some_and(|n| n.quorum_verifier().version() >= c.version())
+                })
+        };
+        let (now_ready, wait): (Vec<_>, Vec<_>) = self.to_retire.iter().partition(|(_, c)| ready(c));
+        self.to_retire = wait;
+        for (s, _) in now_ready {
+            self.retire(now, s);
+        }
+    }
+
+    /// A reconfig removed `s` and the operator stops it for good.
+    fn retire(&mut self, now: u64, s: Sid) {
+        if self.retired.contains(s) {
+            return;
+        }
+        self.retired.insert(s);
+        self.fault_event(now, FaultEvent::Retire { server: s });
+        self.crash(now, s);
     }
 
     /// The run's work is done: a write committed after convergence, and the service's
@@ -470,8 +540,12 @@ impl<'a> Cluster<'a> {
                     return;
                 }
                 self.disks[i].complete(file, mark);
-                for (to, msg) in then_send {
-                    self.send(now, node, to, msg);
+                for (to, generation, msg) in then_send {
+                    if self.quorum_gen[self.pair(node, to)] == generation {
+                        self.send(now, node, to, msg);
+                    } else {
+                        self.stats.run.messages_lost += 1;
+                    }
                 }
                 self.step(node, Input::Durable { fsync: id }, None);
             }
@@ -493,6 +567,19 @@ impl<'a> Cluster<'a> {
                     self.restart(now, server);
                 }
             }
+            Event::Join { server } => {
+                if self.nodes[Self::idx(server)].is_none() && !self.retired.contains(server) {
+                    self.fault_event(now, FaultEvent::Join { server });
+                    self.start_server(server);
+                    let links: Vec<(Sid, Sid)> = self
+                        .scenario
+                        .servers()
+                        .filter(|p| *p != server && (self.net.is_linked(server, *p) || self.net.is_linked(*p, server)))
+                        .map(|p| (server, p))
+                        .collect();
+                    self.links_up(now, links);
+                }
+            }
             Event::HealCut { cut } => {
                 if !self.faults_stopped {
                     self.stats.count_fault("heal");
@@ -508,7 +595,7 @@ impl<'a> Cluster<'a> {
             Event::FaultsStop => self.stop_faults(now),
             Event::LivenessDeadline => {
                 if self.faults_stopped {
-                    if let Some(v) = self.checker.on_deadline(now, &self.nodes) {
+                    if let Some(v) = self.checker.on_deadline(now, &self.nodes, &self.expected()) {
                         self.violate(v);
                     } else if let Some(v) = self.failover_deadline(now) {
                         self.violate(v);
@@ -614,6 +701,8 @@ impl<'a> Cluster<'a> {
                 let latency = self.scenario.disk.fsync.sample(&mut self.rng_disk[i]);
                 let (done, mark) = self.disks[i].fsync(file, now, latency);
                 let life = self.life[i];
+                let then_send =
+                    then_send.into_iter().map(|(to, msg)| (to, self.quorum_gen[self.pair(node, to)], msg)).collect();
                 self.sched.at(done, Event::FsyncDone { node, life, id, file, mark, then_send });
             }
             Effect::CloseConnection { peer } => {
@@ -982,6 +1071,9 @@ impl<'a> Cluster<'a> {
                     let mut more = Vec::new();
                     f.recipes.on_event(now, k, &ev, client, &mut self.rng_clients, &mut more);
                     queue.extend(more);
+                    let (removed, config) = f.recipes.take_retired();
+                    self.to_retire.extend(removed.into_iter().map(|s| (s, config)));
+                    self.retire_when_ready(now);
                 }
             }
         }
@@ -1040,7 +1132,7 @@ impl<'a> Cluster<'a> {
         let mut out = Vec::new();
         if !f.paused[k] {
             let client = f.clients[k].as_mut().expect("checked");
-            f.recipes.wake(k, client, &mut out);
+            f.recipes.wake(now, k, client, &mut out);
         }
         if let Some(every) = f.recipes.wake_interval_us(k, &mut self.rng_clients) {
             self.sched.at(now + every, Event::ClientWake { k, life });
@@ -1233,7 +1325,7 @@ impl<'a> Cluster<'a> {
     }
 
     fn restart(&mut self, now: u64, s: Sid) {
-        if self.nodes[Self::idx(s)].is_some() {
+        if self.nodes[Self::idx(s)].is_some() || self.retired.contains(s) {
             return;
         }
         self.fault_event(now, FaultEvent::Restart { server: s });
@@ -1358,10 +1450,15 @@ impl<'a> Cluster<'a> {
         let spec = self.random_faults.clone().expect("random faults are configured");
         let unsynced: Vec<Sid> =
             self.scenario.servers().filter(|s| self.disks[Self::idx(*s)].volatile_writes() > 0).collect();
+        let retired: Vec<Sid> = self.retired.iter().collect();
         let mut faulty: Vec<Sid> = self.net.cut_off();
         faulty.extend(self.scenario.servers().filter(|s| self.nodes[Self::idx(*s)].is_none()));
         faulty.sort_unstable();
         faulty.dedup();
+        // Stopped servers are out of the run, not faults.
+        faulty.retain(|s| !self.retired.contains(*s));
+        let initial = self.scenario.quorum().members();
+        let joiners: Vec<Sid> = self.scenario.servers().filter(|s| !initial.contains(*s)).collect();
         let budget =
             self.scenario.faults.keep_quorum.then(|| self.scenario.max_faulty().saturating_sub(faulty.len() as u64));
         let view = FaultView {
@@ -1370,6 +1467,8 @@ impl<'a> Cluster<'a> {
             leader: self.leader(),
             budget,
             unsynced: &unsynced,
+            retired: &retired,
+            joiners: &joiners,
         };
         if let Some(action) = faults::draw(&mut self.rng_faults, &spec, &view) {
             self.apply_fault(now, action);

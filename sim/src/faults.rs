@@ -16,6 +16,10 @@ pub struct FaultView<'a> {
     pub budget: Option<u64>,
     /// Servers with writes not yet durable (an fsync in flight).
     pub unsynced: &'a [Sid],
+    /// Servers a reconfig removed and the operator stopped: out of the run.
+    pub retired: &'a [Sid],
+    /// Servers outside the initial configuration (a migration's joiners).
+    pub joiners: &'a [Sid],
 }
 
 /// Draws the next random fault, or `None` when the budget allows nothing of the drawn
@@ -29,11 +33,14 @@ pub fn draw(rng: &mut Stream, spec: &RandomFaults, view: &FaultView<'_>) -> Opti
         spec.slow_link,
         spec.isolate_leader,
         spec.crash_unsynced,
+        spec.crash_joiner,
+        spec.partition_old_new,
     ];
     let kind = rng.weighted(&weights);
     let down_ms = rng.range(spec.down_min_ms, spec.down_max_ms);
     let for_ms = Some(down_ms);
-    let healthy: Vec<Sid> = (1..=view.servers).filter(|s| !view.faulty.contains(s)).collect();
+    let healthy: Vec<Sid> =
+        (1..=view.servers).filter(|s| !view.faulty.contains(s) && !view.retired.contains(s)).collect();
     let budget = view.budget.unwrap_or(view.servers).min(healthy.len() as u64);
     match kind {
         0 if budget > 0 => Some(FaultAction::Crash { server: rng.pick(&healthy), for_ms }),
@@ -69,6 +76,16 @@ pub fn draw(rng: &mut Stream, spec: &RandomFaults, view: &FaultView<'_>) -> Opti
             let pool = if candidates.is_empty() { &healthy } else { &candidates };
             Some(FaultAction::Crash { server: rng.pick(pool), for_ms })
         }
+        7 if budget > 0 => {
+            // Crash a joiner (a server outside the initial configuration) that is up.
+            let joiners: Vec<Sid> = healthy.iter().copied().filter(|s| view.joiners.contains(s)).collect();
+            (!joiners.is_empty()).then(|| FaultAction::Crash { server: rng.pick(&joiners), for_ms })
+        }
+        8 if !view.joiners.is_empty() => {
+            // Cut the initial ensemble off from the joiners, both ways.
+            let old: Vec<Sid> = (1..=view.servers).filter(|s| !view.joiners.contains(s)).collect();
+            Some(FaultAction::Partition { groups: vec![old, view.joiners.to_vec()], for_ms })
+        }
         4 if view.servers >= 2 => {
             let from = rng.range(1, view.servers);
             let mut to = rng.range(1, view.servers - 1);
@@ -90,6 +107,8 @@ pub fn swarm(rng: &mut Stream) -> RandomFaults {
     let pace = rng.range(1, 4);
     let down = rng.range(1, 4);
     let mut spec = RandomFaults {
+        crash_joiner: 0,
+        partition_old_new: 0,
         min_interval_ms: 200 * pace,
         max_interval_ms: 3000 * pace,
         down_min_ms: 100 * down,
@@ -136,13 +155,15 @@ mod tests {
             slow_extra_ms: 5,
             isolate_leader: 1,
             crash_unsynced: 1,
+            crash_joiner: 1,
+            partition_old_new: 1,
         }
     }
 
     #[test]
     fn an_exhausted_budget_only_allows_slow_links() {
         let mut rng = Stream::new(4, Purpose::Faults);
-        let view = FaultView { servers: 5, faulty: &[1, 2], leader: Some(5), budget: Some(0), unsynced: &[] };
+        let view = FaultView { servers: 5, faulty: &[1, 2], leader: Some(5), budget: Some(0), unsynced: &[], retired: &[], joiners: &[] };
         for _ in 0..200 {
             match draw(&mut rng, &spec(), &view) {
                 None | Some(FaultAction::SlowLink { .. }) => {}
@@ -154,7 +175,7 @@ mod tests {
     #[test]
     fn partitions_isolate_at_most_the_budget() {
         let mut rng = Stream::new(5, Purpose::Faults);
-        let view = FaultView { servers: 5, faulty: &[], leader: None, budget: Some(2), unsynced: &[] };
+        let view = FaultView { servers: 5, faulty: &[], leader: None, budget: Some(2), unsynced: &[], retired: &[], joiners: &[] };
         for _ in 0..200 {
             if let Some(FaultAction::Partition { groups, .. }) = draw(&mut rng, &spec(), &view) {
                 assert!(groups[0].len() <= 2 && !groups[0].is_empty());

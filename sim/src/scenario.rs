@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
+use zab::api::MembershipChange;
 use zab::durable::DurableState;
 use zab::quorum::QuorumVerifier;
 use zab::timing::Timing;
@@ -52,8 +53,153 @@ pub struct Scenario {
     /// watches ([`crate::workload`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_failover: Option<ServiceSpec>,
+    /// Dynamic reconfiguration: the ensemble's initial membership and the operator's
+    /// reconfig steps ([`crate::workload`]'s operator runs them while the service works).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconfig: Option<ReconfigSpec>,
 }
 
+/// A migration: the static configuration of the initial ensemble, and the reconfig steps
+/// an operator (a ZooKeeper client of the service workload) runs one after the other.
+/// Servers of the run outside `initial` start as joiners: their static configuration lists
+/// the initial ensemble and themselves (as ZooKeeper's reconfig guide says to start one),
+/// so they learn the established configuration from FLE and sync as non-voting learners.
+/// Once a step commits, the servers it removed are stopped and never restarted.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconfigSpec {
+    /// The participants of the initial ensemble.
+    pub initial: Vec<Sid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub initial_observers: Vec<Sid>,
+    /// When the joiners (servers outside `initial`) start; absent: with everyone, at 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_ms: Option<u64>,
+    /// When the operator starts its first step.
+    pub start_ms: u64,
+    /// From one step's success to the next step.
+    #[serde(default = "default_step_interval_ms")]
+    pub interval_ms: u64,
+    /// After a failed attempt (ReconfigInProgress, NewConfigNoQuorum, a lost answer), the
+    /// operator checks the configuration and tries again this much later.
+    #[serde(default = "default_retry_ms")]
+    pub retry_ms: u64,
+    /// When the operator stops the servers a step removed.
+    #[serde(default)]
+    pub retire: Retire,
+    pub steps: Vec<ReconfigStep>,
+}
+
+/// When removed servers are stopped.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Retire {
+    /// Once every server of the new configuration has activated it (the operator checks
+    /// each one's configuration, as `conf` on each server would show).
+    #[default]
+    AfterActivation,
+    /// As soon as the reconfig returns. If the leader fails before a quorum of the new
+    /// configuration has activated it, the new servers still need a quorum of the old one,
+    /// which is gone: the ensemble stays down.
+    AtOnce,
+}
+
+/// One reconfig: incremental (`add`, `add_observers`, `remove`) or a whole new membership
+/// (`members`, `observers`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconfigStep {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<Sid>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub add_observers: Vec<Sid>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<Sid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<Sid>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub observers: Vec<Sid>,
+}
+
+impl ReconfigStep {
+    pub fn change(&self) -> MembershipChange {
+        match &self.members {
+            Some(members) => {
+                MembershipChange::NonIncremental { participants: members.clone(), observers: self.observers.clone() }
+            }
+            None => MembershipChange::Incremental {
+                add_participants: self.add.clone(),
+                add_observers: self.add_observers.clone(),
+                remove: self.remove.clone(),
+            },
+        }
+    }
+}
+
+fn default_step_interval_ms() -> u64 {
+    1000
+}
+
+fn default_retry_ms() -> u64 {
+    500
+}
+
+impl ReconfigSpec {
+    /// The initial ensemble's configuration (version 0).
+    pub fn initial_config(&self) -> QuorumVerifier {
+        QuorumVerifier::with_observers(self.initial.iter().copied(), self.initial_observers.iter().copied())
+    }
+
+    /// The configuration after every step, from the initial one (versions aside).
+    pub fn final_config(&self) -> QuorumVerifier {
+        self.steps.iter().fold(self.initial_config(), |c, step| step.change().apply(&c).expect("validated"))
+    }
+
+    fn validate(&self, scenario: &Scenario) -> Result<(), String> {
+        let f = "reconfig";
+        if self.initial.is_empty() {
+            return Err(format!("{f}.initial: the ensemble needs at least one participant"));
+        }
+        for (name, list) in [("initial", &self.initial), ("initial_observers", &self.initial_observers)] {
+            for s in list {
+                scenario.check_server(&format!("{f}.{name}"), *s)?;
+            }
+        }
+        if let Some(s) = self.initial_observers.iter().find(|s| self.initial.contains(s)) {
+            return Err(format!("{f}.initial_observers: server {s} is also a participant"));
+        }
+        if self.steps.is_empty() {
+            return Err(format!("{f}.steps: a migration needs at least one step"));
+        }
+        if self.retry_ms == 0 {
+            return Err(format!("{f}.retry_ms: must be above 0"));
+        }
+        if self.join_ms.is_some_and(|ms| ms >= scenario.duration_ms) {
+            return Err(format!("{f}.join_ms: joiners must start before the fault phase ends (duration_ms)"));
+        }
+        if scenario.service_failover.is_none() {
+            return Err(format!(
+                "{f}: needs a [service_failover] workload (the operator is one of its clients, and the service keeps running during the migration)"
+            ));
+        }
+        let mut config = self.initial_config();
+        for (i, step) in self.steps.iter().enumerate() {
+            let field = format!("{f}.steps[{i}]");
+            let incremental = !step.add.is_empty() || !step.add_observers.is_empty() || !step.remove.is_empty();
+            if step.members.is_some() == incremental {
+                return Err(format!(
+                    "{field}: give either add/add_observers/remove or members/observers (a whole new membership)"
+                ));
+            }
+            let named = step.add.iter().chain(&step.add_observers).chain(&step.remove).chain(&step.observers);
+            for s in named.chain(step.members.iter().flatten()) {
+                scenario.check_server(&field, *s)?;
+            }
+            config = step.change().apply(&config).ok_or_else(|| format!("{field}: leaves no participant"))?;
+        }
+        Ok(())
+    }
+}
 /// The failover recipe: `instances` service instances each hold an ephemeral znode
 /// `/services/web/instance-<i>` with their address; `clients` clients each pick one from
 /// the children of `/services/web` with a watch and pick again when it fires; a
@@ -399,6 +545,12 @@ pub struct RandomFaults {
     /// Crash a server with an fsync in flight (any server when none has).
     #[serde(default)]
     pub crash_unsynced: u64,
+    /// Crash a joiner of a migration (a server outside the initial configuration).
+    #[serde(default)]
+    pub crash_joiner: u64,
+    /// Partition a migration's initial ensemble from its joiners.
+    #[serde(default)]
+    pub partition_old_new: u64,
 }
 
 fn default_slow_extra_ms() -> u64 {
@@ -550,6 +702,9 @@ impl Scenario {
         if let Some(sv) = &self.service_failover {
             sv.validate()?;
         }
+        if let Some(r) = &self.reconfig {
+            r.validate(self)?;
+        }
         if self.faults.swarm && self.faults.random.is_some() {
             return Err("faults.swarm: a swarm draws its own random faults; remove [faults.random]".into());
         }
@@ -561,7 +716,14 @@ impl Scenario {
             if r.down_min_ms == 0 || r.down_min_ms > r.down_max_ms {
                 return Err(format!("{field}.down_min_ms: must be above 0 and at most down_max_ms"));
             }
-            let disruptive = r.crash + r.crash_leader + r.partition + r.one_way + r.isolate_leader + r.crash_unsynced;
+            let disruptive = r.crash
+                + r.crash_leader
+                + r.partition
+                + r.one_way
+                + r.isolate_leader
+                + r.crash_unsynced
+                + r.crash_joiner
+                + r.partition_old_new;
             if disruptive + r.slow_link == 0 {
                 return Err(format!(
                     "{field}: every fault weight is 0 (crash, crash_leader, partition, one_way, slow_link, isolate_leader, crash_unsynced)"
@@ -576,9 +738,10 @@ impl Scenario {
         Ok(())
     }
 
-    /// The service workload's client count (instances, clients, the configuration manager).
+    /// The service workload's client count (instances, clients, the configuration manager,
+    /// and the reconfig operator when there is one).
     pub fn service_clients(&self) -> u64 {
-        self.service_failover.as_ref().map_or(0, |s| s.instances + s.clients + 1)
+        self.service_failover.as_ref().map_or(0, |s| s.instances + s.clients + 1 + u64::from(self.reconfig.is_some()))
     }
 
     fn check_server(&self, field: &str, sid: Sid) -> Result<(), String> {
@@ -668,8 +831,37 @@ impl Scenario {
         1..=self.cluster.servers
     }
 
+    /// The ensemble's initial configuration: every server, or the migration's initial one.
     pub fn quorum(&self) -> QuorumVerifier {
-        QuorumVerifier::majority_of(self.cluster.servers)
+        match &self.reconfig {
+            Some(r) => r.initial_config(),
+            None => QuorumVerifier::majority_of(self.cluster.servers),
+        }
+    }
+
+    /// The static configuration file server `sid` starts with. A joiner's lists the initial
+    /// ensemble and itself (as an observer if the step that adds it adds it as one). Under
+    /// the `split-joiners` operator error, the first two joiners list only each other.
+    pub fn static_config(&self, sid: Sid, variant: Variant) -> QuorumVerifier {
+        let Some(r) = &self.reconfig else { return self.quorum() };
+        let initial = r.initial_config();
+        if initial.members().contains(sid) {
+            return initial;
+        }
+        let joiners: Vec<Sid> = self.servers().filter(|s| !initial.members().contains(*s)).collect();
+        if variant == Variant::SplitJoiners && joiners.len() >= 2 && joiners[..2].contains(&sid) {
+            return QuorumVerifier::new(joiners[..2].iter().copied());
+        }
+        let as_observer = r
+            .steps
+            .iter()
+            .find(|st| st.add.contains(&sid) || st.add_observers.contains(&sid) || st.members.iter().flatten().any(|m| *m == sid) || st.observers.contains(&sid))
+            .is_some_and(|st| st.add_observers.contains(&sid) || st.observers.contains(&sid));
+        if as_observer {
+            QuorumVerifier::with_observers(initial.voters(), initial.observer_set().iter().chain([sid]))
+        } else {
+            QuorumVerifier::with_observers(initial.voters().chain([sid]), initial.observer_set().iter())
+        }
     }
 
     pub fn timing(&self) -> Timing {

@@ -107,6 +107,14 @@ pub enum FaultEvent {
     },
     /// The fault phase ended: everything healed and restarted; liveness counts from here.
     FaultsStop,
+    /// A reconfig removed the server and the operator stopped it for good.
+    Retire {
+        server: Sid,
+    },
+    /// A migration's joiner started.
+    Join {
+        server: Sid,
+    },
     /// A service client's process died (`client` is its index).
     ClientCrash {
         client: u64,

@@ -7,16 +7,24 @@
 //!   with a watch, and picks again when its pick disappears. It also reads `/config` with
 //!   a watch.
 //! - The configuration manager creates `/config` and updates it with versioned setData.
+//! - With a migration ([`crate::scenario::ReconfigSpec`]), an operator runs its reconfig
+//!   steps one after the other: it syncs and reads the configuration (`getConfig`), asks for
+//!   the step with that version as `fromConfig` (compare-and-swap, so a retry after a lost
+//!   answer cannot apply a step twice), and retries after a refusal. Once a step commits,
+//!   the servers it removed are stopped (the cluster does that on [`Recipes::take_retired`]).
 //!
 //! Each client's failover is recorded: when its instance went down, when the client
 //! noticed, when it had moved to another.
 
 use crate::rng::Stream;
-use crate::scenario::ServiceSpec;
+use crate::scenario::{ReconfigSpec, ServiceSpec};
 use serde::{Deserialize, Serialize};
 use zab::api::{CreateMode, ErrorCode, EventType, Request, Response};
 use zab::client::{Client, ClientEffect, ClientEvent};
+use zab::api::ReconfigRequest;
+use zab::quorum::QuorumVerifier;
 use zab::tree::DataTree;
+use zab::Sid;
 
 /// Service clients' connection ids start here, far from the raw-write workload's.
 pub const CLIENT_ID_BASE: u64 = 1 << 40;
@@ -33,6 +41,48 @@ pub enum Role {
     Instance(u64),
     Client(u64),
     ConfigManager,
+    /// Runs the migration's reconfig steps.
+    Operator,
+}
+
+/// How often (at most) the operator looks at whether its next step is due; more often
+/// when its retry or step interval is shorter.
+const OPERATOR_POLL_US: u64 = 100_000;
+
+/// One reconfig step as the operator saw it (simulated times).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconfigRecord {
+    pub step: usize,
+    /// The configuration the step started from and the one it made.
+    pub from: QuorumVerifier,
+    pub to: QuorumVerifier,
+    /// First attempt to success.
+    pub started_us: u64,
+    pub done_us: u64,
+    /// reconfig requests sent for the step.
+    pub attempts: u32,
+    /// Servers stopped because the step removed them.
+    pub removed: Vec<Sid>,
+}
+
+/// The operator's progress through the steps.
+#[derive(Clone, Debug, Default)]
+struct Operator {
+    spec: Option<ReconfigSpec>,
+    step: usize,
+    next_at_us: u64,
+    /// A getConfig or reconfig is outstanding.
+    busy: bool,
+    /// The configuration the step started from, and the membership it aims at.
+    from: Option<QuorumVerifier>,
+    target: Option<QuorumVerifier>,
+    started_us: Option<u64>,
+    attempts: u32,
+    /// The configuration the last step made, as its answer said: the next step asks with
+    /// its version straight away. `None` after a failure: read the configuration first.
+    known: Option<QuorumVerifier>,
+    /// Removed servers the cluster has yet to stop.
+    retired: Vec<Sid>,
 }
 
 /// One client's move from a dead instance to a live one (simulated times).
@@ -69,6 +119,12 @@ pub struct ServiceStats {
     /// `sync` calls answered.
     pub syncs: u64,
     pub failovers: Vec<Failover>,
+    /// The migration's steps, as they completed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reconfigs: Vec<ReconfigRecord>,
+    /// Refused or lost reconfig attempts, by error.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub reconfig_errors: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -99,15 +155,25 @@ pub struct Recipes {
     /// Faults stopped: no more configuration updates or beats, so that the clients can
     /// agree on one `/config`.
     quiet: bool,
+    operator: Operator,
     pub stats: ServiceStats,
 }
 
 impl Recipes {
-    pub fn new(spec: &ServiceSpec) -> Recipes {
+    pub fn new(spec: &ServiceSpec, reconfig: Option<&ReconfigSpec>) -> Recipes {
         let mut roles: Vec<Role> = (0..spec.instances).map(Role::Instance).collect();
         roles.extend((0..spec.clients).map(Role::Client));
         roles.push(Role::ConfigManager);
+        if reconfig.is_some() {
+            roles.push(Role::Operator);
+        }
+        let operator = Operator {
+            spec: reconfig.cloned(),
+            next_at_us: reconfig.map_or(0, |r| r.start_ms * 1000),
+            ..Operator::default()
+        };
         Recipes {
+            operator,
             spec: spec.clone(),
             state: vec![State::default(); roles.len()],
             roles,
@@ -141,8 +207,31 @@ impl Recipes {
                 Some(rng.range(self.spec.config_min_interval_ms, self.spec.config_max_interval_ms) * 1000)
             }
             Role::Instance(_) if self.spec.beat_interval_ms > 0 => Some(self.spec.beat_interval_ms * 1000),
+            Role::Operator => {
+                let r = self.operator.spec.as_ref().expect("an operator has a migration");
+                Some(OPERATOR_POLL_US.min(r.retry_ms * 1000).min(r.interval_ms.max(1) * 1000))
+            }
             _ => None,
         }
+    }
+
+    /// Servers removed by a committed step, to stop, with the configuration that removed
+    /// them.
+    pub fn take_retired(&mut self) -> (Vec<Sid>, QuorumVerifier) {
+        let config = self.stats.reconfigs.last().map_or(QuorumVerifier::majority_of(1), |r| r.to);
+        (std::mem::take(&mut self.operator.retired), config)
+    }
+
+    /// The configuration the migration ends with, once its last step committed.
+    pub fn final_config(&self) -> Option<QuorumVerifier> {
+        let op = &self.operator;
+        let spec = op.spec.as_ref()?;
+        (op.step == spec.steps.len()).then(|| self.stats.reconfigs.last().map(|r| r.to)).flatten()
+    }
+
+    /// Whether the scenario has a migration and it has not finished.
+    pub fn migrating(&self) -> bool {
+        self.operator.spec.as_ref().is_some_and(|s| self.operator.step < s.steps.len())
     }
 
     /// The process of client `k` went down, was cut off or froze at `now`: if its session
@@ -165,8 +254,15 @@ impl Recipes {
     }
 
     /// The periodic work of client `k`.
-    pub fn wake(&mut self, k: usize, client: &mut Client, out: &mut Vec<ClientEffect>) {
-        if self.quiet || client.server().is_none() {
+    pub fn wake(&mut self, now: u64, k: usize, client: &mut Client, out: &mut Vec<ClientEffect>) {
+        if client.server().is_none() {
+            return;
+        }
+        if self.roles[k] == Role::Operator {
+            // The migration goes on after faults stop: it must finish within the bound.
+            return self.operator_wake(now, client, out);
+        }
+        if self.quiet {
             return;
         }
         match self.roles[k] {
@@ -184,8 +280,104 @@ impl Recipes {
                 let path = format!("{BEATS_PATH}/instance-{i}-");
                 client.call(Request::Create { path, data: String::new(), mode: CreateMode::EphemeralSequential }, out);
             }
-            Role::Client(_) => {}
+            Role::Client(_) | Role::Operator => {}
         }
+    }
+
+    /// The operator's next step is due: read the configuration, after a sync so the server
+    /// is as recent as the leader (the answer decides what to ask for).
+    fn operator_wake(&mut self, now: u64, client: &mut Client, out: &mut Vec<ClientEffect>) {
+        let op = &mut self.operator;
+        let Some(spec) = &op.spec else { return };
+        if op.busy || op.step >= spec.steps.len() || now < op.next_at_us {
+            return;
+        }
+        op.busy = true;
+        op.started_us.get_or_insert(now);
+        match op.known.take() {
+            // Right after a step: the next one names the version its answer gave.
+            Some(config) => {
+                // `config` is the previous step's result, never the current one's target.
+                self.operator_ask(config, client, out);
+            }
+            None => {
+                client.call(Request::Sync { path: "/".into() }, out);
+                client.call(Request::GetConfig, out);
+            }
+        }
+    }
+
+    /// Asks for the current step against `config` (compare-and-swap on its version), unless
+    /// `config` shows an earlier attempt already went through.
+    fn operator_ask(&mut self, config: QuorumVerifier, client: &mut Client, out: &mut Vec<ClientEffect>) -> bool {
+        let op = &mut self.operator;
+        let spec = op.spec.as_ref().expect("an operator has a migration");
+        let from = *op.from.get_or_insert(config);
+        let target =
+            *op.target.get_or_insert_with(|| spec.steps[op.step].change().apply(&from).expect("validated by the scenario"));
+        if config.same_members(&target) && config.version() > from.version() {
+            return true;
+        }
+        op.attempts += 1;
+        let request = ReconfigRequest { change: spec.steps[op.step].change(), from_config: Some(config.version()) };
+        client.call(Request::Reconfig(Box::new(request)), out);
+        false
+    }
+
+    fn operator_result(&mut self, now: u64, request: &Request, response: &Response, client: &mut Client, out: &mut Vec<ClientEffect>) {
+        let op = &mut self.operator;
+        let Some(spec) = op.spec.clone() else { return };
+        if op.step >= spec.steps.len() {
+            return;
+        }
+        let retry_us = spec.retry_ms * 1000;
+        match (request, response) {
+            (Request::Sync { .. }, Response::Sync) => {}
+            (Request::GetConfig, Response::Config { config }) => {
+                if self.operator_ask(*config, client, out) {
+                    // An attempt whose answer was lost went through.
+                    self.step_done(now, *config);
+                }
+            }
+            (Request::Reconfig(_), Response::Config { config }) => self.step_done(now, *config),
+            (_, Response::Error { code }) => {
+                if matches!(request, Request::Reconfig(_)) {
+                    *self.stats.reconfig_errors.entry(code.to_string()).or_default() += 1;
+                }
+                let op = &mut self.operator;
+                if matches!(request, Request::Sync { .. }) && *code != ErrorCode::ConnectionLoss {
+                    return; // The getConfig behind it decides.
+                }
+                op.busy = false;
+                // A stale version: read again at once; anything else: back off.
+                op.next_at_us = if *code == ErrorCode::BadVersion { now } else { now + retry_us };
+            }
+            _ => {}
+        }
+    }
+
+    /// A step committed as `config`: note it, stop the servers it removed, plan the next.
+    fn step_done(&mut self, now: u64, config: QuorumVerifier) {
+        let op = &mut self.operator;
+        let spec = op.spec.as_ref().expect("an operator has a migration");
+        let from = op.from.take().expect("a step starts from a configuration");
+        let removed: Vec<Sid> = from.members().difference(config.members()).iter().collect();
+        op.retired.extend(&removed);
+        self.stats.reconfigs.push(ReconfigRecord {
+            step: op.step,
+            from,
+            to: config,
+            started_us: op.started_us.take().unwrap_or(now),
+            done_us: now,
+            attempts: op.attempts,
+            removed,
+        });
+        op.step += 1;
+        op.target = None;
+        op.attempts = 0;
+        op.busy = false;
+        op.known = Some(config);
+        op.next_at_us = now + spec.interval_ms * 1000;
     }
 
     /// Client `k`'s library reported `ev` at `now`.
@@ -254,6 +446,7 @@ impl Recipes {
             Role::ConfigManager => {
                 client.call(Request::GetData { path: CONFIG_PATH.into(), watch: false }, out);
             }
+            Role::Operator => {}
         }
     }
 
@@ -292,7 +485,7 @@ impl Recipes {
                 }
                 _ => {}
             },
-            Role::ConfigManager => {}
+            Role::ConfigManager | Role::Operator => {}
         }
     }
 
@@ -350,6 +543,7 @@ impl Recipes {
                 _ => {}
             },
             Role::Client(_) => self.client_result(now, k, request, response, retry, client, rng, out),
+            Role::Operator => self.operator_result(now, request, response, client, out),
             Role::ConfigManager => match (request, response) {
                 (Request::GetData { .. }, Response::GetData { stat, .. }) => {
                     self.state[k].config_version = Some(stat.version);
@@ -498,6 +692,17 @@ impl Recipes {
                     }
                 }
                 Role::ConfigManager => {}
+                Role::Operator => {
+                    if let Some(spec) = &self.operator.spec {
+                        if self.operator.step < spec.steps.len() {
+                            return Err(format!(
+                                "the operator has done {} of {} reconfig steps",
+                                self.operator.step,
+                                spec.steps.len()
+                            ));
+                        }
+                    }
+                }
             }
         }
         Ok(())
