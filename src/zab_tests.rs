@@ -3,8 +3,8 @@
 //! Each test pins one behaviour of ZooKeeper 3.9 and names the class and method it comes
 //! from. Servers 1, 2 and 3 form a majority ensemble; server 3 leads whenever one leads.
 
-use crate::api::{CreateMode, Request};
-use crate::durable::{DiskFile, DiskWrite, DurableState, Op, Txn};
+use crate::api::{CreateMode, ErrorCode, MembershipChange, ReconfigRequest, Request, Response};
+use crate::durable::{DiskFile, DiskWrite, DurableState, Op, ReconfigTxn, Txn};
 use crate::message::{Message, Notification};
 use crate::node::{
     ClientReply, ClientRequest, Effect, Input, LookingReason, Node, NodeConfig, Observation, Outbox, Timer,
@@ -915,4 +915,229 @@ fn a_sync_at_a_new_leader_with_nothing_outstanding_is_answered_at_once() {
     let mut n = established_leader();
     let sync = Message::ClientOp { session: 9, xid: 1, request: Box::new(Request::Sync { path: "/".into() }) };
     assert_eq!(sent(&recv(&mut n, 1, sync)), vec![(1, Message::SyncDone { session: 9, xid: 1 })]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Dynamic reconfiguration
+// ---------------------------------------------------------------------------------------
+
+fn reconfig(change: MembershipChange, from_config: Option<Zxid>) -> Request {
+    Request::Reconfig(Box::new(ReconfigRequest { change, from_config }))
+}
+
+fn add(participants: &[Sid]) -> MembershipChange {
+    MembershipChange::Incremental { add_participants: participants.to_vec(), add_observers: vec![], remove: vec![] }
+}
+
+fn members(participants: &[Sid]) -> MembershipChange {
+    MembershipChange::NonIncremental { participants: participants.to_vec(), observers: vec![] }
+}
+
+/// Commits the leader's newest proposal with ACKs from `from` (and its own fsync);
+/// returns the commit's effects.
+fn commit_with(n: &mut Node, propose: &[Effect], zxid: Zxid, from: &[Sid]) -> Vec<Effect> {
+    let mut e = step(n, Input::Durable { fsync: fsync_ids(propose)[0] });
+    for sid in from {
+        e.extend(recv(n, *sid, Message::Ack { zxid }));
+    }
+    e
+}
+
+fn proposal_of(effects: &[Effect]) -> Txn {
+    sent(effects)
+        .into_iter()
+        .find_map(|(_, m)| match m {
+            Message::Proposal { txn } => Some(txn),
+            _ => None,
+        })
+        .expect("a proposal went out")
+}
+
+/// `pRequest2TxnReconfig`: refused while another reconfig is pending, on a stale
+/// `fromConfig`, and when the new configuration has no synced quorum; each refusal is an
+/// error txn, answered in order with the session's other requests.
+#[test]
+fn a_reconfig_is_refused_in_progress_on_a_stale_version_and_without_a_synced_quorum_of_the_new_config() {
+    let (mut n, _) = leader_with_session();
+    let answer = |e: &[Effect]| {
+        e.iter().find_map(|e| match e {
+            Effect::ClientReply { reply: ClientReply::Reply { response, .. }, .. } => Some((**response).clone()),
+            _ => None,
+        })
+    };
+    // {3, 4, 5} needs two of them synced: only the leader is.
+    let e = call(&mut n, 50, 1, reconfig(members(&[3, 4, 5]), None));
+    let e = commit_with(&mut n, &e, z(2, 2), &[1]);
+    assert_eq!(answer(&e), Some(Response::Error { code: ErrorCode::NewConfigNoQuorum }));
+
+    let e = call(&mut n, 50, 2, reconfig(add(&[4]), Some(Zxid(12345))));
+    let e = commit_with(&mut n, &e, z(2, 3), &[1]);
+    assert_eq!(answer(&e), Some(Response::Error { code: ErrorCode::BadVersion }));
+
+    // Adding 4 needs three of {1, 2, 3, 4}: the leader, 1 and 2 are synced.
+    let version = n.last_seen_quorum_verifier().version();
+    let first = call(&mut n, 50, 3, reconfig(add(&[4]), Some(version)));
+    let t = proposal_of(&first);
+    assert_eq!(t.op.reconfig(), Some(QuorumVerifier::new([1, 2, 3, 4]).with_version(z(2, 4))));
+    assert_eq!(n.last_seen_quorum_verifier().version(), z(2, 4), "pending from its proposal");
+    let e = call(&mut n, 50, 4, reconfig(add(&[5]), None));
+    let e = commit_with(&mut n, &e, z(2, 5), &[]);
+    assert!(answer(&e).is_none(), "waits behind the pending reconfig");
+    let e = commit_with(&mut n, &first, z(2, 4), &[1, 2]);
+    assert!(sent(&e).contains(&(1, Message::CommitAndActivate { zxid: z(2, 4), designated: 3 })));
+    assert_eq!(n.quorum_verifier().version(), z(2, 4));
+    let mut e = recv(&mut n, 1, Message::Ack { zxid: z(2, 5) });
+    e.extend(recv(&mut n, 2, Message::Ack { zxid: z(2, 5) }));
+    let refused = e.iter().filter_map(|e| match e {
+        Effect::ClientReply { reply: ClientReply::Reply { xid: 4, response, .. }, .. } => Some((**response).clone()),
+        _ => None,
+    });
+    assert_eq!(refused.collect::<Vec<_>>(), vec![Response::Error { code: ErrorCode::ReconfigInProgress }]);
+}
+
+/// From a reconfig's proposal until its commit, every proposal needs a quorum of the old
+/// configuration and of the new one.
+#[test]
+fn while_a_reconfig_is_pending_a_proposal_needs_both_quorums() {
+    let (mut n, _) = leader_with_session();
+    let e = call(&mut n, 50, 1, reconfig(members(&[1, 2, 3, 4, 5]), None));
+    // 4 and 5 are not synced: {1, 2, 3, 4, 5} has three synced voters, a quorum.
+    let reconfig_fsync = fsync_ids(&e)[0];
+    let write =
+        call(&mut n, 50, 2, Request::Create { path: "/a".into(), data: String::new(), mode: CreateMode::Persistent });
+    step(&mut n, Input::Durable { fsync: reconfig_fsync });
+    step(&mut n, Input::Durable { fsync: fsync_ids(&write)[0] });
+    // 1's ACKs make a quorum of {1, 2, 3} but not of {1, 2, 3, 4, 5}.
+    for zxid in [z(2, 2), z(2, 3)] {
+        assert!(sent(&recv(&mut n, 1, Message::Ack { zxid })).is_empty());
+    }
+    let e = recv(&mut n, 2, Message::Ack { zxid: z(2, 2) });
+    assert!(sent(&e).contains(&(1, Message::CommitAndActivate { zxid: z(2, 2), designated: 3 })));
+    let e = recv(&mut n, 2, Message::Ack { zxid: z(2, 3) });
+    assert!(sent(&e).contains(&(1, Message::Commit { zxid: z(2, 3) })));
+}
+
+/// `getDesignatedLeader` and `allowedToCommit`: a reconfig that removes the leader names
+/// the new voter that acknowledged it (and the most proposals after it), and the old
+/// leader commits nothing more.
+#[test]
+fn a_reconfig_that_removes_the_leader_designates_a_new_voter_and_stops_its_commits() {
+    let (mut n, _) = leader_with_session();
+    let e = call(&mut n, 50, 1, reconfig(members(&[1, 2]), None));
+    let write =
+        call(&mut n, 50, 2, Request::Create { path: "/a".into(), data: String::new(), mode: CreateMode::Persistent });
+    step(&mut n, Input::Durable { fsync: fsync_ids(&write)[0] });
+    recv(&mut n, 2, Message::Ack { zxid: z(2, 3) });
+    let e = commit_with(&mut n, &e, z(2, 2), &[1, 2]);
+    // 2 also acknowledged the proposal after the reconfig: it is designated.
+    assert!(sent(&e).contains(&(1, Message::CommitAndActivate { zxid: z(2, 2), designated: 2 })));
+    assert!(observed(&e).contains(&Observation::ConfigActivated {
+        config: QuorumVerifier::new([1, 2]).with_version(z(2, 2)),
+        designated: Some(2)
+    }));
+    assert!(!sent(&recv(&mut n, 1, Message::Ack { zxid: z(2, 3) }))
+        .iter()
+        .any(|(_, m)| matches!(m, Message::Commit { .. })));
+    assert_eq!(n.last_processed(), z(2, 2), "allowedToCommit is false");
+}
+
+/// A follower activates on COMMITANDACTIVATE; a new designated leader makes it leave and
+/// follow that one straight away (`updateServerState` with the reconfig flag).
+#[test]
+fn commit_and_activate_naming_another_leader_sends_the_follower_to_it_without_an_election() {
+    let mut f = serving_follower();
+    let config = QuorumVerifier::new([1, 2]).with_version(z(2, 1));
+    let t = Txn { zxid: z(2, 1), op: Op::Reconfig(Box::new(ReconfigTxn { session: 0, xid: 0, config })) };
+    let e = recv(&mut f, LEADER, Message::Proposal { txn: t });
+    step(&mut f, Input::Durable { fsync: fsync_ids(&e)[0] });
+    assert_eq!(f.last_seen_quorum_verifier(), config);
+    let e = recv(&mut f, LEADER, Message::CommitAndActivate { zxid: z(2, 1), designated: 2 });
+    assert_eq!(f.quorum_verifier(), config);
+    assert_eq!(looking_reason(&e), Some(LookingReason::Reconfig));
+    assert_eq!((f.state(), f.leader()), (ServerState::Following, Some(2)));
+    assert!(sent(&e).iter().any(|(to, m)| *to == 2 && matches!(m, Message::FollowerInfo { .. })));
+    assert!(!sent(&e).iter().any(|(_, m)| matches!(m, Message::Notification(_))), "no election");
+}
+
+/// ZOOKEEPER-2172: COMMITANDACTIVATE between NEWLEADER and UPTODATE activates the new
+/// configuration; the variant takes it for a COMMIT and keeps the old one in force.
+#[test]
+fn commit_and_activate_during_sync_activates_except_under_zk_2172() {
+    for (variant, activates) in [(Variant::None, true), (Variant::Zk2172, false)] {
+        let mut f = follower_past_leaderinfo(variant);
+        recv(&mut f, LEADER, Message::Diff { zxid: z(1, 2) });
+        let e = recv(&mut f, LEADER, newleader_msg(z(2, 0)));
+        for fsync in fsync_ids(&e) {
+            for fs in fsync_ids(&step(&mut f, Input::Durable { fsync })) {
+                step(&mut f, Input::Durable { fsync: fs });
+            }
+        }
+        let config = QuorumVerifier::new([1, 2, 3, 4]).with_version(z(2, 1));
+        let t = Txn { zxid: z(2, 1), op: Op::Reconfig(Box::new(ReconfigTxn { session: 0, xid: 0, config })) };
+        recv(&mut f, LEADER, Message::Proposal { txn: t });
+        recv(&mut f, LEADER, Message::CommitAndActivate { zxid: z(2, 1), designated: LEADER });
+        recv(&mut f, LEADER, Message::UpToDate);
+        assert!(f.is_established());
+        assert_eq!(f.quorum_verifier() == config, activates, "{variant}");
+        assert_eq!(f.last_seen_quorum_verifier(), config);
+    }
+}
+
+/// `WorkerReceiver`: a LOOKING server that hears of a newer configuration with other
+/// members adopts it and starts its election over in it.
+#[test]
+fn a_looking_server_adopts_a_newer_configuration_from_a_notification() {
+    let mut n = node(1, Variant::None, DurableState::default());
+    step(&mut n, Input::Start);
+    let newer = QuorumVerifier::new([1, 2, 4]).with_version(z(1, 7));
+    let v = Notification {
+        state: ServerState::Following,
+        leader: 4,
+        zxid: z(1, 7),
+        election_epoch: 3,
+        peer_epoch: 1,
+        config: newer,
+    };
+    let e = recv(&mut n, 2, Message::Notification(v));
+    assert_eq!(n.quorum_verifier(), newer);
+    assert_eq!(looking_reason(&e), Some(LookingReason::NewConfig));
+    let to: Vec<Sid> = sent(&e).iter().map(|(to, _)| *to).collect();
+    assert_eq!(to, vec![2, 4], "the new round goes to the new voters");
+}
+
+/// An observer votes for nobody, answers voters, is answered by them, and observes the
+/// leader a quorum of voters follows.
+#[test]
+fn an_observer_never_wins_and_observes_the_leader_a_quorum_follows() {
+    let cfg = NodeConfig {
+        id: 4,
+        quorum: QuorumVerifier::with_observers([1, 2, 3], [4]),
+        timing: Timing::default(),
+        variant: Variant::None,
+    };
+    let mut o = Node::recover(cfg, DurableState::default()).unwrap();
+    let e = step(&mut o, Input::Start);
+    assert!(sent(&e).iter().all(|(_, m)| matches!(m, Message::Notification(n) if n.leader == 0)));
+    let leading = Notification {
+        state: ServerState::Leading,
+        leader: 3,
+        zxid: Zxid::ZERO,
+        election_epoch: 1,
+        peer_epoch: 0,
+        config: QuorumVerifier::with_observers([1, 2, 3], [4]),
+    };
+    recv(&mut o, 3, Message::Notification(leading));
+    let e = recv(&mut o, 1, Message::Notification(Notification { state: ServerState::Following, ..leading }));
+    assert_eq!((o.state(), o.leader()), (ServerState::Observing, Some(3)));
+    assert!(sent(&e).contains(&(3, Message::FollowerInfo { accepted_epoch: 0, observer: true })));
+
+    // A voter answers the observer's notification and does not count it.
+    let mut v = node(1, Variant::None, DurableState::default());
+    let cfg_o = QuorumVerifier::with_observers([1, 2, 3], [4]);
+    v = Node::recover(NodeConfig { quorum: cfg_o, ..v.config().clone() }, DurableState::default()).unwrap();
+    step(&mut v, Input::Start);
+    let from_observer = Notification { state: ServerState::Looking, leader: 0, config: cfg_o, ..leading };
+    let e = recv(&mut v, 4, Message::Notification(from_observer));
+    assert_eq!(sent(&e).len(), 1);
+    assert_eq!(sent(&e)[0].0, 4);
 }

@@ -32,7 +32,7 @@ fn different_seeds_give_different_traces() {
 
 #[test]
 fn a_sweep_gives_the_same_outcomes_with_one_and_two_jobs() {
-    for name in ["leader-crash", "partition-flapping", "service-failover"] {
+    for name in ["leader-crash", "partition-flapping", "service-failover", "migrate-3-to-3"] {
         let s = scenario(name);
         let opts = |jobs| SweepOptions::new(0..40, jobs);
         let (sum1, one) = sweep(&s, &opts(1));

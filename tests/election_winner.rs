@@ -22,6 +22,7 @@ fn calm(servers: u64, initial: Vec<InitialState>, max_delay_us: u64) -> Scenario
         faults: FaultSpec::default(),
         workload: None,
         service_failover: None,
+        reconfig: None,
     }
 }
 

@@ -612,7 +612,8 @@ pub fn converged(nodes: &[Option<Node>], expected: &Expected) -> Result<Sid, (Ve
         if !stale.is_empty() {
             return Err((stale, format!("not every server has activated the final configuration {c}")));
         }
-        let outsiders: Vec<Sid> = nodes.iter().flatten().map(|n| n.id()).filter(|s| !c.members().contains(*s)).collect();
+        let outsiders: Vec<Sid> =
+            nodes.iter().flatten().map(|n| n.id()).filter(|s| !c.members().contains(*s)).collect();
         if !outsiders.is_empty() {
             return Err((outsiders, format!("servers outside the final configuration {c} are up")));
         }

@@ -433,7 +433,8 @@ impl<'a> Cluster<'a> {
     /// What convergence means now: the servers stopped for good, and with a migration the
     /// configuration it made, once made.
     fn expected(&self) -> Expected {
-        let migration = self.scenario.reconfig.as_ref().map(|_| self.fleet.as_ref().and_then(|f| f.recipes.final_config()));
+        let migration =
+            self.scenario.reconfig.as_ref().map(|_| self.fleet.as_ref().and_then(|f| f.recipes.final_config()));
         Expected { retired: self.retired, migration }
     }
 
@@ -449,7 +450,9 @@ impl<'a> Cluster<'a> {
                 || c.members().iter().all(|m| {
                     // A member a later step removed and stopped has nothing left to activate.
                     self.retired.contains(m)
-                        || self.nodes[Self::idx(m)].as_ref().is_some_and(|n| n.quorum_verifier().version() >= c.version())
+                        || self.nodes[Self::idx(m)]
+                            .as_ref()
+                            .is_some_and(|n| n.quorum_verifier().version() >= c.version())
                 })
         };
         let (now_ready, wait): (Vec<_>, Vec<_>) = self.to_retire.iter().partition(|(_, c)| ready(c));

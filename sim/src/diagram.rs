@@ -203,6 +203,13 @@ impl Gathered {
             Observation::Synced { leader, epoch, .. } => {
                 self.set_state(t, node, "serving", format!("serving, leader {leader}, epoch {epoch}"))
             }
+            Observation::ReconfigProposed { config } => {
+                self.marks.push(Mark(t, "established", vec![node], format!("proposed reconfig to {config}")))
+            }
+            Observation::ConfigActivated { config, designated } => {
+                let leader = designated.map(|d| format!(", leader {d}")).unwrap_or_default();
+                self.marks.push(Mark(t, "restart", vec![node], format!("activated {config}{leader}")))
+            }
             _ => {}
         }
     }
@@ -253,6 +260,15 @@ impl Gathered {
                 vec![],
                 "faults stop: everything healed and restarted; liveness counts from here".to_string(),
             )),
+            FaultEvent::Retire { server } => {
+                self.max_sid = self.max_sid.max(*server);
+                let why = "removed by a reconfig and stopped".to_string();
+                self.marks.push(Mark(t, "crash", vec![*server], format!("server {server} {why}")));
+            }
+            FaultEvent::Join { server } => {
+                self.max_sid = self.max_sid.max(*server);
+                self.marks.push(Mark(t, "restart", vec![*server], format!("joiner {server} started")));
+            }
             FaultEvent::Skipped { reason } => {
                 self.marks.push(Mark(t, "skipped", vec![], format!("scripted fault skipped: {reason}")))
             }

@@ -163,7 +163,15 @@ mod tests {
     #[test]
     fn an_exhausted_budget_only_allows_slow_links() {
         let mut rng = Stream::new(4, Purpose::Faults);
-        let view = FaultView { servers: 5, faulty: &[1, 2], leader: Some(5), budget: Some(0), unsynced: &[], retired: &[], joiners: &[] };
+        let view = FaultView {
+            servers: 5,
+            faulty: &[1, 2],
+            leader: Some(5),
+            budget: Some(0),
+            unsynced: &[],
+            retired: &[],
+            joiners: &[],
+        };
         for _ in 0..200 {
             match draw(&mut rng, &spec(), &view) {
                 None | Some(FaultAction::SlowLink { .. }) => {}
@@ -175,7 +183,15 @@ mod tests {
     #[test]
     fn partitions_isolate_at_most_the_budget() {
         let mut rng = Stream::new(5, Purpose::Faults);
-        let view = FaultView { servers: 5, faulty: &[], leader: None, budget: Some(2), unsynced: &[], retired: &[], joiners: &[] };
+        let view = FaultView {
+            servers: 5,
+            faulty: &[],
+            leader: None,
+            budget: Some(2),
+            unsynced: &[],
+            retired: &[],
+            joiners: &[],
+        };
         for _ in 0..200 {
             if let Some(FaultAction::Partition { groups, .. }) = draw(&mut rng, &spec(), &view) {
                 assert!(groups[0].len() <= 2 && !groups[0].is_empty());

@@ -855,7 +855,12 @@ impl Scenario {
         let as_observer = r
             .steps
             .iter()
-            .find(|st| st.add.contains(&sid) || st.add_observers.contains(&sid) || st.members.iter().flatten().any(|m| *m == sid) || st.observers.contains(&sid))
+            .find(|st| {
+                st.add.contains(&sid)
+                    || st.add_observers.contains(&sid)
+                    || st.members.iter().flatten().any(|m| *m == sid)
+                    || st.observers.contains(&sid)
+            })
             .is_some_and(|st| st.add_observers.contains(&sid) || st.observers.contains(&sid));
         if as_observer {
             QuorumVerifier::with_observers(initial.voters(), initial.observer_set().iter().chain([sid]))

@@ -19,9 +19,9 @@
 use crate::rng::Stream;
 use crate::scenario::{ReconfigSpec, ServiceSpec};
 use serde::{Deserialize, Serialize};
+use zab::api::ReconfigRequest;
 use zab::api::{CreateMode, ErrorCode, EventType, Request, Response};
 use zab::client::{Client, ClientEffect, ClientEvent};
-use zab::api::ReconfigRequest;
 use zab::quorum::QuorumVerifier;
 use zab::tree::DataTree;
 use zab::Sid;
@@ -313,8 +313,9 @@ impl Recipes {
         let op = &mut self.operator;
         let spec = op.spec.as_ref().expect("an operator has a migration");
         let from = *op.from.get_or_insert(config);
-        let target =
-            *op.target.get_or_insert_with(|| spec.steps[op.step].change().apply(&from).expect("validated by the scenario"));
+        let target = *op
+            .target
+            .get_or_insert_with(|| spec.steps[op.step].change().apply(&from).expect("validated by the scenario"));
         if config.same_members(&target) && config.version() > from.version() {
             return true;
         }
@@ -324,7 +325,14 @@ impl Recipes {
         false
     }
 
-    fn operator_result(&mut self, now: u64, request: &Request, response: &Response, client: &mut Client, out: &mut Vec<ClientEffect>) {
+    fn operator_result(
+        &mut self,
+        now: u64,
+        request: &Request,
+        response: &Response,
+        client: &mut Client,
+        out: &mut Vec<ClientEffect>,
+    ) {
         let op = &mut self.operator;
         let Some(spec) = op.spec.clone() else { return };
         if op.step >= spec.steps.len() {
@@ -334,7 +342,8 @@ impl Recipes {
         match (request, response) {
             (Request::Sync { .. }, Response::Sync) => {}
             (Request::GetConfig, Response::Config { config }) => {
-                if self.operator_ask(*config, client, out) {
+                let went_through = self.operator_ask(*config, client, out);
+                if went_through {
                     // An attempt whose answer was lost went through.
                     self.step_done(now, *config);
                 }
