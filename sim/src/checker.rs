@@ -20,8 +20,19 @@
 //!   same leader first, never a newer epoch's first;
 //! - **Integrity**: a server applies only committed txns;
 //! - **CommittedLogDurability**: no crash or TRUNC takes the committed log off a quorum of
-//!   servers' logs (durable logs for crashed servers) once it was on one;
-//! - **AcknowledgedWriteLost**: a client write is acknowledged only once committed.
+//!   servers' logs (durable logs for crashed servers) once it was on one; the quorum is
+//!   one of the configuration in force: the initial ensemble's, then that of the last
+//!   reconfig txn in the committed log, whose voters alone count;
+//! - **AcknowledgedWriteLost**: a client write is acknowledged only once committed;
+//! - **ConfigAgreement**: every server that proposes or activates configuration version
+//!   *v* agrees on its membership, and a server activates only an agreed configuration:
+//!   a committed reconfig txn's (same version and members), or an epoch-versioned one
+//!   (ZOOKEEPER-1783, counter 0) that a leader established with, its NEWLEADER acked by
+//!   a quorum. A reconfig a server activates before the checker saw it commit (its leader
+//!   activates it just before reporting the commit; a learner synced while it is pending
+//!   activates NEWLEADER's newest config at UPTODATE, as ZooKeeper's `syncWithLeader`
+//!   does) is held as provisional: it must be in the activating server's log (or already
+//!   provisional), and it breaks the invariant once it can no longer commit.
 //!
 //! Liveness: once faults stop (every partition healed, every server restarted), within the
 //! scenario's bound one leader must be established with every server following it and
@@ -65,6 +76,9 @@ pub enum Invariant {
     Integrity,
     CommittedLogDurability,
     AcknowledgedWriteLost,
+    /// Servers agree on each configuration version's membership, and activate only agreed
+    /// configurations.
+    ConfigAgreement,
     /// Two servers that applied the same zxid hold the same data tree.
     TreeConsistency,
     /// An ephemeral exists only while its owner session is alive.
@@ -79,7 +93,7 @@ pub enum Invariant {
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 20] = [
+    pub const ALL: [Invariant; 21] = [
         Invariant::ElectionLiveness,
         Invariant::BroadcastLiveness,
         Invariant::StartupCheck,
@@ -94,6 +108,7 @@ impl Invariant {
         Invariant::Integrity,
         Invariant::CommittedLogDurability,
         Invariant::AcknowledgedWriteLost,
+        Invariant::ConfigAgreement,
         Invariant::TreeConsistency,
         Invariant::EphemeralOwnerAlive,
         Invariant::SequentialConsistency,
@@ -118,6 +133,7 @@ impl Invariant {
             Invariant::Integrity => "Integrity",
             Invariant::CommittedLogDurability => "CommittedLogDurability",
             Invariant::AcknowledgedWriteLost => "AcknowledgedWriteLost",
+            Invariant::ConfigAgreement => "ConfigAgreement",
             Invariant::TreeConsistency => "TreeConsistency",
             Invariant::EphemeralOwnerAlive => "EphemeralOwnerAlive",
             Invariant::SequentialConsistency => "SequentialConsistency",
@@ -155,10 +171,28 @@ fn violation(invariant: Invariant, t_us: u64, nodes: Vec<Sid>, detail: String) -
     Some(Violation { invariant, t_us, nodes, detail })
 }
 
+/// A reconfig some servers activated before it entered the committed log (ConfigAgreement).
+#[derive(Clone, Debug)]
+struct Provisional {
+    config: QuorumVerifier,
+    /// Who activated it, and when.
+    by: Vec<(Sid, u64)>,
+}
+
 /// The checker's state for one run.
 #[derive(Clone, Debug)]
 pub struct Checker {
-    quorum: QuorumVerifier,
+    /// The configuration in force for CommittedLogDurability: the initial ensemble's, then
+    /// the config of the last reconfig txn to enter the committed log.
+    in_force: QuorumVerifier,
+    /// ConfigAgreement: each configuration version proposed or activated, with the first
+    /// server that did (a handful per run, so a map lookup per activation is cheap).
+    configs_seen: BTreeMap<Zxid, (QuorumVerifier, Sid)>,
+    /// ConfigAgreement: configurations known agreed, by version: committed reconfig txns'
+    /// (keyed by the txn's zxid) and epoch-versioned ones a leader established with.
+    agreed: BTreeMap<Zxid, QuorumVerifier>,
+    /// Reconfigs activated before they committed; empty in nearly every step.
+    provisional: Vec<Provisional>,
     /// The leader that entered SYNC in each epoch.
     epoch_leader: BTreeMap<Epoch, Sid>,
     /// The committed log, by zxid.
@@ -180,10 +214,17 @@ pub struct Checker {
 }
 
 impl Checker {
-    /// `initial` are the servers' logs at start; the committed log starts empty.
-    pub fn new(quorum: QuorumVerifier, servers: usize) -> Checker {
+    /// `initial` is the initial ensemble's configuration, in force until a reconfig
+    /// commits; `servers` counts every server of the run, members or not. The committed
+    /// log starts empty.
+    pub fn new(initial: QuorumVerifier, servers: usize) -> Checker {
+        // Holders are counted in a bit set of server ids.
+        assert!(servers as u64 <= zab::quorum::MAX_SID, "{servers} servers, more than a configuration can name");
         Checker {
-            quorum,
+            in_force: initial,
+            configs_seen: BTreeMap::new(),
+            agreed: BTreeMap::new(),
+            provisional: Vec::new(),
             epoch_leader: BTreeMap::new(),
             committed: Vec::new(),
             applied: vec![None; servers],
@@ -201,6 +242,11 @@ impl Checker {
 
     pub fn committed(&self) -> &[Zxid] {
         &self.committed
+    }
+
+    /// The configuration whose quorums CommittedLogDurability counts.
+    pub fn config_in_force(&self) -> QuorumVerifier {
+        self.in_force
     }
 
     /// A node reported `obs`; `nodes` is the cluster after the step and `logs` every
@@ -245,8 +291,166 @@ impl Checker {
             // The data tree is the data checker's (`crate::data_checker`).
             Observation::Applied { .. } => None,
             Observation::Decided { .. } | Observation::FollowerConnected { .. } | Observation::Proposed { .. } => None,
-            Observation::ReconfigProposed { .. } | Observation::ConfigActivated { .. } => None,
+            Observation::ReconfigProposed { config } => self.config_seen(now, sid, *config),
+            Observation::ConfigActivated { config, .. } => {
+                let node = nodes[i].as_ref().expect("an observing node is up");
+                self.on_config_activated(now, sid, *config, node, nodes)
+            }
         }
+    }
+
+    /// ConfigAgreement, first half: one membership per configuration version.
+    fn config_seen(&mut self, now: u64, sid: Sid, config: QuorumVerifier) -> Option<Violation> {
+        let v = config.version();
+        match self.configs_seen.get(&v) {
+            Some((first, by)) if !first.same_members(&config) => violation(
+                Invariant::ConfigAgreement,
+                now,
+                vec![*by, sid],
+                format!("servers {by} and {sid} disagree on configuration {v}: {by} has {first}, {sid} has {config}"),
+            ),
+            Some(_) => None,
+            None => {
+                self.configs_seen.insert(v, (config, sid));
+                None
+            }
+        }
+    }
+
+    /// ConfigAgreement, second half: a server activates only an agreed configuration, or
+    /// one that may still be (see the module's doc).
+    fn on_config_activated(
+        &mut self,
+        now: u64,
+        sid: Sid,
+        config: QuorumVerifier,
+        node: &Node,
+        nodes: &[Option<Node>],
+    ) -> Option<Violation> {
+        if let Some(v) = self.config_seen(now, sid, config) {
+            return Some(v);
+        }
+        let v = config.version();
+        if let Some(agreed) = self.agreed.get(&v) {
+            if agreed.same_members(&config) {
+                return None;
+            }
+            return violation(
+                Invariant::ConfigAgreement,
+                now,
+                vec![sid],
+                format!("server {sid} activated {config}, but the agreed configuration {v} is {agreed}"),
+            );
+        }
+        if v.counter() == 0 {
+            // ZOOKEEPER-1783's version: only a leader establishing with it (which just
+            // happened, its NEWLEADER acked by a quorum) makes it agreed. A leader activates
+            // nothing else while established. The version may be of an earlier epoch the
+            // same server proposed and failed to establish: NEWLEADER carries the newest
+            // configuration seen, which can be that one.
+            if node.state() == ServerState::Leading && node.is_established() {
+                self.agreed.insert(v, config);
+                return None;
+            }
+            return violation(
+                Invariant::ConfigAgreement,
+                now,
+                vec![sid],
+                format!("server {sid} activated {config}, a configuration no established leader had"),
+            );
+        }
+        if let Some(p) = self.provisional.iter_mut().find(|p| p.config.version() == v) {
+            // Adopted from a server that activated it early (FLE), or activated by another
+            // learner at UPTODATE: agreed or lost together with it.
+            p.by.push((sid, now));
+            return None;
+        }
+        let in_log = |log: &[Txn]| log.binary_search_by_key(&v, |t| t.zxid).ok().and_then(|k| log[k].op.reconfig());
+        // A learner activates at UPTODATE the configuration its leader's NEWLEADER carried,
+        // whose txn is in the leader's log, not always in its own (an observer never gets
+        // the proposal): a proposal some server holds may be activated provisionally.
+        let logged = in_log(node.log()).or_else(|| nodes.iter().flatten().find_map(|n| in_log(n.log())));
+        if logged.is_some_and(|l| l.same_members(&config)) && !self.lost(v) {
+            self.provisional.push(Provisional { config, by: vec![(sid, now)] });
+            return None;
+        }
+        violation(
+            Invariant::ConfigAgreement,
+            now,
+            vec![sid],
+            format!(
+                "server {sid} activated {config}, which is not a committed reconfig{}",
+                match logged {
+                    Some(l) => format!(" (its log has reconfig {v} to {l})"),
+                    None => format!(" nor one in its log (no reconfig txn {v})"),
+                }
+            ),
+        )
+    }
+
+    /// Can reconfig `v` no longer enter the committed log? Once the committed log holds a
+    /// later zxid, `v` has no place left in it (the committed log is in zxid order).
+    fn lost(&self, v: Zxid) -> bool {
+        !self.agreed.contains_key(&v) && self.committed.last().is_some_and(|last| *last > v)
+    }
+
+    /// Txns entered the committed log: reconfigs among them are agreed and the last is in
+    /// force (it runs on every commit, so it only looks at the new txns).
+    fn note_committed(&mut self, txns: &[Txn]) {
+        for t in txns {
+            if let Some(config) = t.op.reconfig() {
+                self.agreed.insert(t.zxid, config);
+                self.in_force = config;
+            }
+        }
+    }
+
+    /// After the committed log grew: provisional activations that committed are settled,
+    /// and one that can no longer commit is a violation.
+    fn settle_provisional(&mut self, now: u64) -> Option<Violation> {
+        if self.provisional.is_empty() {
+            return None;
+        }
+        let mut found = None;
+        let mut k = 0;
+        while k < self.provisional.len() {
+            let p = &self.provisional[k];
+            let v = p.config.version();
+            if let Some(agreed) = self.agreed.get(&v) {
+                if !agreed.same_members(&p.config) && found.is_none() {
+                    found = violation(
+                        Invariant::ConfigAgreement,
+                        now,
+                        p.by.iter().map(|b| b.0).collect(),
+                        format!(
+                            "servers activated {} before it committed, but the committed reconfig {v} is {agreed}",
+                            p.config
+                        ),
+                    );
+                }
+                self.provisional.swap_remove(k);
+            } else if self.lost(v) {
+                if found.is_none() {
+                    let by: Vec<String> =
+                        p.by.iter().map(|(s, t)| format!("{s} at {}", crate::summary::fmt_us(*t))).collect();
+                    found = violation(
+                        Invariant::ConfigAgreement,
+                        now,
+                        p.by.iter().map(|b| b.0).collect(),
+                        format!(
+                            "reconfig {} was activated before it committed ({}), and can no longer commit: the committed log ends at {}",
+                            p.config,
+                            by.join(", "),
+                            self.committed.last().copied().unwrap_or(Zxid::ZERO)
+                        ),
+                    );
+                }
+                self.provisional.swap_remove(k);
+            } else {
+                k += 1;
+            }
+        }
+        found
     }
 
     fn on_established(&mut self, now: u64, sid: Sid, epoch: Epoch, log: &[Txn], logs: &[&[Txn]]) -> Option<Violation> {
@@ -264,10 +468,12 @@ impl Checker {
                 ),
             );
         }
-        self.committed.extend(log[self.committed.len()..].iter().map(|t| t.zxid));
+        let new = &log[self.committed.len()..];
+        self.note_committed(new);
+        self.committed.extend(new.iter().map(|t| t.zxid));
         self.applied[Self::idx(sid)] = Some(self.committed.len());
         self.committed_grew(logs);
-        None
+        self.settle_provisional(now)
     }
 
     fn on_committed(&mut self, now: u64, sid: Sid, zxid: Zxid, log: &[Txn], logs: &[&[Txn]]) -> Option<Violation> {
@@ -282,10 +488,11 @@ impl Checker {
                 None
             }
             Some(p) if p == k && self.committed.last().is_none_or(|last| *last < zxid) => {
+                self.note_committed(&log[p..=p]);
                 self.committed.push(zxid);
                 self.applied[i] = self.applied[i].map(|a| a + 1);
                 self.committed_grew(logs);
-                None
+                self.settle_provisional(now)
             }
             _ => violation(
                 Invariant::MonotonicCommittedLog,
@@ -433,39 +640,43 @@ impl Checker {
             }
             self.log_match[i] = m;
         }
-        self.on_quorum = self.holder_count() >= self.quorum.quorum_size();
+        self.on_quorum = self.in_force.has_quorum(self.holders());
     }
 
-    /// How many servers' logs hold the whole committed log (checked on every log write,
-    /// so it does not allocate).
-    fn holder_count(&self) -> usize {
+    /// The servers whose logs hold the whole committed log, members or not (checked on
+    /// every log write, so it does not allocate: a bit set).
+    fn holders(&self) -> SidSet {
         let c = self.committed.len();
-        self.log_match.iter().filter(|m| **m >= c).count()
-    }
-
-    fn holders(&self) -> Vec<Sid> {
-        let c = self.committed.len();
-        (0..self.log_match.len()).filter(|i| self.log_match[*i] >= c).map(|i| i as Sid + 1).collect()
+        let mut s = SidSet::EMPTY;
+        for (i, m) in self.log_match.iter().enumerate() {
+            if *m >= c {
+                s.insert(i as Sid + 1);
+            }
+        }
+        s
     }
 
     /// CommittedLogDurability: a crash or a shrink may not take the committed log off a
-    /// quorum it was on.
+    /// quorum of the configuration in force it was on. Only its voters count: an observer
+    /// or a server outside the configuration holding it does not make it durable.
     fn check_on_quorum(&mut self, now: u64, lost_something: bool) -> Option<Violation> {
-        let ok = self.holder_count() >= self.quorum.quorum_size();
+        let holders = self.holders();
+        let ok = self.in_force.has_quorum(holders);
         let was = std::mem::replace(&mut self.on_quorum, ok);
         if was && !ok && lost_something {
-            let holders = self.holders();
+            let voters = holders.intersection(self.in_force.voter_set());
             return violation(
                 Invariant::CommittedLogDurability,
                 now,
-                holders.clone(),
+                voters.iter().collect(),
                 format!(
-                    "the committed log ({} txns, up to {}) is left on {} server(s) ({}), fewer than a quorum of {}",
+                    "the committed log ({} txns, up to {}) is left on {} voter(s) ({}), fewer than a quorum of {} of configuration {}",
                     self.committed.len(),
                     self.committed.last().copied().unwrap_or(Zxid::ZERO),
-                    holders.len(),
-                    holders.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(","),
-                    self.quorum.quorum_size()
+                    voters.len(),
+                    voters,
+                    self.in_force.quorum_size(),
+                    self.in_force
                 ),
             );
         }

@@ -8,9 +8,10 @@
 //! drives real nodes through the protocol (election votes injected by hand, every fsync
 //! completing at once, every message delivered in one FIFO order, timers never firing).
 
-use crate::checker::{converged, Checker, Expected, Invariant, Violation};
+use crate::checker::{converged, describe, Checker, Expected, Invariant, Violation};
 use std::collections::VecDeque;
-use zab::durable::{DiskFile, DiskWrite, DurableState, Op, Txn};
+use zab::api::{MembershipChange, ReconfigRequest, Request};
+use zab::durable::{DiskFile, DiskWrite, DurableState, Op, ReconfigTxn, Txn};
 use zab::node::{ClientReply, ClientRequest, Effect, Input, NodeConfig, Observation, Outbox, Timer};
 use zab::quorum::QuorumVerifier;
 use zab::timing::Timing;
@@ -126,6 +127,10 @@ struct Pump {
     nodes: Vec<Option<Node>>,
     checker: Checker,
     queue: VecDeque<(Sid, Input)>,
+    /// Every answer a server gave a client, in order.
+    replies: Vec<(Sid, u64, ClientReply)>,
+    /// Every configuration a server activated: (server, version, designated leader).
+    activated: Vec<(Sid, Zxid, Option<Sid>)>,
 }
 
 impl Pump {
@@ -134,7 +139,8 @@ impl Pump {
     fn elected(zxids: &[Zxid]) -> Pump {
         let mut outs: Vec<Outbox> = (0..3).map(|_| Outbox::default()).collect();
         let nodes = (1..=3).zip(outs.iter_mut()).map(|(id, out)| Some(elect(id, 3, zxids, out))).collect();
-        let mut p = Pump { nodes, checker: checker(), queue: VecDeque::new() };
+        let mut p =
+            Pump { nodes, checker: checker(), queue: VecDeque::new(), replies: Vec::new(), activated: Vec::new() };
         // The leader's effects first, so the followers' FOLLOWERINFOs find it LEADING.
         for id in [3, 1, 2] {
             let out = std::mem::take(&mut outs[id as usize - 1]);
@@ -175,10 +181,16 @@ impl Pump {
                     }
                 }
                 Effect::Observe(obs) if found.is_none() => {
+                    if let Observation::ConfigActivated { config, designated } = &obs {
+                        self.activated.push((sid, config.version(), *designated));
+                    }
                     found = self.checker.observe(NOW, sid, &obs, &self.nodes, &logs_of(&self.nodes));
                 }
-                Effect::ClientReply { client, reply: ClientReply::WriteOk { zxid, .. } } if found.is_none() => {
-                    found = self.checker.client_acked(NOW, sid, client, zxid);
+                Effect::ClientReply { client, reply } if found.is_none() => {
+                    if let ClientReply::WriteOk { zxid, .. } = reply {
+                        found = self.checker.client_acked(NOW, sid, client, zxid);
+                    }
+                    self.replies.push((sid, client, reply));
                 }
                 _ => {}
             }
@@ -202,6 +214,22 @@ impl Pump {
     /// A client write at server 3, run until it commits everywhere.
     fn write(&mut self, client: u64) -> Option<Violation> {
         self.queue.push_back((3, Input::Client { client, request: ClientRequest::Write { seq: 1 } }));
+        self.run()
+    }
+
+    /// Client `client` opens a session at server 3 and asks it to remove `remove` from the
+    /// ensemble; run until every message is delivered.
+    fn reconfig_removing(&mut self, client: u64, remove: Vec<Sid>) -> Option<Violation> {
+        let connect = ClientRequest::Connect { session: None, timeout_ms: 10_000, last_zxid_seen: Zxid::ZERO };
+        self.queue.push_back((3, Input::Client { client, request: connect }));
+        if let Some(v) = self.run() {
+            return Some(v);
+        }
+        let connected = self.replies.iter().any(|r| matches!(r, (3, c, ClientReply::Connected { .. }) if *c == client));
+        assert!(connected, "the session was created: {:?}", self.replies);
+        let change = MembershipChange::Incremental { add_participants: vec![], add_observers: vec![], remove };
+        let call = Box::new(Request::Reconfig(Box::new(ReconfigRequest { change, from_config: None })));
+        self.queue.push_back((3, Input::Client { client, request: ClientRequest::Op { xid: 1, call } }));
         self.run()
     }
 }
@@ -685,4 +713,258 @@ fn a_follower_looking_under_an_established_leader_breaks_broadcast_liveness() {
     p.checker.faults_stopped(1_000);
     let v = p.checker.on_deadline(NOW, &p.nodes, &Expected::default());
     assert_violation(v, Invariant::BroadcastLiveness, &[2]);
+}
+
+// ---------------------------------------------------------------------------------------
+// ConfigAgreement
+
+/// Configuration `version` with these voters and observers.
+fn qv(voters: &[Sid], observers: &[Sid], version: Zxid) -> QuorumVerifier {
+    QuorumVerifier::with_observers(voters.iter().copied(), observers.iter().copied()).with_version(version)
+}
+
+/// A reconfig txn at `zxid`: its configuration's version is its zxid, as the leader sets it.
+fn reconfig_txn(zxid: Zxid, voters: &[Sid], observers: &[Sid]) -> Txn {
+    let config = qv(voters, observers, zxid);
+    Txn { zxid, op: Op::Reconfig(Box::new(ReconfigTxn { session: 1, xid: 1, config })) }
+}
+
+/// Server `id`, recovered from a durable log of `log` (reconfig txns included).
+fn node_with(id: Sid, log: Vec<Txn>) -> Node {
+    let e = log.last().map_or(0, |t| t.zxid.epoch());
+    Node::recover(config(id), DurableState::new(e, e, log)).expect("a well-formed durable image")
+}
+
+/// The reconfig of the ConfigAgreement histories: 1:2 removes server 3.
+fn v12() -> QuorumVerifier {
+    qv(&[1, 2], &[], z(1, 2))
+}
+
+fn with_v12() -> Vec<Txn> {
+    vec![Txn { zxid: z(1, 1), op: Op::Initial }, reconfig_txn(z(1, 2), &[1, 2], &[])]
+}
+
+fn activate(c: &mut Checker, nodes: &[Option<Node>], sid: Sid, config: QuorumVerifier) -> Option<Violation> {
+    observe(c, nodes, sid, Observation::ConfigActivated { config, designated: None })
+}
+
+/// Servers 1 and 2 logged reconfig 1:2, server 3 did not; server 3 was established in epoch
+/// 1 with its log, so only 1:1 is committed.
+fn reconfig_pending() -> (Checker, Vec<Option<Node>>) {
+    let mut c = checker();
+    let nodes = vec![Some(node_with(1, with_v12())), Some(node_with(2, with_v12())), Some(node(3, &[z(1, 1)]))];
+    assert_eq!(establish(&mut c, &nodes, 3, 1), None);
+    assert_eq!(c.committed(), [z(1, 1)]);
+    (c, nodes)
+}
+
+/// Reconfig 1:2 committed: server 1 was established in epoch 1 with it in its log.
+fn reconfig_committed() -> (Checker, Vec<Option<Node>>) {
+    let mut c = checker();
+    let nodes = vec![Some(node_with(1, with_v12())), Some(node_with(2, with_v12())), Some(node(3, &[z(1, 1)]))];
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    assert_eq!(c.committed(), [z(1, 1), z(1, 2)]);
+    (c, nodes)
+}
+
+#[test]
+fn two_servers_activating_one_version_with_different_members_break_config_agreement() {
+    let (mut c, nodes) = reconfig_committed();
+    assert_eq!(activate(&mut c, &nodes, 1, v12()), None);
+    let v = activate(&mut c, &nodes, 2, qv(&[1, 3], &[], z(1, 2)));
+    // The first server to hold the version, then the one that disagrees.
+    assert_violation(v, Invariant::ConfigAgreement, &[1, 2]);
+}
+
+#[test]
+fn a_proposal_and_an_activation_that_disagree_on_a_version_break_config_agreement() {
+    let (mut c, nodes) = reconfig_pending();
+    assert_eq!(observe(&mut c, &nodes, 3, Observation::ReconfigProposed { config: v12() }), None);
+    // An observer listed where the proposal had none is another membership too.
+    let v = activate(&mut c, &nodes, 1, qv(&[1, 2], &[3], z(1, 2)));
+    assert_violation(v, Invariant::ConfigAgreement, &[3, 1]);
+}
+
+#[test]
+fn activating_other_members_than_the_committed_reconfig_breaks_config_agreement() {
+    let (mut c, nodes) = reconfig_committed();
+    // The first activation of 1:2, so only the committed txn can contradict it.
+    let v = activate(&mut c, &nodes, 3, qv(&[1, 3], &[], z(1, 2)));
+    assert_violation(v, Invariant::ConfigAgreement, &[3]);
+}
+
+#[test]
+fn activating_a_reconfig_neither_committed_nor_logged_breaks_config_agreement() {
+    let (mut c, nodes) = reconfig_pending();
+    // Server 3's log has no 1:2, and nobody activated it yet.
+    let v = activate(&mut c, &nodes, 3, v12());
+    assert_violation(v, Invariant::ConfigAgreement, &[3]);
+}
+
+#[test]
+fn activating_a_reconfig_whose_logged_txn_has_other_members_breaks_config_agreement() {
+    let (mut c, nodes) = reconfig_pending();
+    let v = activate(&mut c, &nodes, 1, qv(&[2, 3], &[], z(1, 2)));
+    assert_violation(v, Invariant::ConfigAgreement, &[1]);
+}
+
+#[test]
+fn activating_a_logged_reconfig_the_committed_log_went_past_breaks_config_agreement() {
+    let mut c = checker();
+    let nodes = vec![Some(node_with(1, with_v12())), Some(node(2, &[z(1, 1)])), Some(node(3, &[z(1, 1), z(2, 1)]))];
+    assert_eq!(establish(&mut c, &nodes, 3, 2), None);
+    // 2:1 is committed right after 1:1: 1:2 can never be.
+    let v = activate(&mut c, &nodes, 1, v12());
+    assert_violation(v, Invariant::ConfigAgreement, &[1]);
+}
+
+#[test]
+fn an_epoch_config_activated_without_an_established_leader_breaks_config_agreement() {
+    let mut c = checker();
+    let nodes = cluster([&[], &[], &[]]);
+    // ZOOKEEPER-1783's version of epoch 4, which no leader established.
+    let v = activate(&mut c, &nodes, 2, qv(&[1, 2, 3], &[], z(4, 0)));
+    assert_violation(v, Invariant::ConfigAgreement, &[2]);
+}
+
+#[test]
+fn a_reconfig_activated_before_its_commit_is_settled_by_the_commit() {
+    let (mut c, mut nodes) = reconfig_pending();
+    // Leader 1 activates the reconfig, then reports the commit (one step, in that order);
+    // server 3, LOOKING, adopted it from a notification before it heard the commit.
+    assert_eq!(observe(&mut c, &nodes, 1, Observation::ConfigActivated { config: v12(), designated: Some(1) }), None);
+    assert_eq!(activate(&mut c, &nodes, 3, v12()), None);
+    assert_eq!(observe(&mut c, &nodes, 1, Observation::Committed { zxid: z(1, 2) }), None);
+    assert_eq!(activate(&mut c, &nodes, 2, v12()), None);
+    // Later commits find nothing left to settle.
+    let mut log = with_v12();
+    log.push(Txn { zxid: z(1, 3), op: Op::Initial });
+    nodes[0] = Some(node_with(1, log));
+    assert_eq!(observe(&mut c, &nodes, 1, Observation::Committed { zxid: z(1, 3) }), None);
+    assert_eq!(c.committed(), [z(1, 1), z(1, 2), z(1, 3)]);
+}
+
+#[test]
+fn a_reconfig_activated_before_its_commit_that_can_no_longer_commit_breaks_config_agreement() {
+    let (mut c, mut nodes) = reconfig_pending();
+    // Server 1 activates NEWLEADER's newest configuration at UPTODATE, as ZooKeeper's
+    // learners do; server 2 adopts it from server 1 in FLE.
+    assert_eq!(activate(&mut c, &nodes, 1, v12()), None);
+    assert_eq!(activate(&mut c, &nodes, 2, v12()), None);
+    // Leader 3 commits 2:1 right after 1:1: the reconfig is lost.
+    nodes[2] = Some(node(3, &[z(1, 1), z(2, 1)]));
+    let v = observe(&mut c, &nodes, 3, Observation::Committed { zxid: z(2, 1) });
+    assert_violation(v, Invariant::ConfigAgreement, &[1, 2]);
+}
+
+#[test]
+fn every_server_activates_the_epoch_config_its_leader_established_with() {
+    let p = Pump::converged(&[z(1, 1)]);
+    // ZOOKEEPER-1783: the leader of epoch 2 versions the static configuration 2:0, agreed
+    // through NEWLEADER; the followers activate it at UPTODATE.
+    let mut activated = p.activated.clone();
+    activated.sort_unstable();
+    assert_eq!(activated, [(1, z(2, 0), None), (2, z(2, 0), None), (3, z(2, 0), Some(3))]);
+}
+
+#[test]
+fn a_reconfig_through_the_protocol_keeps_config_agreement_and_moves_the_quorum() {
+    let mut p = Pump::converged(&[z(1, 1)]);
+    assert_eq!(p.reconfig_removing(11, vec![1]), None);
+    // The leader stays a voter, so it stays leader; every server activated the new one.
+    let in_force = p.checker.config_in_force();
+    assert_eq!(in_force.voter_set(), [2, 3].into_iter().collect());
+    let version = in_force.version();
+    assert!(p.checker.committed().contains(&version), "the reconfig {version} committed");
+    let mut by: Vec<(Sid, Option<Sid>)> = p.activated.iter().filter(|a| a.1 == version).map(|a| (a.0, a.2)).collect();
+    by.sort_unstable();
+    assert_eq!(by, [(1, Some(3)), (2, Some(3)), (3, Some(3))]);
+}
+
+#[test]
+fn a_reconfig_removing_the_leader_hands_off_without_breaking_config_agreement() {
+    let mut p = Pump::converged(&[z(1, 1)]);
+    assert_eq!(p.reconfig_removing(11, vec![3]), None);
+    let in_force = p.checker.config_in_force();
+    assert_eq!(in_force.voter_set(), [1, 2].into_iter().collect());
+    // The committing leader named a voter of the new configuration, not itself.
+    let (_, _, designated) =
+        *p.activated.iter().find(|a| a.0 == 3 && a.1 == in_force.version()).expect("the leader activated it");
+    assert!(matches!(designated, Some(1 | 2)), "{designated:?}");
+    // It took over without an election and was established with the other voter.
+    let d = designated.expect("named");
+    let leader = p.nodes[d as usize - 1].as_ref().expect("up");
+    assert!(leader.state() == ServerState::Leading && leader.is_established(), "{}", describe(&p.nodes));
+}
+
+#[test]
+fn config_agreement_parses_by_name() {
+    assert_eq!("ConfigAgreement".parse::<Invariant>(), Ok(Invariant::ConfigAgreement));
+    assert!(Invariant::ALL.contains(&Invariant::ConfigAgreement));
+}
+
+// ---------------------------------------------------------------------------------------
+// CommittedLogDurability under the configuration in force (five servers; the initial
+// ensemble is 1, 2, 3, and servers 4 and 5 are not members at first)
+
+fn five(log: &[Txn]) -> Vec<Option<Node>> {
+    (1..=5).map(|id| Some(node_with(id, log.to_vec()))).collect()
+}
+
+#[test]
+fn before_a_reconfig_commits_only_the_initial_ensembles_voters_count_for_durability() {
+    let mut c = Checker::new(QuorumVerifier::majority_of(3), 5);
+    let nodes = five(&txns(&[z(1, 1)]));
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    assert_eq!(c.crashed(NOW, 1, &[]), None);
+    // Servers 3, 4 and 5 hold the committed log, but only 3 votes.
+    let v = c.crashed(NOW, 2, &[]);
+    assert_violation(v, Invariant::CommittedLogDurability, &[3]);
+}
+
+#[test]
+fn once_a_reconfig_commits_its_voters_count_for_durability() {
+    let mut c = Checker::new(QuorumVerifier::majority_of(3), 5);
+    let log = vec![Txn { zxid: z(1, 1), op: Op::Initial }, reconfig_txn(z(1, 2), &[3, 4, 5], &[])];
+    let nodes = five(&log);
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    assert_eq!(c.config_in_force().voter_set(), [3, 4, 5].into_iter().collect());
+    // Servers 1 and 2 left the ensemble: their copies no longer count.
+    assert_eq!(c.crashed(NOW, 1, &[]), None);
+    assert_eq!(c.crashed(NOW, 2, &[]), None);
+    assert_eq!(c.crashed(NOW, 3, &[]), None);
+    let v = c.crashed(NOW, 4, &log[..1]);
+    assert_violation(v, Invariant::CommittedLogDurability, &[5]);
+}
+
+#[test]
+fn a_reconfig_committed_by_a_commit_moves_the_quorum_then() {
+    let mut c = Checker::new(QuorumVerifier::majority_of(3), 5);
+    let mut nodes = five(&txns(&[z(1, 1)]));
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    let log = vec![Txn { zxid: z(1, 1), op: Op::Initial }, reconfig_txn(z(1, 2), &[3, 4, 5], &[])];
+    for (i, n) in nodes.iter_mut().enumerate() {
+        *n = Some(node_with(i as Sid + 1, log.clone()));
+    }
+    assert_eq!(c.config_in_force().voter_set(), [1, 2, 3].into_iter().collect());
+    assert_eq!(observe(&mut c, &nodes, 1, Observation::Committed { zxid: z(1, 2) }), None);
+    assert_eq!(c.config_in_force(), qv(&[3, 4, 5], &[], z(1, 2)));
+    // Losing the old voters' copies is no loss now; losing 3 and 4 is.
+    assert_eq!(c.crashed(NOW, 1, &[]), None);
+    assert_eq!(c.crashed(NOW, 2, &[]), None);
+    assert_eq!(c.crashed(NOW, 3, &[]), None);
+    let v = c.crashed(NOW, 4, &[]);
+    assert_violation(v, Invariant::CommittedLogDurability, &[5]);
+}
+
+#[test]
+fn an_observer_holding_the_committed_log_does_not_make_it_durable() {
+    let mut c = Checker::new(QuorumVerifier::majority_of(3), 4);
+    let log = vec![Txn { zxid: z(1, 1), op: Op::Initial }, reconfig_txn(z(1, 2), &[1, 2, 3], &[4])];
+    let nodes: Vec<Option<Node>> = (1..=4).map(|id| Some(node_with(id, log.clone()))).collect();
+    assert_eq!(establish(&mut c, &nodes, 1, 1), None);
+    assert_eq!(c.crashed(NOW, 2, &[]), None);
+    // Servers 1 and 4 hold it; observer 4 does not vote.
+    let v = c.crashed(NOW, 3, &[]);
+    assert_violation(v, Invariant::CommittedLogDurability, &[1]);
 }

@@ -231,6 +231,11 @@ pub struct Cluster<'a> {
     /// a learner connects anew or either end closes it. Quorum messages and news of a
     /// closed connection from an older generation are dropped.
     quorum_gen: Vec<u64>,
+    /// Per ordered pair (from, to): the generation of the quorum connection as `from`
+    /// knows it. A learner knows its new connection when it sends FOLLOWERINFO; its leader
+    /// only once that arrives, so what the leader sends its old handler meanwhile goes to
+    /// the old socket and is lost.
+    known_gen: Vec<u64>,
     /// Per unordered pair: the quorum connection broke (a cut, a crash, a close). Nothing
     /// more travels on it, even after the link heals, until a learner connects anew: TCP
     /// delivers all of a connection's bytes in order or breaks it.
@@ -305,6 +310,7 @@ impl<'a> Cluster<'a> {
             conn_last_us: vec![0; n * n],
             election: vec![ElectionChannel::default(); n * n],
             quorum_gen: vec![0; n * n],
+            known_gen: vec![0; n * n],
             quorum_dead: vec![false; n * n],
             net: Network::new(scenario.cluster.servers, scenario.network.delay.clone(), opts.seed),
             sched: Scheduler::new(),
@@ -522,6 +528,10 @@ impl<'a> Cluster<'a> {
                     self.stats.run.messages_lost += 1;
                     return; // Sent on a quorum connection since closed or replaced.
                 }
+                if matches!(msg, Message::FollowerInfo { .. }) {
+                    // The leader's side of the new connection.
+                    self.known_gen[Self::idx(to) * self.nodes.len() + Self::idx(from)] = generation;
+                }
                 if matches!(msg, Message::Notification(_)) {
                     self.election_window_freed(now, from, to);
                 }
@@ -704,8 +714,8 @@ impl<'a> Cluster<'a> {
                 let latency = self.scenario.disk.fsync.sample(&mut self.rng_disk[i]);
                 let (done, mark) = self.disks[i].fsync(file, now, latency);
                 let life = self.life[i];
-                let then_send =
-                    then_send.into_iter().map(|(to, msg)| (to, self.quorum_gen[self.pair(node, to)], msg)).collect();
+                let n = self.nodes.len();
+                let then_send = then_send.into_iter().map(|(to, msg)| (to, self.known_gen[i * n + Self::idx(to)], msg)).collect();
                 self.sched.at(done, Event::FsyncDone { node, life, id, file, mark, then_send });
             }
             Effect::CloseConnection { peer } => {
@@ -863,6 +873,7 @@ impl<'a> Cluster<'a> {
             let p = self.pair(from, to);
             self.quorum_gen[p] += 1;
             self.quorum_dead[p] = false;
+            self.known_gen[Self::idx(from) * self.nodes.len() + Self::idx(to)] = self.quorum_gen[p];
             if !self.net.is_linked(to, from) {
                 self.quorum_dead[p] = true;
                 self.stats.run.messages_lost += 1;
@@ -872,7 +883,11 @@ impl<'a> Cluster<'a> {
             self.stats.run.messages_lost += 1;
             return;
         }
-        let generation = self.quorum_gen[self.pair(from, to)];
+        let generation = if matches!(msg, Message::Notification(_)) {
+            self.quorum_gen[self.pair(from, to)]
+        } else {
+            self.known_gen[Self::idx(from) * self.nodes.len() + Self::idx(to)]
+        };
         let (at, incarnation) = self.net.transmit(from, to, now);
         self.sched.at(at, Event::Deliver { from, to, sent_us: now, incarnation, generation, msg });
     }
