@@ -305,6 +305,8 @@ pub fn build(main: &Sweep, vs: Option<&Sweep>, out_dir: &str) -> Report {
         let _ = writeln!(md, "### {title}\n\n![{title}]({file})\n");
     }
 
+    write_reconfig_steps(&mut md, &sweeps, &labels);
+
     let _ = writeln!(md, "## Violations by invariant\n");
     if violations.is_empty() {
         let _ = writeln!(md, "None: no seed broke an invariant.\n");
@@ -353,6 +355,39 @@ pub fn build(main: &Sweep, vs: Option<&Sweep>, out_dir: &str) -> Report {
     let _ = writeln!(md, "```");
     files.insert(0, ("index.md".to_string(), md));
     Report { files }
+}
+
+/// The unavailability of each reconfig step over seeds, when any seed committed a reconfig
+/// (a section only those reports get, so the others stay as they were).
+fn write_reconfig_steps(md: &mut String, sweeps: &[&Sweep], labels: &[String]) {
+    let steps: Vec<Vec<crate::sweep::ReconfigStep>> =
+        sweeps.iter().map(|s| crate::sweep::reconfig_steps(&s.outcomes)).collect();
+    if steps.iter().all(|s| s.is_empty()) {
+        return;
+    }
+    let _ = writeln!(md, "## Unavailability per reconfig step\n");
+    let _ = writeln!(
+        md,
+        "From the commit of a run's k-th reconfig until a leader voting in the new configuration can commit: \
+         0 when the committing leader was the one it designated, else until the next leader was established \
+         (or the end of the run). *n* counts the seeds that committed a k-th reconfig.\n"
+    );
+    let _ = writeln!(md, "| step | sweep | n | p50 | p99 | max |");
+    let _ = writeln!(md, "| ---: | --- | ---: | ---: | ---: | ---: |");
+    for (steps, label) in steps.iter().zip(labels) {
+        for r in steps {
+            let _ = writeln!(
+                md,
+                "| {} | {label} | {} | {} | {} | {} |",
+                r.step,
+                r.seeds,
+                fmt_duration(r.p50_us),
+                fmt_duration(r.p99_us),
+                fmt_duration(r.max_us)
+            );
+        }
+    }
+    let _ = writeln!(md);
 }
 
 /// Labels for the legend: `scenario (variant)`, with the file name added when two sweeps
@@ -404,6 +439,7 @@ mod tests {
             write_p99_us: 0,
             failover_p50_us: None,
             failover_p99_us: None,
+            reconfig_unavailable_us: vec![],
         }
     }
 
@@ -420,6 +456,20 @@ mod tests {
         assert!(md.contains("![Election time: each seed's median](election-p50.svg)"));
         assert!(md.contains("no seed broke an invariant"));
         assert!(md.contains("zabsim sweep scenarios/s.toml --seeds 0..10 --variant none --out a.jsonl"));
+        assert!(!md.contains("reconfig"), "no reconfig section without reconfigs: {md}");
+    }
+
+    #[test]
+    fn reconfig_steps_are_reported_over_the_seeds_that_reached_them() {
+        let mut outcomes: Vec<SeedOutcome> = (0..4).map(|i| outcome(i, None)).collect();
+        outcomes[0].reconfig_unavailable_us = vec![0, 300_000];
+        outcomes[1].reconfig_unavailable_us = vec![100_000];
+        outcomes[2].reconfig_unavailable_us = vec![0, 500_000];
+        let s = Sweep { path: "a.jsonl".into(), outcomes };
+        let md = &build(&s, None, "out").files[0].1;
+        assert!(md.contains("## Unavailability per reconfig step"), "{md}");
+        assert!(md.contains("| 1 | s (none) | 3 | 0 | 100 ms | 100 ms |"), "{md}");
+        assert!(md.contains("| 2 | s (none) | 2 | 300 ms | 500 ms | 500 ms |"), "{md}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! What a run reports: counts, elections, leaders, unavailability, the outcome, and the
-//! human summary `zabsim run` prints.
+//! What a run reports: counts, elections, leaders, unavailability, the configuration
+//! timeline with each reconfig's unavailability, the outcome, and the human summary
+//! `zabsim run` prints.
 
 use crate::checker::{Invariant, Violation};
 use crate::trace::{hash_hex, TraceRecord};
@@ -8,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use zab::node::Observation;
-use zab::{Epoch, Round, ServerState, Sid, Variant};
+use zab::quorum::QuorumVerifier;
+use zab::{Epoch, Round, ServerState, Sid, Variant, Zxid};
 
 /// A leader that gathered a quorum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +22,71 @@ pub struct LeaderRecord {
     pub decided_us: u64,
     pub established_us: u64,
     pub quorum: Vec<Sid>,
+}
+
+/// One configuration version of a run: when it was proposed, committed and activated where.
+/// Reconfigs are what make a dynamic ensemble unavailable, so each committed one also gets
+/// its unavailability window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigRecord {
+    pub config: QuorumVerifier,
+    /// When the leader proposed it (a reconfig; an epoch-versioned one is never proposed).
+    pub proposed_us: Option<u64>,
+    /// When a leader committed it: its COMMIT, or its establishment when the reconfig was
+    /// pending in its log and NEWLEADER committed it.
+    pub committed_us: Option<u64>,
+    /// The leader that committed it.
+    pub committed_by: Option<Sid>,
+    /// The leader it designated (`getDesignatedLeader`).
+    pub designated: Option<Sid>,
+    /// Each server's first activation of it, in time order.
+    pub activated: Vec<(Sid, u64)>,
+    /// A committed reconfig's unavailability: from its commit until a leader that votes in
+    /// it can commit (0 when the committing leader was designated; else until the next
+    /// leader is established). `None` while that has not happened yet.
+    pub unavailable_us: Option<u64>,
+    /// No leader was established after the commit before the run ended: the window counts
+    /// up to the end of the run.
+    #[serde(default)]
+    pub unavailable_open: bool,
+}
+
+impl ConfigRecord {
+    fn new(config: QuorumVerifier) -> ConfigRecord {
+        ConfigRecord {
+            config,
+            proposed_us: None,
+            committed_us: None,
+            committed_by: None,
+            designated: None,
+            activated: Vec::new(),
+            unavailable_us: None,
+            unavailable_open: false,
+        }
+    }
+
+    /// A reconfig's, not the ZOOKEEPER-1783 version (counter 0) a first leader gives the
+    /// static configuration.
+    pub fn is_reconfig(&self) -> bool {
+        self.config.version().counter() != 0
+    }
+
+    /// A reconfig window opened by its commit that no establishment has closed yet.
+    fn is_open(&self) -> bool {
+        self.is_reconfig() && self.committed_us.is_some() && self.unavailable_us.is_none()
+    }
+
+    /// Committed by `leader` at `now`. A reconfig's window is 0 when the committing leader
+    /// is the designated one, a voter of the new configuration that goes on committing;
+    /// otherwise it stays open until the next leader is established. The ZOOKEEPER-1783
+    /// version is no reconfig and has no window.
+    fn commit(&mut self, now: u64, leader: Sid) {
+        self.committed_us = Some(now);
+        self.committed_by = Some(leader);
+        if self.is_reconfig() && self.designated == Some(leader) {
+            self.unavailable_us = Some(0);
+        }
+    }
 }
 
 /// Figures gathered during a run, from the nodes' observations and the simulator.
@@ -50,6 +117,22 @@ pub struct RunStats {
     pub write_latency_us: Vec<u64>,
     /// Txns committed by each epoch's leader.
     pub commits_by_epoch: BTreeMap<Epoch, u64>,
+    /// Every configuration version proposed or activated, in version order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<ConfigRecord>,
+}
+
+impl RunStats {
+    /// Did the run reconfigure (propose or activate a reconfig's configuration)?
+    pub fn has_reconfig(&self) -> bool {
+        self.configs.iter().any(ConfigRecord::is_reconfig)
+    }
+
+    /// The unavailability window of each committed reconfig, in commit (zxid) order; an
+    /// open one counts up to the end of the run.
+    pub fn reconfig_unavailable_us(&self) -> Vec<u64> {
+        self.configs.iter().filter(|c| c.is_reconfig()).filter_map(|c| c.unavailable_us).collect()
+    }
 }
 
 /// Collects [`RunStats`] while a run goes on.
@@ -60,6 +143,9 @@ pub struct Stats {
     /// Servers that are established leaders now.
     established: Vec<Sid>,
     leaderless_since: Option<u64>,
+    /// The last activation, when it may be committing a reconfig through NEWLEADER: a
+    /// leader reports it just before `LeaderEstablished`, in the same step.
+    last_activation: Option<(Sid, u64, Zxid)>,
 }
 
 impl Stats {
@@ -70,6 +156,7 @@ impl Stats {
             decided_at: vec![0; n],
             established: Vec::new(),
             leaderless_since: Some(0),
+            last_activation: None,
         }
     }
 
@@ -91,6 +178,7 @@ impl Stats {
                 self.decided_at[i] = now;
             }
             Observation::LeaderEstablished { epoch, round, quorum } => {
+                self.config_leader_established(now, node);
                 self.run.leaders.push(LeaderRecord {
                     leader: node,
                     epoch: *epoch,
@@ -104,8 +192,70 @@ impl Stats {
                     self.run.unavailable_us.push((since, now - since));
                 }
             }
-            Observation::Committed { zxid } => *self.run.commits_by_epoch.entry(zxid.epoch()).or_default() += 1,
+            Observation::Committed { zxid } => {
+                *self.run.commits_by_epoch.entry(zxid.epoch()).or_default() += 1;
+                if !self.run.configs.is_empty() {
+                    self.config_committed(now, node, *zxid);
+                }
+            }
+            Observation::ReconfigProposed { config } => {
+                self.config_record(*config).proposed_us.get_or_insert(now);
+            }
+            Observation::ConfigActivated { config, designated } => {
+                let r = self.config_record(*config);
+                if !r.activated.iter().any(|a| a.0 == node) {
+                    r.activated.push((node, now));
+                }
+                if r.designated.is_none() {
+                    r.designated = *designated;
+                }
+                self.last_activation = Some((node, now, config.version()));
+            }
             _ => {}
+        }
+    }
+
+    /// The record of `config`'s version, made on first sight.
+    fn config_record(&mut self, config: QuorumVerifier) -> &mut ConfigRecord {
+        let configs = &mut self.run.configs;
+        let k = match configs.binary_search_by_key(&config.version(), |c| c.config.version()) {
+            Ok(k) => k,
+            Err(k) => {
+                configs.insert(k, ConfigRecord::new(config));
+                k
+            }
+        };
+        &mut configs[k]
+    }
+
+    /// A leader committed `zxid`; if it is a reconfig's, its window opens, unless the
+    /// leader is the one it designated (then a voter of it can commit at once).
+    fn config_committed(&mut self, now: u64, leader: Sid, zxid: Zxid) {
+        let configs = &mut self.run.configs;
+        let Ok(k) = configs.binary_search_by_key(&zxid, |c| c.config.version()) else { return };
+        let r = &mut configs[k];
+        if r.committed_us.is_none() {
+            r.commit(now, leader);
+        }
+    }
+
+    /// A leader was established: it closes every reconfig window still open, then may
+    /// itself commit, through NEWLEADER, a reconfig pending in its log, which it activated
+    /// just before.
+    fn config_leader_established(&mut self, now: u64, leader: Sid) {
+        for r in self.run.configs.iter_mut().filter(|r| r.is_open()) {
+            r.unavailable_us = Some(now - r.committed_us.expect("open windows are committed"));
+        }
+        let Some((sid, t, version)) = self.last_activation.take() else { return };
+        if (sid, t) != (leader, now) {
+            return;
+        }
+        let configs = &mut self.run.configs;
+        if let Ok(k) = configs.binary_search_by_key(&version, |c| c.config.version()) {
+            let r = &mut configs[k];
+            if r.committed_us.is_none() {
+                r.commit(now, leader);
+            }
         }
     }
 
@@ -123,6 +273,10 @@ impl Stats {
     pub fn finish(mut self, now: u64) -> RunStats {
         if let Some(since) = self.leaderless_since.take() {
             self.run.unavailable_us.push((since, now - since));
+        }
+        for r in self.run.configs.iter_mut().filter(|r| r.is_open()) {
+            r.unavailable_us = Some(now - r.committed_us.expect("open windows are committed"));
+            r.unavailable_open = true;
         }
         self.run
     }
@@ -260,6 +414,9 @@ impl fmt::Display for RunReport {
                 join(&l.quorum)
             )?;
         }
+        if s.has_reconfig() {
+            write_configs(f, &s.configs)?;
+        }
         if s.writes_submitted > 0 {
             let mut lat = s.write_latency_us.clone();
             lat.sort_unstable();
@@ -317,6 +474,48 @@ impl fmt::Display for RunReport {
         }
         write!(f, "trace-hash: {}", hash_hex(self.trace_hash))
     }
+}
+
+/// The configuration timeline: one row per version, then where and when it was activated.
+fn write_configs(f: &mut fmt::Formatter<'_>, configs: &[ConfigRecord]) -> fmt::Result {
+    let committed = configs.iter().filter(|c| c.is_reconfig() && c.committed_us.is_some()).count();
+    writeln!(
+        f,
+        "configurations: {} versions, {committed} reconfig(s) committed (leader: the one it designated; unavailable: from a reconfig's commit until a leader voting in it can commit)",
+        configs.len()
+    )?;
+    writeln!(
+        f,
+        "  {:>12} {:>12} {:>12} {:>3} {:>6} {:>16}  members",
+        "version", "proposed", "committed", "by", "leader", "unavailable"
+    )?;
+    let opt_us = |t: Option<u64>| t.map_or("-".to_string(), fmt_us);
+    let opt_sid = |s: Option<Sid>| s.map_or("-".to_string(), |s| s.to_string());
+    for c in configs {
+        let unavailable = match (c.unavailable_us, c.unavailable_open) {
+            (Some(us), true) => format!("{}, open", fmt_us(us)),
+            (Some(us), false) => fmt_us(us),
+            (None, _) => "-".to_string(),
+        };
+        let mut members = format!("voters {}", c.config.voter_set());
+        if !c.config.observer_set().is_empty() {
+            members.push_str(&format!(" observers {}", c.config.observer_set()));
+        }
+        writeln!(
+            f,
+            "  {:>12} {:>12} {:>12} {:>3} {:>6} {:>16}  {members}",
+            c.config.version().to_string(),
+            opt_us(c.proposed_us),
+            opt_us(c.committed_us),
+            opt_sid(c.committed_by),
+            opt_sid(c.designated),
+            unavailable
+        )?;
+        let activated: Vec<String> = c.activated.iter().map(|(s, t)| format!("{s} at {}", fmt_us(*t))).collect();
+        let activated = if activated.is_empty() { "nowhere".to_string() } else { activated.join(", ") };
+        writeln!(f, "  {:>12} activated: {activated}", "")?;
+    }
+    Ok(())
 }
 
 /// The service workload's sessions, watches and failovers.
@@ -437,6 +636,160 @@ pub fn describe_record(r: &TraceRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn z(epoch: Epoch, counter: u64) -> Zxid {
+        Zxid::new(epoch, counter)
+    }
+
+    fn qv(voters: &[Sid], version: Zxid) -> QuorumVerifier {
+        QuorumVerifier::new(voters.iter().copied()).with_version(version)
+    }
+
+    /// Stats of three servers after leader 3 was established in epoch 2 at 100 us with the
+    /// ZOOKEEPER-1783 version of the static configuration, the followers activating it at
+    /// UPTODATE.
+    fn established_3() -> Stats {
+        let mut st = Stats::new(3);
+        let c = qv(&[1, 2, 3], z(2, 0));
+        st.observe(100, 3, &Observation::ConfigActivated { config: c, designated: Some(3) });
+        st.observe(100, 3, &Observation::LeaderEstablished { epoch: 2, round: 1, quorum: vec![1, 3] });
+        for f in [1, 2] {
+            st.observe(110, f, &Observation::ConfigActivated { config: c, designated: None });
+        }
+        st
+    }
+
+    /// Leader `leader` proposes `config` at `t`, then commits it at `t + 10` having
+    /// designated `designated`, and the other servers activate it at `t + 15`.
+    fn reconfig(st: &mut Stats, t: u64, leader: Sid, config: QuorumVerifier, designated: Sid) {
+        st.observe(t, leader, &Observation::ReconfigProposed { config });
+        st.observe(t + 10, leader, &Observation::ConfigActivated { config, designated: Some(designated) });
+        st.observe(t + 10, leader, &Observation::Committed { zxid: config.version() });
+        for s in (1..=3).filter(|s| *s != leader) {
+            st.observe(t + 15, s, &Observation::ConfigActivated { config, designated: Some(designated) });
+        }
+    }
+
+    #[test]
+    fn an_epoch_versioned_configuration_alone_is_no_reconfig() {
+        let run = established_3().finish(5_000);
+        assert_eq!(run.configs.len(), 1);
+        let c = &run.configs[0];
+        assert_eq!((c.committed_us, c.committed_by, c.designated), (Some(100), Some(3), Some(3)));
+        assert_eq!(c.activated, [(3, 100), (1, 110), (2, 110)]);
+        assert!(!run.has_reconfig());
+        assert!(run.reconfig_unavailable_us().is_empty());
+    }
+
+    #[test]
+    fn a_reconfig_committed_by_its_designated_leader_has_no_unavailability() {
+        let mut st = established_3();
+        reconfig(&mut st, 1_000, 3, qv(&[2, 3], z(2, 2)), 3);
+        let run = st.finish(5_000);
+        let c = &run.configs[1];
+        assert_eq!((c.proposed_us, c.committed_us, c.committed_by), (Some(1_000), Some(1_010), Some(3)));
+        assert_eq!((c.unavailable_us, c.unavailable_open), (Some(0), false));
+        assert_eq!(run.reconfig_unavailable_us(), [0]);
+    }
+
+    #[test]
+    fn a_reconfig_handing_off_is_unavailable_until_the_next_leader_is_established() {
+        let mut st = established_3();
+        // Leader 3 removes itself and designates 1, which takes over in epoch 3.
+        reconfig(&mut st, 1_000, 3, qv(&[1, 2], z(2, 2)), 1);
+        st.observe(1_400, 1, &Observation::LeaderEstablished { epoch: 3, round: 1, quorum: vec![1, 2] });
+        // Leader 1, a voter, adds server 3 back: no window.
+        reconfig(&mut st, 2_000, 1, qv(&[1, 2, 3], z(3, 1)), 1);
+        let run = st.finish(5_000);
+        assert_eq!(run.reconfig_unavailable_us(), [390, 0]);
+        assert!(run.configs.iter().all(|c| !c.unavailable_open));
+    }
+
+    #[test]
+    fn a_reconfig_window_no_leader_closes_is_open_until_the_run_ends() {
+        let mut st = established_3();
+        reconfig(&mut st, 1_000, 3, qv(&[1, 2], z(2, 2)), 1);
+        let run = st.finish(6_010);
+        let c = &run.configs[1];
+        assert_eq!((c.unavailable_us, c.unavailable_open), (Some(5_000), true));
+        assert_eq!(run.reconfig_unavailable_us(), [5_000]);
+    }
+
+    #[test]
+    fn a_reconfig_committed_through_newleader_opens_its_window_at_establishment() {
+        let mut st = established_3();
+        // Leader 3 proposes removing itself and crashes before the commit.
+        let config = qv(&[1, 2], z(2, 2));
+        st.observe(1_000, 3, &Observation::ReconfigProposed { config });
+        st.server_left(1_100, 3);
+        // Server 2, with the reconfig in its log, is established in epoch 3: NEWLEADER
+        // commits it, and it designates server 1, not itself.
+        st.observe(3_000, 2, &Observation::ConfigActivated { config, designated: Some(1) });
+        st.observe(3_000, 2, &Observation::LeaderEstablished { epoch: 3, round: 2, quorum: vec![1, 2] });
+        st.observe(3_500, 1, &Observation::LeaderEstablished { epoch: 4, round: 2, quorum: vec![1, 2] });
+        let run = st.finish(5_000);
+        let c = &run.configs[1];
+        assert_eq!((c.committed_us, c.committed_by, c.designated), (Some(3_000), Some(2), Some(1)));
+        assert_eq!(run.reconfig_unavailable_us(), [500]);
+    }
+
+    #[test]
+    fn a_commit_of_another_txn_or_a_second_commit_changes_no_window() {
+        let mut st = established_3();
+        reconfig(&mut st, 1_000, 3, qv(&[1, 2], z(2, 2)), 1);
+        st.observe(1_200, 3, &Observation::Committed { zxid: z(2, 3) });
+        // A stale commit of the reconfig by another leader does not restart its window.
+        st.observe(1_300, 2, &Observation::Committed { zxid: z(2, 2) });
+        st.observe(1_400, 1, &Observation::LeaderEstablished { epoch: 3, round: 1, quorum: vec![1, 2] });
+        let run = st.finish(5_000);
+        assert_eq!(run.configs[1].committed_by, Some(3));
+        assert_eq!(run.reconfig_unavailable_us(), [390]);
+    }
+
+    fn report(stats: RunStats) -> RunReport {
+        RunReport {
+            scenario: "s".into(),
+            seed: 1,
+            variant: Variant::None,
+            expected: vec![],
+            known: vec![],
+            applied_faults: vec![],
+            violation: None,
+            sim_us: 5_000,
+            events: 10,
+            stopped_at_us: None,
+            recovery_us: None,
+            progress_us: None,
+            liveness_bound_us: 1_000,
+            trace_hash: 0,
+            recent: vec![],
+            trace_error: None,
+            stats,
+        }
+    }
+
+    #[test]
+    fn the_summary_shows_the_configuration_timeline_only_when_the_run_reconfigured() {
+        let plain = report(established_3().finish(5_000)).to_string();
+        assert!(!plain.contains("configurations"), "{plain}");
+        let mut st = established_3();
+        reconfig(&mut st, 1_000, 3, qv(&[1, 2], z(2, 2)), 1);
+        let text = report(st.finish(6_010)).to_string();
+        assert!(
+            text.contains(
+                "configurations: 2 versions, 1 reconfig(s) committed (leader: the one it designated; unavailable:"
+            ),
+            "{text}"
+        );
+        let rows = [
+            "       version     proposed    committed  by leader      unavailable  members",
+            "   0x200000000            -       100 us   3      3                -  voters 1,2,3",
+            "               activated: 3 at 100 us, 1 at 110 us, 2 at 110 us",
+            "   0x200000002         1 ms         1 ms   3      1       5 ms, open  voters 1,2",
+            "               activated: 3 at 1 ms, 1 at 1 ms, 2 at 1 ms",
+        ];
+        assert!(text.contains(&rows.join("\n")), "{text}");
+    }
 
     #[test]
     fn percentile_is_nearest_rank() {

@@ -79,6 +79,42 @@ pub struct SeedOutcome {
     pub failover_p50_us: Option<u64>,
     #[serde(default)]
     pub failover_p99_us: Option<u64>,
+    /// Each committed reconfig's unavailability window (its commit until a leader voting in
+    /// the new configuration can commit), in commit order; one still open at the end of the
+    /// run counts up to it. Empty without reconfigs, and then left out of the line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reconfig_unavailable_us: Vec<u64>,
+}
+
+/// The k-th committed reconfig's unavailability over the seeds that committed one: a
+/// sweep compares reconfig steps (the first, the second, ...) across seeds, since a
+/// scenario's script makes the k-th step the same change in every seed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconfigStep {
+    /// 1 for the first committed reconfig.
+    pub step: usize,
+    pub seeds: u64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+}
+
+/// The per-step figures of some outcomes (empty when no seed committed a reconfig).
+pub fn reconfig_steps(outcomes: &[SeedOutcome]) -> Vec<ReconfigStep> {
+    let steps = outcomes.iter().map(|o| o.reconfig_unavailable_us.len()).max().unwrap_or(0);
+    (0..steps)
+        .map(|k| {
+            let mut v: Vec<u64> = outcomes.iter().filter_map(|o| o.reconfig_unavailable_us.get(k).copied()).collect();
+            v.sort_unstable();
+            ReconfigStep {
+                step: k + 1,
+                seeds: v.len() as u64,
+                p50_us: percentile(&v, 50),
+                p99_us: percentile(&v, 99),
+                max_us: v.last().copied().unwrap_or(0),
+            }
+        })
+        .collect()
 }
 
 /// What a sweep found.
@@ -103,6 +139,9 @@ pub struct SweepSummary {
     pub jobs: usize,
     pub events_per_s: f64,
     pub seeds_per_s: f64,
+    /// Unavailability per reconfig step, when seeds committed reconfigs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reconfig_unavailable: Vec<ReconfigStep>,
 }
 
 impl SweepSummary {
@@ -186,6 +225,7 @@ pub fn sweep(scenario: &Scenario, opts: &SweepOptions) -> (SweepSummary, Vec<See
         jobs: opts.jobs,
         events_per_s: 0.0,
         seeds_per_s: 0.0,
+        reconfig_unavailable: reconfig_steps(&outcomes),
     };
     for o in &outcomes {
         summary.events += o.events;
@@ -236,6 +276,7 @@ fn outcome(r: &RunReport) -> SeedOutcome {
         write_p99_us: percentile(&latency, 99),
         failover_p50_us: failovers.as_ref().map(|f| percentile(f, 50)),
         failover_p99_us: failovers.as_ref().map(|f| percentile(f, 99)),
+        reconfig_unavailable_us: r.stats.reconfig_unavailable_us(),
     }
 }
 
@@ -283,6 +324,20 @@ impl fmt::Display for SweepSummary {
             self.jobs
         )?;
         writeln!(f, "  {:.0} events/s, {:.1} seeds/s", self.events_per_s, self.seeds_per_s)?;
+        if !self.reconfig_unavailable.is_empty() {
+            writeln!(f, "  unavailability per reconfig step (its commit until a leader voting in it can commit):")?;
+            for r in &self.reconfig_unavailable {
+                writeln!(
+                    f,
+                    "    #{}: {} seeds, p50 {}, p99 {}, max {}",
+                    r.step,
+                    r.seeds,
+                    fmt_us(r.p50_us),
+                    fmt_us(r.p99_us),
+                    fmt_us(r.max_us)
+                )?;
+            }
+        }
         if !self.violations.is_empty() {
             let v: Vec<String> = self.violations.iter().map(|(k, n)| format!("{k} in {n} seeds")).collect();
             writeln!(f, "  violations: {}", v.join(", "))?;
@@ -324,5 +379,87 @@ impl fmt::Display for SweepSummary {
             ),
             () => write!(f, "result: FAILED"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(seed: u64, reconfigs: Vec<u64>) -> SeedOutcome {
+        SeedOutcome {
+            scenario: "s".into(),
+            variant: Variant::None,
+            seed,
+            violation: None,
+            events: 1,
+            sim_us: 1,
+            trace_hash: "0".into(),
+            recovery_us: None,
+            progress_us: None,
+            elections: 0,
+            election_p50_us: 0,
+            election_max_us: 0,
+            unavailable_us: 0,
+            unavailable_windows_us: vec![],
+            commits: 0,
+            writes_acked: 0,
+            write_p50_us: 0,
+            write_p99_us: 0,
+            failover_p50_us: None,
+            failover_p99_us: None,
+            reconfig_unavailable_us: reconfigs,
+        }
+    }
+
+    #[test]
+    fn reconfig_steps_pool_the_kth_reconfig_of_every_seed() {
+        let outcomes = [outcome(0, vec![0, 400]), outcome(1, vec![200]), outcome(2, vec![])];
+        let steps = reconfig_steps(&outcomes);
+        assert_eq!(
+            steps,
+            [
+                ReconfigStep { step: 1, seeds: 2, p50_us: 0, p99_us: 200, max_us: 200 },
+                ReconfigStep { step: 2, seeds: 1, p50_us: 400, p99_us: 400, max_us: 400 },
+            ]
+        );
+        assert!(reconfig_steps(&outcomes[2..]).is_empty());
+    }
+
+    #[test]
+    fn outcome_lines_without_reconfigs_stay_as_they_were() {
+        let line = serde_json::to_string(&outcome(0, vec![])).expect("serializes");
+        assert!(!line.contains("reconfig"), "{line}");
+        let back: SeedOutcome = serde_json::from_str(&line).expect("an older line parses");
+        assert_eq!(back, outcome(0, vec![]));
+        let line = serde_json::to_string(&outcome(0, vec![7])).expect("serializes");
+        assert!(line.contains("\"reconfig_unavailable_us\":[7]"), "{line}");
+    }
+
+    #[test]
+    fn the_sweep_summary_prints_each_reconfig_step() {
+        let mut summary = SweepSummary {
+            scenario: "s".into(),
+            variant: Variant::None,
+            expected: vec![],
+            seeds: 2,
+            first_seed: 0,
+            failures: 0,
+            failing_seeds: vec![],
+            violations: BTreeMap::new(),
+            known: vec![],
+            events: 2,
+            sim_ms: 0,
+            wall_ms: 0,
+            jobs: 1,
+            events_per_s: 0.0,
+            seeds_per_s: 0.0,
+            reconfig_unavailable: vec![],
+        };
+        assert!(!summary.to_string().contains("reconfig"));
+        summary.reconfig_unavailable = reconfig_steps(&[outcome(0, vec![0, 400_000]), outcome(1, vec![2_000])]);
+        let text = summary.to_string();
+        assert!(text.contains("    #1: 2 seeds, p50 0 us, p99 2 ms, max 2 ms\n"), "{text}");
+        assert!(text.contains("    #2: 1 seeds, p50 400 ms, p99 400 ms, max 400 ms\n"), "{text}");
     }
 }
