@@ -24,7 +24,8 @@
 //!   one of the configuration in force: the initial ensemble's, then that of the last
 //!   reconfig txn in the committed log, whose voters alone count;
 //! - **AcknowledgedWriteLost**: a client write is acknowledged only once committed;
-//! - **ConfigAgreement**: every server that proposes or activates configuration version
+//! - **ConfigAgreement**: a server starts serving with the newest configuration its
+//!   history commits in force; every server that proposes or activates configuration version
 //!   *v* agrees on its membership, and a server activates only an agreed configuration:
 //!   a committed reconfig txn's (same version and members), or an epoch-versioned one
 //!   (ZOOKEEPER-1783, counter 0) that a leader established with, its NEWLEADER acked by
@@ -284,8 +285,8 @@ impl Checker {
             }
             Observation::NewLeaderAcked { leader, epoch } => self.on_newleader_acked(now, sid, *leader, *epoch, nodes),
             Observation::Synced { committed_upto, .. } => {
-                let log = nodes[i].as_ref().expect("an observing node is up").log();
-                self.on_synced(now, sid, *committed_upto, log)
+                let node = nodes[i].as_ref().expect("an observing node is up");
+                self.on_synced(now, sid, *committed_upto, node.log(), node.quorum_verifier())
             }
             Observation::Delivered { zxid } => self.on_delivered(now, sid, *zxid),
             // The data tree is the data checker's (`crate::data_checker`).
@@ -538,7 +539,14 @@ impl Checker {
         None
     }
 
-    fn on_synced(&mut self, now: u64, sid: Sid, committed_upto: Zxid, log: &[Txn]) -> Option<Violation> {
+    fn on_synced(
+        &mut self,
+        now: u64,
+        sid: Sid,
+        committed_upto: Zxid,
+        log: &[Txn],
+        in_force: QuorumVerifier,
+    ) -> Option<Violation> {
         let k = log.partition_point(|t| t.zxid <= committed_upto);
         if k > self.committed.len() {
             return violation(
@@ -561,6 +569,22 @@ impl Checker {
                     log[at].zxid, self.committed[at]
                 ),
             );
+        }
+        // A server starts serving with the newest configuration its history commits (or
+        // a newer one NEWLEADER brought) in force.
+        if let Some(t) = log[..k].iter().rev().find(|t| t.op.reconfig().is_some()) {
+            if in_force.version() < t.zxid {
+                return violation(
+                    Invariant::ConfigAgreement,
+                    now,
+                    vec![sid],
+                    format!(
+                        "server {sid} serves with configuration {in_force} in force, though its history commits reconfig {} to {}",
+                        t.zxid,
+                        t.op.reconfig().expect("found as a reconfig")
+                    ),
+                );
+            }
         }
         self.applied[Self::idx(sid)] = Some(k);
         None

@@ -715,7 +715,8 @@ impl<'a> Cluster<'a> {
                 let (done, mark) = self.disks[i].fsync(file, now, latency);
                 let life = self.life[i];
                 let n = self.nodes.len();
-                let then_send = then_send.into_iter().map(|(to, msg)| (to, self.known_gen[i * n + Self::idx(to)], msg)).collect();
+                let then_send =
+                    then_send.into_iter().map(|(to, msg)| (to, self.known_gen[i * n + Self::idx(to)], msg)).collect();
                 self.sched.at(done, Event::FsyncDone { node, life, id, file, mark, then_send });
             }
             Effect::CloseConnection { peer } => {
