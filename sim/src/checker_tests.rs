@@ -796,9 +796,12 @@ fn activating_other_members_than_the_committed_reconfig_breaks_config_agreement(
 #[test]
 fn activating_a_reconfig_neither_committed_nor_logged_breaks_config_agreement() {
     let (mut c, nodes) = reconfig_pending();
-    // Server 3's log has no 1:2, and nobody activated it yet.
-    let v = activate(&mut c, &nodes, 3, v12());
+    // No server's log has a reconfig 1:3, and nobody activated it.
+    let v = activate(&mut c, &nodes, 3, qv(&[1, 2], &[], z(1, 3)));
     assert_violation(v, Invariant::ConfigAgreement, &[3]);
+    // 1:2 is in leader 1's log: a learner may activate it (NEWLEADER carries it),
+    // provisionally until it commits or can no longer commit.
+    assert_eq!(activate(&mut c, &nodes, 3, v12()), None);
 }
 
 #[test]
@@ -967,4 +970,20 @@ fn an_observer_holding_the_committed_log_does_not_make_it_durable() {
     // Servers 1 and 4 hold it; observer 4 does not vote.
     let v = c.crashed(NOW, 3, &[]);
     assert_violation(v, Invariant::CommittedLogDurability, &[1]);
+}
+
+/// ZOOKEEPER-2172's trace: a learner whose history commits reconfig 1:2 starts serving with
+/// the older configuration still in force (it took COMMITANDACTIVATE for a COMMIT).
+#[test]
+fn serving_with_an_older_configuration_than_the_history_commits_breaks_config_agreement() {
+    let (mut c, nodes) = reconfig_committed();
+    // Server 2 holds 1:2 but never activated it: its static configuration is in force.
+    assert_eq!(nodes[1].as_ref().unwrap().quorum_verifier().version(), Zxid::ZERO);
+    let synced = Observation::Synced { leader: 1, epoch: 1, committed_upto: z(1, 2) };
+    let v = observe(&mut c, &nodes, 2, synced);
+    assert_violation(v, Invariant::ConfigAgreement, &[2]);
+    // Serving up to 1:1 only, the static configuration is the newest its history commits.
+    let (mut c, nodes) = reconfig_committed();
+    let synced = Observation::Synced { leader: 1, epoch: 1, committed_upto: z(1, 1) };
+    assert_eq!(observe(&mut c, &nodes, 2, synced), None);
 }
