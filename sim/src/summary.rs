@@ -525,6 +525,25 @@ fn write_service(f: &mut fmt::Formatter<'_>, sv: &ServiceStats) -> fmt::Result {
         "service: {} sessions opened, {} told they expired, {} reconnects, {} syncs, {} watch events, {} /config updates",
         sv.sessions_opened, sv.sessions_expired, sv.reconnects, sv.syncs, sv.watch_events, sv.config_updates
     )?;
+    if !sv.reconfigs.is_empty() || !sv.reconfig_errors.is_empty() {
+        let errors: Vec<String> = sv.reconfig_errors.iter().map(|(e, n)| format!("{n} {e}")).collect();
+        let errors = if errors.is_empty() { "none".to_string() } else { errors.join(", ") };
+        writeln!(f, "operator: {} reconfig step(s) done; refused or lost attempts: {errors}", sv.reconfigs.len())?;
+        writeln!(f, "  step  asked        done         attempts  to                               stopped")?;
+        for r in &sv.reconfigs {
+            let stopped: Vec<String> = r.removed.iter().map(|s| s.to_string()).collect();
+            writeln!(
+                f,
+                "  {:>4}  {:>11}  {:>11}  {:>8}  {:<31}  {}",
+                r.step + 1,
+                fmt_us(r.started_us),
+                fmt_us(r.done_us),
+                r.attempts,
+                r.to.to_string(),
+                if stopped.is_empty() { "-".to_string() } else { stopped.join(",") }
+            )?;
+        }
+    }
     let mut times: Vec<u64> = sv.failovers.iter().map(|x| x.failover_us()).collect();
     times.sort_unstable();
     if times.is_empty() {
