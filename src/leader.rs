@@ -17,11 +17,12 @@
 //!
 //! Each wait of discovery and synchronization is bounded by `initLimit` ticks.
 
-use crate::api::{ErrorCode, Request, Response, SessionId, TreeTxn, Xid};
+use crate::api::{ErrorCode, ReconfigRequest, Request, Response, SessionId, TreeTxn, Xid};
 use crate::durable::{DiskFile, DiskWrite, Op, ReconfigTxn, Txn};
 use crate::message::Message;
 use crate::node::{Core, Effect, LookingReason, NodeConfig, Observation, Outbox, Timer};
-use crate::quorum::{Quorums, SidSet};
+use crate::quorum::{QuorumVerifier, Quorums, SidSet};
+use crate::reconfig;
 use crate::session::SessionTracker;
 use crate::sync::{self, SyncOp};
 use crate::tree::DataTree;
@@ -497,72 +498,30 @@ impl Leader {
         self.propose(core, Op::tree(session, xid, txn), out)
     }
 
-    /// `PrepRequestProcessor.pRequest2TxnReconfig`: the new configuration, or why not.
-    fn prep_reconfig(
-        &self,
-        core: &Core,
-        session: SessionId,
-        r: &crate::api::ReconfigRequest,
-    ) -> Result<crate::quorum::QuorumVerifier, ErrorCode> {
-        let prep = self.prep.as_ref().expect("established");
-        if !prep.sessions().contains_key(&session) {
-            return Err(ErrorCode::SessionExpired);
-        }
-        let q = core.quorums();
-        if q.next.is_some() {
-            return Err(ErrorCode::ReconfigInProgress);
-        }
-        let new = r.change.apply(&q.current).ok_or(ErrorCode::BadArguments)?;
-        if r.from_config.is_some_and(|v| v != q.last_seen().version()) {
-            return Err(ErrorCode::BadVersion);
-        }
-        if !self.is_quorum_synced(core, &new) {
-            return Err(ErrorCode::NewConfigNoQuorum);
-        }
-        Ok(new)
+    /// `PrepRequestProcessor.pRequest2TxnReconfig` at this leader.
+    fn prep_reconfig(&self, core: &Core, session: SessionId, r: &ReconfigRequest) -> Result<QuorumVerifier, ErrorCode> {
+        let alive = self.prep.as_ref().expect("established").sessions().contains_key(&session);
+        reconfig::prep(core.quorums(), alive, self.quorum_synced(core), r)
     }
 
-    /// `isQuorumSynced`: a quorum of `qv` is this leader (if a voter there) and
-    /// participants that got their sync and are heard from.
-    fn is_quorum_synced(&self, core: &Core, qv: &crate::quorum::QuorumVerifier) -> bool {
+    /// `isQuorumSynced`'s set: this leader and the participants that got their sync and are
+    /// heard from (`forwardingFollowers` that are `synced()`).
+    fn quorum_synced(&self, core: &Core) -> SidSet {
         let tick = self.tick;
-        let synced: SidSet = std::iter::once(core.id())
+        std::iter::once(core.id())
             .chain(
                 self.learners
                     .iter()
                     .filter(|(_, h)| h.forwarding && !h.observer && tick <= h.tick_of_next_ack_deadline)
                     .map(|(s, _)| *s),
             )
-            .collect();
-        qv.has_quorum(synced)
+            .collect()
     }
 
-    /// `getDesignatedLeader`: this leader if it votes in `new`; otherwise, among the voters
-    /// of `new` that acknowledged (`acks`), the one that also acknowledged the most of the
-    /// proposals after `zxid`, in order (the lowest id among equals, where ZooKeeper takes
-    /// a hash set's first).
-    fn designated_leader(&self, core: &Core, new: crate::quorum::QuorumVerifier, acks: SidSet, zxid: Zxid) -> Sid {
-        let me = core.id();
-        if new.is_voter(me) {
-            return me;
-        }
-        let mut candidates = acks.intersection(new.voter_set());
-        candidates.remove(me);
-        let mut current = candidates.first().expect("a quorum of the new configuration acknowledged");
-        for (_, p) in self.outstanding.range(Zxid(zxid.0 + 1)..) {
-            for qv in std::iter::once(p.quorums.current).chain(p.quorums.next) {
-                // Each configuration's ack set holds its own voters only.
-                candidates = candidates.intersection(p.acks.intersection(qv.voter_set()));
-                match candidates.first() {
-                    None => return current,
-                    Some(c) => current = c,
-                }
-                if candidates.len() == 1 {
-                    return current;
-                }
-            }
-        }
-        current
+    /// `getDesignatedLeader` for a reconfig to `new` acknowledged by `acks` at `zxid`.
+    fn designated_leader(&self, core: &Core, new: QuorumVerifier, acks: SidSet, zxid: Zxid) -> Sid {
+        let later = self.outstanding.range(Zxid(zxid.0 + 1)..).map(|(_, p)| (p.acks, p.quorums));
+        reconfig::designated_leader(core.id(), new, acks, later)
     }
 
     fn finish_sync(&mut self, core: &mut Core, from: Option<Sid>, session: SessionId, xid: Xid, out: &mut Outbox) {

@@ -12,7 +12,9 @@
 //! - [`client`]: the ZooKeeper client (sessions, reconnects, watches) as a state machine;
 //! - [`durable`]: what a server keeps on disk and the startup checks;
 //! - [`session`]: session expiry at the leader, client connections at every server;
-//! - [`quorum`]: majority quorums (`QuorumMaj`);
+//! - [`quorum`]: configurations and majority quorums (`QuorumMaj`), with the pending one;
+//! - [`reconfig`]: dynamic reconfiguration: configurations a server knows, reconfig
+//!   requests, the designated leader;
 //! - [`variant`]: historical bugs, reintroduced on purpose.
 
 pub mod api;
@@ -24,6 +26,7 @@ pub mod leader;
 pub mod message;
 pub mod node;
 pub mod quorum;
+pub mod reconfig;
 pub mod session;
 pub mod sync;
 pub mod timing;

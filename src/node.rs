@@ -330,12 +330,12 @@ pub struct Core {
     /// `zk-2355`: the zxid a DIFF claimed as processed before its txns were applied.
     claimed_processed: Option<Zxid>,
     /// The configuration in force (`quorumVerifier`) and the newer one seen, if any
-    /// (`lastSeenQuorumVerifier`).
-    quorums: Quorums,
+    /// (`lastSeenQuorumVerifier`); changed only by [`crate::reconfig`]'s methods.
+    pub(crate) quorums: Quorums,
     /// `reconfigFlag` with the vote `updateVote` set: a reconfig named this leader (and
     /// the zxid it was designated at), so leaving the current role goes straight to the
     /// new one (`updateServerState`) instead of to an election.
-    designated: Option<(Sid, Zxid)>,
+    pub(crate) designated: Option<(Sid, Zxid)>,
 }
 
 impl Core {
@@ -368,65 +368,6 @@ impl Core {
 
     pub fn quorums(&self) -> &Quorums {
         &self.quorums
-    }
-
-    /// `setLastSeenQuorumVerifier(qv, true)`: remember a newer configuration (the `.next`
-    /// file); from now on quorums need a majority of it too.
-    pub fn see_config(&mut self, qv: QuorumVerifier, out: &mut Outbox) {
-        if qv.version() <= self.quorums.last_seen().version() {
-            return;
-        }
-        self.write(DiskWrite::NextConfig(qv), out);
-        self.quorums = Quorums::new(self.quorums.current, qv);
-    }
-
-    /// `setQuorumVerifier(qv, true)`: activate `qv` if it is newer than the one in force.
-    /// Returns whether it was.
-    pub fn activate_config(&mut self, qv: QuorumVerifier, designated: Option<Sid>, out: &mut Outbox) -> bool {
-        if qv.version() <= self.quorums.current.version() {
-            return false;
-        }
-        self.write(DiskWrite::Config(qv), out);
-        let last_seen = self.quorums.last_seen();
-        self.quorums = Quorums::new(qv, if last_seen.version() > qv.version() { last_seen } else { qv });
-        out.observe(Observation::ConfigActivated { config: qv, designated });
-        true
-    }
-
-    /// `QuorumPeer.processReconfig`: activate `qv`; true when the server must leave its
-    /// role: it became or stopped being an observer, or its leader changed (to the
-    /// `designated` one, which it then takes without an election; or, with none
-    /// designated, out of the voters, which sends it to an election).
-    pub fn process_reconfig(
-        &mut self,
-        qv: QuorumVerifier,
-        designated: Option<(Sid, Zxid)>,
-        leader: Sid,
-        was_observer: bool,
-        out: &mut Outbox,
-    ) -> bool {
-        if !self.activate_config(qv, designated.map(|d| d.0), out) {
-            return false;
-        }
-        let role_change = qv.is_observer(self.id()) != was_observer;
-        match designated {
-            Some((d, zxid)) => {
-                let major = role_change || d != leader;
-                if major {
-                    self.designated = Some((d, zxid));
-                }
-                major
-            }
-            None => {
-                self.designated = None;
-                role_change || !qv.is_voter(leader)
-            }
-        }
-    }
-
-    /// The leader a reconfig designated, if leaving the current role should go to it.
-    pub fn designated(&self) -> Option<(Sid, Zxid)> {
-        self.designated
     }
 
     /// A sync completed: nothing is claimed beyond what is applied.

@@ -1,0 +1,200 @@
+//! Dynamic reconfiguration (ZooKeeper 3.5+'s `reconfig`), the parts that are not Zab:
+//!
+//! - what a server knows of configurations: the one in force and the newer one it has
+//!   seen (`setQuorumVerifier`, `setLastSeenQuorumVerifier`, both written to the dynamic
+//!   configuration files), and `processReconfig`, which decides whether an activation
+//!   sends the server to a new role;
+//! - the leader's checks of a reconfig request (`pRequest2TxnReconfig`) and its choice of
+//!   the leader of the new configuration (`getDesignatedLeader`).
+//!
+//! The protocol around them lives with Zab: the leader proposes a reconfig and needs both
+//! configurations' quorums until it commits, then sends COMMITANDACTIVATE
+//! ([`crate::leader`]); learners remember proposals and activate on COMMITANDACTIVATE or
+//! at UPTODATE ([`crate::follower`]); FLE carries configurations ([`crate::node`]).
+
+use crate::api::{ErrorCode, ReconfigRequest};
+use crate::durable::DiskWrite;
+use crate::node::{Core, Observation, Outbox};
+use crate::quorum::{QuorumVerifier, Quorums, SidSet};
+use crate::types::{Sid, Zxid};
+
+impl Core {
+    /// `setLastSeenQuorumVerifier(qv, true)`: remember a newer configuration (the `.next`
+    /// file); from now on quorums need a majority of it too.
+    pub fn see_config(&mut self, qv: QuorumVerifier, out: &mut Outbox) {
+        if qv.version() <= self.quorums.last_seen().version() {
+            return;
+        }
+        self.write(DiskWrite::NextConfig(qv), out);
+        self.quorums = Quorums::new(self.quorums.current, qv);
+    }
+
+    /// `setQuorumVerifier(qv, true)`: activate `qv` if it is newer than the one in force.
+    /// Returns whether it was.
+    pub fn activate_config(&mut self, qv: QuorumVerifier, designated: Option<Sid>, out: &mut Outbox) -> bool {
+        if qv.version() <= self.quorums.current.version() {
+            return false;
+        }
+        self.write(DiskWrite::Config(qv), out);
+        let last_seen = self.quorums.last_seen();
+        self.quorums = Quorums::new(qv, if last_seen.version() > qv.version() { last_seen } else { qv });
+        out.observe(Observation::ConfigActivated { config: qv, designated });
+        true
+    }
+
+    /// `QuorumPeer.processReconfig`: activate `qv`; true when the server must leave its
+    /// role: it became or stopped being an observer, or its leader changed (to the
+    /// `designated` one, which it then takes without an election; or, with none
+    /// designated, out of the voters, which sends it to an election).
+    pub fn process_reconfig(
+        &mut self,
+        qv: QuorumVerifier,
+        designated: Option<(Sid, Zxid)>,
+        leader: Sid,
+        was_observer: bool,
+        out: &mut Outbox,
+    ) -> bool {
+        if !self.activate_config(qv, designated.map(|d| d.0), out) {
+            return false;
+        }
+        let role_change = qv.is_observer(self.id()) != was_observer;
+        match designated {
+            Some((d, zxid)) => {
+                let major = role_change || d != leader;
+                if major {
+                    self.designated = Some((d, zxid));
+                }
+                major
+            }
+            None => {
+                self.designated = None;
+                role_change || !qv.is_voter(leader)
+            }
+        }
+    }
+
+    /// The leader a reconfig designated, if leaving the current role should go to it.
+    pub fn designated(&self) -> Option<(Sid, Zxid)> {
+        self.designated
+    }
+}
+
+/// `PrepRequestProcessor.pRequest2TxnReconfig`: the configuration a reconfig request asks
+/// for, or the error it gets, checked in ZooKeeper's order: the session is alive, no other
+/// reconfig is pending (`ReconfigInProgress`), the change leaves a voter, `fromConfig`
+/// names the newest configuration (`BadVersion`), and a quorum of the new configuration is
+/// connected and synced (`synced`: `isQuorumSynced`, else `NewConfigNoQuorum`). The
+/// version is set when the leader proposes it.
+pub fn prep(
+    q: &Quorums,
+    session_alive: bool,
+    synced: SidSet,
+    r: &ReconfigRequest,
+) -> Result<QuorumVerifier, ErrorCode> {
+    if !session_alive {
+        return Err(ErrorCode::SessionExpired);
+    }
+    if q.next.is_some() {
+        return Err(ErrorCode::ReconfigInProgress);
+    }
+    let new = r.change.apply(&q.current).ok_or(ErrorCode::BadArguments)?;
+    if r.from_config.is_some_and(|v| v != q.last_seen().version()) {
+        return Err(ErrorCode::BadVersion);
+    }
+    if !new.has_quorum(synced) {
+        return Err(ErrorCode::NewConfigNoQuorum);
+    }
+    Ok(new)
+}
+
+/// `getDesignatedLeader`: the leader `me` if it votes in `new`; otherwise, among the voters
+/// of `new` that acknowledged the reconfig (`acks`), the one that also acknowledged the
+/// most of the proposals after it (`later`: each one's acks and the configurations it
+/// needs, in zxid order), narrowing configuration by configuration as ZooKeeper does, each
+/// configuration's ack set holding its own voters only. Among equals the lowest id, where
+/// ZooKeeper takes a hash set's first.
+pub fn designated_leader(
+    me: Sid,
+    new: QuorumVerifier,
+    acks: SidSet,
+    later: impl IntoIterator<Item = (SidSet, Quorums)>,
+) -> Sid {
+    if new.is_voter(me) {
+        return me;
+    }
+    let mut candidates = acks.intersection(new.voter_set());
+    candidates.remove(me);
+    let mut current = candidates.first().expect("a quorum of the new configuration acknowledged");
+    for (acked, quorums) in later {
+        for qv in std::iter::once(quorums.current).chain(quorums.next) {
+            candidates = candidates.intersection(acked.intersection(qv.voter_set()));
+            match candidates.first() {
+                None => return current,
+                Some(c) => current = c,
+            }
+            if candidates.len() == 1 {
+                return current;
+            }
+        }
+    }
+    current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::MembershipChange;
+
+    fn set(ids: &[Sid]) -> SidSet {
+        ids.iter().copied().collect()
+    }
+
+    fn add(ids: &[Sid], from_config: Option<Zxid>) -> ReconfigRequest {
+        let change =
+            MembershipChange::Incremental { add_participants: ids.to_vec(), add_observers: vec![], remove: vec![] };
+        ReconfigRequest { change, from_config }
+    }
+
+    #[test]
+    fn prep_checks_in_zookeepers_order() {
+        let old = QuorumVerifier::new([1, 2, 3]).with_version(Zxid::new(1, 0));
+        let q = Quorums::new(old, old);
+        assert_eq!(prep(&q, true, set(&[1, 2, 3]), &add(&[4], None)), Ok(QuorumVerifier::new([1, 2, 3, 4])));
+        assert_eq!(prep(&q, false, set(&[1, 2, 3]), &add(&[4], None)), Err(ErrorCode::SessionExpired));
+        assert_eq!(prep(&q, true, set(&[1, 2, 3]), &add(&[4], Some(Zxid(7)))), Err(ErrorCode::BadVersion));
+        assert_eq!(prep(&q, true, set(&[1]), &add(&[4], None)), Err(ErrorCode::NewConfigNoQuorum));
+        let pending = Quorums::new(old, QuorumVerifier::new([1, 2]).with_version(Zxid::new(1, 5)));
+        assert_eq!(prep(&pending, true, set(&[1, 2, 3]), &add(&[4], None)), Err(ErrorCode::ReconfigInProgress));
+        let remove_all = ReconfigRequest {
+            change: MembershipChange::Incremental {
+                add_participants: vec![],
+                add_observers: vec![],
+                remove: vec![1, 2, 3],
+            },
+            from_config: None,
+        };
+        assert_eq!(prep(&q, true, set(&[1, 2, 3]), &remove_all), Err(ErrorCode::BadArguments));
+    }
+
+    #[test]
+    fn the_designated_leader_is_the_leader_itself_when_it_votes_in_the_new_configuration() {
+        let new = QuorumVerifier::new([1, 2, 3]);
+        assert_eq!(designated_leader(3, new, set(&[1, 3]), []), 3);
+    }
+
+    #[test]
+    fn otherwise_the_new_voter_that_acknowledged_the_most_later_proposals() {
+        let old = QuorumVerifier::new([1, 2, 3]);
+        let new = QuorumVerifier::new([1, 2, 4]);
+        let after = Quorums::new(new, new);
+        // 1, 2 and 4 acked the reconfig; only 2 and 4 the next proposal, only 4 the one after.
+        let later = [(set(&[2, 3, 4]), after), (set(&[3, 4]), after)];
+        assert_eq!(designated_leader(3, new, set(&[1, 2, 3, 4]), later), 4);
+        // Without later proposals: the lowest id of those that acked.
+        assert_eq!(designated_leader(3, new, set(&[2, 3, 4]), []), 2);
+        // A later proposal still under both configurations: the old one's ack set holds
+        // only its voters, so a new-only voter drops out there.
+        let both = Quorums::new(old, new);
+        assert_eq!(designated_leader(3, new, set(&[2, 3, 4]), [(set(&[2, 3, 4]), both)]), 2);
+    }
+}
