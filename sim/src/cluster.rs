@@ -11,7 +11,7 @@ use crate::scenario::{FaultAction, RandomFaults, Retire, Scenario};
 use crate::scheduler::Scheduler;
 use crate::summary::{RunReport, Stats};
 use crate::trace::{feed, hash_hex, FaultEvent, StableHasher, TraceHeader, TraceRecord, Tracer};
-use crate::workload::{Recipes, CLIENT_ID_BASE};
+use crate::workload::{Recipes, Role, CLIENT_ID_BASE};
 use std::hash::Hasher;
 use std::io::Write;
 use zab::client::{Client, ClientConfig, ClientEffect, ClientEvent, ClientInput, ClientTimer};
@@ -1144,12 +1144,17 @@ impl<'a> Cluster<'a> {
     }
 
     fn client_wake(&mut self, now: u64, k: usize, life: u64) {
+        // The operator finds the leader as `srvr` on each server would tell it.
+        let leader = self.leader().filter(|l| self.nodes[Self::idx(*l)].as_ref().is_some_and(|n| n.is_established()));
         let f = self.fleet.as_mut().expect("fleet");
         if f.life[k] != life || f.clients[k].is_none() {
             return;
         }
         let mut out = Vec::new();
         if !f.paused[k] {
+            if f.recipes.role(k) == Role::Operator {
+                f.recipes.set_leader(leader);
+            }
             let client = f.clients[k].as_mut().expect("checked");
             f.recipes.wake(now, k, client, &mut out);
         }

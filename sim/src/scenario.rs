@@ -115,6 +115,10 @@ pub struct ReconfigStep {
     pub add_observers: Vec<Sid>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remove: Vec<Sid>,
+    /// Remove whichever server leads when the step starts (the operator asks each server
+    /// `srvr` to find it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub remove_leader: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<Sid>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -122,16 +126,21 @@ pub struct ReconfigStep {
 }
 
 impl ReconfigStep {
-    pub fn change(&self) -> MembershipChange {
+    /// The change to ask for; `leader` is the server leading when the step starts.
+    pub fn change(&self, leader: Option<Sid>) -> MembershipChange {
         match &self.members {
             Some(members) => {
                 MembershipChange::NonIncremental { participants: members.clone(), observers: self.observers.clone() }
             }
-            None => MembershipChange::Incremental {
-                add_participants: self.add.clone(),
-                add_observers: self.add_observers.clone(),
-                remove: self.remove.clone(),
-            },
+            None => {
+                let mut remove = self.remove.clone();
+                remove.extend(leader.filter(|l| self.remove_leader && !remove.contains(l)));
+                MembershipChange::Incremental {
+                    add_participants: self.add.clone(),
+                    add_observers: self.add_observers.clone(),
+                    remove,
+                }
+            }
         }
     }
 }
@@ -148,11 +157,6 @@ impl ReconfigSpec {
     /// The initial ensemble's configuration (version 0).
     pub fn initial_config(&self) -> QuorumVerifier {
         QuorumVerifier::with_observers(self.initial.iter().copied(), self.initial_observers.iter().copied())
-    }
-
-    /// The configuration after every step, from the initial one (versions aside).
-    pub fn final_config(&self) -> QuorumVerifier {
-        self.steps.iter().fold(self.initial_config(), |c, step| step.change().apply(&c).expect("validated"))
     }
 
     fn validate(&self, scenario: &Scenario) -> Result<(), String> {
@@ -185,17 +189,25 @@ impl ReconfigSpec {
         let mut config = self.initial_config();
         for (i, step) in self.steps.iter().enumerate() {
             let field = format!("{f}.steps[{i}]");
-            let incremental = !step.add.is_empty() || !step.add_observers.is_empty() || !step.remove.is_empty();
+            let incremental =
+                !step.add.is_empty() || !step.add_observers.is_empty() || !step.remove.is_empty() || step.remove_leader;
             if step.members.is_some() == incremental {
                 return Err(format!(
-                    "{field}: give either add/add_observers/remove or members/observers (a whole new membership)"
+                    "{field}: give either add/add_observers/remove/remove_leader or members/observers (a whole new membership)"
                 ));
+            }
+            if step.remove_leader && (!step.add_observers.is_empty() || !step.observers.is_empty()) {
+                return Err(format!("{field}.remove_leader: not with observers added in the same step"));
             }
             let named = step.add.iter().chain(&step.add_observers).chain(&step.remove).chain(&step.observers);
             for s in named.chain(step.members.iter().flatten()) {
                 scenario.check_server(&field, *s)?;
             }
-            config = step.change().apply(&config).ok_or_else(|| format!("{field}: leaves no participant"))?;
+            // The leader is known only when the step runs: take the voter the step keeps
+            // longest as the one removed, which leaves the fewest voters possible.
+            let leader =
+                if step.remove_leader { config.voters().filter(|v| !step.remove.contains(v)).max() } else { None };
+            config = step.change(leader).apply(&config).ok_or_else(|| format!("{field}: leaves no participant"))?;
         }
         Ok(())
     }
@@ -1015,6 +1027,42 @@ mod tests {
         let script = "[[faults.script]]\nat_ms = 10\naction = \"isolate-client\"\nclient = 6\n";
         let e = err(&format!("{MINIMAL}{SERVICE}{script}"));
         assert!(e.contains("faults.script[0].client: client 6 is not in 0..6"), "{e}");
+    }
+
+    const MIGRATION: &str = "[reconfig]\ninitial = [1, 2]\nstart_ms = 10\nsteps = [{ add = [3] }]\n";
+
+    #[test]
+    fn a_migration_is_checked_by_field() {
+        let ok = Scenario::parse(&format!("{MINIMAL}{SERVICE}{MIGRATION}"), "m").unwrap();
+        assert_eq!(ok.static_config(3, Variant::None), QuorumVerifier::new([1, 2, 3]), "a joiner lists itself");
+        assert_eq!(ok.static_config(1, Variant::None), QuorumVerifier::new([1, 2]));
+        assert_eq!(ok.quorum(), QuorumVerifier::new([1, 2]));
+        let e = err(&format!("{MINIMAL}{MIGRATION}"));
+        assert!(e.starts_with("reconfig: needs a [service_failover] workload"), "{e}");
+        let e = err(&format!("{MINIMAL}{SERVICE}{}", MIGRATION.replace("add = [3]", "add = [3], members = [1]")));
+        assert!(e.starts_with("reconfig.steps[0]: give either add"), "{e}");
+        let e = err(&format!("{MINIMAL}{SERVICE}{}", MIGRATION.replace("add = [3]", "add = [9]")));
+        assert!(e.starts_with("reconfig.steps[0]: server 9 is not in 1..=3"), "{e}");
+        let e = err(&format!("{MINIMAL}{SERVICE}{}", MIGRATION.replace("add = [3]", "remove = [1, 2]")));
+        assert!(e.starts_with("reconfig.steps[0]: leaves no participant"), "{e}");
+        let e = err(&format!("{MINIMAL}{SERVICE}{}", MIGRATION.replace("initial = [1, 2]", "initial = []")));
+        assert!(e.starts_with("reconfig.initial:"), "{e}");
+        let e =
+            err(&format!("{MINIMAL}{SERVICE}{}", MIGRATION.replace("start_ms = 10", "start_ms = 10\njoin_ms = 5000")));
+        assert!(e.starts_with("reconfig.join_ms:"), "{e}");
+        let e = err(&format!(
+            "{MINIMAL}{SERVICE}{}",
+            MIGRATION.replace("retry_ms", "x").replace("start_ms = 10", "start_ms = 10\nretire = \"later\"")
+        ));
+        assert!(e.starts_with("reconfig.retire:"), "{e}");
+    }
+
+    #[test]
+    fn split_joiners_list_only_each_other() {
+        let s = Scenario::parse(&format!("{}{SERVICE}{MIGRATION}", MINIMAL.replace("servers = 3", "servers = 4")), "m")
+            .unwrap();
+        assert_eq!(s.static_config(3, Variant::SplitJoiners), QuorumVerifier::new([3, 4]));
+        assert_eq!(s.static_config(3, Variant::None), QuorumVerifier::new([1, 2, 3]));
     }
 
     #[test]

@@ -19,8 +19,8 @@
 use crate::rng::Stream;
 use crate::scenario::{ReconfigSpec, ServiceSpec};
 use serde::{Deserialize, Serialize};
-use zab::api::ReconfigRequest;
 use zab::api::{CreateMode, ErrorCode, EventType, Request, Response};
+use zab::api::{MembershipChange, ReconfigRequest};
 use zab::client::{Client, ClientEffect, ClientEvent};
 use zab::quorum::QuorumVerifier;
 use zab::tree::DataTree;
@@ -83,6 +83,11 @@ struct Operator {
     known: Option<QuorumVerifier>,
     /// Removed servers the cluster has yet to stop.
     retired: Vec<Sid>,
+    /// The server leading when the operator last looked (`srvr` on each server).
+    leader: Option<Sid>,
+    /// The change the current step asks for, fixed when it starts (with the leader then,
+    /// for a step that removes the leader).
+    change: Option<MembershipChange>,
 }
 
 /// One client's move from a dead instance to a live one (simulated times).
@@ -215,6 +220,11 @@ impl Recipes {
         }
     }
 
+    /// The operator's view of who leads (what `srvr` on each server would tell it).
+    pub fn set_leader(&mut self, leader: Option<Sid>) {
+        self.operator.leader = leader;
+    }
+
     /// Servers removed by a committed step, to stop, with the configuration that removed
     /// them.
     pub fn take_retired(&mut self) -> (Vec<Sid>, QuorumVerifier) {
@@ -313,14 +323,14 @@ impl Recipes {
         let op = &mut self.operator;
         let spec = op.spec.as_ref().expect("an operator has a migration");
         let from = *op.from.get_or_insert(config);
-        let target = *op
-            .target
-            .get_or_insert_with(|| spec.steps[op.step].change().apply(&from).expect("validated by the scenario"));
+        let leader = op.leader;
+        let change = op.change.get_or_insert_with(|| spec.steps[op.step].change(leader)).clone();
+        let target = *op.target.get_or_insert_with(|| change.apply(&from).expect("validated by the scenario"));
         if config.same_members(&target) && config.version() > from.version() {
             return true;
         }
         op.attempts += 1;
-        let request = ReconfigRequest { change: spec.steps[op.step].change(), from_config: Some(config.version()) };
+        let request = ReconfigRequest { change, from_config: Some(config.version()) };
         client.call(Request::Reconfig(Box::new(request)), out);
         false
     }
@@ -383,6 +393,7 @@ impl Recipes {
         });
         op.step += 1;
         op.target = None;
+        op.change = None;
         op.attempts = 0;
         op.busy = false;
         op.known = Some(config);
