@@ -40,7 +40,13 @@ fn events_per_second(c: &mut Criterion) {
 
 fn seeds_per_second(c: &mut Criterion) {
     let mut g = c.benchmark_group("seeds");
-    for (name, n) in [("leader-crash", 20), ("steady-writes", 2), ("leader-failover", 2)] {
+    for (name, n) in [
+        ("leader-crash", 20),
+        ("steady-writes", 2),
+        ("leader-failover", 2),
+        ("service-failover", 10),
+        ("migrate-3-to-3", 10),
+    ] {
         let s = scenario(name);
         g.throughput(Throughput::Elements(n));
         g.bench_function(name, |b| b.iter(|| events_of(&s, 0..n, true)));
@@ -50,7 +56,7 @@ fn seeds_per_second(c: &mut Criterion) {
 
 fn checker_overhead(c: &mut Criterion) {
     let mut g = c.benchmark_group("checker");
-    for (name, n) in [("partition-flapping", 20), ("leader-failover", 2)] {
+    for (name, n) in [("partition-flapping", 20), ("leader-failover", 2), ("migrate-3-to-3", 10)] {
         let s = scenario(name);
         for check in [true, false] {
             let label = if check { "on" } else { "off" };

@@ -75,3 +75,31 @@ proptest! {
         prop_assert!(r.as_expected(), "{}\nscript: {:?}", r, s.faults.script);
     }
 }
+
+/// A migration of servers 1-3 to 4-6, one swap per step, under the failover workload: the
+/// generated schedule crashes and partitions old, new and removed servers alike, during
+/// and between the steps.
+fn migration_base() -> Scenario {
+    Scenario::parse(
+        "duration_ms = 8000\nliveness_bound_ms = 40000\n[expect]\nknown = [\"StartupCheck\"]\n\
+         [cluster]\nservers = 6\n[timing]\ntick_ms = 500\n\
+         [reconfig]\ninitial = [1, 2, 3]\nstart_ms = 1000\ninterval_ms = 1000\n\
+         steps = [{ add = [4], remove = [1] }, { add = [5], remove = [2] }, { add = [6], remove = [3] }]\n\
+         [service_failover]\ninstances = 2\nclients = 2\nsession_timeout_ms = 2000\n",
+        "migration-under-scripted-faults",
+    )
+    .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_migration_keeps_every_invariant_under_any_fault_schedule(
+        s in with_fault_script(migration_base(), 6),
+        seed in any::<u64>(),
+    ) {
+        let r = run(&s, RunOptions::new(seed));
+        prop_assert!(r.as_expected(), "{}\nscript: {:?}", r, s.faults.script);
+    }
+}
