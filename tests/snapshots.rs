@@ -31,3 +31,18 @@ fn zk_2845_seed_0_violation_report() {
     assert!(r.violation.is_some());
     insta::assert_snapshot!(r.to_string());
 }
+
+/// The configuration timeline, the operator's steps and the leader handoff of a one-step
+/// migration.
+#[test]
+fn migrate_3_to_3_one_step_seed_2_summary() {
+    let r = run(&scenario("migrate-3-to-3-one-step"), RunOptions::new(2));
+    insta::assert_snapshot!(r.to_string());
+}
+
+#[test]
+fn zk_2172_seed_0_violation_report() {
+    let r = run(&scenario("zk-2172"), RunOptions::new(0));
+    assert!(r.violation.is_some());
+    insta::assert_snapshot!(r.to_string());
+}

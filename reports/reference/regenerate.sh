@@ -23,3 +23,10 @@ $zabsim report --sweep $sweeps/zk-3911.jsonl --vs $sweeps/zk-3911-none.jsonl -o 
 # The service-failover workload on the correct protocol: client failover times.
 $zabsim sweep scenarios/service-failover.toml --seeds 0..2000 --variant none --out $sweeps/service-failover.jsonl
 $zabsim report --sweep $sweeps/service-failover.jsonl -o reports/reference/service-failover
+
+# A migration step by step against the same migration in one reconfig: unavailability per
+# reconfig step, recovery, failovers.
+$zabsim sweep scenarios/migrate-3-to-3.toml --seeds 0..2000 --variant none --out $sweeps/migrate-3-to-3.jsonl
+$zabsim sweep scenarios/migrate-3-to-3-one-step.toml --seeds 0..2000 --variant none --out $sweeps/migrate-3-to-3-one-step.jsonl
+$zabsim report --sweep $sweeps/migrate-3-to-3.jsonl --vs $sweeps/migrate-3-to-3-one-step.jsonl \
+  -o reports/reference/migrate-3-to-3-vs-one-step
