@@ -24,9 +24,10 @@
 //!   one of the configuration in force: the initial ensemble's, then that of the last
 //!   reconfig txn in the committed log, whose voters alone count;
 //! - **AcknowledgedWriteLost**: a client write is acknowledged only once committed;
-//! - **ConfigAgreement**: a server starts serving with the newest configuration its
-//!   history commits in force; every server that proposes or activates configuration version
-//!   *v* agrees on its membership, and a server activates only an agreed configuration:
+//! - **ConfigAgreement**: every server that proposes or activates configuration version
+//!   *v* agrees on its membership, with the committed reconfig of version *v* too;
+//! - **ConfigActivation**: a server starts serving with the newest configuration its
+//!   history commits in force, and activates only an agreed configuration:
 //!   a committed reconfig txn's (same version and members), or an epoch-versioned one
 //!   (ZOOKEEPER-1783, counter 0) that a leader established with, its NEWLEADER acked by
 //!   a quorum. A reconfig a server activates before the checker saw it commit (its leader
@@ -77,9 +78,11 @@ pub enum Invariant {
     Integrity,
     CommittedLogDurability,
     AcknowledgedWriteLost,
-    /// Servers agree on each configuration version's membership, and activate only agreed
-    /// configurations.
+    /// Servers agree on each configuration version's membership.
     ConfigAgreement,
+    /// A server activates only configurations the history commits, and serves with the
+    /// newest one its history commits in force.
+    ConfigActivation,
     /// Two servers that applied the same zxid hold the same data tree.
     TreeConsistency,
     /// An ephemeral exists only while its owner session is alive.
@@ -94,7 +97,7 @@ pub enum Invariant {
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 21] = [
+    pub const ALL: [Invariant; 22] = [
         Invariant::ElectionLiveness,
         Invariant::BroadcastLiveness,
         Invariant::StartupCheck,
@@ -110,6 +113,7 @@ impl Invariant {
         Invariant::CommittedLogDurability,
         Invariant::AcknowledgedWriteLost,
         Invariant::ConfigAgreement,
+        Invariant::ConfigActivation,
         Invariant::TreeConsistency,
         Invariant::EphemeralOwnerAlive,
         Invariant::SequentialConsistency,
@@ -135,6 +139,7 @@ impl Invariant {
             Invariant::CommittedLogDurability => "CommittedLogDurability",
             Invariant::AcknowledgedWriteLost => "AcknowledgedWriteLost",
             Invariant::ConfigAgreement => "ConfigAgreement",
+            Invariant::ConfigActivation => "ConfigActivation",
             Invariant::TreeConsistency => "TreeConsistency",
             Invariant::EphemeralOwnerAlive => "EphemeralOwnerAlive",
             Invariant::SequentialConsistency => "SequentialConsistency",
@@ -172,7 +177,7 @@ fn violation(invariant: Invariant, t_us: u64, nodes: Vec<Sid>, detail: String) -
     Some(Violation { invariant, t_us, nodes, detail })
 }
 
-/// A reconfig some servers activated before it entered the committed log (ConfigAgreement).
+/// A reconfig some servers activated before it entered the committed log (ConfigActivation).
 #[derive(Clone, Debug)]
 struct Provisional {
     config: QuorumVerifier,
@@ -318,7 +323,8 @@ impl Checker {
         }
     }
 
-    /// ConfigAgreement, second half: a server activates only an agreed configuration, or
+    /// ConfigActivation (ConfigAgreement when the membership differs from the agreed one):
+    /// a server activates only an agreed configuration, or
     /// one that may still be (see the module's doc).
     fn on_config_activated(
         &mut self,
@@ -354,7 +360,7 @@ impl Checker {
                 return None;
             }
             return violation(
-                Invariant::ConfigAgreement,
+                Invariant::ConfigActivation,
                 now,
                 vec![sid],
                 format!("server {sid} activated {config}, a configuration no established leader had"),
@@ -370,20 +376,27 @@ impl Checker {
         // A learner activates at UPTODATE the configuration its leader's NEWLEADER carried,
         // whose txn is in the leader's log, not always in its own (an observer never gets
         // the proposal): a proposal some server holds may be activated provisionally.
-        let logged = in_log(node.log()).or_else(|| nodes.iter().flatten().find_map(|n| in_log(n.log())));
-        if logged.is_some_and(|l| l.same_members(&config)) && !self.lost(v) {
+        let logged = in_log(node.log())
+            .map(|l| (l, sid))
+            .or_else(|| nodes.iter().flatten().find_map(|n| in_log(n.log()).map(|l| (l, n.id()))));
+        if logged.is_some_and(|(l, _)| l.same_members(&config)) && !self.lost(v) {
             self.provisional.push(Provisional { config, by: vec![(sid, now)] });
             return None;
         }
+        let lost = self.lost(v);
         violation(
-            Invariant::ConfigAgreement,
+            Invariant::ConfigActivation,
             now,
             vec![sid],
             format!(
                 "server {sid} activated {config}, which is not a committed reconfig{}",
                 match logged {
-                    Some(l) => format!(" (its log has reconfig {v} to {l})"),
-                    None => format!(" nor one in its log (no reconfig txn {v})"),
+                    Some((l, holder)) if lost => format!(
+                        " and can no longer commit (server {holder}'s log has reconfig {v} to {l}; the committed log ends at {})",
+                        self.committed.last().copied().unwrap_or(Zxid::ZERO)
+                    ),
+                    Some((l, holder)) => format!(" (server {holder}'s log has reconfig {v} to {l})"),
+                    None => format!(" nor one in any server's log (no reconfig txn {v})"),
                 }
             ),
         )
@@ -435,7 +448,7 @@ impl Checker {
                     let by: Vec<String> =
                         p.by.iter().map(|(s, t)| format!("{s} at {}", crate::summary::fmt_us(*t))).collect();
                     found = violation(
-                        Invariant::ConfigAgreement,
+                        Invariant::ConfigActivation,
                         now,
                         p.by.iter().map(|b| b.0).collect(),
                         format!(
@@ -575,7 +588,7 @@ impl Checker {
         if let Some(t) = log[..k].iter().rev().find(|t| t.op.reconfig().is_some()) {
             if in_force.version() < t.zxid {
                 return violation(
-                    Invariant::ConfigAgreement,
+                    Invariant::ConfigActivation,
                     now,
                     vec![sid],
                     format!(

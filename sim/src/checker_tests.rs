@@ -716,7 +716,7 @@ fn a_follower_looking_under_an_established_leader_breaks_broadcast_liveness() {
 }
 
 // ---------------------------------------------------------------------------------------
-// ConfigAgreement
+// ConfigAgreement and ConfigActivation
 
 /// Configuration `version` with these voters and observers.
 fn qv(voters: &[Sid], observers: &[Sid], version: Zxid) -> QuorumVerifier {
@@ -794,40 +794,40 @@ fn activating_other_members_than_the_committed_reconfig_breaks_config_agreement(
 }
 
 #[test]
-fn activating_a_reconfig_neither_committed_nor_logged_breaks_config_agreement() {
+fn activating_a_reconfig_neither_committed_nor_logged_breaks_config_activation() {
     let (mut c, nodes) = reconfig_pending();
     // No server's log has a reconfig 1:3, and nobody activated it.
     let v = activate(&mut c, &nodes, 3, qv(&[1, 2], &[], z(1, 3)));
-    assert_violation(v, Invariant::ConfigAgreement, &[3]);
+    assert_violation(v, Invariant::ConfigActivation, &[3]);
     // 1:2 is in leader 1's log: a learner may activate it (NEWLEADER carries it),
     // provisionally until it commits or can no longer commit.
     assert_eq!(activate(&mut c, &nodes, 3, v12()), None);
 }
 
 #[test]
-fn activating_a_reconfig_whose_logged_txn_has_other_members_breaks_config_agreement() {
+fn activating_a_reconfig_whose_logged_txn_has_other_members_breaks_config_activation() {
     let (mut c, nodes) = reconfig_pending();
     let v = activate(&mut c, &nodes, 1, qv(&[2, 3], &[], z(1, 2)));
-    assert_violation(v, Invariant::ConfigAgreement, &[1]);
+    assert_violation(v, Invariant::ConfigActivation, &[1]);
 }
 
 #[test]
-fn activating_a_logged_reconfig_the_committed_log_went_past_breaks_config_agreement() {
+fn activating_a_logged_reconfig_the_committed_log_went_past_breaks_config_activation() {
     let mut c = checker();
     let nodes = vec![Some(node_with(1, with_v12())), Some(node(2, &[z(1, 1)])), Some(node(3, &[z(1, 1), z(2, 1)]))];
     assert_eq!(establish(&mut c, &nodes, 3, 2), None);
     // 2:1 is committed right after 1:1: 1:2 can never be.
     let v = activate(&mut c, &nodes, 1, v12());
-    assert_violation(v, Invariant::ConfigAgreement, &[1]);
+    assert_violation(v, Invariant::ConfigActivation, &[1]);
 }
 
 #[test]
-fn an_epoch_config_activated_without_an_established_leader_breaks_config_agreement() {
+fn an_epoch_config_activated_without_an_established_leader_breaks_config_activation() {
     let mut c = checker();
     let nodes = cluster([&[], &[], &[]]);
     // ZOOKEEPER-1783's version of epoch 4, which no leader established.
     let v = activate(&mut c, &nodes, 2, qv(&[1, 2, 3], &[], z(4, 0)));
-    assert_violation(v, Invariant::ConfigAgreement, &[2]);
+    assert_violation(v, Invariant::ConfigActivation, &[2]);
 }
 
 #[test]
@@ -848,7 +848,7 @@ fn a_reconfig_activated_before_its_commit_is_settled_by_the_commit() {
 }
 
 #[test]
-fn a_reconfig_activated_before_its_commit_that_can_no_longer_commit_breaks_config_agreement() {
+fn a_reconfig_activated_before_its_commit_that_can_no_longer_commit_breaks_config_activation() {
     let (mut c, mut nodes) = reconfig_pending();
     // Server 1 activates NEWLEADER's newest configuration at UPTODATE, as ZooKeeper's
     // learners do; server 2 adopts it from server 1 in FLE.
@@ -857,7 +857,7 @@ fn a_reconfig_activated_before_its_commit_that_can_no_longer_commit_breaks_confi
     // Leader 3 commits 2:1 right after 1:1: the reconfig is lost.
     nodes[2] = Some(node(3, &[z(1, 1), z(2, 1)]));
     let v = observe(&mut c, &nodes, 3, Observation::Committed { zxid: z(2, 1) });
-    assert_violation(v, Invariant::ConfigAgreement, &[1, 2]);
+    assert_violation(v, Invariant::ConfigActivation, &[1, 2]);
 }
 
 #[test]
@@ -904,6 +904,7 @@ fn a_reconfig_removing_the_leader_hands_off_without_breaking_config_agreement() 
 fn config_agreement_parses_by_name() {
     assert_eq!("ConfigAgreement".parse::<Invariant>(), Ok(Invariant::ConfigAgreement));
     assert!(Invariant::ALL.contains(&Invariant::ConfigAgreement));
+    assert_eq!("ConfigActivation".parse::<Invariant>(), Ok(Invariant::ConfigActivation));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -975,13 +976,13 @@ fn an_observer_holding_the_committed_log_does_not_make_it_durable() {
 /// ZOOKEEPER-2172's trace: a learner whose history commits reconfig 1:2 starts serving with
 /// the older configuration still in force (it took COMMITANDACTIVATE for a COMMIT).
 #[test]
-fn serving_with_an_older_configuration_than_the_history_commits_breaks_config_agreement() {
+fn serving_with_an_older_configuration_than_the_history_commits_breaks_config_activation() {
     let (mut c, nodes) = reconfig_committed();
     // Server 2 holds 1:2 but never activated it: its static configuration is in force.
     assert_eq!(nodes[1].as_ref().unwrap().quorum_verifier().version(), Zxid::ZERO);
     let synced = Observation::Synced { leader: 1, epoch: 1, committed_upto: z(1, 2) };
     let v = observe(&mut c, &nodes, 2, synced);
-    assert_violation(v, Invariant::ConfigAgreement, &[2]);
+    assert_violation(v, Invariant::ConfigActivation, &[2]);
     // Serving up to 1:1 only, the static configuration is the newest its history commits.
     let (mut c, nodes) = reconfig_committed();
     let synced = Observation::Synced { leader: 1, epoch: 1, committed_upto: z(1, 1) };
