@@ -474,8 +474,8 @@ impl<'a> Cluster<'a> {
             return;
         }
         self.retired.insert(s);
-        self.fault_event(now, FaultEvent::Retire { server: s });
         self.crash(now, s);
+        self.fault_event(now, FaultEvent::Retire { server: s });
     }
 
     /// The run's work is done: a write committed after convergence, and the service's

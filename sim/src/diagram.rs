@@ -261,9 +261,9 @@ impl Gathered {
                 "faults stop: everything healed and restarted; liveness counts from here".to_string(),
             )),
             FaultEvent::Retire { server } => {
+                // Follows the crash that stopped it: the lane says why it is down.
                 self.max_sid = self.max_sid.max(*server);
-                let why = "removed by a reconfig and stopped".to_string();
-                self.marks.push(Mark(t, "crash", vec![*server], format!("server {server} {why}")));
+                self.set_state(t, *server, "down", "removed by a reconfig: stopped".to_string());
             }
             FaultEvent::Join { server } => {
                 self.max_sid = self.max_sid.max(*server);
