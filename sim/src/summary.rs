@@ -8,7 +8,7 @@ use crate::workload::ServiceStats;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use zab::node::Observation;
+use zab::node::{LookingReason, Observation};
 use zab::quorum::QuorumVerifier;
 use zab::{Epoch, Round, ServerState, Sid, Variant, Zxid};
 
@@ -105,6 +105,9 @@ pub struct RunStats {
     pub faults: BTreeMap<String, u64>,
     /// How long each server's election took, LOOKING to decided.
     pub election_us: Vec<u64>,
+    /// Roles a committed reconfig gave servers without an election (a designated leader).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub handoffs: u64,
     pub leaders: Vec<LeaderRecord>,
     /// Stretches with no established leader: (start, length).
     pub unavailable_us: Vec<(u64, u64)>,
@@ -139,6 +142,8 @@ impl RunStats {
 pub struct Stats {
     pub run: RunStats,
     looking_since: Vec<Option<u64>>,
+    /// The server left its role for a reconfig (it may take the new one at once).
+    reconfig_left: Vec<bool>,
     decided_at: Vec<u64>,
     /// Servers that are established leaders now.
     established: Vec<Sid>,
@@ -153,6 +158,7 @@ impl Stats {
         Stats {
             run: RunStats::default(),
             looking_since: vec![None; n],
+            reconfig_left: vec![false; n],
             decided_at: vec![0; n],
             established: Vec::new(),
             leaderless_since: Some(0),
@@ -167,13 +173,20 @@ impl Stats {
     pub fn observe(&mut self, now: u64, node: Sid, obs: &Observation) {
         let i = node as usize - 1;
         match obs {
-            Observation::ElectionStarted { .. } => {
+            Observation::ElectionStarted { reason, .. } => {
                 self.server_left(now, node);
                 self.looking_since[i] = Some(now);
+                self.reconfig_left[i] = *reason == LookingReason::Reconfig;
             }
             Observation::Decided { .. } => {
                 if let Some(since) = self.looking_since[i].take() {
-                    self.run.election_us.push(now - since);
+                    // Left for a reconfig and decided at once: the designated leader's role,
+                    // taken without an election.
+                    if self.reconfig_left[i] && since == now {
+                        self.run.handoffs += 1;
+                    } else {
+                        self.run.election_us.push(now - since);
+                    }
                 }
                 self.decided_at[i] = now;
             }
@@ -395,6 +408,9 @@ impl fmt::Display for RunReport {
                 fmt_us(*el.last().expect("non-empty"))
             )?;
         }
+        if s.handoffs > 0 {
+            writeln!(f, "handoffs: {} role(s) a committed reconfig gave without an election", s.handoffs)?;
+        }
         writeln!(f, "leaders, one per established epoch ({}):", s.leaders.len())?;
         writeln!(
             f,
@@ -516,6 +532,10 @@ fn write_configs(f: &mut fmt::Formatter<'_>, configs: &[ConfigRecord]) -> fmt::R
         writeln!(f, "  {:>12} activated: {activated}", "")?;
     }
     Ok(())
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The service workload's sessions, watches and failovers.
