@@ -259,15 +259,26 @@ impl Stats {
         for r in self.run.configs.iter_mut().filter(|r| r.is_open()) {
             r.unavailable_us = Some(now - r.committed_us.expect("open windows are committed"));
         }
-        let Some((sid, t, version)) = self.last_activation.take() else { return };
-        if (sid, t) != (leader, now) {
-            return;
+        if let Some((sid, t, version)) = self.last_activation.take() {
+            if (sid, t) == (leader, now) {
+                let configs = &mut self.run.configs;
+                if let Ok(k) = configs.binary_search_by_key(&version, |c| c.config.version()) {
+                    let r = &mut configs[k];
+                    if r.committed_us.is_none() {
+                        r.commit(now, leader);
+                    }
+                }
+            }
         }
-        let configs = &mut self.run.configs;
-        if let Ok(k) = configs.binary_search_by_key(&version, |c| c.config.version()) {
-            let r = &mut configs[k];
-            if r.committed_us.is_none() {
+        // A reconfig the new leader activated earlier, before it committed (at UPTODATE from
+        // NEWLEADER, or from FLE), is committed with the leader's whole log now; a leader
+        // voting in it can commit from this moment.
+        for r in self.run.configs.iter_mut().filter(|r| r.committed_us.is_none() && r.is_reconfig()) {
+            if r.activated.iter().any(|(s, _)| *s == leader) {
                 r.commit(now, leader);
+                if r.config.is_voter(leader) {
+                    r.unavailable_us = Some(0);
+                }
             }
         }
     }
@@ -770,6 +781,22 @@ mod tests {
         let c = &run.configs[1];
         assert_eq!((c.committed_us, c.committed_by, c.designated), (Some(3_000), Some(2), Some(1)));
         assert_eq!(run.reconfig_unavailable_us(), [500]);
+    }
+
+    #[test]
+    fn a_reconfig_a_new_leader_activated_before_it_committed_commits_at_its_establishment() {
+        let mut st = established_3();
+        let config = qv(&[1, 2], z(2, 2));
+        st.observe(1_000, 3, &Observation::ReconfigProposed { config });
+        // Server 1 syncs while it is pending and activates NEWLEADER's configuration at
+        // UPTODATE; leader 3 is then lost, and server 1 is elected in the new configuration.
+        st.observe(1_050, 1, &Observation::ConfigActivated { config, designated: None });
+        st.server_left(1_100, 3);
+        st.observe(2_000, 1, &Observation::LeaderEstablished { epoch: 3, round: 2, quorum: vec![1, 2] });
+        let run = st.finish(5_000);
+        let c = &run.configs[1];
+        assert_eq!((c.committed_us, c.committed_by), (Some(2_000), Some(1)));
+        assert_eq!(run.reconfig_unavailable_us(), [0]);
     }
 
     #[test]
