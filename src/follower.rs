@@ -436,7 +436,8 @@ impl Follower {
             | Variant::Zk2355
             | Variant::Zk1208
             | Variant::Zk2172
-            | Variant::SplitJoiners => {
+            | Variant::SplitJoiners
+            | Variant::NewLeaderCommittedConfig => {
                 // ZooKeeper 3.9.3: log and fsync the synced txns; once that returns, persist
                 // currentEpoch; then ACK NEWLEADER, then the synced txns (the sync
                 // processor's forwarding is held back until after the NEWLEADER ACK,

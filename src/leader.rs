@@ -367,7 +367,14 @@ impl Leader {
         }
         h.forwarding = true;
         let zxid = Zxid::new(self.epoch.expect("proposed"), 0);
-        out.send(sid, Message::NewLeader { zxid, config: core.quorums().last_seen() });
+        // ZooKeeper sends its newest configuration, even one only proposed, which the learner
+        // activates at UPTODATE (the candidate fix keeps an established leader's to the one
+        // in force: a new leader's pending one commits with its NEWLEADER anyway).
+        let config = match core.cfg.variant {
+            Variant::NewLeaderCommittedConfig if self.established => core.quorums().current,
+            _ => core.quorums().last_seen(),
+        };
+        out.send(sid, Message::NewLeader { zxid, config });
         h.stage = Stage::NewLeaderSent;
     }
 

@@ -64,10 +64,15 @@ pub enum Variant {
     /// they hear of the established ensemble (ZooKeeper's reconfig guide warns against it).
     #[serde(rename = "split-joiners")]
     SplitJoiners,
+    /// Not ZooKeeper, a candidate fix: an established leader's NEWLEADER carries the
+    /// configuration in force, not a proposed one, so a learner never activates a
+    /// reconfig before it commits (README, "A finding: a reconfig storm breaks safety").
+    #[serde(rename = "newleader-committed-config")]
+    NewLeaderCommittedConfig,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 12] = [
+    pub const ALL: [Variant; 13] = [
         Variant::None,
         Variant::Zk1419,
         Variant::Zk1154,
@@ -80,6 +85,7 @@ impl Variant {
         Variant::Zk1208,
         Variant::Zk2172,
         Variant::SplitJoiners,
+        Variant::NewLeaderCommittedConfig,
     ];
 
     pub fn name(self) -> &'static str {
@@ -96,6 +102,7 @@ impl Variant {
             Variant::Zk1208 => "zk-1208",
             Variant::Zk2172 => "zk-2172",
             Variant::SplitJoiners => "split-joiners",
+            Variant::NewLeaderCommittedConfig => "newleader-committed-config",
         }
     }
 
@@ -118,6 +125,9 @@ impl Variant {
             }
             Variant::Zk2172 => "COMMITANDACTIVATE received while syncing is taken for a COMMIT (ZOOKEEPER-2172)",
             Variant::SplitJoiners => "operator error: two joiners start listing only each other as participants",
+            Variant::NewLeaderCommittedConfig => {
+                "not ZooKeeper, a candidate fix: an established leader's NEWLEADER carries its configuration in force"
+            }
         }
     }
 }

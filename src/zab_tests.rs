@@ -155,7 +155,11 @@ fn elected_follower(id: Sid, variant: Variant, durable: DurableState) -> (Node, 
 /// Leader 3, elected, with FOLLOWERINFO from 1 and 2 (these acceptedEpochs) and its own
 /// acceptedEpoch durable: LEADERINFO went to both.
 fn leader_past_leaderinfo(durable: DurableState, accepted: [Epoch; 2]) -> Node {
-    let (mut n, _) = elected_leader(Variant::None, durable);
+    leader_past_leaderinfo_of(Variant::None, durable, accepted)
+}
+
+fn leader_past_leaderinfo_of(variant: Variant, durable: DurableState, accepted: [Epoch; 2]) -> Node {
+    let (mut n, _) = elected_leader(variant, durable);
     let mut ids = fsync_ids(&recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: accepted[0], observer: false }));
     ids.extend(fsync_ids(&recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: accepted[1], observer: false })));
     assert_eq!(ids.len(), 1, "one acceptedEpoch fsync");
@@ -171,7 +175,16 @@ fn leader_synchronizing(
     accepted: [Epoch; 2],
     acks: [(Option<Epoch>, Zxid); 2],
 ) -> (Node, Vec<Effect>) {
-    let mut n = leader_past_leaderinfo(durable, accepted);
+    leader_synchronizing_of(Variant::None, durable, accepted, acks)
+}
+
+fn leader_synchronizing_of(
+    variant: Variant,
+    durable: DurableState,
+    accepted: [Epoch; 2],
+    acks: [(Option<Epoch>, Zxid); 2],
+) -> (Node, Vec<Effect>) {
+    let mut n = leader_past_leaderinfo_of(variant, durable, accepted);
     let mut ids = Vec::new();
     for (sid, (current_epoch, last_zxid)) in [1, 2].into_iter().zip(acks) {
         ids.extend(fsync_ids(&recv(&mut n, sid, Message::AckEpoch { current_epoch, last_zxid })));
@@ -183,8 +196,13 @@ fn leader_synchronizing(
 
 /// Leader 3 serving in epoch 2 over history 1:1..1:2, learners 1 and 2 up to date.
 fn established_leader() -> Node {
+    established_leader_of(Variant::None)
+}
+
+fn established_leader_of(variant: Variant) -> Node {
     let last = z(1, 2);
-    let (mut n, _) = leader_synchronizing(DurableState::with_history(1, 1, last), [1, 1], [(Some(1), last); 2]);
+    let durable = DurableState::with_history(1, 1, last);
+    let (mut n, _) = leader_synchronizing_of(variant, durable, [1, 1], [(Some(1), last); 2]);
     for sid in [1, 2] {
         recv(&mut n, sid, Message::Ack { zxid: z(2, 0) });
     }
@@ -821,7 +839,11 @@ fn zxid_counter_rollover_makes_the_leader_step_down() {
 /// Client 50 connected to leader 3 with a new session: its createSession is 2:1, and the
 /// session id is that zxid (`SessionTrackerImpl`, `FinalRequestProcessor`).
 fn leader_with_session() -> (Node, u64) {
-    let mut n = established_leader();
+    leader_with_session_of(Variant::None)
+}
+
+fn leader_with_session_of(variant: Variant) -> (Node, u64) {
+    let mut n = established_leader_of(variant);
     let connect = ClientRequest::Connect { session: None, timeout_ms: 4000, last_zxid_seen: Zxid::ZERO };
     let e = step(&mut n, Input::Client { client: 50, request: connect });
     let t = Txn { zxid: z(2, 1), op: Op::CreateSession { client: 50, timeout_ms: 4000 } };
@@ -1140,4 +1162,29 @@ fn an_observer_never_wins_and_observes_the_leader_a_quorum_follows() {
     let e = recv(&mut v, 4, Message::Notification(from_observer));
     assert_eq!(sent(&e).len(), 1);
     assert_eq!(sent(&e)[0].0, 4);
+}
+
+/// `LearnerHandler`'s NEWLEADER carries the leader's newest configuration, even one only
+/// proposed, which the learner activates at UPTODATE; the candidate fix
+/// `newleader-committed-config` sends an established leader's configuration in force.
+#[test]
+fn an_established_leader_syncing_a_learner_sends_its_newest_configuration_unless_the_candidate_fix() {
+    for (variant, pending) in [(Variant::None, true), (Variant::NewLeaderCommittedConfig, false)] {
+        let (mut n, _) = leader_with_session_of(variant);
+        call(&mut n, 50, 1, reconfig(add(&[4]), None));
+        let proposed = n.last_seen_quorum_verifier();
+        assert!(proposed.version() > n.quorum_verifier().version(), "{variant}: pending");
+        // Learner 2 reconnects and is synced.
+        let epoch = n.epoch().unwrap();
+        let e = recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: epoch, observer: false });
+        assert!(sent_to(&e, 2).iter().any(|m| matches!(m, Message::LeaderInfo { .. })));
+        let last = n.log().last().unwrap().zxid;
+        let e = recv(&mut n, 2, Message::AckEpoch { current_epoch: None, last_zxid: last });
+        let config = sent_to(&e, 2).into_iter().find_map(|m| match m {
+            Message::NewLeader { config, .. } => Some(config),
+            _ => None,
+        });
+        let expected = if pending { proposed } else { n.quorum_verifier() };
+        assert_eq!(config, Some(expected), "{variant}");
+    }
 }

@@ -813,6 +813,9 @@ pub struct Expected {
     /// With a migration: `None` until its last step committed, then the configuration it
     /// made, which every server up must have activated.
     pub migration: Option<Option<QuorumVerifier>>,
+    /// Servers outside the final configuration may stay up, as non-voting followers
+    /// (the operator does not stop removed servers).
+    pub outsiders_stay: bool,
 }
 
 /// The first position where `log` does not extend `prefix` (or `None` if it does).
@@ -862,7 +865,7 @@ pub fn converged(nodes: &[Option<Node>], expected: &Expected) -> Result<Sid, (Ve
         }
         let outsiders: Vec<Sid> =
             nodes.iter().flatten().map(|n| n.id()).filter(|s| !c.members().contains(*s)).collect();
-        if !outsiders.is_empty() {
+        if !outsiders.is_empty() && !expected.outsiders_stay {
             return Err((outsiders, format!("servers outside the final configuration {c} are up")));
         }
         if let Some(l) = leaders.iter().find(|l| !c.is_voter(**l)) {

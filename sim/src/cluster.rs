@@ -441,7 +441,8 @@ impl<'a> Cluster<'a> {
     fn expected(&self) -> Expected {
         let migration =
             self.scenario.reconfig.as_ref().map(|_| self.fleet.as_ref().and_then(|f| f.recipes.final_config()));
-        Expected { retired: self.retired, migration }
+        let outsiders_stay = self.scenario.reconfig.as_ref().is_some_and(|r| r.retire == Retire::Never);
+        Expected { retired: self.retired, migration, outsiders_stay }
     }
 
     /// Stops the removed servers the operator may stop now: at once, or once every member
@@ -1091,7 +1092,9 @@ impl<'a> Cluster<'a> {
                     f.recipes.on_event(now, k, &ev, client, &mut self.rng_clients, &mut more);
                     queue.extend(more);
                     let (removed, config) = f.recipes.take_retired();
-                    self.to_retire.extend(removed.into_iter().map(|s| (s, config)));
+                    if self.scenario.reconfig.as_ref().is_some_and(|r| r.retire != Retire::Never) {
+                        self.to_retire.extend(removed.into_iter().map(|s| (s, config)));
+                    }
                     self.retire_when_ready(now);
                 }
             }

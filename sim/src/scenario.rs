@@ -102,6 +102,9 @@ pub enum Retire {
     /// configuration has activated it, the new servers still need a quorum of the old one,
     /// which is gone: the ensemble stays down.
     AtOnce,
+    /// Never: removed servers keep running as non-voting followers, as ZooKeeper leaves
+    /// them until someone stops them (and a later step may add them back).
+    Never,
 }
 
 /// One reconfig: incremental (`add`, `add_observers`, `remove`) or a whole new membership

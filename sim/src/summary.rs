@@ -560,7 +560,7 @@ fn write_service(f: &mut fmt::Formatter<'_>, sv: &ServiceStats) -> fmt::Result {
         let errors: Vec<String> = sv.reconfig_errors.iter().map(|(e, n)| format!("{n} {e}")).collect();
         let errors = if errors.is_empty() { "none".to_string() } else { errors.join(", ") };
         writeln!(f, "operator: {} reconfig step(s) done; refused or lost attempts: {errors}", sv.reconfigs.len())?;
-        writeln!(f, "  step  asked        done         attempts  to                               stopped")?;
+        writeln!(f, "  step  asked        done         attempts  to                               removed")?;
         for r in &sv.reconfigs {
             let stopped: Vec<String> = r.removed.iter().map(|s| s.to_string()).collect();
             writeln!(
