@@ -725,7 +725,26 @@ impl Node {
             Input::Client { client, request } => self.on_client(client, request, out),
             Input::ClientGone { client } => self.core.clients.remove(client),
         }
+        self.update_election_vote();
         self.drain_self_notifications(out);
+    }
+
+    /// `QuorumPeer.updateElectionVote` (ZOOKEEPER-1732): once a leader is established, or a
+    /// learner gets UPTODATE, the vote it answers LOOKING servers with carries the epoch it
+    /// now serves in, so every member of the ensemble reports the same vote. (A reconfig's
+    /// designated leader is taken with the epoch of before; without this its followers and
+    /// it would report different epochs and a joining server could never match them.)
+    fn update_election_vote(&mut self) {
+        let Some((vote, _)) = &mut self.current_vote else { return };
+        let serving_in = match &self.role {
+            Role::Looking => None,
+            Role::Following(f) if f.is_serving() => f.epoch(),
+            Role::Leading(l) if l.is_established() => l.epoch(),
+            _ => None,
+        };
+        if let Some(epoch) = serving_in {
+            vote.peer_epoch = epoch;
+        }
     }
 
     fn on_client(&mut self, client: u64, request: ClientRequest, out: &mut Outbox) {
