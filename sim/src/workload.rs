@@ -452,11 +452,7 @@ impl Recipes {
     fn on_new_session(&mut self, k: usize, client: &mut Client, out: &mut Vec<ClientEffect>) {
         match self.roles[k] {
             Role::Instance(i) => {
-                for path in [SERVICES, SERVICE_PATH, BEATS_PATH] {
-                    let create =
-                        Request::Create { path: path.into(), data: String::new(), mode: CreateMode::Persistent };
-                    client.call(create, out);
-                }
+                self.create_parents(client, out);
                 self.register(i, client, out);
             }
             Role::Client(_) => {
@@ -467,6 +463,14 @@ impl Recipes {
                 client.call(Request::GetData { path: CONFIG_PATH.into(), watch: false }, out);
             }
             Role::Operator => {}
+        }
+    }
+
+    /// The persistent parents of the instances' znodes (NodeExists when they are there).
+    fn create_parents(&mut self, client: &mut Client, out: &mut Vec<ClientEffect>) {
+        for path in [SERVICES, SERVICE_PATH, BEATS_PATH] {
+            let create = Request::Create { path: path.into(), data: String::new(), mode: CreateMode::Persistent };
+            client.call(create, out);
         }
     }
 
@@ -545,6 +549,13 @@ impl Recipes {
                     client.call(Request::Exists { path: path.clone(), watch: true }, out);
                 }
                 (Request::Create { path, .. }, _) if retry && *path == Self::instance_path(i) => {
+                    self.register(i, client, out);
+                }
+                (Request::Create { path, .. }, Response::Error { code: ErrorCode::NoNode })
+                    if *path == Self::instance_path(i) =>
+                {
+                    // The parents' creates were lost with a connection: create them again.
+                    self.create_parents(client, out);
                     self.register(i, client, out);
                 }
                 (Request::Exists { path, .. }, Response::Exists { stat }) if *path == Self::instance_path(i) => {
