@@ -584,14 +584,7 @@ impl<'a> Cluster<'a> {
             Event::Join { server } => {
                 if self.nodes[Self::idx(server)].is_none() && !self.retired.contains(server) {
                     self.fault_event(now, FaultEvent::Join { server });
-                    self.start_server(server);
-                    let links: Vec<(Sid, Sid)> = self
-                        .scenario
-                        .servers()
-                        .filter(|p| *p != server && (self.net.is_linked(server, *p) || self.net.is_linked(*p, server)))
-                        .map(|p| (server, p))
-                        .collect();
-                    self.links_up(now, links);
+                    self.start_and_connect(now, server);
                 }
             }
             Event::HealCut { cut } => {
@@ -1148,14 +1141,17 @@ impl<'a> Cluster<'a> {
 
     fn client_wake(&mut self, now: u64, k: usize, life: u64) {
         // The operator finds the leader as `srvr` on each server would tell it.
-        let leader = self.leader().filter(|l| self.nodes[Self::idx(*l)].as_ref().is_some_and(|n| n.is_established()));
+        let operator = self.fleet.as_ref().is_some_and(|f| f.recipes.role(k) == Role::Operator);
+        let leader = operator
+            .then(|| self.leader().filter(|l| self.nodes[Self::idx(*l)].as_ref().is_some_and(|n| n.is_established())))
+            .flatten();
         let f = self.fleet.as_mut().expect("fleet");
         if f.life[k] != life || f.clients[k].is_none() {
             return;
         }
         let mut out = Vec::new();
         if !f.paused[k] {
-            if f.recipes.role(k) == Role::Operator {
+            if operator {
                 f.recipes.set_leader(leader);
             }
             let client = f.clients[k].as_mut().expect("checked");
@@ -1359,6 +1355,11 @@ impl<'a> Cluster<'a> {
         if !self.faults_stopped {
             self.stats.count_fault("restart");
         }
+        self.start_and_connect(now, s);
+    }
+
+    /// Starts a server that is down and brings up its links to the peers it can reach.
+    fn start_and_connect(&mut self, now: u64, s: Sid) {
         self.start_server(s);
         if self.nodes[Self::idx(s)].is_none() {
             return;
