@@ -23,8 +23,7 @@ pub fn log_zxids(bytes: &[u8]) -> Result<Vec<Hex>, String> {
     let _version = r.u32().ok_or("shorter than a file header")?;
     let _dbid = r.u64().ok_or("shorter than a file header")?;
     let mut out = Vec::new();
-    loop {
-        let Some(_crc) = r.u64() else { break };
+    while let Some(_crc) = r.u64() {
         let Some(len) = r.u32() else { break };
         let len = len as usize;
         if len == 0 {

@@ -58,12 +58,17 @@ impl Settings {
         m
     }
 
+    /// The factor in force: 3.8.0 resets one above 1 to 0.33 (`ZKDatabase` constructor).
     pub fn snapshot_size_factor(&self) -> String {
-        self.props.get("zookeeper.snapshotSizeFactor").cloned().unwrap_or_else(|| "0.33".into())
+        match self.props.get("zookeeper.snapshotSizeFactor") {
+            Some(v) if v.parse::<f64>().is_ok_and(|f| f <= 1.0) => v.clone(),
+            _ => "0.33".into(),
+        }
     }
 
+    /// The count in force: 3.8.0 raises one below 500 to 500 (`ZKDatabase` constructor).
     pub fn commit_log_count(&self) -> u64 {
-        self.props.get("zookeeper.commitLogCount").and_then(|v| v.parse().ok()).unwrap_or(500)
+        self.props.get("zookeeper.commitLogCount").and_then(|v| v.parse().ok()).unwrap_or(500).max(500)
     }
 }
 
