@@ -241,11 +241,12 @@ mod tests {
     #[test]
     fn padding_grows_by_a_block_near_the_end() {
         // `FilePadding.calculateFileSizeWithPadding`.
-        assert_eq!(padded(16, 0, 1000), 1000);
-        assert_eq!(padded(100, 1000, 1000), 1000);
-        assert_eq!(padded(996, 1000, 1000), 2000);
-        assert_eq!(padded(2500, 1000, 1000), 3000);
-        assert_eq!(padded(2500, 1000, 0), 1000, "no preallocation");
+        const P: u64 = 1_000_000;
+        assert_eq!(padded(16, 0, P), P);
+        assert_eq!(padded(100, P, P), P, "far from the end");
+        assert_eq!(padded(P - 100, P, P), 2 * P, "within 4 KB of the end");
+        assert_eq!(padded(2 * P + 500, P, P), 3 * P, "written past the end");
+        assert_eq!(padded(2 * P + 500, P, 0), P, "no preallocation");
     }
 
     #[test]
