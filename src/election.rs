@@ -325,7 +325,7 @@ mod tests {
     use crate::timing::Timing;
 
     fn cfg(id: Sid, variant: Variant) -> NodeConfig {
-        NodeConfig { id, quorum: QuorumVerifier::majority_of(5), timing: Timing::default(), variant }
+        NodeConfig::new(id, QuorumVerifier::majority_of(5), Timing::default(), variant)
     }
 
     fn q() -> Quorums {

@@ -61,15 +61,27 @@ pub struct Follower {
     /// What NEWLEADER's sequence does once the fsync with this id completes: ZooKeeper
     /// runs these steps one after the other, each after the previous one's fsync returned.
     after_fsync: Option<(u64, AfterFsync)>,
-    /// The fsync that releases the NEWLEADER ACK, while it is pending.
-    newleader_ack_fsync: Option<u64>,
-    /// The correct protocol's NEWLEADER sequence: later proposals wait for its ACK (the
-    /// bug variants with their own NEWLEADER order keep their historical behaviour).
+    /// The correct protocol's NEWLEADER sequence: proposals not committed at NEWLEADER,
+    /// and those that come after it, are logged (and acknowledged) only after UPTODATE
+    /// (the bug variants with their own NEWLEADER order keep their historical behaviour).
     holds_acks: bool,
-    /// Proposals that came after NEWLEADER while its ACK had not left yet: ZooKeeper
-    /// starts the sync processor, which logs and acknowledges them, only once the
-    /// NEWLEADER ACK is sent (the ZOOKEEPER-4685 fix), so no ACK can overtake it.
+    /// Proposals `syncWithLeader` keeps in `packetsNotLogged` until UPTODATE.
     held: Vec<Txn>,
+    /// `QuorumPeer.syncMode`: which sync is under way, until NEWLEADER sets it back.
+    sync_mode: Option<SyncMode>,
+    /// `writeToTxnLog`: a DIFF's txns wait for NEWLEADER to be logged; before NEWLEADER a
+    /// SNAP's or TRUNC's COMMITs apply to the tree at once, unlogged.
+    write_to_txn_log: bool,
+    /// Synced txns the bug variants log at NEWLEADER and apply at UPTODATE.
+    to_apply: Vec<Txn>,
+}
+
+/// `QuorumPeer.SyncMode`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SyncMode {
+    Diff,
+    Trunc,
+    Snap,
 }
 
 /// A step of NEWLEADER's sequence that waits for the previous one to be durable.
@@ -93,9 +105,11 @@ impl Follower {
             pending: VecDeque::new(),
             unlogged: Vec::new(),
             after_fsync: None,
-            newleader_ack_fsync: None,
             holds_acks: false,
             held: Vec::new(),
+            sync_mode: None,
+            write_to_txn_log: false,
+            to_apply: Vec::new(),
         };
         f.connect(core, out);
         out.set_timer(Timer::LearnerRead, core.cfg.timing.init_timeout_us());
@@ -125,6 +139,11 @@ impl Follower {
         self.phase == Phase::Broadcast
     }
 
+    /// A SNAP sync under way: leaving the role now clears the database.
+    pub fn in_snap_sync(&self) -> bool {
+        self.sync_mode == Some(SyncMode::Snap)
+    }
+
     /// A client's session request, forwarded to the leader (`Learner.request`).
     pub fn forward(&mut self, msg: Message, out: &mut Outbox) {
         out.send(self.leader, msg);
@@ -143,12 +162,9 @@ impl Follower {
         let reason = match msg {
             Message::Refused => return self.on_refused(out),
             Message::LeaderInfo { epoch } => self.on_leader_info(core, epoch, out),
-            Message::Diff { zxid } => self.on_sync_op(core, None, zxid, out),
-            Message::Trunc { zxid } => {
-                let w = DiskWrite::Truncate { after: zxid };
-                self.on_sync_op(core, Some(w), zxid, out)
-            }
-            Message::Snap { zxid, txns } => self.on_sync_op(core, Some(DiskWrite::Snapshot { txns }), zxid, out),
+            Message::Diff { zxid } => self.on_sync_op(core, SyncMode::Diff, zxid, &[], out),
+            Message::Trunc { zxid } => self.on_sync_op(core, SyncMode::Trunc, zxid, &[], out),
+            Message::Snap { zxid, txns } => self.on_sync_op(core, SyncMode::Snap, zxid, &txns, out),
             Message::Proposal { txn } => self.on_proposal(core, txn, out),
             Message::Commit { zxid } => self.on_commit(core, zxid, out),
             Message::CommitAndActivate { zxid, designated } => self.on_commit_and_activate(core, zxid, designated, out),
@@ -229,28 +245,44 @@ impl Follower {
         None
     }
 
-    /// The first packet of the sync: DIFF, TRUNC or SNAP.
+    /// The first packet of the sync (`syncWithLeader`): DIFF, TRUNC or SNAP.
     fn on_sync_op(
         &mut self,
         core: &mut Core,
-        write: Option<DiskWrite>,
+        mode: SyncMode,
         zxid: Zxid,
+        snapshot: &[Txn],
         out: &mut Outbox,
     ) -> Option<LookingReason> {
         if self.phase != (Phase::Syncing { op_seen: false }) {
             return Some(LookingReason::ProtocolError);
         }
         self.phase = Phase::Syncing { op_seen: true };
-        if let Some(w) = write {
-            // TRUNC and SNAP replace the in-memory state (`truncateLog`, `deserializeSnapshot`).
-            core.write(w, out);
-            core.reload_tree(zxid);
-            self.committed_upto = zxid;
-        } else {
-            // DIFF: our log up to the zxid we reported matches the leader's.
-            self.committed_upto = core.last_zxid();
-            if core.cfg.variant == Variant::Zk2355 {
-                core.claim_processed(zxid);
+        self.sync_mode = Some(mode);
+        match mode {
+            SyncMode::Diff => {
+                // Our history up to the zxid we reported matches the leader's; the txns
+                // that follow are logged at NEWLEADER.
+                self.write_to_txn_log = true;
+                self.committed_upto = core.last_zxid();
+                if core.cfg.variant == Variant::Zk2355 {
+                    core.claim_processed(zxid);
+                }
+            }
+            SyncMode::Snap => {
+                // `deserializeSnapshot` (the database is cleared first), then
+                // `setlastProcessedZxid`.
+                core.db_mut().install(zxid, snapshot);
+                self.committed_upto = zxid;
+            }
+            SyncMode::Trunc => {
+                // `ZKDatabase.truncateLog`: clear, truncate the log (not synced), load again;
+                // a failed truncation exits the process (`QUORUM_PACKET_ERROR`).
+                if !core.truncate_log(zxid, out) {
+                    return Some(LookingReason::ProtocolError);
+                }
+                core.db_mut().set_last_processed(zxid);
+                self.committed_upto = zxid;
             }
         }
         None
@@ -272,17 +304,19 @@ impl Follower {
                 self.unlogged.push(txn.clone());
                 self.pending.push_back(txn);
             }
-            Phase::NewLeaderAcked if self.newleader_ack_pending() => {
+            Phase::NewLeaderAcked if self.holds_acks => {
+                // `packetsNotLogged`: logged after UPTODATE.
                 self.held.push(txn.clone());
                 self.pending.push_back(txn);
             }
             Phase::NewLeaderAcked | Phase::Broadcast => {
-                // UPTODATE follows the NEWLEADER ACK, which left with the held proposals.
+                // UPTODATE logged the held proposals before anything that follows.
                 assert!(self.held.is_empty(), "server {}: proposal {} overtakes held ones", core.id(), txn.zxid);
                 // Log, then ACK once the log is fsynced (`SyncRequestProcessor`, `SendAckRequestProcessor`).
                 let zxid = txn.zxid;
-                core.write(DiskWrite::Append(txn.clone()), out);
+                core.append(txn.clone(), out);
                 core.fsync(DiskFile::Log, vec![(self.leader, Message::Ack { zxid })], out);
+                core.maybe_snapshot(out);
                 self.pending.push_back(txn);
             }
             _ => return Some(LookingReason::ProtocolError),
@@ -292,6 +326,17 @@ impl Follower {
 
     fn on_commit(&mut self, core: &mut Core, zxid: Zxid, out: &mut Outbox) -> Option<LookingReason> {
         match self.phase {
+            Phase::Syncing { op_seen: true } if !self.write_to_txn_log => {
+                // A SNAP's or TRUNC's COMMIT before NEWLEADER: applied to the tree at once
+                // and not logged (`zk.processTxn(hdr, txn)`, which skips `committedLog`:
+                // ZOOKEEPER-4925 in 3.9.3); the NEWLEADER snapshot will hold it.
+                if self.sync_txns.first().is_some_and(|t| t.zxid == zxid) {
+                    let t = self.sync_txns.remove(0);
+                    core.apply_as(&t, false, out);
+                }
+                self.committed_upto = self.committed_upto.max(zxid);
+                None
+            }
             Phase::Syncing { op_seen: true } | Phase::NewLeaderAcked => {
                 self.committed_upto = self.committed_upto.max(zxid);
                 None
@@ -346,19 +391,24 @@ impl Follower {
         let zxid = txn.zxid;
         let activate = designated.zip(txn.op.reconfig());
         match self.phase {
+            Phase::Syncing { op_seen: true } if !self.write_to_txn_log => {
+                // Before NEWLEADER a SNAP's or TRUNC's INFORMs apply at once, unlogged.
+                core.apply_as(&txn, false, out);
+                self.committed_upto = self.committed_upto.max(zxid);
+            }
             Phase::Syncing { op_seen: true } => {
                 self.sync_txns.push(txn);
                 self.committed_upto = self.committed_upto.max(zxid);
             }
             Phase::NewLeaderAcked => {
-                core.write(DiskWrite::Append(txn.clone()), out);
-                core.fsync(DiskFile::Log, Vec::new(), out);
+                // Kept until UPTODATE, then committed (and logged) like the others.
                 self.pending.push_back(txn);
                 self.committed_upto = self.committed_upto.max(zxid);
             }
             Phase::Broadcast => {
-                core.write(DiskWrite::Append(txn.clone()), out);
+                core.append(txn.clone(), out);
                 core.fsync(DiskFile::Log, Vec::new(), out);
+                core.maybe_snapshot(out);
                 out.observe(Observation::Delivered { zxid });
                 core.apply(&txn, out);
             }
@@ -389,7 +439,10 @@ impl Follower {
         }
     }
 
-    /// NEWLEADER: make the synced history durable, persist currentEpoch, then ACK.
+    /// NEWLEADER (`syncWithLeader`, release-3.9.3): save the snapshot a SNAP (synced) or
+    /// TRUNC (not synced) needs; a follower logs and applies the DIFF's committed txns and
+    /// flushes them (never acknowledging them); then currentEpoch is persisted and
+    /// NEWLEADER acknowledged. Proposals not committed yet wait for UPTODATE.
     fn on_new_leader(&mut self, core: &mut Core, zxid: Zxid, out: &mut Outbox) -> Option<LookingReason> {
         if self.phase != (Phase::Syncing { op_seen: true }) {
             return Some(LookingReason::ProtocolError);
@@ -399,35 +452,43 @@ impl Follower {
         let txns = std::mem::take(&mut self.sync_txns);
         let ack = (leader, Message::Ack { zxid });
         let txn_acks = || txns.iter().map(|t| (leader, Message::Ack { zxid: t.zxid })).collect::<Vec<_>>();
+        // `snapshotNeeded`: SNAP and TRUNC save the tree they built (`takeSnapshot(syncSnapshot)`).
+        let snapshot_fsync = match self.sync_mode {
+            Some(SyncMode::Snap) => core.take_snapshot(true, out),
+            Some(SyncMode::Trunc) => core.take_snapshot(false, out),
+            _ => None,
+        };
+        self.write_to_txn_log = true;
         match core.cfg.variant {
             Variant::Zk3911 => {
                 // The synced txns stay in memory until after UPTODATE, and are acked then.
-                core.write(DiskWrite::CurrentEpoch(epoch), out);
-                core.fsync(DiskFile::Epochs, vec![ack], out);
+                self.persist_epoch(core, epoch, vec![ack], out);
                 self.unlogged = txns.clone();
+                self.to_apply = txns.clone();
             }
             Variant::Zk4646 => {
                 // Logged, but the ACK does not wait for the flush.
                 append_all(core, &txns, out);
-                core.write(DiskWrite::CurrentEpoch(epoch), out);
-                core.fsync(DiskFile::Epochs, vec![ack], out);
+                self.persist_epoch(core, epoch, vec![ack], out);
                 core.fsync(DiskFile::Log, txn_acks(), out);
+                self.to_apply = txns.clone();
             }
             Variant::Zk4643 => {
                 // currentEpoch first, the txns after: their writes queue behind its fsync
                 // (in order before any later proposal), and the ACK waits for the log.
-                core.write(DiskWrite::CurrentEpoch(epoch), out);
-                core.fsync(DiskFile::Epochs, Vec::new(), out);
+                self.persist_epoch(core, epoch, Vec::new(), out);
                 append_all(core, &txns, out);
                 let mut then = vec![ack];
                 then.extend(txn_acks());
                 core.fsync(DiskFile::Log, then, out);
+                self.to_apply = txns.clone();
             }
             Variant::Zk4685 => {
                 // Each synced txn is acked before NEWLEADER.
                 append_all(core, &txns, out);
                 let id = core.fsync(DiskFile::Log, txn_acks(), out);
                 self.after_fsync = Some((id, AfterFsync::PersistEpoch { epoch, then_send: vec![ack] }));
+                self.to_apply = txns.clone();
             }
             Variant::None
             | Variant::Zk1419
@@ -438,16 +499,34 @@ impl Follower {
             | Variant::Zk2172
             | Variant::SplitJoiners
             | Variant::NewLeaderCommittedConfig => {
-                // ZooKeeper 3.9.3: log and fsync the synced txns; once that returns, persist
-                // currentEpoch; then ACK NEWLEADER, then the synced txns (the sync
-                // processor's forwarding is held back until after the NEWLEADER ACK,
-                // ZOOKEEPER-4685).
-                append_all(core, &txns, out);
-                let id = core.fsync(DiskFile::Log, Vec::new(), out);
-                let mut then = vec![ack];
-                then.extend(txn_acks());
-                self.after_fsync = Some((id, AfterFsync::PersistEpoch { epoch, then_send: then }));
                 self.holds_acks = true;
+                let mut last_fsync = snapshot_fsync;
+                if self.observer {
+                    // An observer logs nothing before its ACK: its INFORMs are committed
+                    // after UPTODATE (`ObserverZooKeeperServer.commitRequest`).
+                    self.to_apply = txns.clone();
+                } else {
+                    // `packetsCommitted`: log and apply each (`appendRequest`, `processTxn`),
+                    // then `ZKDatabase.commit` (ZOOKEEPER-3911, -4646).
+                    let committed = txns.iter().take_while(|t| t.zxid <= self.committed_upto);
+                    let mut any = false;
+                    for t in committed {
+                        core.append(t.clone(), out);
+                        core.apply_as(t, false, out);
+                        any = true;
+                    }
+                    if any {
+                        last_fsync = Some(core.fsync(DiskFile::Log, Vec::new(), out));
+                    }
+                    // The rest, `packetsNotLogged`, is logged after UPTODATE.
+                    self.held = txns.iter().filter(|t| t.zxid > self.committed_upto).cloned().collect();
+                }
+                // currentEpoch once the writes before it returned (ZOOKEEPER-4643), then the
+                // NEWLEADER ACK.
+                match last_fsync {
+                    Some(id) => self.after_fsync = Some((id, AfterFsync::PersistEpoch { epoch, then_send: vec![ack] })),
+                    None => self.persist_epoch(core, epoch, vec![ack], out),
+                }
             }
         }
         // The synced txns past the last COMMIT are proposals still waiting for one.
@@ -457,7 +536,16 @@ impl Follower {
         None
     }
 
-    /// UPTODATE: apply what is committed and serve.
+    /// `setCurrentEpoch`, then the packets that wait for it; the sync is over
+    /// (`setSyncMode(NONE)`).
+    fn persist_epoch(&mut self, core: &mut Core, epoch: Epoch, then_send: Vec<(Sid, Message)>, out: &mut Outbox) {
+        core.write(DiskWrite::CurrentEpoch(epoch), out);
+        core.fsync(DiskFile::Epochs, then_send, out);
+        self.sync_mode = None;
+    }
+
+    /// UPTODATE: activate NEWLEADER's configuration, acknowledge, log what waited, apply
+    /// what is committed, and serve.
     fn on_up_to_date(&mut self, core: &mut Core, out: &mut Outbox) -> Option<LookingReason> {
         if self.phase != Phase::NewLeaderAcked {
             return Some(LookingReason::ProtocolError);
@@ -469,25 +557,47 @@ impl Follower {
                 return Some(LookingReason::Reconfig);
             }
         }
+        let epoch = self.epoch.expect("synced after LEADERINFO");
+        if self.holds_acks {
+            // `ack.setZxid(makeZxid(newEpoch, 0))`: the UPTODATE acknowledgement.
+            out.send(self.leader, Message::Ack { zxid: Zxid::new(epoch, 0) });
+        }
         if !self.unlogged.is_empty() {
             let txns = std::mem::take(&mut self.unlogged);
             append_all(core, &txns, out);
             let acks = txns.iter().map(|t| (self.leader, Message::Ack { zxid: t.zxid })).collect();
             core.fsync(DiskFile::Log, acks, out);
         }
-        // Everything logged up to the last COMMIT is applied.
+        if !self.held.is_empty() {
+            // `fzk.logRequest` for each of `packetsNotLogged`: logged, acknowledged once flushed.
+            let txns = std::mem::take(&mut self.held);
+            append_all(core, &txns, out);
+            let acks = txns.iter().map(|t| (self.leader, Message::Ack { zxid: t.zxid })).collect();
+            core.fsync(DiskFile::Log, acks, out);
+            core.maybe_snapshot(out);
+        }
+        // Everything known up to the last COMMIT is applied (an observer logs it first).
         let upto = self.committed_upto;
-        core.reset_processed(upto);
+        let known = std::mem::take(&mut self.to_apply);
+        let mut logged = false;
+        for t in known.iter().chain(self.pending.iter()) {
+            if t.zxid > core.last_processed() && t.zxid <= upto {
+                if self.observer && self.holds_acks {
+                    core.append(t.clone(), out);
+                    logged = true;
+                }
+                core.apply(t, out);
+            }
+        }
+        if logged {
+            core.fsync(DiskFile::Log, Vec::new(), out);
+        }
         core.clear_claim();
         while self.pending.front().is_some_and(|t| t.zxid <= upto) {
             self.pending.pop_front();
         }
         self.phase = Phase::Broadcast;
-        out.observe(Observation::Synced {
-            leader: self.leader,
-            epoch: self.epoch.expect("synced after LEADERINFO"),
-            committed_upto: upto,
-        });
+        out.observe(Observation::Synced { leader: self.leader, epoch, committed_upto: upto });
         None
     }
 
@@ -496,32 +606,11 @@ impl Follower {
     pub fn on_durable(&mut self, core: &mut Core, fsync: u64, out: &mut Outbox) -> Option<LookingReason> {
         match self.after_fsync.take() {
             Some((id, next)) if id == fsync => match next {
-                AfterFsync::PersistEpoch { epoch, then_send } => {
-                    core.write(DiskWrite::CurrentEpoch(epoch), out);
-                    let id = core.fsync(DiskFile::Epochs, then_send, out);
-                    if self.holds_acks {
-                        self.newleader_ack_fsync = Some(id);
-                    }
-                }
+                AfterFsync::PersistEpoch { epoch, then_send } => self.persist_epoch(core, epoch, then_send, out),
             },
             other => self.after_fsync = other,
         }
-        if self.newleader_ack_fsync == Some(fsync) {
-            // The NEWLEADER ACK has left: log and acknowledge what waited behind it.
-            self.newleader_ack_fsync = None;
-            if !self.held.is_empty() {
-                let txns = std::mem::take(&mut self.held);
-                append_all(core, &txns, out);
-                let acks = txns.iter().map(|t| (self.leader, Message::Ack { zxid: t.zxid })).collect();
-                core.fsync(DiskFile::Log, acks, out);
-            }
-        }
         None
-    }
-
-    /// Whether the correct protocol's NEWLEADER ACK has yet to leave.
-    fn newleader_ack_pending(&self) -> bool {
-        self.holds_acks && (self.after_fsync.is_some() || self.newleader_ack_fsync.is_some())
     }
 
     pub fn on_timer(&mut self, core: &mut Core, timer: Timer, out: &mut Outbox) -> Option<LookingReason> {
@@ -543,6 +632,6 @@ impl Follower {
 
 fn append_all(core: &mut Core, txns: &[Txn], out: &mut Outbox) {
     for t in txns {
-        core.write(DiskWrite::Append(t.clone()), out);
+        core.append(t.clone(), out);
     }
 }

@@ -65,6 +65,7 @@ struct LearnerHandler {
 struct Pending {
     acks: SidSet,
     quorums: Quorums,
+    txn: Txn,
 }
 
 #[derive(Clone, Debug)]
@@ -110,6 +111,12 @@ pub struct Leader {
 impl Leader {
     pub fn start(core: &mut Core, round: Round, out: &mut Outbox) -> Leader {
         let me = core.id();
+        // `Leader.lead` -> `ZooKeeperServer.loadData`: the database is loaded already (or
+        // again, if it was cleared), and a clean snapshot is taken (not synced).
+        if !core.db().is_initialized() {
+            core.reload();
+        }
+        core.take_snapshot(false, out);
         let mut leader = Leader {
             round,
             summary: (core.disk().current_epoch, core.last_processed()),
@@ -342,27 +349,37 @@ impl Leader {
     fn sync_learner(&mut self, core: &mut Core, sid: Sid, out: &mut Outbox) {
         let h = self.learners.get_mut(&sid).expect("syncing a known learner");
         let Stage::EpochAcked { last_zxid } = h.stage else { panic!("sync before ACKEPOCH") };
-        let log = &core.disk().log;
-        let committed_len = log.partition_point(|t| t.zxid <= self.last_committed);
-        let plan = sync::plan(core.cfg.variant, &log[..committed_len], self.last_committed, last_zxid);
+        let db = core.db();
+        let (min_committed, max_committed) = db.committed_bounds();
+        let source = sync::SyncSource {
+            committed_log: db.committed_log(),
+            min_committed,
+            max_committed,
+            last_processed: db.last_processed(),
+            log: &core.disk().log,
+            newest_snapshot_bytes: core.disk().newest_snapshot_bytes(),
+            snapshot_size_factor_pct: core.cfg.storage.snapshot_size_factor_pct,
+        };
+        let plan = sync::sync_follower(core.cfg.variant, source, last_zxid);
         match plan.op {
             SyncOp::Diff { zxid } => out.send(sid, Message::Diff { zxid }),
             SyncOp::Trunc { zxid } => out.send(sid, Message::Trunc { zxid }),
-            SyncOp::Snap => out.send(sid, Message::Snap { zxid: self.last_committed, txns: plan.txns.clone() }),
-        }
-        if plan.op != SyncOp::Snap {
-            for t in &plan.txns {
-                out.send(sid, Message::Proposal { txn: t.clone() });
-                out.send(sid, Message::Commit { zxid: t.zxid });
+            SyncOp::Snap => {
+                // The tree as it is now, labelled with its `lastProcessedZxid`.
+                let zxid = db.last_processed();
+                out.send(sid, Message::Snap { zxid, txns: db.history().to_vec() })
             }
         }
-        // `startForwarding`: proposals still in flight, then everything new (an observer
-        // gets them as INFORMs once committed).
-        if !h.observer {
-            for t in &log[committed_len..] {
-                if t.zxid > plan.last_queued {
-                    out.send(sid, Message::Proposal { txn: t.clone() });
-                }
+        for t in &plan.txns {
+            out.send(sid, Message::Proposal { txn: t.clone() });
+            out.send(sid, Message::Commit { zxid: t.zxid });
+        }
+        // `startForwarding`: proposals still in flight past what the sync queued, then
+        // everything new (an observer gets them as INFORMs once committed).
+        if !h.observer && self.last_proposed > plan.last_queued {
+            for (zxid, p) in self.outstanding.range(Zxid(plan.last_queued.0 + 1)..) {
+                debug_assert_eq!(*zxid, p.txn.zxid);
+                out.send(sid, Message::Proposal { txn: p.txn.clone() });
             }
         }
         h.forwarding = true;
@@ -418,6 +435,10 @@ impl Leader {
         if designated != core.id() {
             self.allowed_to_commit = false;
         }
+        // `startZkServer`: the tree's last processed zxid becomes `newEpoch << 32`, so a
+        // learner at our old last zxid is no longer in sync with us.
+        self.last_committed = self.last_proposed;
+        core.db_mut().set_last_processed(self.last_proposed);
         // The whole log is committed now: requests are prepared against it, and every
         // session's timer restarts.
         let tick_ms = core.cfg.timing.tick_ms();
@@ -559,10 +580,11 @@ impl Leader {
         if let Some(prep) = &mut self.prep {
             prep.apply(&txn);
         }
-        core.write(DiskWrite::Append(txn.clone()), out);
+        core.append(txn.clone(), out);
         let id = core.fsync(DiskFile::Log, Vec::new(), out);
+        core.maybe_snapshot(out);
         self.self_ack_fsyncs.insert(id, zxid);
-        self.outstanding.insert(zxid, Pending { acks: SidSet::EMPTY, quorums: *core.quorums() });
+        self.outstanding.insert(zxid, Pending { acks: SidSet::EMPTY, quorums: *core.quorums(), txn: txn.clone() });
         out.observe(Observation::Proposed { zxid });
         for (sid, h) in &self.learners {
             if h.forwarding && !h.observer {
@@ -580,9 +602,8 @@ impl Leader {
                 break;
             }
             let acks = p.acks;
-            self.outstanding.remove(&zxid);
+            let txn = self.outstanding.remove(&zxid).expect("peeked").txn;
             self.last_committed = zxid;
-            let txn = core.disk().log.iter().rev().find(|t| t.zxid == zxid).cloned().expect("a proposal is logged");
             if let Some(new) = txn.op.reconfig() {
                 let designated = self.designated_leader(core, new, acks, zxid);
                 core.process_reconfig(new, Some((designated, self.last_proposed)), core.id(), false, out);

@@ -10,7 +10,10 @@
 //! - [`leader`], [`follower`]: the quorum protocol after election (`Leader`, `Learner`);
 //! - [`api`]: the client API's vocabulary (requests, responses, errors, watch events);
 //! - [`client`]: the ZooKeeper client (sessions, reconnects, watches) as a state machine;
-//! - [`durable`]: what a server keeps on disk and the startup checks;
+//! - [`durable`]: what a server keeps on disk (epoch, configuration, snapshot and log
+//!   files) and the startup checks; [`txnlog`]: the transaction log files;
+//! - [`zkdb`]: the in-memory database (`ZKDatabase`: tree, `lastProcessedZxid`,
+//!   `committedLog`), apart from the disk;
 //! - [`session`]: session expiry at the leader, client connections at every server;
 //! - [`quorum`]: configurations and majority quorums (`QuorumMaj`), with the pending one;
 //! - [`reconfig`]: dynamic reconfiguration: configurations a server knows, reconfig
@@ -31,9 +34,11 @@ pub mod session;
 pub mod sync;
 pub mod timing;
 pub mod tree;
+pub mod txnlog;
 pub mod types;
 pub mod variant;
 pub mod watch;
+pub mod zkdb;
 
 pub use message::{Message, Notification};
 pub use node::{Effect, Input, Node, NodeConfig, Observation, Outbox, Timer};

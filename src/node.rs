@@ -6,7 +6,7 @@
 //! ZooKeeper's `QuorumPeer.run` loop.
 
 use crate::api::{Request, Response, SessionId, WatchedEvent, Xid};
-use crate::durable::{DiskFile, DiskWrite, DurableState, Op, StartupError, Txn};
+use crate::durable::{DiskFile, DiskWrite, DurableState, Op, StartupError, StorageConfig, Txn};
 use crate::election::{Decision, Election, Vote};
 use crate::follower::Follower;
 use crate::leader::Leader;
@@ -17,6 +17,7 @@ use crate::timing::Timing;
 use crate::tree::DataTree;
 use crate::types::{Epoch, Round, ServerState, Sid, Zxid};
 use crate::variant::Variant;
+use crate::zkdb::{Loaded, ZkDatabase};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -30,6 +31,19 @@ pub struct NodeConfig {
     pub quorum: QuorumVerifier,
     pub timing: Timing,
     pub variant: Variant,
+    /// Snapshot and log settings (`snapCount`, `preAllocSize`, `commitLogCount`,
+    /// `snapshotSizeFactor`).
+    pub storage: StorageConfig,
+    /// Where this process's `SyncRequestProcessor` draws its random snapshot offsets
+    /// (`randRoll`) from: the simulator sets it at each start from the server's disk stream.
+    pub roll_seed: u64,
+}
+
+impl NodeConfig {
+    /// A server with ZooKeeper's default storage settings.
+    pub fn new(id: Sid, quorum: QuorumVerifier, timing: Timing, variant: Variant) -> NodeConfig {
+        NodeConfig { id, quorum, timing, variant, storage: StorageConfig::default(), roll_seed: 0 }
+    }
 }
 
 /// A node's timers. Each is one-shot; setting it again replaces the pending one.
@@ -312,19 +326,17 @@ enum Role {
 }
 
 /// What every role of a server shares: its config, its view of its disk (durable image
-/// plus the writes it issued since), what it has applied, and the client writes it owes
+/// plus the writes it issued since), its in-memory database, and the client writes it owes
 /// an answer.
 #[derive(Clone, Debug)]
 pub struct Core {
     pub cfg: NodeConfig,
     disk: DurableState,
-    /// `lastProcessedZxid`: the last txn applied to the in-memory state.
-    last_processed: Zxid,
+    /// `ZKDatabase`: the tree, `lastProcessedZxid`, `committedLog`.
+    db: ZkDatabase,
     next_fsync: u64,
     /// Client writes this server took and will answer when it applies them.
     client_writes: BTreeSet<(u64, u64)>,
-    /// The data tree at `last_processed`.
-    tree: DataTree,
     /// Client connections, their sessions, what they are owed and their watches.
     pub clients: ClientConns,
     /// `zk-2355`: the zxid a DIFF claimed as processed before its txns were applied.
@@ -336,6 +348,13 @@ pub struct Core {
     /// the zxid it was designated at), so leaving the current role goes straight to the
     /// new one (`updateServerState`) instead of to an election.
     pub(crate) designated: Option<(Sid, Zxid)>,
+    /// `SyncRequestProcessor`: txns logged since the last roll (`ZKDatabase.txnCount`),
+    /// and the random part of the next snapshot's threshold (`randRoll`).
+    txn_count: u64,
+    rand_roll: u64,
+    roll_state: u64,
+    /// Loading found no files: the empty snapshot is written at start.
+    save_empty_snapshot: bool,
 }
 
 impl Core {
@@ -348,22 +367,93 @@ impl Core {
     }
 
     pub fn last_processed(&self) -> Zxid {
-        self.last_processed
+        self.db.last_processed()
     }
 
-    /// The zxid the server reports for itself in FLE and ACKEPOCH. ZooKeeper reloads its
-    /// database from disk on each election (the ZOOKEEPER-2845 fix), so this is the last
-    /// logged zxid; the `zk-2845` variant reports what it had applied instead.
+    /// The zxid the server reports for itself in FLE and ACKEPOCH:
+    /// `QuorumPeer.getLastLoggedZxid`, which is the in-memory `lastProcessedZxid` (not the
+    /// log's last zxid: see [`crate::zkdb`]).
     pub fn last_zxid(&self) -> Zxid {
+        let processed = self.db.last_processed();
         match self.cfg.variant {
-            Variant::Zk2845 => self.last_processed,
-            Variant::Zk2355 => self.claimed_processed.unwrap_or(self.last_processed).max(self.last_processed),
-            _ => self.disk.last_logged_zxid(),
+            Variant::Zk2355 => self.claimed_processed.unwrap_or(processed).max(processed),
+            _ => processed,
         }
     }
 
     pub fn tree(&self) -> &DataTree {
-        &self.tree
+        self.db.tree()
+    }
+
+    pub fn db(&self) -> &ZkDatabase {
+        &self.db
+    }
+
+    pub(crate) fn db_mut(&mut self) -> &mut ZkDatabase {
+        &mut self.db
+    }
+
+    /// Appends a txn to the open log file (a new one if none is open), as
+    /// `FileTxnLog.append` does.
+    pub fn append(&mut self, txn: Txn, out: &mut Outbox) {
+        let file = self.disk.log.append_target(txn.zxid);
+        let prealloc_bytes = self.cfg.storage.prealloc_bytes;
+        self.txn_count += 1;
+        self.write(DiskWrite::Append { file, txn, prealloc_bytes }, out);
+    }
+
+    /// `SyncRequestProcessor.run` after an append: past `snapCount / 2 + randRoll` txns,
+    /// roll the log and take a snapshot (ZooKeeper's snapshot thread: not synced).
+    pub fn maybe_snapshot(&mut self, out: &mut Outbox) {
+        if self.txn_count <= self.cfg.storage.snap_count / 2 + self.rand_roll {
+            return;
+        }
+        self.disk.log.roll();
+        self.txn_count = 0;
+        self.draw_rand_roll();
+        self.take_snapshot(false, out);
+    }
+
+    /// `resetSnapshotStats`: `randRoll` uniform in `[0, snapCount / 2)`, drawn from the
+    /// process's seed (splitmix64, so the node itself stays a pure function of its inputs).
+    fn draw_rand_roll(&mut self) {
+        self.roll_state = self.roll_state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.roll_state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        let half = self.cfg.storage.snap_count / 2;
+        self.rand_roll = if half == 0 { 0 } else { z % half };
+    }
+
+    /// `ZooKeeperServer.takeSnapshot(syncSnap)`: the tree as it is now, named by its
+    /// `lastProcessedZxid`. Returns the fsync that makes a synced one durable.
+    pub fn take_snapshot(&mut self, sync: bool, out: &mut Outbox) -> Option<u64> {
+        let snap = self.db.snapshot();
+        self.write(DiskWrite::Snapshot(snap), out);
+        sync.then(|| self.fsync(DiskFile::Snapshot, Vec::new(), out))
+    }
+
+    /// `ZKDatabase.truncateLog`: clear the database, truncate the log (not synced), load
+    /// again. False when there is no log file to truncate.
+    pub fn truncate_log(&mut self, zxid: Zxid, out: &mut Outbox) -> bool {
+        self.db.clear();
+        let Some(t) = self.disk.log.truncation(zxid) else { return false };
+        self.write(DiskWrite::Truncate(t), out);
+        self.db.load(&self.disk).is_ok()
+    }
+
+    /// `fastForwardDataBase`, when a running server shuts down its role: applies what the
+    /// log holds past `lastProcessedZxid`, never going back.
+    pub fn fast_forward(&mut self) {
+        self.db.fast_forward(&self.disk.log);
+    }
+
+    /// `ZKDatabase.clear` and, as `getLastLoggedZxid` does for a database that is not
+    /// initialized, load it again from disk.
+    pub fn reload(&mut self) {
+        // The files loaded when the process started; they cannot have become unloadable.
+        self.db.load(&self.disk).expect("files that loaded once load again");
     }
 
     pub fn quorums(&self) -> &Quorums {
@@ -395,26 +485,34 @@ impl Core {
         id
     }
 
-    /// Applies a committed txn in zxid order, answering the client if it wrote to us.
+    /// Applies a committed txn in zxid order, answering the client if it wrote to us
+    /// (`FinalRequestProcessor` -> `ZooKeeperServer.processTxn(Request)`, which adds it to
+    /// `committedLog`).
     pub fn apply(&mut self, txn: &Txn, out: &mut Outbox) {
-        assert!(
-            txn.zxid > self.last_processed,
-            "server {} applies {} after {}",
-            self.cfg.id,
-            txn.zxid,
-            self.last_processed
-        );
-        self.last_processed = txn.zxid;
+        self.apply_as(txn, true, out);
+    }
+
+    /// Applies a committed txn; `committed_log` says whether it also goes into
+    /// `committedLog` (a syncing learner's `processTxn(hdr, txn)` in 3.9.3 does not:
+    /// ZOOKEEPER-4925).
+    pub fn apply_as(&mut self, txn: &Txn, committed_log: bool, out: &mut Outbox) {
+        let last = self.db.last_processed();
+        assert!(txn.zxid > last, "server {} applies {} after {}", self.cfg.id, txn.zxid, last);
+        if committed_log {
+            self.db.add_committed(txn.clone());
+        }
         match &txn.op {
-            Op::Initial => {}
-            Op::Write { client, seq } => {
-                if self.client_writes.remove(&(*client, *seq)) {
-                    let reply = ClientReply::WriteOk { seq: *seq, zxid: txn.zxid };
-                    out.effects.push(Effect::ClientReply { client: *client, reply });
-                }
+            Op::Initial | Op::Write { .. } => {
+                self.db.process(txn);
             }
             Op::CreateSession { .. } | Op::CloseSession(_) | Op::Tree(_) | Op::Reconfig(_) => {
                 self.apply_to_tree(txn, out)
+            }
+        }
+        if let Op::Write { client, seq } = &txn.op {
+            if self.client_writes.remove(&(*client, *seq)) {
+                let reply = ClientReply::WriteOk { seq: *seq, zxid: txn.zxid };
+                out.effects.push(Effect::ClientReply { client: *client, reply });
             }
         }
     }
@@ -422,12 +520,12 @@ impl Core {
     /// `FinalRequestProcessor`: apply to the tree, fire the watches, then answer the
     /// request's own client, then the reads that waited for it.
     fn apply_to_tree(&mut self, txn: &Txn, out: &mut Outbox) {
-        let applied = self.tree.apply(txn);
+        let applied = self.db.process(txn);
         let closed = match &txn.op {
             Op::CloseSession(c) => Some(c.session),
             _ => None,
         };
-        out.observe(Observation::Applied { zxid: txn.zxid, digest: self.tree.digest(), closed });
+        out.observe(Observation::Applied { zxid: txn.zxid, digest: self.db.tree().digest(), closed });
         for (client, event) in self.clients.watches.trigger(&applied.events) {
             out.effects.push(Effect::ClientReply { client, reply: ClientReply::Watch { event } });
         }
@@ -464,7 +562,7 @@ impl Core {
         if !self.clients.finish_revalidate(client, session, valid) {
             return;
         }
-        let reply = match self.tree.sessions().get(&session) {
+        let reply = match self.db.tree().sessions().get(&session) {
             Some(timeout_ms) if valid => ClientReply::Connected { session, timeout_ms: *timeout_ms },
             _ => {
                 self.clients.remove(client);
@@ -482,7 +580,7 @@ impl Core {
             return;
         }
         let Some(client) = self.clients.clients_of(session).first().copied() else { return };
-        let reply = ClientReply::Reply { xid, zxid: self.last_processed, response: Box::new(response) };
+        let reply = ClientReply::Reply { xid, zxid: self.db.last_processed(), response: Box::new(response) };
         out.effects.push(Effect::ClientReply { client, reply });
         for (xid, request) in reads {
             self.serve_read(client, xid, &request, out);
@@ -492,7 +590,7 @@ impl Core {
     /// A read, served from this server's tree (sequentially consistent, not linearizable).
     pub fn serve_read(&mut self, client: u64, xid: Xid, request: &Request, out: &mut Outbox) {
         let response = match request {
-            Request::GetData { path, watch } => match self.tree.get_data(path) {
+            Request::GetData { path, watch } => match self.db.tree().get_data(path) {
                 Ok((data, stat)) => {
                     if *watch {
                         self.clients.watches.add_data_watch(path, client);
@@ -501,7 +599,7 @@ impl Core {
                 }
                 Err(code) => Response::Error { code },
             },
-            Request::GetChildren { path, watch } => match self.tree.get_children(path) {
+            Request::GetChildren { path, watch } => match self.db.tree().get_children(path) {
                 Ok((children, stat)) => {
                     if *watch {
                         self.clients.watches.add_child_watch(path, client);
@@ -515,51 +613,19 @@ impl Core {
                 if *watch {
                     self.clients.watches.add_data_watch(path, client);
                 }
-                Response::Exists { stat: self.tree.exists(path) }
+                Response::Exists { stat: self.db.tree().exists(path) }
             }
             Request::GetConfig => Response::Config { config: self.quorums.current },
             other => panic!("{other:?} is not a read"),
         };
-        let reply = ClientReply::Reply { xid, zxid: self.last_processed, response: Box::new(response) };
+        let reply = ClientReply::Reply { xid, zxid: self.db.last_processed(), response: Box::new(response) };
         out.effects.push(Effect::ClientReply { client, reply });
-    }
-
-    /// Sets the applied point after a TRUNC or SNAP replaced the in-memory state, or after
-    /// sync: forward by applying the logged txns up to `zxid`, back by reloading the tree
-    /// from the log (`ZKDatabase.truncateLog`, `loadDataBase`).
-    pub fn reset_processed(&mut self, zxid: Zxid) {
-        if zxid < self.last_processed {
-            return self.reload_tree(zxid);
-        }
-        // Only the log's tail is new: the log is in zxid order (an append out of order
-        // happens only in bug variants, whose trees then follow the log's order).
-        let log = &self.disk.log;
-        let from = log.partition_point(|t| t.zxid <= self.last_processed);
-        for t in log[from..].iter().take_while(|t| t.zxid <= zxid) {
-            self.tree.apply(t);
-        }
-        self.last_processed = zxid;
-    }
-
-    /// Replaces the tree with the log's (a SNAP installed a new history).
-    pub fn reload_tree(&mut self, zxid: Zxid) {
-        self.tree = tree_from_log(self.disk.log.iter().filter(|t| t.zxid <= zxid));
-        self.last_processed = zxid;
     }
 
     /// Remembers a client write to answer once it is applied here.
     pub fn take_client_write(&mut self, client: u64, seq: u64) {
         self.client_writes.insert((client, seq));
     }
-}
-
-/// `loadDataBase`: the tree a log's txns build, applied in order.
-fn tree_from_log<'a>(log: impl IntoIterator<Item = &'a Txn>) -> DataTree {
-    let mut tree = DataTree::new();
-    for t in log {
-        tree.apply(t);
-    }
-    tree
 }
 
 /// One ZooKeeper server.
@@ -578,27 +644,33 @@ impl Node {
     /// node does nothing until it receives [`Input::Start`]. Like `loadDataBase`, it
     /// applies its whole log.
     pub fn recover(cfg: NodeConfig, durable: DurableState) -> Result<Node, StartupError> {
-        durable.startup_check()?;
+        // `QuorumPeer.loadDataBase`: load, then check the epoch files against what loaded.
+        let mut db = ZkDatabase::new(cfg.storage.commit_log_count);
+        let loaded = db.load(&durable)?;
+        durable.startup_check(db.last_processed())?;
         // The dynamic configuration files, if any, override the static one.
         let current = durable.config.unwrap_or(cfg.quorum);
         let last_seen = durable.next_config.filter(|n| n.version() > current.version()).unwrap_or(current);
-        Ok(Node {
-            fle: Election::new(cfg.id),
-            core: Core {
-                last_processed: durable.last_logged_zxid(),
-                tree: tree_from_log(&durable.log),
-                cfg,
-                disk: durable,
-                next_fsync: 0,
-                client_writes: BTreeSet::new(),
-                clients: ClientConns::default(),
-                claimed_processed: None,
-                quorums: Quorums::new(current, last_seen),
-                designated: None,
-            },
-            role: Role::Looking,
-            current_vote: None,
-        })
+        let mut durable = durable;
+        // A new process holds no log file open: its first append starts a new one.
+        durable.log.open = false;
+        let mut core = Core {
+            db,
+            roll_state: cfg.roll_seed,
+            cfg,
+            disk: durable,
+            next_fsync: 0,
+            client_writes: BTreeSet::new(),
+            clients: ClientConns::default(),
+            claimed_processed: None,
+            quorums: Quorums::new(current, last_seen),
+            designated: None,
+            txn_count: 0,
+            rand_roll: 0,
+            save_empty_snapshot: loaded == Loaded::Empty,
+        };
+        core.draw_rand_roll();
+        Ok(Node { fle: Election::new(core.cfg.id), core, role: Role::Looking, current_vote: None })
     }
 
     pub fn id(&self) -> Sid {
@@ -673,9 +745,10 @@ impl Node {
         self.core.disk()
     }
 
-    /// The server's log (durable and volatile).
+    /// The server's history as its files hold it (durable and volatile writes): the
+    /// newest snapshot's txns, then the log after it.
     pub fn log(&self) -> &[Txn] {
-        &self.core.disk().log
+        self.core.disk().history()
     }
 
     pub fn last_processed(&self) -> Zxid {
@@ -709,7 +782,13 @@ impl Node {
     /// Handles one input. Effects are appended to `out`.
     pub fn step(&mut self, input: Input, out: &mut Outbox) {
         match input {
-            Input::Start => self.start_looking(LookingReason::Startup, out),
+            Input::Start => {
+                if std::mem::take(&mut self.core.save_empty_snapshot) {
+                    // `FileTxnSnapLog.restore` with no files: an empty snapshot, not synced.
+                    self.core.take_snapshot(false, out);
+                }
+                self.start_looking(LookingReason::Startup, out)
+            }
             Input::Message { from, msg: Message::Notification(n) } => self.on_notification(from, n, out),
             Input::Message { from, msg } => self.on_quorum_message(from, msg, out),
             Input::Timer { timer } => self.on_timer(timer, out),
@@ -789,7 +868,7 @@ impl Node {
                 if self.core.clients.session_of(client).is_none() {
                     return;
                 }
-                let tree = &self.core.tree;
+                let tree = self.core.db.tree();
                 let WatchSet { relative_zxid, data, exist, child } = *w;
                 let events = self.core.clients.watches.set_watches(tree, client, relative_zxid, &data, &exist, &child);
                 for event in events {
@@ -811,7 +890,7 @@ impl Node {
         out: &mut Outbox,
     ) {
         self.core.clients.remove(client); // A connection replaces an earlier one.
-        if !self.is_established() || last_zxid_seen > self.core.last_processed {
+        if !self.is_established() || last_zxid_seen > self.core.last_processed() {
             out.effects.push(Effect::ClientReply { client, reply: ClientReply::ConnectionClosed });
             return;
         }
@@ -882,7 +961,7 @@ impl Node {
                 l.touch(&self.core, session);
             }
             Role::Following(_) => {
-                let timeout = self.core.tree.sessions().get(&session).copied().unwrap_or(0);
+                let timeout = self.core.db.tree().sessions().get(&session).copied().unwrap_or(0);
                 self.core.clients.touch(session, timeout);
             }
             Role::Looking => {}
@@ -1048,12 +1127,18 @@ impl Node {
             }
         }
         if !matches!(self.role, Role::Looking) {
-            // The ZOOKEEPER-2845 fix: the database is reloaded from the log, so what was
-            // logged but never committed counts again. The variant keeps the in-memory state.
-            // `zk-2355` predates that fix too.
-            if !matches!(self.core.cfg.variant, Variant::Zk2845 | Variant::Zk2355) {
-                let last = self.core.disk.last_logged_zxid();
-                self.core.reset_processed(last);
+            // `ZooKeeperServer.shutdown`: a running server fast-forwards its database over
+            // what it logged (the ZOOKEEPER-2845 fix: a logged but uncommitted txn counts in
+            // the next election); it never goes back. `Learner.shutdown` clears it after an
+            // interrupted SNAP (`shutdown(syncMode == SNAP)`); an interrupted TRUNC keeps
+            // what it applied past its log (ZOOKEEPER-5094). The variants predate the fix.
+            let running = self.is_established();
+            let interrupted_snap = matches!(&self.role, Role::Following(f) if f.in_snap_sync());
+            if running && !matches!(self.core.cfg.variant, Variant::Zk2845 | Variant::Zk2355) {
+                self.core.fast_forward();
+            }
+            if interrupted_snap {
+                self.core.reload();
             }
             // Clients of a server that stops serving get no answer (connection loss), and
             // its client connections close.
@@ -1108,12 +1193,7 @@ mod tests {
     use super::*;
 
     fn node(id: Sid) -> Node {
-        let cfg = NodeConfig {
-            id,
-            quorum: QuorumVerifier::majority_of(3),
-            timing: Timing::default(),
-            variant: Variant::None,
-        };
+        let cfg = NodeConfig::new(id, QuorumVerifier::majority_of(3), Timing::default(), Variant::None);
         Node::recover(cfg, DurableState::default()).unwrap()
     }
 

@@ -1,179 +1,389 @@
-//! How a leader synchronizes a learner (`LearnerHandler.syncFollower`): DIFF, TRUNC (then
-//! DIFF) or SNAP, chosen from the learner's last zxid and the leader's committed log.
+//! How a leader synchronizes a learner (`LearnerHandler.syncFollower`, release-3.9.3 and
+//! release-3.8.0, identical there): an empty DIFF, DIFF or TRUNC from the in-memory
+//! `committedLog`, DIFF from the on-disk txn log followed by `committedLog`, or SNAP.
+//!
+//! The inputs are exactly what ZooKeeper looks at: the committed log and its bounds, the
+//! tree's `lastProcessedZxid`, the txn log files with their lengths, and the newest
+//! snapshot's length. The learner's last zxid is its in-memory `lastProcessedZxid`.
 
 use crate::durable::Txn;
+use crate::txnlog::TxnLog;
 use crate::types::Zxid;
 use crate::variant::Variant;
+use std::collections::VecDeque;
 
-/// `commitLogCount`: how many recent committed proposals the leader keeps in memory.
-pub const COMMIT_LOG_COUNT: usize = 500;
-
-/// The first packet of a sync, and what follows it.
+/// The first packet of a sync.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SyncOp {
-    /// DIFF: the learner's log matches up to its last zxid; `zxid` is the leader's last
-    /// committed.
+    /// DIFF: the learner's log matches up to its last zxid; `zxid` is the leader's
+    /// `maxCommittedLog` (or, in sync already, the learner's own zxid).
     Diff { zxid: Zxid },
     /// TRUNC: drop everything after `zxid`, then the txns.
     Trunc { zxid: Zxid },
-    /// SNAP: the committed history replaces the learner's.
+    /// SNAP: the leader's tree replaces the learner's.
     Snap,
 }
 
-/// What to send a learner: the op packet, then each txn as PROPOSAL + COMMIT.
+/// Which branch of `syncFollower` decided: the model's answer to "why this mode".
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SyncBranch {
+    /// `lastProcessedZxid == peerLastZxid`.
+    InSync,
+    /// `peerLastZxid > maxCommittedLog` and not a new-epoch zxid.
+    TruncPastCommittedLog,
+    /// Within `[minCommittedLog, maxCommittedLog]`.
+    CommittedLog,
+    /// Below `minCommittedLog`: the txn log, then `committedLog`.
+    TxnLogThenCommittedLog,
+    /// Anything else, a TRUNC across epochs, a log that does not reach back, or a log
+    /// too large next to the snapshot.
+    Snap,
+}
+
+/// What the leader queues: the op packet, each txn as PROPOSAL + COMMIT, and the zxid
+/// `startForwarding` continues from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncPlan {
     pub op: SyncOp,
+    pub branch: SyncBranch,
     pub txns: Vec<Txn>,
-    /// The last zxid this sync brings the learner to (`currentZxid` for `startForwarding`).
+    /// `currentZxid`: the last zxid this sync brings the learner to.
     pub last_queued: Zxid,
 }
 
-/// `syncFollower`. `committed` is the leader's committed history in zxid order;
-/// `last_processed` its last applied zxid.
-pub fn plan(variant: Variant, committed: &[Txn], last_processed: Zxid, peer_last_zxid: Zxid) -> SyncPlan {
-    let window = &committed[committed.len().saturating_sub(COMMIT_LOG_COUNT)..];
-    let (min_committed, max_committed) = match (window.first(), window.last()) {
-        (Some(a), Some(b)) => (a.zxid, b.zxid),
-        _ => (last_processed, last_processed),
-    };
-    let peer_new_epoch = peer_last_zxid.counter() == 0;
-    let snap = SyncPlan { op: SyncOp::Snap, txns: committed.to_vec(), last_queued: last_processed };
-    if peer_last_zxid == last_processed {
-        // Already in sync: an empty DIFF.
-        return SyncPlan { op: SyncOp::Diff { zxid: peer_last_zxid }, txns: Vec::new(), last_queued: peer_last_zxid };
-    }
-    if peer_last_zxid > max_committed && !peer_new_epoch {
-        if variant == Variant::Zk1154 {
-            // ZOOKEEPER-1154: the learner keeps what it has past our history.
-            return SyncPlan { op: SyncOp::Diff { zxid: max_committed }, txns: Vec::new(), last_queued: max_committed };
-        }
-        return SyncPlan { op: SyncOp::Trunc { zxid: max_committed }, txns: Vec::new(), last_queued: max_committed };
-    }
-    if min_committed <= peer_last_zxid && peer_last_zxid <= max_committed {
-        return queue_committed(window, peer_last_zxid, max_committed).unwrap_or(snap);
-    }
-    if peer_last_zxid < min_committed {
-        // From the on-disk txn log when it is small next to the snapshot
-        // (`snapshotSizeFactor` 0.33), else SNAP.
-        let to_send = committed.iter().filter(|t| t.zxid > peer_last_zxid).count();
-        if to_send * 100 <= committed.len() * 33 {
-            return queue_committed(committed, peer_last_zxid, max_committed).unwrap_or(snap);
-        }
-    }
-    snap
+/// What the leader's database holds for a sync.
+#[derive(Clone, Copy, Debug)]
+pub struct SyncSource<'a> {
+    pub committed_log: &'a VecDeque<Txn>,
+    pub min_committed: Zxid,
+    pub max_committed: Zxid,
+    /// `getDataTreeLastProcessedZxid`.
+    pub last_processed: Zxid,
+    pub log: &'a TxnLog,
+    /// `findMostRecentSnapshot().length()`.
+    pub newest_snapshot_bytes: u64,
+    /// `snapshotSizeFactor` in percent; negative: `isTxnLogSyncEnabled` is false.
+    pub snapshot_size_factor_pct: i64,
 }
 
-/// `queueCommittedProposals`: DIFF or TRUNC from where the learner's history meets ours,
-/// then every later committed txn. `None` when only a SNAP can do it (a TRUNC across an
-/// epoch boundary, or no meeting point).
-fn queue_committed(txns: &[Txn], peer_last_zxid: Zxid, last_committed: Zxid) -> Option<SyncPlan> {
-    let peer_new_epoch = peer_last_zxid.counter() == 0;
-    let mut op = None;
-    let mut queued = peer_last_zxid;
-    let mut prev = Zxid::ZERO;
-    let mut out = Vec::new();
-    for t in txns {
-        if t.zxid < peer_last_zxid {
-            prev = t.zxid;
-            continue;
+/// `syncFollower` with the learner's `peerLastZxid`.
+pub fn sync_follower(variant: Variant, db: SyncSource<'_>, peer_last_zxid: Zxid) -> SyncPlan {
+    let is_peer_new_epoch_zxid = peer_last_zxid.counter() == 0;
+    let (mut min_committed, mut max_committed) = (db.min_committed, db.max_committed);
+    let last_processed = db.last_processed;
+    if db.committed_log.is_empty() {
+        min_committed = last_processed;
+        max_committed = last_processed;
+    }
+    let mut q = Queue::new(peer_last_zxid);
+    let snap = |q: Queue| SyncPlan { op: SyncOp::Snap, branch: SyncBranch::Snap, txns: q.txns, last_queued: last_processed };
+    if last_processed == peer_last_zxid {
+        // "Sending DIFF": the learner is in sync.
+        let op = SyncOp::Diff { zxid: peer_last_zxid };
+        return SyncPlan { op, branch: SyncBranch::InSync, txns: Vec::new(), last_queued: peer_last_zxid };
+    }
+    if peer_last_zxid > max_committed && !is_peer_new_epoch_zxid {
+        if variant == Variant::Zk1154 {
+            // ZOOKEEPER-1154: the learner keeps what it has past our history.
+            let op = SyncOp::Diff { zxid: max_committed };
+            return SyncPlan { op, branch: SyncBranch::TruncPastCommittedLog, txns: Vec::new(), last_queued: max_committed };
         }
-        if op.is_none() {
-            if t.zxid == peer_last_zxid {
-                op = Some(SyncOp::Diff { zxid: last_committed });
+        let op = SyncOp::Trunc { zxid: max_committed };
+        return SyncPlan { op, branch: SyncBranch::TruncPastCommittedLog, txns: Vec::new(), last_queued: max_committed };
+    }
+    if max_committed >= peer_last_zxid && min_committed <= peer_last_zxid {
+        let last = q.queue_committed_proposals(db.committed_log.iter(), None, max_committed);
+        return match q.op {
+            // `needOpPacket && !needSnap`: "Unhandled scenario", fall back to a snapshot. It
+            // is decided after `startForwarding` ran from `currentZxid`, the peer's zxid.
+            None => SyncPlan { op: SyncOp::Snap, branch: SyncBranch::Snap, txns: Vec::new(), last_queued: q.queued },
+            Some(op) => SyncPlan { op, branch: SyncBranch::CommittedLog, txns: q.txns, last_queued: last },
+        };
+    }
+    if peer_last_zxid < min_committed && db.snapshot_size_factor_pct >= 0 {
+        // `calculateTxnLogSizeLimit`, then `getProposalsFromTxnLog`.
+        let size_limit = db.newest_snapshot_bytes * db.snapshot_size_factor_pct.unsigned_abs() / 100;
+        let mut from_log = db.log.read_from_file_of(peer_last_zxid).peekable();
+        let reaches_back = from_log.peek().is_some_and(|t| t.zxid <= peer_last_zxid);
+        let small_enough = size_limit == 0 || db.log.storage_size_after(peer_last_zxid) <= size_limit;
+        if reaches_back && small_enough {
+            let current = q.queue_committed_proposals(from_log, Some(min_committed), max_committed);
+            if current < min_committed {
+                // "Detected gap between end of txnlog and start of committedLog".
+                return snap(Queue::new(peer_last_zxid));
+            }
+            let last = q.queue_committed_proposals(db.committed_log.iter(), None, max_committed);
+            if let Some(op) = q.op.clone() {
+                return SyncPlan { op, branch: SyncBranch::TxnLogThenCommittedLog, txns: q.txns, last_queued: last };
+            }
+        }
+    }
+    snap(Queue::new(peer_last_zxid))
+}
+
+/// `queueCommittedProposals`'s state across the calls of one sync: the op packet once
+/// chosen (`needOpPacket`), the proposals queued and the last zxid queued.
+struct Queue {
+    peer_last_zxid: Zxid,
+    op: Option<SyncOp>,
+    txns: Vec<Txn>,
+    queued: Zxid,
+}
+
+impl Queue {
+    fn new(peer_last_zxid: Zxid) -> Queue {
+        Queue { peer_last_zxid, op: None, txns: Vec::new(), queued: peer_last_zxid }
+    }
+
+    /// Queues the proposals of `itr` in `(queued, max_zxid]`, choosing DIFF or TRUNC from
+    /// where the learner's history meets them. Returns the last zxid queued; stops early
+    /// (leaving the op unchosen) on a TRUNC that would cross an epoch boundary.
+    fn queue_committed_proposals<'a>(
+        &mut self,
+        itr: impl Iterator<Item = &'a Txn>,
+        max_zxid: Option<Zxid>,
+        last_committed: Zxid,
+    ) -> Zxid {
+        let peer = self.peer_last_zxid;
+        let is_peer_new_epoch_zxid = peer.counter() == 0;
+        // `queueCommittedProposals` starts each call from the zxid it was given: the peer's
+        // on the first call, the txn log's last on the second.
+        let mut queued = self.queued;
+        let mut prev: Option<Zxid> = None;
+        for t in itr {
+            if max_zxid.is_some_and(|m| t.zxid > m) {
+                break;
+            }
+            if t.zxid < peer {
+                prev = Some(t.zxid);
                 continue;
             }
-            if peer_new_epoch {
-                op = Some(SyncOp::Diff { zxid: last_committed });
-            } else {
-                // The learner has txns we never saw: truncate to where we agree. A TRUNC
-                // may not cross an epoch boundary (the learner would crash): SNAP instead.
-                if t.zxid.epoch() != peer_last_zxid.epoch() {
-                    return None;
+            if self.op.is_none() {
+                if t.zxid == peer {
+                    self.op = Some(SyncOp::Diff { zxid: last_committed });
+                    continue;
                 }
-                op = Some(SyncOp::Trunc { zxid: prev });
+                if is_peer_new_epoch_zxid {
+                    self.op = Some(SyncOp::Diff { zxid: last_committed });
+                } else if t.zxid > peer {
+                    // The learner has txns we never saw. A TRUNC may not cross an epoch
+                    // boundary (the learner would crash): SNAP instead.
+                    if t.zxid.epoch() != peer.epoch() {
+                        self.queued = queued;
+                        return queued;
+                    }
+                    // `prevProposalZxid` starts at -1: with nothing before, the learner
+                    // is truncated to before any txn.
+                    self.op = Some(SyncOp::Trunc { zxid: prev.unwrap_or(Zxid::ZERO) });
+                }
             }
+            if t.zxid <= queued {
+                continue;
+            }
+            self.txns.push(t.clone());
+            queued = t.zxid;
         }
-        if t.zxid <= queued {
-            continue;
+        if self.op.is_none() && is_peer_new_epoch_zxid {
+            self.op = Some(SyncOp::Diff { zxid: last_committed });
         }
-        out.push(t.clone());
-        queued = t.zxid;
+        self.queued = queued;
+        queued
     }
-    if op.is_none() && peer_new_epoch {
-        op = Some(SyncOp::Diff { zxid: last_committed });
-    }
-    Some(SyncPlan { op: op?, txns: out, last_queued: queued })
 }
 
 #[cfg(test)]
 mod tests {
+    //! One test per branch of `LearnerHandler.syncFollower` (release-3.9.3).
     use super::*;
     use crate::durable::Op;
+    use crate::txnlog::PREALLOC_BYTES_DEFAULT;
 
-    fn log(zxids: &[(u64, u64)]) -> Vec<Txn> {
-        zxids.iter().map(|&(e, c)| Txn { zxid: Zxid::new(e, c), op: Op::Initial }).collect()
+    fn txn(e: u64, c: u64) -> Txn {
+        Txn { zxid: Zxid::new(e, c), op: Op::Initial }
+    }
+
+    fn z(e: u64, c: u64) -> Zxid {
+        Zxid::new(e, c)
+    }
+
+    /// A leader whose log files hold `files` (each a run of counters in epoch 1) and whose
+    /// committed log holds the last `window` txns.
+    struct Leader {
+        committed: VecDeque<Txn>,
+        log: TxnLog,
+        last_processed: Zxid,
+        snapshot_bytes: u64,
+    }
+
+    impl Leader {
+        fn new(files: &[std::ops::RangeInclusive<u64>], window: usize) -> Leader {
+            let mut log = TxnLog::default();
+            for f in files {
+                log.roll();
+                for c in f.clone() {
+                    let target = log.append_target(z(1, c));
+                    log.append(target, txn(1, c), PREALLOC_BYTES_DEFAULT);
+                }
+            }
+            let all: Vec<Txn> = log.txns().cloned().collect();
+            let committed: VecDeque<Txn> = all[all.len().saturating_sub(window)..].iter().cloned().collect();
+            let last_processed = all.last().map_or(Zxid::ZERO, |t| t.zxid);
+            Leader { committed, log, last_processed, snapshot_bytes: 1_000 }
+        }
+
+        fn source(&self) -> SyncSource<'_> {
+            SyncSource {
+                committed_log: &self.committed,
+                min_committed: self.committed.front().map_or(Zxid::ZERO, |t| t.zxid),
+                max_committed: self.committed.back().map_or(Zxid::ZERO, |t| t.zxid),
+                last_processed: self.last_processed,
+                log: &self.log,
+                newest_snapshot_bytes: self.snapshot_bytes,
+                snapshot_size_factor_pct: 33,
+            }
+        }
+
+        fn sync(&self, peer: Zxid) -> SyncPlan {
+            sync_follower(Variant::None, self.source(), peer)
+        }
+    }
+
+    fn counters(p: &SyncPlan) -> Vec<u64> {
+        p.txns.iter().map(|t| t.zxid.counter()).collect()
     }
 
     #[test]
     fn a_learner_in_sync_gets_an_empty_diff() {
-        let l = log(&[(1, 1), (1, 2)]);
-        let p = plan(Variant::None, &l, Zxid::new(1, 2), Zxid::new(1, 2));
-        assert_eq!(p.op, SyncOp::Diff { zxid: Zxid::new(1, 2) });
+        let l = Leader::new(&[1..=2], 500);
+        let p = l.sync(z(1, 2));
+        assert_eq!((p.op, p.branch), (SyncOp::Diff { zxid: z(1, 2) }, SyncBranch::InSync));
         assert!(p.txns.is_empty());
     }
 
     #[test]
-    fn a_learner_behind_inside_the_window_gets_a_diff_of_the_rest() {
-        let l = log(&[(1, 1), (1, 2), (1, 3)]);
-        let p = plan(Variant::None, &l, Zxid::new(1, 3), Zxid::new(1, 1));
-        assert_eq!(p.op, SyncOp::Diff { zxid: Zxid::new(1, 3) });
-        assert_eq!(p.txns, log(&[(1, 2), (1, 3)]));
-        assert_eq!(p.last_queued, Zxid::new(1, 3));
+    fn a_learner_behind_inside_the_committed_log_gets_a_diff_of_the_rest() {
+        let l = Leader::new(&[1..=3], 500);
+        let p = l.sync(z(1, 1));
+        assert_eq!((p.op.clone(), p.branch), (SyncOp::Diff { zxid: z(1, 3) }, SyncBranch::CommittedLog));
+        assert_eq!(counters(&p), vec![2, 3]);
+        assert_eq!(p.last_queued, z(1, 3));
     }
 
     #[test]
     fn a_learner_past_the_committed_log_is_truncated() {
-        let l = log(&[(1, 1), (1, 2)]);
-        let p = plan(Variant::None, &l, Zxid::new(1, 2), Zxid::new(1, 5));
-        assert_eq!(p.op, SyncOp::Trunc { zxid: Zxid::new(1, 2) });
-        let buggy = plan(Variant::Zk1154, &l, Zxid::new(1, 2), Zxid::new(1, 5));
-        assert_eq!(buggy.op, SyncOp::Diff { zxid: Zxid::new(1, 2) }, "ZOOKEEPER-1154");
+        let l = Leader::new(&[1..=2], 500);
+        let p = l.sync(z(1, 5));
+        assert_eq!((p.op, p.branch), (SyncOp::Trunc { zxid: z(1, 2) }, SyncBranch::TruncPastCommittedLog));
+        let buggy = sync_follower(Variant::Zk1154, l.source(), z(1, 5));
+        assert_eq!(buggy.op, SyncOp::Diff { zxid: z(1, 2) }, "ZOOKEEPER-1154");
     }
 
     #[test]
-    fn a_learner_with_a_txn_we_lack_inside_the_window_is_truncated_to_the_common_point() {
-        // We have 1:1 1:2 2:1; the learner logged 1:3, which we never saw... across an
-        // epoch boundary: SNAP. Within one epoch (1:1 1:2 1:4 vs learner 1:3): TRUNC to 1:2.
-        let l = log(&[(1, 1), (1, 2), (2, 1)]);
-        let p = plan(Variant::None, &l, Zxid::new(2, 1), Zxid::new(1, 3));
-        assert_eq!(p.op, SyncOp::Snap);
-        let l = log(&[(1, 1), (1, 2), (1, 4)]);
-        let p = plan(Variant::None, &l, Zxid::new(1, 4), Zxid::new(1, 3));
-        assert_eq!(p.op, SyncOp::Trunc { zxid: Zxid::new(1, 2) });
-        assert_eq!(p.txns, log(&[(1, 4)]));
+    fn a_learner_with_a_txn_we_lack_is_truncated_to_the_common_point_then_diffed() {
+        // We have 1:1 1:2 1:4; the learner logged 1:3, which we never saw.
+        let mut l = Leader::new(&[], 500);
+        l.committed = [txn(1, 1), txn(1, 2), txn(1, 4)].into_iter().collect();
+        l.last_processed = z(1, 4);
+        let p = l.sync(z(1, 3));
+        assert_eq!(p.op, SyncOp::Trunc { zxid: z(1, 2) });
+        assert_eq!(counters(&p), vec![4]);
     }
 
     #[test]
-    fn a_learner_far_behind_gets_a_snapshot_unless_the_log_is_small() {
-        let many: Vec<(u64, u64)> = (1..=600).map(|c| (1, c)).collect();
-        let l = log(&many);
-        let far = plan(Variant::None, &l, Zxid::new(1, 600), Zxid::new(1, 10));
-        assert_eq!(far.op, SyncOp::Snap, "below the window and most of the log to send");
-        assert_eq!(far.txns.len(), 600);
-        let near = plan(Variant::None, &l, Zxid::new(1, 600), Zxid::new(1, 150));
-        assert_eq!(near.op, SyncOp::Diff { zxid: Zxid::new(1, 600) }, "inside the 500-txn window");
-        assert_eq!(near.txns.len(), 450);
-        let many: Vec<(u64, u64)> = (1..=2000).map(|c| (1, c)).collect();
-        let l = log(&many);
-        let from_log = plan(Variant::None, &l, Zxid::new(1, 2000), Zxid::new(1, 1400));
-        assert_eq!(from_log.op, SyncOp::Diff { zxid: Zxid::new(1, 2000) }, "below the window, small next to the log");
-        assert_eq!(from_log.txns.len(), 600);
+    fn a_trunc_across_an_epoch_boundary_becomes_a_snap() {
+        // We have 1:1 1:2 2:1; the learner logged 1:3: the unhandled case falls back to SNAP.
+        let mut l = Leader::new(&[], 500);
+        l.committed = [txn(1, 1), txn(1, 2), txn(2, 1)].into_iter().collect();
+        l.last_processed = z(2, 1);
+        let p = l.sync(z(1, 3));
+        assert_eq!((p.op, p.branch), (SyncOp::Snap, SyncBranch::Snap));
+        // The fallback comes after `startForwarding` ran from `currentZxid`, the peer's.
+        assert_eq!(p.last_queued, z(1, 3));
     }
 
     #[test]
-    fn an_empty_learner_with_an_empty_leader_is_in_sync() {
-        let p = plan(Variant::None, &[], Zxid::ZERO, Zxid::ZERO);
-        assert_eq!(p.op, SyncOp::Diff { zxid: Zxid::ZERO });
+    fn a_new_epoch_zxid_is_diffed_never_truncated() {
+        // `isPeerNewEpochZxid`: a learner at 2:0 (it synced with a leader of epoch 2 that
+        // committed nothing) is past our committed log but gets a DIFF of what we have.
+        let mut l = Leader::new(&[], 500);
+        l.committed = [txn(1, 1), txn(3, 1)].into_iter().collect();
+        l.last_processed = z(3, 1);
+        let p = l.sync(z(2, 0));
+        assert_eq!(p.op, SyncOp::Diff { zxid: z(3, 1) });
+        assert_eq!(counters(&p), vec![1], "3:1");
+        // Past everything we hold: the catch-all empty DIFF at the end of queueCommittedProposals.
+        l.last_processed = z(3, 0);
+        l.committed = [txn(1, 1)].into_iter().collect();
+        let p = l.sync(z(2, 0));
+        assert_eq!(p.op, SyncOp::Snap, "2:0 > maxCommittedLog 1:1 with no txn at or after it: no op, SNAP");
+    }
+
+    #[test]
+    fn an_empty_committed_log_uses_last_processed_as_its_bounds() {
+        // A new leader that replayed nothing (a snapshot at its last zxid): a learner
+        // behind it gets a SNAP unless the txn log serves it.
+        let mut l = Leader::new(&[1..=5], 0);
+        l.committed.clear();
+        let p = l.sync(z(1, 3));
+        assert_eq!(p.branch, SyncBranch::TxnLogThenCommittedLog, "one log file: its size counts 0");
+        assert_eq!(counters(&p), vec![4, 5]);
+        // A fresh learner at 0 when our last processed is 2:0 (an established leader).
+        let mut l = Leader::new(&[], 0);
+        l.last_processed = z(2, 0);
+        assert_eq!(l.sync(Zxid::ZERO).op, SyncOp::Snap, "a fresh learner after establishment");
+        // ... while before establishment an empty leader is in sync with it.
+        l.last_processed = Zxid::ZERO;
+        assert_eq!(l.sync(Zxid::ZERO).branch, SyncBranch::InSync);
+    }
+
+    #[test]
+    fn below_the_committed_log_one_log_file_serves_a_diff() {
+        // 700 behind with a 500-txn window: the txn log reaches back, and with one file the
+        // size counted is 0.
+        let l = Leader::new(&[1..=1200], 500);
+        let p = l.sync(z(1, 500));
+        assert_eq!((p.op.clone(), p.branch), (SyncOp::Diff { zxid: z(1, 1200) }, SyncBranch::TxnLogThenCommittedLog));
+        assert_eq!(p.txns.len(), 700);
+        assert_eq!(p.last_queued, z(1, 1200));
+    }
+
+    #[test]
+    fn below_the_committed_log_a_second_log_file_makes_it_a_snap() {
+        // The iterator opens the first file; the second's 64 MB is more than 0.33 x the
+        // snapshot.
+        let l = Leader::new(&[1..=600, 601..=1200], 500);
+        assert_eq!(l.sync(z(1, 500)).branch, SyncBranch::Snap);
+        // A learner whose zxid is in the newest file reads only that one.
+        let mut l = Leader::new(&[1..=600, 601..=1300], 300);
+        l.committed = l.committed.split_off(100);
+        assert_eq!(l.sync(z(1, 700)).branch, SyncBranch::TxnLogThenCommittedLog);
+        // A snapshot large enough lets the older file serve it.
+        let mut l = Leader::new(&[1..=600, 601..=1200], 500);
+        l.snapshot_bytes = 4 * PREALLOC_BYTES_DEFAULT;
+        assert_eq!(l.sync(z(1, 500)).branch, SyncBranch::TxnLogThenCommittedLog);
+    }
+
+    #[test]
+    fn below_a_log_that_does_not_reach_back_is_a_snap() {
+        // The oldest file starts after the learner's zxid: "Unable to find proposals".
+        let l = Leader::new(&[100..=1200], 500);
+        assert_eq!(l.sync(z(1, 50)).branch, SyncBranch::Snap);
+    }
+
+    #[test]
+    fn a_gap_between_the_txn_log_and_the_committed_log_is_a_snap() {
+        // The log ends at 1:600 but the committed log starts at 1:700.
+        let mut l = Leader::new(&[1..=600], 0);
+        l.committed = (700..=800).map(|c| txn(1, c)).collect();
+        l.last_processed = z(1, 800);
+        assert_eq!(l.sync(z(1, 100)).branch, SyncBranch::Snap);
+    }
+
+    #[test]
+    fn a_negative_size_factor_turns_log_syncs_off() {
+        let l = Leader::new(&[1..=1200], 500);
+        let mut s = l.source();
+        s.snapshot_size_factor_pct = -1;
+        assert_eq!(sync_follower(Variant::None, s, z(1, 500)).branch, SyncBranch::Snap);
     }
 }

@@ -31,7 +31,7 @@ fn txn(epoch: Epoch, counter: u64) -> Txn {
 }
 
 fn node(id: Sid, variant: Variant, durable: DurableState) -> Node {
-    let cfg = NodeConfig { id, quorum: QuorumVerifier::majority_of(3), timing: Timing::default(), variant };
+    let cfg = NodeConfig::new(id, QuorumVerifier::majority_of(3), Timing::default(), variant);
     Node::recover(cfg, durable).expect("a consistent durable image")
 }
 
@@ -69,13 +69,26 @@ fn io(effects: &[Effect]) -> Vec<Effect> {
             matches!(e, Effect::Write(w) if w.file() != DiskFile::Config)
                 || matches!(e, Effect::Fsync { .. } | Effect::Send { .. })
         })
-        .cloned()
+        .map(normalized)
         .collect()
+}
+
+/// An append with its file and preallocation left out (the txn log's own tests pin
+/// which file an append goes to).
+fn normalized(e: &Effect) -> Effect {
+    match e {
+        Effect::Write(DiskWrite::Append { txn, .. }) => appended(txn.clone()),
+        other => other.clone(),
+    }
+}
+
+fn appended(txn: Txn) -> Effect {
+    Effect::Write(DiskWrite::Append { file: Zxid::ZERO, txn, prealloc_bytes: 0 })
 }
 
 /// Everything but timers.
 fn without_timers(effects: &[Effect]) -> Vec<Effect> {
-    effects.iter().filter(|e| !matches!(e, Effect::SetTimer { .. } | Effect::CancelTimer { .. })).cloned().collect()
+    effects.iter().filter(|e| !matches!(e, Effect::SetTimer { .. } | Effect::CancelTimer { .. })).map(normalized).collect()
 }
 
 fn fsync_ids(effects: &[Effect]) -> Vec<u64> {
@@ -256,7 +269,7 @@ fn txn_ack(epoch: Epoch, counter: u64) -> (Sid, Message) {
 }
 
 fn append(epoch: Epoch, counter: u64) -> Effect {
-    Effect::Write(DiskWrite::Append(txn(epoch, counter)))
+    appended(txn(epoch, counter))
 }
 
 fn fsync(id: u64, file: DiskFile, then_send: Vec<(Sid, Message)>) -> Effect {
@@ -274,7 +287,8 @@ fn fsync(id: u64, file: DiskFile, then_send: Vec<(Sid, Message)>) -> Effect {
 fn leader_proposes_max_accepted_epoch_plus_one_once_a_quorum_including_itself_connected() {
     let (mut n, decided) = elected_leader(Variant::None, DurableState::with_history(2, 2, z(2, 3)));
     assert_eq!(n.epoch(), None, "the leader alone is no quorum");
-    assert!(io(&decided).is_empty());
+    // `Leader.lead` -> `loadData` takes a snapshot (not synced), nothing else.
+    assert!(matches!(io(&decided).as_slice(), [Effect::Write(DiskWrite::Snapshot(s))] if s.zxid == z(2, 3)));
 
     let e1 = recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 4, observer: false });
     assert_eq!(n.epoch(), Some(5), "max(2, 4) + 1");
@@ -422,8 +436,13 @@ fn leader_syncs_by_diff_trunc_or_snap_and_queues_newleader_after_the_payload() {
         sent(&recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 3, observer: false })),
         vec![(1, Message::LeaderInfo { epoch: 3 })]
     );
+    // One log file: its size counts 0 against the snapshot's (`getProposalsFromTxnLog`), so
+    // the txn log serves a DIFF of the 590 txns, then the committed log adds nothing new.
     let e = recv(&mut n, 1, Message::AckEpoch { current_epoch: None, last_zxid: z(1, 10) });
-    assert_eq!(sent_to(&e, 1), vec![Message::Snap { zxid: z(1, 600), txns: n.log().to_vec() }, newleader]);
+    let to_1 = sent_to(&e, 1);
+    assert_eq!(to_1.first(), Some(&Message::Diff { zxid: z(1, 600) }));
+    assert_eq!(to_1.len(), 1 + 2 * 590 + 1);
+    assert_eq!(to_1.last(), Some(&newleader));
 }
 
 /// `Learner.syncWithLeader` on NEWLEADER (3.9.3, the fixes of ZOOKEEPER-3911, -4643 and
@@ -438,55 +457,46 @@ fn follower_on_newleader_logs_and_fsyncs_synced_txns_then_persists_current_epoch
     assert_eq!(io(&e), vec![append(1, 3), append(1, 4), fsync(1, DiskFile::Log, vec![])]);
     assert!(observed(&e).contains(&Observation::NewLeaderAcked { leader: LEADER, epoch: 2 }));
     assert_eq!(f.disk_view().current_epoch, 1);
+    // The committed synced txns are never acknowledged (`packetsCommitted`).
     let e = step(&mut f, Input::Durable { fsync: 1 });
-    assert_eq!(
-        io(&e),
-        vec![
-            Effect::Write(DiskWrite::CurrentEpoch(2)),
-            fsync(2, DiskFile::Epochs, vec![newleader_ack(), txn_ack(1, 3), txn_ack(1, 4)]),
-        ]
-    );
+    assert_eq!(io(&e), vec![Effect::Write(DiskWrite::CurrentEpoch(2)), fsync(2, DiskFile::Epochs, vec![newleader_ack()])]);
     assert_eq!(f.log().last().map(|t| t.zxid), Some(z(1, 4)));
     assert_eq!(f.disk_view().current_epoch, 2);
     assert!(!f.is_established());
 
     let e = recv(&mut f, LEADER, Message::UpToDate);
-    assert!(io(&e).is_empty());
+    assert_eq!(io(&e), vec![Effect::Send { to: LEADER, msg: Message::Ack { zxid: z(2, 0) } }], "the UPTODATE ACK");
     assert!(f.is_established());
     assert_eq!(f.last_processed(), z(1, 4));
     assert!(observed(&e).contains(&Observation::Synced { leader: LEADER, epoch: 2, committed_upto: z(1, 4) }));
 }
 
-/// A proposal that arrives after NEWLEADER while its ACK has not left yet is logged and
-/// acknowledged only after it: ZooKeeper starts the sync processor once the NEWLEADER ACK
-/// is written (ZOOKEEPER-4685). Otherwise its ACK could overtake the NEWLEADER ACK, the
-/// leader's handler would take it for a wrong NEWLEADER ACK, and that proposal would miss
-/// this follower's vote for good.
+/// `Learner.syncWithLeader` (3.9.3): after NEWLEADER, proposals wait in
+/// `packetsNotLogged` and are logged (and acknowledged once flushed) only after UPTODATE,
+/// so no proposal ACK can overtake the NEWLEADER ACK (ZOOKEEPER-4685).
 #[test]
-fn a_proposal_after_newleader_is_acked_only_after_the_newleader_ack() {
+fn a_proposal_after_newleader_is_logged_and_acked_only_after_uptodate() {
     let (mut f, _) = follower_diffed_to_1_4(Variant::None);
-    // 2:1 arrives while the synced txns' log fsync (1) is still pending: held.
     assert!(io(&recv(&mut f, LEADER, Message::Proposal { txn: txn(2, 1) })).is_empty());
     let e = step(&mut f, Input::Durable { fsync: 1 });
+    assert_eq!(io(&e), vec![Effect::Write(DiskWrite::CurrentEpoch(2)), fsync(2, DiskFile::Epochs, vec![newleader_ack()])]);
+    assert!(io(&recv(&mut f, LEADER, Message::Proposal { txn: txn(2, 2) })).is_empty());
+    assert!(io(&step(&mut f, Input::Durable { fsync: 2 })).is_empty(), "still held after the NEWLEADER ACK");
+    let e = recv(&mut f, LEADER, Message::UpToDate);
     assert_eq!(
         io(&e),
         vec![
-            Effect::Write(DiskWrite::CurrentEpoch(2)),
-            fsync(2, DiskFile::Epochs, vec![newleader_ack(), txn_ack(1, 3), txn_ack(1, 4)]),
+            Effect::Send { to: LEADER, msg: Message::Ack { zxid: z(2, 0) } },
+            append(2, 1),
+            append(2, 2),
+            fsync(3, DiskFile::Log, vec![txn_ack(2, 1), txn_ack(2, 2)]),
         ]
     );
-    // 2:2 arrives while the NEWLEADER ACK's fsync (2) is pending: held too.
-    assert!(io(&recv(&mut f, LEADER, Message::Proposal { txn: txn(2, 2) })).is_empty());
-    // Once the NEWLEADER ACK has left, both are logged and acked after one log fsync.
-    let e = step(&mut f, Input::Durable { fsync: 2 });
-    assert_eq!(io(&e), vec![append(2, 1), append(2, 2), fsync(3, DiskFile::Log, vec![txn_ack(2, 1), txn_ack(2, 2)])]);
     // And from then on, as usual.
     let e = recv(&mut f, LEADER, Message::Proposal { txn: txn(2, 3) });
     assert_eq!(io(&e), vec![append(2, 3), fsync(4, DiskFile::Log, vec![txn_ack(2, 3)])]);
 }
 
-/// ZOOKEEPER-3911 (variant.rs): the NEWLEADER ACK rides on the currentEpoch fsync while the
-/// synced txns stay in memory; they are logged only after UPTODATE.
 #[test]
 fn zk_3911_acks_newleader_before_the_diff_txns_are_logged() {
     let (mut f, e) = follower_diffed_to_1_4(Variant::Zk3911);
@@ -651,7 +661,7 @@ fn leader_proposes_acks_itself_after_its_fsync_and_commits_on_a_quorum_in_zxid_o
     assert_eq!(
         without_timers(&e),
         vec![
-            Effect::Write(DiskWrite::Append(t1.clone())),
+            appended(t1.clone()),
             fsync(f1, DiskFile::Log, vec![]),
             Effect::Observe(Observation::Proposed { zxid: z1 }),
             Effect::Send { to: 1, msg: Message::Proposal { txn: t1.clone() } },
@@ -667,7 +677,8 @@ fn leader_proposes_acks_itself_after_its_fsync_and_commits_on_a_quorum_in_zxid_o
     // A quorum for 2:2 commits nothing while 2:1 is outstanding.
     assert!(without_timers(&recv(&mut n, 1, Message::Ack { zxid: z2 })).is_empty());
     assert!(without_timers(&recv(&mut n, 2, Message::Ack { zxid: z2 })).is_empty());
-    assert_eq!(n.last_processed(), z(1, 2));
+    // `startZkServer` labelled the tree `newEpoch << 32`.
+    assert_eq!(n.last_processed(), z(2, 0));
 
     let e = step(&mut n, Input::Durable { fsync: f1 });
     let mut expected = Vec::new();
@@ -697,7 +708,7 @@ fn follower_logs_a_proposal_acks_it_after_fsync_and_applies_it_on_commit() {
     assert_eq!(
         io(&e),
         vec![
-            Effect::Write(DiskWrite::Append(t)),
+            appended(t),
             fsync(id, DiskFile::Log, vec![(LEADER, Message::Ack { zxid: z(2, 1) })]),
         ]
     );
@@ -1131,12 +1142,7 @@ fn a_looking_server_adopts_a_newer_configuration_from_a_notification() {
 /// leader a quorum of voters follows.
 #[test]
 fn an_observer_never_wins_and_observes_the_leader_a_quorum_follows() {
-    let cfg = NodeConfig {
-        id: 4,
-        quorum: QuorumVerifier::with_observers([1, 2, 3], [4]),
-        timing: Timing::default(),
-        variant: Variant::None,
-    };
+    let cfg = NodeConfig::new(4, QuorumVerifier::with_observers([1, 2, 3], [4]), Timing::default(), Variant::None);
     let mut o = Node::recover(cfg, DurableState::default()).unwrap();
     let e = step(&mut o, Input::Start);
     assert!(sent(&e).iter().all(|(_, m)| matches!(m, Message::Notification(n) if n.leader == 0)));

@@ -33,7 +33,7 @@ fn checker() -> Checker {
 }
 
 fn config(id: Sid) -> NodeConfig {
-    NodeConfig { id, quorum: QuorumVerifier::majority_of(3), timing: Timing::default(), variant: Variant::None }
+    NodeConfig::new(id, QuorumVerifier::majority_of(3), Timing::default(), Variant::None)
 }
 
 /// The epoch files a log needs to pass the startup checks: the epoch of its last zxid.

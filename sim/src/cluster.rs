@@ -284,9 +284,13 @@ impl<'a> Cluster<'a> {
         let n = scenario.cluster.servers as usize;
         let cfgs: Vec<NodeConfig> = scenario
             .servers()
-            .map(|id| NodeConfig { id, quorum: scenario.static_config(id, variant), timing: timing.clone(), variant })
+            .map(|id| NodeConfig {
+                storage: scenario.storage.config(),
+                ..NodeConfig::new(id, scenario.static_config(id, variant), timing.clone(), variant)
+            })
             .collect();
-        let disks = scenario.servers().map(|s| Disk::new(scenario.initial_state(s))).collect();
+        let writeback_us = scenario.disk.writeback_ms.saturating_mul(1000);
+        let disks = scenario.servers().map(|s| Disk::new(scenario.initial_state(s), writeback_us)).collect();
         let mut tracer = Tracer::new(opts.trace);
         if tracer.is_writing() {
             tracer.record(TraceRecord::Header(TraceHeader {
@@ -678,8 +682,8 @@ impl<'a> Cluster<'a> {
         let mut log_shrank = false;
         for effect in out.effects.drain(..) {
             if let Effect::Write(w) = &effect {
-                log_written |= w.file() == DiskFile::Log;
-                log_shrank |= matches!(w, DiskWrite::Truncate { .. } | DiskWrite::Snapshot { .. });
+                log_written |= matches!(w.file(), DiskFile::Log | DiskFile::Snapshot | DiskFile::LogTruncation);
+                log_shrank |= matches!(w, DiskWrite::Truncate(_) | DiskWrite::Snapshot(_));
             }
             self.apply_effect(now, node, effect);
         }
@@ -703,7 +707,7 @@ impl<'a> Cluster<'a> {
                 self.sched.at(now + after_us, Event::Timer { node, timer, generation });
             }
             Effect::CancelTimer { timer } => self.timer_gen[i][timer.index()] += 1,
-            Effect::Write(w) => self.disks[i].write(w),
+            Effect::Write(w) => self.disks[i].write(now, w),
             Effect::Fsync { id, file, then_send } => {
                 let latency = self.scenario.disk.fsync.sample(&mut self.rng_disk[i]);
                 let (done, mark) = self.disks[i].fsync(file, now, latency);
@@ -734,7 +738,7 @@ impl<'a> Cluster<'a> {
                         self.nodes
                             .iter()
                             .zip(&self.disks)
-                            .map(|(n, d)| n.as_ref().map_or(d.durable().log.as_slice(), |n| n.log()))
+                            .map(|(n, d)| n.as_ref().map_or(d.durable().history(), |n| n.log()))
                             .collect()
                     } else {
                         Vec::new()
@@ -971,6 +975,8 @@ impl<'a> Cluster<'a> {
     /// Builds a server from its durable image; false when its startup checks fail.
     fn boot(&mut self, s: Sid) -> bool {
         let i = Self::idx(s);
+        // Each process draws its own snapshot offsets (`SyncRequestProcessor.randRoll`).
+        self.cfgs[i].roll_seed = self.rng_disk[i].next_u64();
         match Node::recover(self.cfgs[i].clone(), self.disks[i].durable().clone()) {
             Ok(node) => {
                 self.nodes[i] = Some(node);
@@ -1329,9 +1335,9 @@ impl<'a> Cluster<'a> {
             *g += 1;
         }
         let torn = self.scenario.disk.torn_writes.then_some(&mut self.rng_disk[i]);
-        self.disks[i].crash(torn);
+        self.disks[i].crash(now, torn);
         if self.check {
-            if let Some(v) = self.checker.crashed(now, s, &self.disks[i].durable().log) {
+            if let Some(v) = self.checker.crashed(now, s, self.disks[i].durable().history()) {
                 self.violate(v);
             }
         }

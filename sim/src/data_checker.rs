@@ -270,12 +270,7 @@ mod tests {
 
     /// A server whose log (all applied at start) is `ops`, one zxid each from 1:1.
     fn node_with(ops: Vec<Op>) -> Node {
-        let cfg = NodeConfig {
-            id: 1,
-            quorum: QuorumVerifier::majority_of(3),
-            timing: Timing::default(),
-            variant: Variant::None,
-        };
+        let cfg = NodeConfig::new(1, QuorumVerifier::majority_of(3), Timing::default(), Variant::None);
         let log = ops.into_iter().enumerate().map(|(i, op)| Txn { zxid: z(i as u64 + 1), op }).collect();
         Node::recover(cfg, DurableState::new(1, 1, log)).unwrap()
     }

@@ -7,10 +7,13 @@ use crate::rng::Stream;
 use std::collections::VecDeque;
 use zab::durable::{DiskFile, DiskWrite, DurableState};
 
+/// The files with a queue of volatile writes (configuration files are written durably).
+const FILES: [DiskFile; 4] = [DiskFile::Epochs, DiskFile::Log, DiskFile::Snapshot, DiskFile::LogTruncation];
+
 #[derive(Clone, Debug, Default)]
 struct FileQueue {
-    /// Issued, not yet durable, in issue order.
-    pending: VecDeque<DiskWrite>,
+    /// Issued, not yet durable, in issue order, with the time each was issued.
+    pending: VecDeque<(u64, DiskWrite)>,
     /// Writes issued to this file so far.
     issued: u64,
 }
@@ -24,15 +27,17 @@ impl FileQueue {
 #[derive(Clone, Debug)]
 pub struct Disk {
     durable: DurableState,
-    epochs: FileQueue,
-    log: FileQueue,
+    queues: [FileQueue; 4],
     /// When the last fsync completes (the device completes fsyncs in order).
     last_fsync_done_us: u64,
+    /// The operating system writes a dirty page back this long after it was written
+    /// (`vm.dirty_expire_centisecs`): a write nobody syncs is durable by then.
+    writeback_us: u64,
 }
 
 impl Disk {
-    pub fn new(durable: DurableState) -> Disk {
-        Disk { durable, epochs: FileQueue::default(), log: FileQueue::default(), last_fsync_done_us: 0 }
+    pub fn new(durable: DurableState, writeback_us: u64) -> Disk {
+        Disk { durable, queues: Default::default(), last_fsync_done_us: 0, writeback_us }
     }
 
     pub fn durable(&self) -> &DurableState {
@@ -40,27 +45,24 @@ impl Disk {
     }
 
     fn file(&mut self, f: DiskFile) -> &mut FileQueue {
-        match f {
-            DiskFile::Epochs => &mut self.epochs,
-            DiskFile::Log => &mut self.log,
-            DiskFile::Config => unreachable!("configuration files are written synchronously"),
-        }
+        let k = FILES.iter().position(|x| *x == f).expect("configuration files are written synchronously");
+        &mut self.queues[k]
     }
 
-    pub fn write(&mut self, w: DiskWrite) {
+    pub fn write(&mut self, now_us: u64, w: DiskWrite) {
         if w.file() == DiskFile::Config {
             // Written atomically and durably before the call returns.
             self.durable.apply(&w);
             return;
         }
         let q = self.file(w.file());
-        q.pending.push_back(w);
+        q.pending.push_back((now_us, w));
         q.issued += 1;
     }
 
     /// Writes issued and not yet durable, in all files.
     pub fn volatile_writes(&self) -> usize {
-        self.epochs.pending.len() + self.log.pending.len()
+        self.queues.iter().map(|q| q.pending.len()).sum()
     }
 
     /// An fsync of `file` issued now: it completes at the returned time, in order after
@@ -72,33 +74,36 @@ impl Disk {
     }
 
     /// An fsync completed: every write to `file` up to `mark` is durable. Returns whether
-    /// the durable log changed.
+    /// the durable history changed.
     pub fn complete(&mut self, file: DiskFile, mark: u64) -> bool {
-        let q = match file {
-            DiskFile::Epochs => &mut self.epochs,
-            DiskFile::Log => &mut self.log,
-            DiskFile::Config => unreachable!("configuration files are written synchronously"),
-        };
+        let q = self.file(file);
         let n = mark.saturating_sub(q.durable_count());
-        for _ in 0..n {
-            let w = q.pending.pop_front().expect("an fsync covers only issued writes");
-            self.durable.apply(&w);
+        let ws: Vec<DiskWrite> = (0..n).map(|_| q.pending.pop_front().expect("an fsync covers only issued writes").1).collect();
+        for w in &ws {
+            self.durable.apply(w);
         }
-        n > 0 && file == DiskFile::Log
+        n > 0 && file != DiskFile::Epochs
     }
 
-    /// A crash: volatile writes are gone. With `torn`, the operating system may have
-    /// written some of them out already: a random prefix of each file's volatile writes
-    /// survives, and the write after it, if any, is torn (its checksum fails on load, so
-    /// it is lost too). The protocol must not depend on unsynced writes either vanishing or surviving.
-    pub fn crash(&mut self, mut torn: Option<&mut Stream>) {
-        for f in [DiskFile::Epochs, DiskFile::Log] {
-            let keep = match torn.as_deref_mut() {
-                Some(rng) => rng.range(0, self.file(f).pending.len() as u64),
-                None => 0,
-            };
+    /// A crash at `now_us`: volatile writes are gone, except those the operating system
+    /// wrote back already. With `torn`, it may have written some more: a random prefix
+    /// of each file's remaining volatile writes survives, and the write after it, if any,
+    /// is torn (its checksum fails on load, so it is lost too). The protocol must not
+    /// depend on unsynced writes either vanishing or surviving.
+    pub fn crash(&mut self, now_us: u64, mut torn: Option<&mut Stream>) {
+        let writeback_us = self.writeback_us;
+        for f in FILES {
+            let q = self.file(f);
+            let written_back =
+                q.pending.iter().take_while(|(t, _)| t.saturating_add(writeback_us) <= now_us).count() as u64;
+            let rest = q.pending.len() as u64 - written_back;
+            let keep = written_back
+                + match torn.as_deref_mut() {
+                    Some(rng) => rng.range(0, rest),
+                    None => 0,
+                };
             for _ in 0..keep {
-                let w = self.file(f).pending.pop_front().expect("kept writes were pending");
+                let (_, w) = self.file(f).pending.pop_front().expect("kept writes were pending");
                 self.durable.apply(&w);
             }
             let q = self.file(f);
@@ -114,27 +119,41 @@ mod tests {
     use zab::durable::{Op, Txn};
     use zab::Zxid;
 
+    fn append(c: u64) -> DiskWrite {
+        DiskWrite::Append { file: Zxid::new(1, 1), txn: Txn { zxid: Zxid::new(1, c), op: Op::Initial }, prealloc_bytes: 0 }
+    }
+
+    #[test]
+    fn the_operating_system_writes_back_what_nobody_syncs() {
+        let mut d = Disk::new(DurableState::default(), 30_000_000);
+        d.write(0, append(1));
+        d.write(20_000_000, append(2));
+        d.crash(40_000_000, None);
+        let kept: Vec<u64> = d.durable().history().iter().map(|t| t.zxid.counter()).collect();
+        assert_eq!(kept, vec![1], "the first append is older than the writeback delay");
+    }
+
     #[test]
     fn crash_drops_unsynced_writes() {
-        let mut d = Disk::new(DurableState::default());
-        d.write(DiskWrite::AcceptedEpoch(1));
+        let mut d = Disk::new(DurableState::default(), u64::MAX);
+        d.write(0, DiskWrite::AcceptedEpoch(1));
         let (_, mark) = d.fsync(DiskFile::Epochs, 0, 10);
-        d.write(DiskWrite::CurrentEpoch(1));
+        d.write(0, DiskWrite::CurrentEpoch(1));
         d.complete(DiskFile::Epochs, mark);
         assert_eq!(d.durable().accepted_epoch, 1);
-        d.crash(None);
+        d.crash(0, None);
         assert_eq!(d.durable().current_epoch, 0, "the unsynced write died with the process");
         assert_eq!(d.volatile_writes(), 0);
     }
 
     #[test]
     fn an_fsync_covers_only_its_own_file() {
-        let mut d = Disk::new(DurableState::default());
-        d.write(DiskWrite::Append(Txn { zxid: Zxid::new(1, 1), op: Op::Initial }));
-        d.write(DiskWrite::CurrentEpoch(1));
+        let mut d = Disk::new(DurableState::default(), u64::MAX);
+        d.write(0, append(1));
+        d.write(0, DiskWrite::CurrentEpoch(1));
         let (_, mark) = d.fsync(DiskFile::Epochs, 0, 10);
         assert!(!d.complete(DiskFile::Epochs, mark));
-        d.crash(None);
+        d.crash(0, None);
         assert_eq!(d.durable().current_epoch, 1);
         assert!(d.durable().log.is_empty(), "the log was never fsynced");
     }
@@ -144,12 +163,12 @@ mod tests {
         let mut rng = Stream::new(1, crate::rng::Purpose::Disk);
         let mut lengths = std::collections::BTreeSet::new();
         for _ in 0..50 {
-            let mut d = Disk::new(DurableState::default());
+            let mut d = Disk::new(DurableState::default(), u64::MAX);
             for c in 1..=5 {
-                d.write(DiskWrite::Append(Txn { zxid: Zxid::new(1, c), op: Op::Initial }));
+                d.write(0, append(c));
             }
-            d.crash(Some(&mut rng));
-            let kept: Vec<u64> = d.durable().log.iter().map(|t| t.zxid.counter()).collect();
+            d.crash(0, Some(&mut rng));
+            let kept: Vec<u64> = d.durable().history().iter().map(|t| t.zxid.counter()).collect();
             assert_eq!(kept, (1..=kept.len() as u64).collect::<Vec<_>>(), "a prefix, in order");
             assert_eq!(d.volatile_writes(), 0);
             lengths.insert(kept.len());
@@ -159,7 +178,7 @@ mod tests {
 
     #[test]
     fn fsyncs_complete_in_order() {
-        let mut d = Disk::new(DurableState::default());
+        let mut d = Disk::new(DurableState::default(), u64::MAX);
         let (a, _) = d.fsync(DiskFile::Log, 0, 100);
         let (b, _) = d.fsync(DiskFile::Epochs, 10, 5);
         assert!(b >= a);

@@ -44,6 +44,9 @@ pub struct Scenario {
     pub network: NetworkSpec,
     #[serde(default)]
     pub disk: DiskSpec,
+    /// Snapshot and txn-log settings (`zoo.cfg` and system properties).
+    #[serde(default)]
+    pub storage: StorageSpec,
     #[serde(default)]
     pub faults: FaultSpec,
     /// Client writes during the fault phase.
@@ -423,11 +426,70 @@ pub struct DiskSpec {
     /// A crash may leave some unsynced writes on disk (a prefix of each file's, the next
     /// one torn) instead of losing them all.
     pub torn_writes: bool,
+    /// The operating system writes back a page nobody syncs this long after it was
+    /// written (Linux's `vm.dirty_expire_centisecs`, 30 s): ZooKeeper's unsynced
+    /// snapshots and TRUNC's cut survive a crash only once written back.
+    pub writeback_ms: u64,
 }
 
 impl Default for DiskSpec {
     fn default() -> Self {
-        DiskSpec { fsync: Delay::Uniform { min_us: 500, max_us: 5_000 }, torn_writes: false }
+        DiskSpec { fsync: Delay::Uniform { min_us: 500, max_us: 5_000 }, torn_writes: false, writeback_ms: 30_000 }
+    }
+}
+
+/// ZooKeeper's storage settings, with its defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSpec {
+    /// `snapCount`: a snapshot and a new log file after `snap_count / 2` plus a random
+    /// part of `snap_count / 2` txns.
+    pub snap_count: u64,
+    /// `zookeeper.preAllocSize`, in KB: log files grow in blocks of this size.
+    pub prealloc_kb: u64,
+    /// `zookeeper.commitLogCount`: committed proposals a leader keeps for DIFFs.
+    pub commit_log_count: u64,
+    /// `zookeeper.snapshotSizeFactor`, in percent; negative turns DIFFs from the log off.
+    pub snapshot_size_factor_pct: i64,
+}
+
+impl Default for StorageSpec {
+    fn default() -> Self {
+        let d = zab::durable::StorageConfig::default();
+        StorageSpec {
+            snap_count: d.snap_count,
+            prealloc_kb: d.prealloc_bytes / 1024,
+            commit_log_count: d.commit_log_count as u64,
+            snapshot_size_factor_pct: d.snapshot_size_factor_pct,
+        }
+    }
+}
+
+impl StorageSpec {
+    pub fn config(&self) -> zab::durable::StorageConfig {
+        zab::durable::StorageConfig {
+            snap_count: self.snap_count,
+            prealloc_bytes: self.prealloc_kb * 1024,
+            commit_log_count: self.commit_log_count as usize,
+            snapshot_size_factor_pct: self.snapshot_size_factor_pct,
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.snap_count < 2 || self.snap_count > 1 << 40 {
+            return Err(format!("storage.snap_count: {} is outside 2..=2^40", self.snap_count));
+        }
+        if self.prealloc_kb > 1 << 30 {
+            return Err(format!("storage.prealloc_kb: {} is more than 2^30 KB", self.prealloc_kb));
+        }
+        // `ZKDatabase` raises a smaller commitLogCount to the default.
+        if self.commit_log_count < 500 || self.commit_log_count > 1 << 20 {
+            return Err(format!("storage.commit_log_count: {} is outside 500..=2^20", self.commit_log_count));
+        }
+        if self.snapshot_size_factor_pct > 100 {
+            return Err(format!("storage.snapshot_size_factor_pct: {} is more than 100", self.snapshot_size_factor_pct));
+        }
+        Ok(())
     }
 }
 
@@ -656,7 +718,8 @@ impl Scenario {
                     "{field}.last_zxid: counter 0 names no txn; an empty log is epoch = 0, counter = 0"
                 ));
             }
-            if let Err(e) = self.initial_state(init.server).startup_check() {
+            let state = self.initial_state(init.server);
+            if let Err(e) = state.startup_check(state.last_logged_zxid()) {
                 return Err(format!("{field}: server {} could not start: {e}", init.server));
             }
         }
@@ -686,6 +749,10 @@ impl Scenario {
             return Err("network.election_window: must be above 0".into());
         }
         self.disk.fsync.validate().map_err(|e| format!("disk.fsync: {e}"))?;
+        if self.disk.writeback_ms > 1 << 40 {
+            return Err(format!("disk.writeback_ms: {} is more than 2^40", self.disk.writeback_ms));
+        }
+        self.storage.validate()?;
         if self.liveness_bound_ms == 0 {
             return Err("liveness_bound_ms: must be above 0".into());
         }
