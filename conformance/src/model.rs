@@ -2,12 +2,11 @@
 //! answer in the corpus's words. One small adapter, so a change of the model's API is a
 //! change here only.
 //!
-//! Sync: until the sync rewrite lands (committedLog window, lastProcessedZxid, the txn log
-//! files and the snapshot size, as `LearnerHandler.syncFollower` reads them), this calls the
-//! current `zab::sync::plan(variant, committed, last_processed, peer_last_zxid)` with the
-//! committed txns rebuilt from the zxids in the leader's log files. The current plan has no
-//! file sizes and a fraction-of-txns rule below the window, so it is expected to differ from
-//! 3.8.0 for far-behind learners and for learners joining after the leader is established.
+//! Sync: `zab::sync::sync_follower` over what `LearnerHandler.syncFollower` read: the
+//! committedLog bounds and lastProcessedZxid from the leader's "Synchronizing with Learner"
+//! line, its txn log files (names, lengths and zxids, parsed from the data dir) and the
+//! newest snapshot's length; the committedLog is rebuilt from the log's txns between its
+//! bounds.
 
 use crate::corpus::{
     ClientQuestion, Hex, RecordedClient, RecordedElection, RecordedEpoch, RecordedReconfig, RecordedSync, RecordedVote,
@@ -17,7 +16,9 @@ use zab::durable::{Op, Txn};
 use zab::election::{Election, Vote};
 use zab::node::{NodeConfig, Outbox, Timer};
 use zab::quorum::{QuorumVerifier, Quorums};
-use zab::sync::{plan, SyncOp};
+use std::collections::VecDeque;
+use zab::sync::{sync_follower, SyncOp, SyncSource};
+use zab::txnlog::{LogFile, TxnLog};
 use zab::timing::Timing;
 use zab::{Notification, ServerState, Variant, Zxid};
 
@@ -54,16 +55,55 @@ pub fn model_sync_decision(s: &RecordedSync) -> Decision {
 
 pub fn model_sync_decision_in(profile: Profile, s: &RecordedSync) -> Decision {
     let last_processed = Zxid(s.last_processed_zxid.0);
-    let mut zxids: Vec<u64> =
-        s.txn_logs.iter().flat_map(|f| f.zxids.iter().map(|z| z.0)).filter(|&z| z <= last_processed.0).collect();
-    zxids.sort_unstable();
-    zxids.dedup();
-    let committed: Vec<Txn> = zxids.into_iter().map(|z| Txn { zxid: Zxid(z), op: Op::Initial }).collect();
-    let p = plan(profile.variant(), &committed, last_processed, Zxid(s.peer_last_zxid.0));
+    let (min, max) = (Zxid(s.min_committed_log.0), Zxid(s.max_committed_log.0));
+    // The leader's log files as its data dir listed them.
+    let mut files: Vec<&crate::corpus::TxnLogFile> = s.txn_logs.iter().collect();
+    files.sort_by_key(|f| f.start_zxid.0);
+    let log = TxnLog {
+        files: files
+            .iter()
+            .map(|f| LogFile {
+                start: Zxid(f.start_zxid.0),
+                txns: f.zxids.iter().map(|z| Txn { zxid: Zxid(z.0), op: Op::Initial }).collect(),
+                written_bytes: f.size,
+                size_bytes: f.size,
+            })
+            .collect(),
+        open: false,
+    };
+    // `committedLog`: the proposals between its bounds (the leader replayed or committed
+    // each, so its log holds them); empty when the bounds are those of an empty log.
+    let committed: VecDeque<Txn> = if min == Zxid::ZERO && max == Zxid::ZERO {
+        VecDeque::new()
+    } else {
+        log.txns().filter(|t| min <= t.zxid && t.zxid <= max).cloned().collect()
+    };
+    let newest_snapshot_bytes = s.snapshots.iter().max_by_key(|f| f.zxid.0).map_or(0, |f| f.size);
+    let source = SyncSource {
+        committed_log: &committed,
+        min_committed: min,
+        max_committed: max,
+        last_processed,
+        log: &log,
+        newest_snapshot_bytes,
+        snapshot_size_factor_pct: size_factor_pct(&s.snapshot_size_factor),
+    };
+    let p = sync_follower(profile.variant(), source, Zxid(s.peer_last_zxid.0));
     match p.op {
         SyncOp::Diff { zxid } => SyncDecision { op: SyncOpKind::Diff, zxid: Hex(zxid.0) },
         SyncOp::Trunc { zxid } => SyncDecision { op: SyncOpKind::Trunc, zxid: Hex(zxid.0) },
         SyncOp::Snap => SyncDecision { op: SyncOpKind::Snap, zxid: s.last_processed_zxid },
+    }
+}
+
+/// `zookeeper.snapshotSizeFactor` in percent, as `ZKDatabase`'s constructor reads it: a
+/// factor above 1 falls back to the default 0.33; an unreadable one too.
+fn size_factor_pct(text: &str) -> i64 {
+    match text.trim().parse::<f64>() {
+        Ok(f) if f > 1.0 => 33,
+        Ok(f) if f < 0.0 => -1,
+        Ok(f) => (f * 100.0).round() as i64,
+        Err(_) => 33,
     }
 }
 
@@ -93,7 +133,7 @@ pub fn model_election(e: &RecordedElection) -> Result<(RecordedVote, String), St
     }
     let qv = QuorumVerifier::new(e.voters.iter().copied());
     let q = Quorums { current: qv, next: None };
-    let cfg = NodeConfig { id: e.server, quorum: qv, timing: Timing::default(), variant: Variant::None };
+    let cfg = NodeConfig::new(e.server, qv, Timing::default(), Variant::None);
     let init = vote_of(&e.initial_vote);
     let mut el = Election::new(e.server);
     let mut out = Outbox::default();
