@@ -303,7 +303,9 @@ pub enum DiskWrite {
     /// An entry appended to log file `file` (created by its first append).
     Append { file: Zxid, txn: Txn, prealloc_bytes: u64 },
     /// `FileTxnLog.truncate` (TRUNC): cut one file, delete the later ones. ZooKeeper does
-    /// not sync it (`RandomAccessFile.setLength`), and later appends go to a new file.
+    /// not sync it (`RandomAccessFile.setLength`), and later appends go to a new file; the
+    /// model takes a journaling file system (ext4, XFS), which commits such metadata in
+    /// order, so the next fsync of the log makes it durable too.
     Truncate(Truncation),
     /// A snapshot file (`FileTxnSnapLog.save`), synced or not as the caller asks.
     Snapshot(Snapshot),
@@ -324,8 +326,6 @@ pub enum DiskFile {
     /// Snapshot files: synced (`save(.., syncSnap = true)`) after a SNAP, written back by
     /// the operating system otherwise.
     Snapshot,
-    /// A TRUNC's cut of an existing log file: never synced by ZooKeeper.
-    LogTruncation,
     /// `zoo.cfg.dynamic.*`: ZooKeeper writes these synchronously (`AtomicFileWritingIdiom`:
     /// a temporary file, fsynced, renamed), so a write is durable when it returns; the
     /// disk applies it at once and no fsync is ever issued for this file.
@@ -337,8 +337,7 @@ impl DiskWrite {
         match self {
             DiskWrite::AcceptedEpoch(_) | DiskWrite::CurrentEpoch(_) => DiskFile::Epochs,
             DiskWrite::Config(_) | DiskWrite::NextConfig(_) => DiskFile::Config,
-            DiskWrite::Append { .. } => DiskFile::Log,
-            DiskWrite::Truncate(_) => DiskFile::LogTruncation,
+            DiskWrite::Append { .. } | DiskWrite::Truncate(_) => DiskFile::Log,
             DiskWrite::Snapshot(_) => DiskFile::Snapshot,
         }
     }

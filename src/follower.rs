@@ -328,11 +328,10 @@ impl Follower {
         match self.phase {
             Phase::Syncing { op_seen: true } if !self.write_to_txn_log => {
                 // A SNAP's or TRUNC's COMMIT before NEWLEADER: applied to the tree at once
-                // and not logged (`zk.processTxn(hdr, txn)`, which skips `committedLog`:
-                // ZOOKEEPER-4925 in 3.9.3); the NEWLEADER snapshot will hold it.
+                // and not logged; the NEWLEADER snapshot will hold it.
                 if self.sync_txns.first().is_some_and(|t| t.zxid == zxid) {
                     let t = self.sync_txns.remove(0);
-                    core.apply_as(&t, false, out);
+                    core.apply_synced(&t, out);
                 }
                 self.committed_upto = self.committed_upto.max(zxid);
                 None
@@ -393,7 +392,7 @@ impl Follower {
         match self.phase {
             Phase::Syncing { op_seen: true } if !self.write_to_txn_log => {
                 // Before NEWLEADER a SNAP's or TRUNC's INFORMs apply at once, unlogged.
-                core.apply_as(&txn, false, out);
+                core.apply_synced(&txn, out);
                 self.committed_upto = self.committed_upto.max(zxid);
             }
             Phase::Syncing { op_seen: true } => {
@@ -498,7 +497,8 @@ impl Follower {
             | Variant::Zk1208
             | Variant::Zk2172
             | Variant::SplitJoiners
-            | Variant::NewLeaderCommittedConfig => {
+            | Variant::NewLeaderCommittedConfig
+            | Variant::Zk4925 => {
                 self.holds_acks = true;
                 let mut last_fsync = snapshot_fsync;
                 if self.observer {
@@ -512,7 +512,7 @@ impl Follower {
                     let mut any = false;
                     for t in committed {
                         core.append(t.clone(), out);
-                        core.apply_as(t, false, out);
+                        core.apply_synced(t, out);
                         any = true;
                     }
                     if any {

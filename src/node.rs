@@ -492,9 +492,15 @@ impl Core {
         self.apply_as(txn, true, out);
     }
 
+    /// Applies a txn committed during a sync: `processTxn(pif.toRequest())` adds it to
+    /// `committedLog` (3.9.4); 3.9.3's `processTxn(hdr, txn)` did not (ZOOKEEPER-4925).
+    pub fn apply_synced(&mut self, txn: &Txn, out: &mut Outbox) {
+        let committed_log = self.cfg.variant != Variant::Zk4925;
+        self.apply_as(txn, committed_log, out);
+    }
+
     /// Applies a committed txn; `committed_log` says whether it also goes into
-    /// `committedLog` (a syncing learner's `processTxn(hdr, txn)` in 3.9.3 does not:
-    /// ZOOKEEPER-4925).
+    /// `committedLog`.
     pub fn apply_as(&mut self, txn: &Txn, committed_log: bool, out: &mut Outbox) {
         let last = self.db.last_processed();
         assert!(txn.zxid > last, "server {} applies {} after {}", self.cfg.id, txn.zxid, last);

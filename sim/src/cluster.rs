@@ -682,7 +682,7 @@ impl<'a> Cluster<'a> {
         let mut log_shrank = false;
         for effect in out.effects.drain(..) {
             if let Effect::Write(w) = &effect {
-                log_written |= matches!(w.file(), DiskFile::Log | DiskFile::Snapshot | DiskFile::LogTruncation);
+                log_written |= matches!(w.file(), DiskFile::Log | DiskFile::Snapshot);
                 log_shrank |= matches!(w, DiskWrite::Truncate(_) | DiskWrite::Snapshot(_));
             }
             self.apply_effect(now, node, effect);

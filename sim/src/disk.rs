@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use zab::durable::{DiskFile, DiskWrite, DurableState};
 
 /// The files with a queue of volatile writes (configuration files are written durably).
-const FILES: [DiskFile; 4] = [DiskFile::Epochs, DiskFile::Log, DiskFile::Snapshot, DiskFile::LogTruncation];
+const FILES: [DiskFile; 3] = [DiskFile::Epochs, DiskFile::Log, DiskFile::Snapshot];
 
 #[derive(Clone, Debug, Default)]
 struct FileQueue {
@@ -27,7 +27,7 @@ impl FileQueue {
 #[derive(Clone, Debug)]
 pub struct Disk {
     durable: DurableState,
-    queues: [FileQueue; 4],
+    queues: [FileQueue; 3],
     /// When the last fsync completes (the device completes fsyncs in order).
     last_fsync_done_us: u64,
     /// The operating system writes a dirty page back this long after it was written
