@@ -136,6 +136,7 @@ impl DurableState {
             DiskWrite::Snapshot { txns } => self.log = txns.clone(),
             DiskWrite::Config(qv) => self.config = Some(*qv),
             DiskWrite::NextConfig(qv) => self.next_config = Some(*qv),
+            DiskWrite::DeleteNextConfig => self.next_config = None,
         }
     }
 
@@ -198,8 +199,10 @@ pub enum DiskWrite {
     /// Activate a configuration: write `zoo.cfg.dynamic.<version>` and point the static
     /// file at it (`QuorumPeer.setQuorumVerifier`).
     Config(QuorumVerifier),
-    /// Remember a newer configuration seen (`setLastSeenQuorumVerifier`: the `.next` file).
+    /// Remember the newest configuration seen (`setLastSeenQuorumVerifier`: the `.next` file).
     NextConfig(QuorumVerifier),
+    /// Delete the `.next` file (`setQuorumVerifier` activating the newest one seen).
+    DeleteNextConfig,
 }
 
 /// The files a server writes: the epoch files (each written atomically), the dynamic
@@ -220,7 +223,7 @@ impl DiskWrite {
     pub fn file(&self) -> DiskFile {
         match self {
             DiskWrite::AcceptedEpoch(_) | DiskWrite::CurrentEpoch(_) => DiskFile::Epochs,
-            DiskWrite::Config(_) | DiskWrite::NextConfig(_) => DiskFile::Config,
+            DiskWrite::Config(_) | DiskWrite::NextConfig(_) | DiskWrite::DeleteNextConfig => DiskFile::Config,
             DiskWrite::Append(_) | DiskWrite::Truncate { .. } | DiskWrite::Snapshot { .. } => DiskFile::Log,
         }
     }

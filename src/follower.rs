@@ -365,7 +365,8 @@ impl Follower {
             _ => return Some(LookingReason::ProtocolError),
         }
         if let Some((designated, qv)) = activate {
-            core.see_config(qv, out);
+            // `Observer.processPacket` / `syncWithLeader`: INFORMANDACTIVATE goes straight to
+            // `processReconfig` (the configuration was never proposed to an observer).
             if core.process_reconfig(qv, Some((designated, zxid)), self.leader, self.observer, out) {
                 return Some(LookingReason::Reconfig);
             }

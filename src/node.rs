@@ -579,9 +579,13 @@ impl Node {
     /// applies its whole log.
     pub fn recover(cfg: NodeConfig, durable: DurableState) -> Result<Node, StartupError> {
         durable.startup_check()?;
-        // The dynamic configuration files, if any, override the static one.
+        // The dynamic configuration file, if any, overrides the static one; the `.next` file
+        // is read only beside a dynamic file (`QuorumPeerConfig.parse`), and
+        // `QuorumPeer.createFromConfig` passes it to `setLastSeenQuorumVerifier(next, false)`,
+        // which takes it whatever its version (one not newer than the configuration in force
+        // counts as nothing pending, see `Core::see_config`).
         let current = durable.config.unwrap_or(cfg.quorum);
-        let last_seen = durable.next_config.filter(|n| n.version() > current.version()).unwrap_or(current);
+        let last_seen = durable.config.and(durable.next_config).unwrap_or(current);
         Ok(Node {
             fle: Election::new(cfg.id),
             core: Core {

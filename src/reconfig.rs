@@ -19,25 +19,41 @@ use crate::quorum::{QuorumVerifier, Quorums, SidSet};
 use crate::types::{Sid, Zxid};
 
 impl Core {
-    /// `setLastSeenQuorumVerifier(qv, true)`: remember a newer configuration (the `.next`
-    /// file); from now on quorums need a majority of it too.
+    /// `QuorumPeer.setLastSeenQuorumVerifier(qv, true)`: `qv` becomes the newest configuration
+    /// seen and is written to the `.next` file, even when it is older than the one it
+    /// replaces (ZooKeeper only logs "setLastSeenQuorumVerifier called with stale config");
+    /// only an equal version returns early. So a NEWLEADER (`Learner.syncWithLeader`) whose
+    /// configuration is older than a learner's pending one (a reconfig proposal since
+    /// truncated or lost) ends that pending one: from then on quorums need only the leader's.
+    /// Same in 3.8.0, 3.9.3 and 3.9.4. A `qv` older than the one in force would make
+    /// ZooKeeper's `lastSeenQuorumVerifier` older than its `quorumVerifier`; here that counts
+    /// as nothing pending (it cannot happen while `LearnerHandler.run` refuses a learner with
+    /// a later activated configuration, which keeps NEWLEADER's at least the learner's).
     pub fn see_config(&mut self, qv: QuorumVerifier, out: &mut Outbox) {
-        if qv.version() <= self.quorums.last_seen().version() {
+        if qv.version() == self.quorums.last_seen().version() {
             return;
         }
         self.write(DiskWrite::NextConfig(qv), out);
         self.quorums = Quorums::new(self.quorums.current, qv);
     }
 
-    /// `setQuorumVerifier(qv, true)`: activate `qv` if it is newer than the one in force.
-    /// Returns whether it was.
+    /// `QuorumPeer.setQuorumVerifier(qv, true)`: activate `qv` if it is newer than the one in
+    /// force (an older or equal one changes nothing, the `.next` file included); it becomes
+    /// the newest seen if it is newer than that, and when it is the newest seen the `.next`
+    /// file is deleted (`QuorumPeerConfig.deleteFile(getNextDynamicConfigFilename())`). A
+    /// pending configuration newer than `qv` stays pending, `.next` with it. Returns whether
+    /// `qv` was activated. Same in 3.8.0, 3.9.3 and 3.9.4.
     pub fn activate_config(&mut self, qv: QuorumVerifier, designated: Option<Sid>, out: &mut Outbox) -> bool {
         if qv.version() <= self.quorums.current.version() {
             return false;
         }
         self.write(DiskWrite::Config(qv), out);
         let last_seen = self.quorums.last_seen();
-        self.quorums = Quorums::new(qv, if last_seen.version() > qv.version() { last_seen } else { qv });
+        let last_seen = if qv.version() > last_seen.version() { qv } else { last_seen };
+        self.quorums = Quorums::new(qv, last_seen);
+        if last_seen.version() == qv.version() && self.disk().next_config.is_some() {
+            self.write(DiskWrite::DeleteNextConfig, out);
+        }
         out.observe(Observation::ConfigActivated { config: qv, designated });
         true
     }

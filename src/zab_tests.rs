@@ -562,8 +562,9 @@ fn leader_is_established_on_a_quorum_of_newleader_acks_and_sends_uptodate() {
         without_timers(&e),
         vec![
             // ZOOKEEPER-1783: the static configuration, versioned with the NEWLEADER zxid,
-            // is activated once agreed.
+            // is activated once agreed, and `.next` deleted (`setQuorumVerifier`).
             Effect::Write(DiskWrite::Config(QuorumVerifier::majority_of(3).with_version(z(2, 0)))),
+            Effect::Write(DiskWrite::DeleteNextConfig),
             Effect::Observe(Observation::ConfigActivated {
                 config: QuorumVerifier::majority_of(3).with_version(z(2, 0)),
                 designated: Some(3)
@@ -1187,4 +1188,57 @@ fn an_established_leader_syncing_a_learner_sends_its_newest_configuration_unless
         let expected = if pending { proposed } else { n.quorum_verifier() };
         assert_eq!(config, Some(expected), "{variant}");
     }
+}
+
+/// `QuorumPeer.setLastSeenQuorumVerifier`, called for NEWLEADER's configuration by
+/// `Learner.syncWithLeader`, overwrites a newer configuration seen ("called with stale
+/// config" is only logged): a learner whose reconfig proposal the new leader never had (lost
+/// or truncated away) stops counting it, and its `.next` file says so across a restart
+/// (`QuorumPeerConfig.parse`, `createFromConfig`). `setQuorumVerifier` at UPTODATE is then
+/// a no-op: the configuration is already in force.
+#[test]
+fn a_newleader_with_an_older_configuration_replaces_the_pending_one_as_set_last_seen_quorum_verifier_does() {
+    let current = QuorumVerifier::majority_of(3).with_version(z(1, 0));
+    let lost = QuorumVerifier::new([2, 3]).with_version(z(1, 5));
+    let mut durable = DurableState::with_history(1, 1, z(1, 2));
+    durable.config = Some(current);
+    durable.next_config = Some(lost);
+    let (mut f, _) = elected_follower(1, Variant::None, durable);
+    assert_eq!(f.last_seen_quorum_verifier(), lost, "read from `.next` at startup");
+    let ids = fsync_ids(&recv(&mut f, LEADER, Message::LeaderInfo { epoch: 2 }));
+    step(&mut f, Input::Durable { fsync: ids[0] });
+    recv(&mut f, LEADER, Message::Diff { zxid: z(1, 2) });
+    let e = recv(&mut f, LEADER, Message::NewLeader { zxid: z(2, 0), config: current });
+    assert!(e.contains(&Effect::Write(DiskWrite::NextConfig(current))));
+    assert_eq!(f.last_seen_quorum_verifier(), current, "nothing pending any more");
+    for fsync in fsync_ids(&e) {
+        for fs in fsync_ids(&step(&mut f, Input::Durable { fsync })) {
+            step(&mut f, Input::Durable { fsync: fs });
+        }
+    }
+    let e = recv(&mut f, LEADER, Message::UpToDate);
+    assert!(f.is_established());
+    assert!(!e.iter().any(|x| matches!(x, Effect::Write(_))), "setQuorumVerifier of a known version: no-op");
+    assert_eq!(f.disk_view().next_config, Some(current));
+    let restarted = Node::recover(f.config().clone(), f.disk_view().clone()).unwrap();
+    assert_eq!(restarted.last_seen_quorum_verifier(), current);
+    // Without a dynamic file (only the static configuration), `.next` is not read at all.
+    let mut static_only = DurableState::with_history(1, 1, z(1, 2));
+    static_only.next_config = Some(lost);
+    assert_eq!(node(1, Variant::None, static_only).last_seen_quorum_verifier(), QuorumVerifier::majority_of(3));
+}
+
+/// `QuorumPeer.setQuorumVerifier`: activating the newest configuration seen deletes the
+/// `.next` file; activating an older one while a newer one is pending keeps both.
+#[test]
+fn activating_the_newest_seen_configuration_deletes_the_next_file_as_set_quorum_verifier_does() {
+    let mut f = serving_follower();
+    let config = QuorumVerifier::new([1, 2, 3, 4]).with_version(z(2, 1));
+    let t = Txn { zxid: z(2, 1), op: Op::Reconfig(Box::new(ReconfigTxn { session: 0, xid: 0, config })) };
+    let e = recv(&mut f, LEADER, Message::Proposal { txn: t });
+    assert_eq!(f.disk_view().next_config, Some(config));
+    step(&mut f, Input::Durable { fsync: fsync_ids(&e)[0] });
+    let e = recv(&mut f, LEADER, Message::CommitAndActivate { zxid: z(2, 1), designated: LEADER });
+    assert!(e.contains(&Effect::Write(DiskWrite::DeleteNextConfig)));
+    assert_eq!((f.quorum_verifier(), f.disk_view().next_config), (config, None));
 }

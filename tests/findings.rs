@@ -42,9 +42,18 @@ fn stopping_removed_servers_at_once_can_stall_the_new_ensemble() {
 }
 
 /// README, "A finding: a reconfig that never committed can be activated by a later
-/// leader": one seed per path (the txn lost in a crash, the txn truncated away).
+/// leader": both pinned seeds showed the route through a learner's `.next` file surviving a
+/// sync that removed the reconfig txn from its log (a SNAP in both: migrate-3-to-3 6289,
+/// leader 4's own proposal 0x200000004; rolling-replace 821, server 7's copy of proposal
+/// 0x300000003). ZooKeeper does not take that route: the NEWLEADER after that SNAP goes
+/// through `QuorumPeer.setLastSeenQuorumVerifier`, which overwrites a newer configuration
+/// seen with the leader's (`Learner.syncWithLeader`), so the server no longer holds the
+/// dead reconfig when it later leads. The model did not overwrite (it ignored an older
+/// one); since it follows ZooKeeper, both seeds pass and that route is withdrawn. The route
+/// through a crash (`.next` written synchronously by `Leader.propose`, the txn lost before
+/// its fsync, the restarted leader elected) remains.
 #[test]
-fn a_reconfig_that_never_committed_is_activated_by_a_later_leader() {
-    assert_eq!(violation(&scenario("migrate-3-to-3"), 6289, None), Some(Invariant::ConfigActivation));
-    assert_eq!(violation(&scenario("rolling-replace"), 821, None), Some(Invariant::ConfigActivation));
+fn a_reconfig_removed_by_a_later_sync_is_no_longer_activated() {
+    assert_eq!(violation(&scenario("migrate-3-to-3"), 6289, None), None);
+    assert_eq!(violation(&scenario("rolling-replace"), 821, None), None);
 }
