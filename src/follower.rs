@@ -106,7 +106,9 @@ impl Follower {
     fn connect(&mut self, core: &Core, out: &mut Outbox) {
         self.tries += 1;
         let observer = self.observer;
-        out.send(self.leader, Message::FollowerInfo { accepted_epoch: core.disk().accepted_epoch, observer });
+        let config_version = core.quorums().current.version();
+        let accepted_epoch = core.disk().accepted_epoch;
+        out.send(self.leader, Message::FollowerInfo { accepted_epoch, observer, config_version });
     }
 
     pub fn leader(&self) -> Sid {

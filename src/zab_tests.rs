@@ -160,8 +160,16 @@ fn leader_past_leaderinfo(durable: DurableState, accepted: [Epoch; 2]) -> Node {
 
 fn leader_past_leaderinfo_of(variant: Variant, durable: DurableState, accepted: [Epoch; 2]) -> Node {
     let (mut n, _) = elected_leader(variant, durable);
-    let mut ids = fsync_ids(&recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: accepted[0], observer: false }));
-    ids.extend(fsync_ids(&recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: accepted[1], observer: false })));
+    let mut ids = fsync_ids(&recv(
+        &mut n,
+        1,
+        Message::FollowerInfo { accepted_epoch: accepted[0], observer: false, config_version: Zxid::ZERO },
+    ));
+    ids.extend(fsync_ids(&recv(
+        &mut n,
+        2,
+        Message::FollowerInfo { accepted_epoch: accepted[1], observer: false, config_version: Zxid::ZERO },
+    )));
     assert_eq!(ids.len(), 1, "one acceptedEpoch fsync");
     let e = step(&mut n, Input::Durable { fsync: ids[0] });
     assert_eq!(sent(&e).len(), 2, "LEADERINFO to both learners");
@@ -276,12 +284,12 @@ fn leader_proposes_max_accepted_epoch_plus_one_once_a_quorum_including_itself_co
     assert_eq!(n.epoch(), None, "the leader alone is no quorum");
     assert!(io(&decided).is_empty());
 
-    let e1 = recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 4, observer: false });
+    let e1 = recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 4, observer: false, config_version: Zxid::ZERO });
     assert_eq!(n.epoch(), Some(5), "max(2, 4) + 1");
     assert_eq!(io(&e1), vec![Effect::Write(DiskWrite::AcceptedEpoch(5)), fsync(0, DiskFile::Epochs, vec![])]);
     assert_eq!(n.disk_view().accepted_epoch, 5);
 
-    let e2 = recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: 9, observer: false });
+    let e2 = recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: 9, observer: false, config_version: Zxid::ZERO });
     assert_eq!(n.epoch(), Some(5), "a learner connecting after the decision does not change it");
     assert!(io(&e2).is_empty(), "no LEADERINFO before acceptedEpoch is durable");
 
@@ -290,7 +298,7 @@ fn leader_proposes_max_accepted_epoch_plus_one_once_a_quorum_including_itself_co
 
     // The leader's own acceptedEpoch counts in the maximum too.
     let (mut n, _) = elected_leader(Variant::None, DurableState::with_history(6, 2, z(2, 3)));
-    recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 3, observer: false });
+    recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 3, observer: false, config_version: Zxid::ZERO });
     assert_eq!(n.epoch(), Some(7));
 }
 
@@ -299,7 +307,10 @@ fn leader_proposes_max_accepted_epoch_plus_one_once_a_quorum_including_itself_co
 #[test]
 fn follower_persists_a_newer_epoch_before_ackepoch_which_rides_on_the_fsync() {
     let (mut f, decided) = elected_follower(1, Variant::None, DurableState::with_history(1, 1, z(1, 2)));
-    assert_eq!(sent(&decided), vec![(LEADER, Message::FollowerInfo { accepted_epoch: 1, observer: false })]);
+    assert_eq!(
+        sent(&decided),
+        vec![(LEADER, Message::FollowerInfo { accepted_epoch: 1, observer: false, config_version: Zxid::ZERO })]
+    );
 
     let e = recv(&mut f, LEADER, Message::LeaderInfo { epoch: 2 });
     let ack = Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 2) };
@@ -352,10 +363,36 @@ fn leader_closes_a_learner_whose_ackepoch_shows_it_is_ahead() {
     assert_eq!((n.state(), n.disk_view().current_epoch), (ServerState::Leading, 1), "no quorum yet");
 
     // Learner 1 reconnects; the epoch is durable, so LEADERINFO goes out at once.
-    let e = recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 2, observer: false });
+    let e = recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 2, observer: false, config_version: Zxid::ZERO });
     assert_eq!(sent(&e), vec![(1, Message::LeaderInfo { epoch: 2 })]);
     let e = recv(&mut n, 1, Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 2) });
     assert!(observed(&e).contains(&Observation::LeaderEpoch { epoch: 2 }), "an equal summary is not ahead");
+}
+
+/// `LearnerHandler.run`: a FOLLOWERINFO whose `LearnerInfo` carries a later activated
+/// configuration than the leader's (`getQuorumVerifierVersion`) makes the handler throw
+/// "Follower is ahead of the leader (has a later activated configuration)": the learner
+/// is not counted for the epoch and its connection closes; an equal or older one is
+/// served. The learner sends `getQuorumVerifier().getVersion()` (`registerWithLeader`).
+#[test]
+fn leader_closes_a_learner_whose_followerinfo_carries_a_later_activated_configuration() {
+    let (mut n, _) = elected_leader(Variant::None, DurableState::with_history(1, 1, z(1, 2)));
+    assert_eq!(n.quorum_verifier().version(), Zxid::ZERO);
+    let ahead = Message::FollowerInfo { accepted_epoch: 1, observer: false, config_version: z(1, 1) };
+    let e = recv(&mut n, 1, ahead);
+    assert_eq!(without_timers(&e), vec![Effect::CloseConnection { peer: 1 }]);
+    assert_eq!(n.epoch(), None, "not counted in getEpochToPropose");
+    let e = recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: 1, observer: false, config_version: Zxid::ZERO });
+    assert_eq!(n.epoch(), Some(2));
+    assert!(!e.iter().any(|x| matches!(x, Effect::CloseConnection { .. })));
+
+    // The follower's side: its FOLLOWERINFO carries the configuration in force.
+    let mut durable = DurableState::with_history(1, 1, z(1, 2));
+    let config = QuorumVerifier::majority_of(3).with_version(z(1, 0));
+    durable.config = Some(config);
+    let (_, e) = elected_follower(1, Variant::None, durable);
+    let info = Message::FollowerInfo { accepted_epoch: 1, observer: false, config_version: config.version() };
+    assert_eq!(sent_to(&e, LEADER), vec![info]);
 }
 
 /// `Leader.lead`: after `waitForEpochAck` sees a quorum (itself included) of ACKEPOCH with
@@ -419,7 +456,11 @@ fn leader_syncs_by_diff_trunc_or_snap_and_queues_newleader_after_the_payload() {
 
     // Learner 1 comes back far below the 500-txn window, with most of the log to catch up.
     assert_eq!(
-        sent(&recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 3, observer: false })),
+        sent(&recv(
+            &mut n,
+            1,
+            Message::FollowerInfo { accepted_epoch: 3, observer: false, config_version: Zxid::ZERO }
+        )),
         vec![(1, Message::LeaderInfo { epoch: 3 })]
     );
     let e = recv(&mut n, 1, Message::AckEpoch { current_epoch: None, last_zxid: z(1, 10) });
@@ -773,7 +814,10 @@ fn follower_whose_leader_refuses_five_connection_attempts_goes_back_to_looking()
         assert!(without_timers(&e).is_empty());
         assert!(e.contains(&Effect::SetTimer { timer: Timer::LearnerConnectRetry, after_us: 100_000 }));
         let e = step(&mut f, Input::Timer { timer: Timer::LearnerConnectRetry });
-        assert_eq!(sent(&e), vec![(LEADER, Message::FollowerInfo { accepted_epoch: 0, observer: false })]);
+        assert_eq!(
+            sent(&e),
+            vec![(LEADER, Message::FollowerInfo { accepted_epoch: 0, observer: false, config_version: Zxid::ZERO })]
+        );
         attempts += 1;
     }
     assert_eq!((attempts, f.state()), (5, ServerState::Following));
@@ -1152,7 +1196,8 @@ fn an_observer_never_wins_and_observes_the_leader_a_quorum_follows() {
     recv(&mut o, 3, Message::Notification(leading));
     let e = recv(&mut o, 1, Message::Notification(Notification { state: ServerState::Following, ..leading }));
     assert_eq!((o.state(), o.leader()), (ServerState::Observing, Some(3)));
-    assert!(sent(&e).contains(&(3, Message::FollowerInfo { accepted_epoch: 0, observer: true })));
+    assert!(sent(&e)
+        .contains(&(3, Message::FollowerInfo { accepted_epoch: 0, observer: true, config_version: Zxid::ZERO })));
 
     // A voter answers the observer's notification and does not count it.
     let mut v = node(1, Variant::None, DurableState::default());
@@ -1177,7 +1222,11 @@ fn an_established_leader_syncing_a_learner_sends_its_newest_configuration_unless
         assert!(proposed.version() > n.quorum_verifier().version(), "{variant}: pending");
         // Learner 2 reconnects and is synced.
         let epoch = n.epoch().unwrap();
-        let e = recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: epoch, observer: false });
+        let e = recv(
+            &mut n,
+            2,
+            Message::FollowerInfo { accepted_epoch: epoch, observer: false, config_version: Zxid::ZERO },
+        );
         assert!(sent_to(&e, 2).iter().any(|m| matches!(m, Message::LeaderInfo { .. })));
         let last = n.log().last().unwrap().zxid;
         let e = recv(&mut n, 2, Message::AckEpoch { current_epoch: None, last_zxid: last });
