@@ -95,12 +95,23 @@ impl Core {
     }
 }
 
-/// `PrepRequestProcessor.pRequest2TxnReconfig`: the configuration a reconfig request asks
-/// for, or the error it gets, checked in ZooKeeper's order: the session is alive, no other
-/// reconfig is pending (`ReconfigInProgress`), the change leaves a voter, `fromConfig`
-/// names the newest configuration (`BadVersion`), and a quorum of the new configuration is
-/// connected and synced (`synced`: `isQuorumSynced`, else `NewConfigNoQuorum`). The
-/// version is set when the leader proposes it.
+/// `PrepRequestProcessor.pRequest2Txn`, its `case OpCode.reconfig` branch (there is no
+/// separate `pRequest2TxnReconfig` at 3.8.0, 3.9.3 or 3.9.4; the branch is the same in all
+/// three): the configuration a reconfig request asks for, or the error it gets, checked in
+/// ZooKeeper's order:
+/// 1. the session is alive (`sessionTracker.checkSession`, else `SessionExpired`);
+/// 2. no other reconfig is pending (`lastSeenQuorumVerifier`'s version differs from
+///    `quorumVerifier`'s: `ReconfigInProgress`);
+/// 3. `fromConfig` (`curConfigId`), unless -1, is the newest seen version (`BadVersion`);
+/// 4. the change parses and applies (`BadArguments`: here, a server id out of range or no
+///    voter left);
+/// 5. with `standaloneEnabled` (its default, which the model keeps) the new configuration
+///    has at least two voters ("new configuration must include at least 2 followers",
+///    `BadArguments`);
+/// 6. a quorum of the new configuration is connected and synced (`synced`:
+///    `Leader.isQuorumSynced`, else `NewConfigNoQuorum`).
+///
+/// The version is set when the leader proposes it.
 pub fn prep(
     q: &Quorums,
     session_alive: bool,
@@ -113,15 +124,23 @@ pub fn prep(
     if q.next.is_some() {
         return Err(ErrorCode::ReconfigInProgress);
     }
-    let new = r.change.apply(&q.current).ok_or(ErrorCode::BadArguments)?;
     if r.from_config.is_some_and(|v| v != q.last_seen().version()) {
         return Err(ErrorCode::BadVersion);
+    }
+    let new = r.change.apply(&q.current).ok_or(ErrorCode::BadArguments)?;
+    if new.len() < STANDALONE_ENABLED_VOTERS_MIN {
+        return Err(ErrorCode::BadArguments);
     }
     if !new.has_quorum(synced) {
         return Err(ErrorCode::NewConfigNoQuorum);
     }
     Ok(new)
 }
+
+/// `pRequest2Txn`'s reconfig branch refuses a configuration of fewer voters than this while
+/// `QuorumPeerConfig.isStandaloneEnabled()` (true by default; with it false the minimum is
+/// one).
+pub const STANDALONE_ENABLED_VOTERS_MIN: usize = 2;
 
 /// `getDesignatedLeader`: the leader `me` if it votes in `new`; otherwise, among the voters
 /// of `new` that acknowledged the reconfig (`acks`), the one that also acknowledged the
@@ -169,6 +188,29 @@ mod tests {
         let change =
             MembershipChange::Incremental { add_participants: ids.to_vec(), add_observers: vec![], remove: vec![] };
         ReconfigRequest { change, from_config }
+    }
+
+    /// `PrepRequestProcessor.pRequest2Txn` (`case OpCode.reconfig`): BadVersion is checked
+    /// before the change is parsed and applied (BadArguments), and with `standaloneEnabled`
+    /// a configuration of one voter is refused (BadArguments) before the synced-quorum check.
+    #[test]
+    fn prep_checks_the_version_before_the_arguments_and_refuses_a_single_voter() {
+        let old = QuorumVerifier::new([1, 2, 3]).with_version(Zxid::new(1, 0));
+        let q = Quorums::new(old, old);
+        let remove = |ids: &[Sid], from_config| ReconfigRequest {
+            change: MembershipChange::Incremental {
+                add_participants: vec![],
+                add_observers: vec![],
+                remove: ids.to_vec(),
+            },
+            from_config,
+        };
+        let stale = Some(Zxid(7));
+        assert_eq!(prep(&q, true, set(&[1, 2, 3]), &remove(&[1, 2, 3], stale)), Err(ErrorCode::BadVersion));
+        assert_eq!(prep(&q, true, set(&[1, 2, 3]), &remove(&[1, 2, 3], None)), Err(ErrorCode::BadArguments));
+        // One voter left: refused even with no synced quorum of it (BadArguments comes first).
+        assert_eq!(prep(&q, true, set(&[2]), &remove(&[1, 2], None)), Err(ErrorCode::BadArguments));
+        assert_eq!(prep(&q, true, set(&[2, 3]), &remove(&[1], None)), Ok(QuorumVerifier::new([2, 3])));
     }
 
     #[test]
