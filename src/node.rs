@@ -15,7 +15,7 @@ use crate::quorum::{QuorumVerifier, Quorums};
 use crate::session::{self, ClientConns};
 use crate::timing::Timing;
 use crate::tree::DataTree;
-use crate::types::{Epoch, Round, ServerState, Sid, Zxid};
+use crate::types::{Epoch, Round, ServerState, Sid, Zxid, ROUND_NONE};
 use crate::variant::Variant;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -336,6 +336,9 @@ pub struct Core {
     /// the zxid it was designated at), so leaving the current role goes straight to the
     /// new one (`updateServerState`) instead of to an election.
     pub(crate) designated: Option<(Sid, Zxid)>,
+    /// `restartLeaderElection` ran (`processReconfig` activated other members): the node
+    /// replaces its election object before it next looks for a leader.
+    pub(crate) restart_election: bool,
 }
 
 impl Core {
@@ -599,6 +602,7 @@ impl Node {
                 claimed_processed: None,
                 quorums: Quorums::new(current, last_seen),
                 designated: None,
+                restart_election: false,
             },
             role: Role::Looking,
             current_vote: None,
@@ -703,6 +707,11 @@ impl Node {
     /// `getInitId` and friends: a voter votes for itself; a server that is not a voter in
     /// the configuration in force (an observer, a joiner) votes for nobody (ZooKeeper's
     /// `Long.MIN_VALUE`; id 0 here), which any voter's vote beats.
+    /// `startLeaderElection`'s `new Vote(myid, getLastLoggedZxid(), getCurrentEpoch())`.
+    fn self_vote(&self) -> Vote {
+        Vote { leader: self.id(), zxid: self.core.last_zxid(), peer_epoch: self.core.disk().current_epoch }
+    }
+
     fn init_vote(&self) -> Vote {
         if !self.core.quorums.current.is_voter(self.id()) {
             return Vote { leader: 0, zxid: Zxid::ZERO, peer_epoch: 0 };
@@ -729,8 +738,19 @@ impl Node {
             Input::Client { client, request } => self.on_client(client, request, out),
             Input::ClientGone { client } => self.core.clients.remove(client),
         }
+        self.restart_election_if_reconfigured();
         self.update_election_vote();
         self.drain_self_notifications(out);
+    }
+
+    /// `QuorumPeer.restartLeaderElection` / `startLeaderElection`: a new
+    /// `FastLeaderElection` object, whose `logicalclock` starts at 0 (its first
+    /// `lookForLeader` makes it 1). The vote this server answers with
+    /// (`currentVote`) is kept: `startLeaderElection` resets it only when LOOKING.
+    fn restart_election_if_reconfigured(&mut self) {
+        if std::mem::take(&mut self.core.restart_election) {
+            self.fle = Election::new(self.id());
+        }
     }
 
     /// `QuorumPeer.updateElectionVote` (ZOOKEEPER-1732): once a leader is established, or a
@@ -927,6 +947,14 @@ impl Node {
             // election starts over in it and this notification is dropped.
             self.core.activate_config(n.config, None, out);
             if !n.config.same_members(&q.current) {
+                // `shuttingDownLE`: the election object is shut down and `QuorumPeer.run`
+                // builds a new one (`startLeaderElection`: `logicalclock` starts over, and
+                // `currentVote` becomes a vote for itself with election epoch -1).
+                // The old object's wait ends with it (`lookForLeader` returns).
+                out.cancel_timer(Timer::FleNotification);
+                out.cancel_timer(Timer::FleFinalize);
+                self.fle = Election::new(self.id());
+                self.current_vote = Some((self.self_vote(), ROUND_NONE));
                 self.start_looking(LookingReason::NewConfig, out);
                 return;
             }
@@ -1067,12 +1095,16 @@ impl Node {
             }
         }
         self.role = Role::Looking;
+        self.restart_election_if_reconfigured();
         if let Some((leader, zxid)) = self.core.designated.take() {
             // `updateServerState` with the reconfig flag: straight to the role the new
-            // configuration gives, following the designated leader.
+            // configuration gives, following the designated leader with the vote
+            // `updateVote` set, `new Vote(designatedLeader, zxid)`: election epoch and peer
+            // epoch -1 (the peer epoch is an unsigned epoch here: 0 stands for -1, below
+            // any real one; `updateElectionVote` gives it the epoch served in once synced).
             out.observe(Observation::ElectionStarted { round: self.fle.logical_clock(), reason });
-            let vote = Vote { leader, zxid, peer_epoch: self.core.disk().current_epoch };
-            return self.decide(Decision { vote, round: self.fle.logical_clock() }, out);
+            let vote = Vote { leader, zxid, peer_epoch: 0 };
+            return self.decide(Decision { vote, round: ROUND_NONE }, out);
         }
         let init = self.init_vote();
         let q = self.core.quorums;

@@ -58,10 +58,15 @@ impl Core {
         true
     }
 
-    /// `QuorumPeer.processReconfig`: activate `qv`; true when the server must leave its
-    /// role: it became or stopped being an observer, or its leader changed (to the
-    /// `designated` one, which it then takes without an election; or, with none
-    /// designated, out of the voters, which sends it to an election).
+    /// `QuorumPeer.processReconfig(qv, designated, zxid, true)`: activate `qv`; if it is
+    /// newer and has other members, restart leader election (`restartLeaderElection`:
+    /// `getElectionAlg().shutdown()`, then `startLeaderElection()` builds a new
+    /// `FastLeaderElection`, whose `logicalclock` starts at 0; see
+    /// [`crate::node::Node`]) and return true when the server must leave its role: it
+    /// became or stopped being an observer (`updateLearnerType`), or its leader changed (to
+    /// the `designated` one, which it then takes without an election, `updateVote`; or,
+    /// with none designated, out of the voters, which sends it to an election). Same in
+    /// 3.8.0, 3.9.3 and 3.9.4.
     pub fn process_reconfig(
         &mut self,
         qv: QuorumVerifier,
@@ -70,9 +75,17 @@ impl Core {
         was_observer: bool,
         out: &mut Outbox,
     ) -> bool {
+        let prev = self.quorums.current;
         if !self.activate_config(qv, designated.map(|d| d.0), out) {
             return false;
         }
+        if prev.same_members(&qv) {
+            // `prevQV.equals(qv)` (`QuorumMaj.equals`: the same servers): nothing more.
+            return false;
+        }
+        // `restartLeaderElection(prevQV, qv)` (`restartLE` is true on every path that
+        // gets here): the election object is replaced, so `logicalclock` starts over.
+        self.restart_election = true;
         let role_change = qv.is_observer(self.id()) != was_observer;
         match designated {
             Some((d, zxid)) => {

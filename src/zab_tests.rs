@@ -1168,6 +1168,8 @@ fn a_looking_server_adopts_a_newer_configuration_from_a_notification() {
     let e = recv(&mut n, 2, Message::Notification(v));
     assert_eq!(n.quorum_verifier(), newer);
     assert_eq!(looking_reason(&e), Some(LookingReason::NewConfig));
+    // `shuttingDownLE`: a new election object, whose first round is 1 again.
+    assert_eq!(n.round(), 1);
     let to: Vec<Sid> = sent(&e).iter().map(|(to, _)| *to).collect();
     assert_eq!(to, vec![2, 4], "the new round goes to the new voters");
 }
@@ -1290,4 +1292,54 @@ fn activating_the_newest_seen_configuration_deletes_the_next_file_as_set_quorum_
     let e = recv(&mut f, LEADER, Message::CommitAndActivate { zxid: z(2, 1), designated: LEADER });
     assert!(e.contains(&Effect::Write(DiskWrite::DeleteNextConfig)));
     assert_eq!((f.quorum_verifier(), f.disk_view().next_config), (config, None));
+}
+
+/// `QuorumPeer.processReconfig(qv, designated, zxid, true)` -> `restartLeaderElection`: a
+/// configuration with other members replaces the `FastLeaderElection` object, so the next
+/// election starts again at `logicalclock` 1; one with the same members (here the
+/// ZOOKEEPER-1783 version bump at UPTODATE) does not (`QuorumMaj.equals`).
+#[test]
+fn activating_other_members_restarts_the_election_object_and_its_logicalclock() {
+    let mut f = serving_follower();
+    assert_eq!(f.round(), 1, "the 1783 bump at UPTODATE kept the election object");
+    let config = QuorumVerifier::new([1, 2, 3, 4]).with_version(z(2, 1));
+    let t = Txn { zxid: z(2, 1), op: Op::Reconfig(Box::new(ReconfigTxn { session: 0, xid: 0, config })) };
+    let e = recv(&mut f, LEADER, Message::Proposal { txn: t });
+    step(&mut f, Input::Durable { fsync: fsync_ids(&e)[0] });
+    recv(&mut f, LEADER, Message::CommitAndActivate { zxid: z(2, 1), designated: LEADER });
+    assert_eq!((f.state(), f.round()), (ServerState::Following, 0), "a new election object, same role");
+    let e = step(&mut f, Input::ConnectionDown { peer: LEADER });
+    assert!(
+        observed(&e).contains(&Observation::ElectionStarted { round: 1, reason: LookingReason::LeaderConnectionLost })
+    );
+}
+
+/// `QuorumPeer.updateVote`: a reconfig handoff sets `new Vote(designatedLeader, zxid)`,
+/// whose election epoch and peer epoch are -1 (`Vote(long id, long zxid)`); the server
+/// takes its new role with it (`updateServerState`), and answers LOOKING servers with it.
+#[test]
+fn a_reconfig_handoff_votes_for_the_designated_leader_with_election_epoch_minus_one() {
+    let mut f = serving_follower();
+    let config = QuorumVerifier::new([1, 2]).with_version(z(2, 1));
+    let t = Txn { zxid: z(2, 1), op: Op::Reconfig(Box::new(ReconfigTxn { session: 0, xid: 0, config })) };
+    let e = recv(&mut f, LEADER, Message::Proposal { txn: t });
+    step(&mut f, Input::Durable { fsync: fsync_ids(&e)[0] });
+    let e = recv(&mut f, LEADER, Message::CommitAndActivate { zxid: z(2, 1), designated: 2 });
+    let decided =
+        Observation::Decided { state: ServerState::Following, leader: 2, round: -1, zxid: z(2, 1), peer_epoch: 0 };
+    assert!(observed(&e).contains(&decided), "{:?}", observed(&e));
+    let looking = Notification {
+        state: ServerState::Looking,
+        leader: 1,
+        zxid: Zxid::ZERO,
+        election_epoch: 5,
+        peer_epoch: 0,
+        config,
+    };
+    let e = recv(&mut f, 2, Message::Notification(looking));
+    let answer = sent_to(&e, 2).into_iter().find_map(|m| match m {
+        Message::Notification(n) => Some(n),
+        _ => None,
+    });
+    assert_eq!(answer.map(|n| (n.state, n.leader, n.election_epoch)), Some((ServerState::Following, 2, -1)));
 }

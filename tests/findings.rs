@@ -15,13 +15,19 @@ fn violation(s: &Scenario, seed: u64, variant: Option<Variant>) -> Option<Invari
     run(s, opts).violation.map(|v| v.invariant)
 }
 
-/// README, "A finding: a reconfig storm breaks safety": seed 3145 elects two leaders of
-/// epoch 7; the candidate fix does not.
+/// README, "A finding: a reconfig storm breaks safety": seed 3145 elected two leaders of
+/// epoch 7. Since a new configuration replaces the election object
+/// (`QuorumPeer.restartLeaderElection`, `logicalclock` starting over), its run differs from
+/// 1.35 s on (server 3 votes in round 1 where it voted in round 2) and the chain never
+/// forms: the seed passes. The storm's mechanism (an uncommitted configuration activated
+/// at UPTODATE spreading through FLE) still breaks safety: seed 1324 loses a committed txn
+/// (LeaderLogCompleteness), and the candidate fix does not.
 #[test]
 fn a_reconfig_storm_elects_two_leaders_of_an_epoch_unless_newleader_carries_the_committed_config() {
     let s = Scenario::load(&scenario_path("findings/reconfig-storm")).unwrap();
-    assert_eq!(violation(&s, 3145, None), Some(Invariant::Leadership));
-    let fixed = violation(&s, 3145, Some(Variant::NewLeaderCommittedConfig));
+    assert_eq!(violation(&s, 3145, None), None, "the run moved with the election restarts");
+    assert_eq!(violation(&s, 1324, None), Some(Invariant::LeaderLogCompleteness));
+    let fixed = violation(&s, 1324, Some(Variant::NewLeaderCommittedConfig));
     assert!(
         !matches!(
             fixed,
