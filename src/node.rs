@@ -704,25 +704,37 @@ impl Node {
         }
     }
 
-    /// `getInitId` and friends: a voter votes for itself; a server that is not a voter in
-    /// the configuration in force (an observer, a joiner) votes for nobody (ZooKeeper's
-    /// `Long.MIN_VALUE`; id 0 here), which any voter's vote beats.
     /// `startLeaderElection`'s `new Vote(myid, getLastLoggedZxid(), getCurrentEpoch())`.
     fn self_vote(&self) -> Vote {
         Vote { leader: self.id(), zxid: self.core.last_zxid(), peer_epoch: self.core.disk().current_epoch }
     }
 
+    /// `FastLeaderElection.getInitId`, `getInitLastLoggedZxid`, `getPeerEpoch`: the id is
+    /// this server's if it votes in the configuration in force, else nobody
+    /// (`Long.MIN_VALUE`: id 0 here, which any voter's vote beats); the zxid and epoch are
+    /// its real last logged zxid and currentEpoch while its learner type is PARTICIPANT (a
+    /// voter, or a joiner outside the configuration: `updateLearnerType` makes a server
+    /// not in the view a participant), and `Long.MIN_VALUE` for an OBSERVER (0 here, the
+    /// smallest unsigned value; a voter's vote beats it either way). Same in 3.8.0, 3.9.3
+    /// and 3.9.4.
     fn init_vote(&self) -> Vote {
-        if !self.core.quorums.current.is_voter(self.id()) {
-            return Vote { leader: 0, zxid: Zxid::ZERO, peer_epoch: 0 };
+        let current = &self.core.quorums.current;
+        let leader = if current.is_voter(self.id()) { self.id() } else { 0 };
+        if current.is_observer(self.id()) {
+            return Vote { leader, zxid: Zxid::ZERO, peer_epoch: 0 };
         }
-        Vote { leader: self.id(), zxid: self.core.last_zxid(), peer_epoch: self.core.disk().current_epoch }
+        Vote { leader, zxid: self.core.last_zxid(), peer_epoch: self.core.disk().current_epoch }
     }
 
     /// Handles one input. Effects are appended to `out`.
     pub fn step(&mut self, input: Input, out: &mut Outbox) {
         match input {
-            Input::Start => self.start_looking(LookingReason::Startup, out),
+            Input::Start => {
+                // `QuorumPeer.start` -> `startLeaderElection`: `currentVote` is the server's
+                // own vote until an election ends.
+                self.current_vote = Some((self.self_vote(), ROUND_NONE));
+                self.start_looking(LookingReason::Startup, out)
+            }
             Input::Message { from, msg: Message::Notification(n) } => self.on_notification(from, n, out),
             Input::Message { from, msg } => self.on_quorum_message(from, msg, out),
             Input::Timer { timer } => self.on_timer(timer, out),
@@ -961,9 +973,22 @@ impl Node {
         }
         let q = self.core.quorums;
         if !q.voters().contains(from) {
-            // Not a voter of our configurations (an observer, a joiner, a removed server):
-            // it only learns our vote, state and configuration.
-            out.send(from, Message::Notification(self.own_notification()));
+            // `WorkerReceiver`, `!validVoter(response.sid)`: not a voter of our
+            // configurations (an observer, a joiner, a removed server). It only learns
+            // `getCurrentVote()` (the vote that ended our last election, or our own vote
+            // from `startLeaderElection`) with our `logicalclock`, state and configuration,
+            // whatever our state: a LOOKING server does not send its current proposal.
+            // Same in 3.8.0, 3.9.3 and 3.9.4.
+            let (vote, _) = self.current_vote.unwrap_or((self.self_vote(), ROUND_NONE));
+            let answer = Notification {
+                state: self.state(),
+                leader: vote.leader,
+                zxid: vote.zxid,
+                election_epoch: self.fle.logical_clock(),
+                peer_epoch: vote.peer_epoch,
+                config: q.current,
+            };
+            out.send(from, Message::Notification(answer));
             return;
         }
         let q = self.core.quorums;

@@ -1343,3 +1343,57 @@ fn a_reconfig_handoff_votes_for_the_designated_leader_with_election_epoch_minus_
     });
     assert_eq!(answer.map(|n| (n.state, n.leader, n.election_epoch)), Some((ServerState::Following, 2, -1)));
 }
+
+/// `WorkerReceiver`, `if (!validVoter(response.sid))`: a non-voter's notification is
+/// answered with `self.getCurrentVote()` (here the server's own vote from
+/// `startLeaderElection`, not the proposal it adopted since), `logicalclock` and its state.
+#[test]
+fn a_looking_server_answers_a_non_voter_with_its_current_vote_not_its_proposal() {
+    let mut n = node(1, Variant::None, DurableState::with_history(1, 1, z(1, 2)));
+    step(&mut n, Input::Start);
+    let better = Notification {
+        state: ServerState::Looking,
+        leader: 3,
+        zxid: z(1, 9),
+        election_epoch: 1,
+        peer_epoch: 1,
+        config: QuorumVerifier::majority_of(3),
+    };
+    recv(&mut n, 3, Message::Notification(better));
+    assert_eq!(n.vote().leader, 3, "proposes 3 now");
+    let from_joiner = Notification { leader: 0, zxid: Zxid::ZERO, peer_epoch: 0, ..better };
+    let e = recv(&mut n, 5, Message::Notification(from_joiner));
+    let answer = Notification {
+        state: ServerState::Looking,
+        leader: 1,
+        zxid: z(1, 2),
+        election_epoch: 1,
+        peer_epoch: 1,
+        config: QuorumVerifier::majority_of(3),
+    };
+    assert_eq!(sent(&e), vec![(5, Message::Notification(answer))]);
+}
+
+/// `getInitId`, `getInitLastLoggedZxid`, `getPeerEpoch`: a joiner (not in the configuration
+/// in force, so a non-voting PARTICIPANT) votes for nobody with its real last zxid and
+/// currentEpoch; an observer's zxid and epoch are `Long.MIN_VALUE` (0 here).
+#[test]
+fn a_joiner_votes_for_nobody_with_its_real_zxid_and_epoch() {
+    let cfg =
+        NodeConfig { id: 4, quorum: QuorumVerifier::majority_of(3), timing: Timing::default(), variant: Variant::None };
+    let mut j = Node::recover(cfg, DurableState::with_history(2, 2, z(2, 5))).unwrap();
+    let e = step(&mut j, Input::Start);
+    let votes: Vec<(Sid, Zxid, Epoch)> = sent(&e)
+        .into_iter()
+        .filter_map(|(_, m)| match m {
+            Message::Notification(n) => Some((n.leader, n.zxid, n.peer_epoch)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(votes, vec![(0, z(2, 5), 2); 3]);
+    let observer = QuorumVerifier::with_observers([1, 2, 3], [4]);
+    let cfg = NodeConfig { id: 4, quorum: observer, timing: Timing::default(), variant: Variant::None };
+    let mut o = Node::recover(cfg, DurableState::with_history(2, 2, z(2, 5))).unwrap();
+    step(&mut o, Input::Start);
+    assert_eq!((o.vote().leader, o.vote().zxid, o.vote().peer_epoch), (0, Zxid::ZERO, 0));
+}
