@@ -231,6 +231,7 @@ impl DurableState {
             }
             DiskWrite::Config(qv) => self.config = Some(*qv),
             DiskWrite::NextConfig(qv) => self.next_config = Some(*qv),
+            DiskWrite::DeleteNextConfig => self.next_config = None,
         }
     }
 
@@ -312,8 +313,10 @@ pub enum DiskWrite {
     /// Activate a configuration: write `zoo.cfg.dynamic.<version>` and point the static
     /// file at it (`QuorumPeer.setQuorumVerifier`).
     Config(QuorumVerifier),
-    /// Remember a newer configuration seen (`setLastSeenQuorumVerifier`: the `.next` file).
+    /// Remember the newest configuration seen (`setLastSeenQuorumVerifier`: the `.next` file).
     NextConfig(QuorumVerifier),
+    /// Delete the `.next` file (`setQuorumVerifier` activating the newest one seen).
+    DeleteNextConfig,
 }
 
 /// The files a server writes, each with its own queue of volatile writes: an fsync covers
@@ -336,7 +339,7 @@ impl DiskWrite {
     pub fn file(&self) -> DiskFile {
         match self {
             DiskWrite::AcceptedEpoch(_) | DiskWrite::CurrentEpoch(_) => DiskFile::Epochs,
-            DiskWrite::Config(_) | DiskWrite::NextConfig(_) => DiskFile::Config,
+            DiskWrite::Config(_) | DiskWrite::NextConfig(_) | DiskWrite::DeleteNextConfig => DiskFile::Config,
             DiskWrite::Append { .. } | DiskWrite::Truncate(_) => DiskFile::Log,
             DiskWrite::Snapshot(_) => DiskFile::Snapshot,
         }

@@ -50,14 +50,25 @@ struct ReceivedVote {
     vote: Vote,
     round: Round,
     state: ServerState,
+    /// Built with `Vote`'s constructors that leave `version` 0x0 (every `recvset` entry);
+    /// `outofelection` entries and the vote they are compared with carry the
+    /// notification's version (> 0x0 from every server modelled).
+    version_zero: bool,
 }
 
 impl ReceivedVote {
     /// `Vote.equals`: if either side is LOOKING, everything must match; two votes of
-    /// servers out of election match on leader and peerEpoch only (ZOOKEEPER-1805).
+    /// servers out of election match on leader and peerEpoch (ZOOKEEPER-1805), or on the
+    /// leader alone when exactly one of them has version 0x0 (the ZOOKEEPER-1732 rolling
+    /// upgrade clause). `receivedFollowingNotification` stores a same-round FOLLOWING or
+    /// LEADING vote in `recvset` with version 0x0 and compares it with one of the
+    /// notification's version, so in the round's own tally only the leader id counts.
+    /// Same in 3.8.0, 3.9.3 and 3.9.4.
     fn matches(&self, other: &ReceivedVote) -> bool {
         if self.state == ServerState::Looking || other.state == ServerState::Looking {
             self.vote == other.vote && self.round == other.round
+        } else if self.version_zero != other.version_zero {
+            self.vote.leader == other.vote.leader
         } else {
             self.vote.leader == other.vote.leader && self.vote.peer_epoch == other.vote.peer_epoch
         }
@@ -237,8 +248,14 @@ impl Election {
             self.update_proposal(theirs);
             self.send_notifications(q, out);
         }
-        self.recv_set.insert(from, ReceivedVote { vote: theirs, round: n.election_epoch, state: n.state });
-        let mine = ReceivedVote { vote: self.proposal, round: self.logical_clock, state: ServerState::Looking };
+        let received = ReceivedVote { vote: theirs, round: n.election_epoch, state: n.state, version_zero: true };
+        self.recv_set.insert(from, received);
+        let mine = ReceivedVote {
+            vote: self.proposal,
+            round: self.logical_clock,
+            state: ServerState::Looking,
+            version_zero: true,
+        };
         if self.has_quorum(q, &self.recv_set, &mine) {
             // Keep listening for finalizeWait before deciding.
             self.finalizing = true;
@@ -250,10 +267,10 @@ impl Election {
 
     /// `receivedFollowingNotification` / `receivedLeadingNotification`.
     fn on_out_of_election(&mut self, q: &Quorums, from: Sid, n: Notification) -> Option<Decision> {
-        let theirs = ReceivedVote { vote: Vote::of(&n), round: n.election_epoch, state: n.state };
+        let theirs = ReceivedVote { vote: Vote::of(&n), round: n.election_epoch, state: n.state, version_zero: false };
         let decision = Decision { vote: theirs.vote, round: n.election_epoch };
         if n.election_epoch == self.logical_clock {
-            self.recv_set.insert(from, theirs);
+            self.recv_set.insert(from, ReceivedVote { version_zero: true, ..theirs });
             if self.has_quorum(q, &self.recv_set, &theirs)
                 && self.check_leader(&self.recv_set, n.leader, n.election_epoch)
             {
@@ -572,10 +589,44 @@ mod tests {
 
     #[test]
     fn out_of_election_votes_match_on_leader_and_epoch_only() {
-        let a = ReceivedVote { vote: vote(4, 1, 2), round: 3, state: ServerState::Following };
-        let b = ReceivedVote { vote: vote(4, 1, 9), round: 8, state: ServerState::Leading };
+        let a = ReceivedVote { vote: vote(4, 1, 2), round: 3, state: ServerState::Following, version_zero: false };
+        let b = ReceivedVote { vote: vote(4, 1, 9), round: 8, state: ServerState::Leading, version_zero: false };
         assert!(a.matches(&b), "ZOOKEEPER-1805: zxid and round may differ out of election");
         let c = ReceivedVote { state: ServerState::Looking, ..b };
         assert!(!a.matches(&c), "a LOOKING side compares everything");
+    }
+
+    /// `receivedFollowingNotification`: in the same round, `recvset` keeps FOLLOWING and
+    /// LEADING votes with version 0x0 and `Vote.equals` then compares them with the
+    /// notification's vote on the leader id only, so followers reporting another peer
+    /// epoch than the leader's (one not yet synced) still count; `outofelection` compares
+    /// the peer epoch too.
+    #[test]
+    fn same_round_out_of_election_votes_are_compared_on_the_leader_id_only() {
+        let init = vote(1, 0, 0);
+        let (c, mut e, _) = started(1, init);
+        let mut out = Outbox::default();
+        for (from, epoch) in [(2, 1), (3, 2)] {
+            let n = with_state(ServerState::Following, vote(4, epoch, 2), 1);
+            assert!(e.on_notification(&c, &q(), init, from, n, &mut out).is_none());
+        }
+        let d = e.on_notification(&c, &q(), init, 4, with_state(ServerState::Leading, vote(4, 3, 2), 1), &mut out);
+        assert_eq!(d, Some(Decision { vote: vote(4, 3, 2), round: 1 }), "2, 3 and 4 agree on leader 4");
+        // In another round only `outofelection` counts, where the peer epochs differ.
+        let (c, mut e, _) = started(1, init);
+        for (from, epoch) in [(2, 1), (3, 2)] {
+            let n = with_state(ServerState::Following, vote(4, epoch, 2), 7);
+            assert!(e.on_notification(&c, &q(), init, from, n, &mut out).is_none());
+        }
+        let n = with_state(ServerState::Leading, vote(4, 3, 2), 7);
+        assert!(e.on_notification(&c, &q(), init, 4, n, &mut out).is_none());
+    }
+
+    #[test]
+    fn out_of_election_votes_of_different_versions_match_on_the_leader_alone() {
+        let a = ReceivedVote { vote: vote(4, 1, 2), round: 3, state: ServerState::Following, version_zero: true };
+        let b = ReceivedVote { vote: vote(4, 2, 9), round: 3, state: ServerState::Leading, version_zero: false };
+        assert!(a.matches(&b));
+        assert!(!ReceivedVote { version_zero: false, ..a }.matches(&b));
     }
 }

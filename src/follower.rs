@@ -120,7 +120,9 @@ impl Follower {
     fn connect(&mut self, core: &Core, out: &mut Outbox) {
         self.tries += 1;
         let observer = self.observer;
-        out.send(self.leader, Message::FollowerInfo { accepted_epoch: core.disk().accepted_epoch, observer });
+        let config_version = core.quorums().current.version();
+        let accepted_epoch = core.disk().accepted_epoch;
+        out.send(self.leader, Message::FollowerInfo { accepted_epoch, observer, config_version });
     }
 
     pub fn leader(&self) -> Sid {
@@ -414,7 +416,8 @@ impl Follower {
             _ => return Some(LookingReason::ProtocolError),
         }
         if let Some((designated, qv)) = activate {
-            core.see_config(qv, out);
+            // `Observer.processPacket` / `syncWithLeader`: INFORMANDACTIVATE goes straight to
+            // `processReconfig` (the configuration was never proposed to an observer).
             if core.process_reconfig(qv, Some((designated, zxid)), self.leader, self.observer, out) {
                 return Some(LookingReason::Reconfig);
             }

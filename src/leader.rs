@@ -188,7 +188,15 @@ impl Leader {
 
     /// Returns a reason when the leader must go back to LOOKING.
     pub fn on_message(&mut self, core: &mut Core, from: Sid, msg: Message, out: &mut Outbox) -> Option<LookingReason> {
-        if let Message::FollowerInfo { accepted_epoch, observer } = msg {
+        if let Message::FollowerInfo { accepted_epoch, observer, config_version } = msg {
+            if config_version > core.quorums().current.version() {
+                // `LearnerHandler.run`: "Follower is ahead of the leader (has a later
+                // activated configuration)": this handler gives up before the learner
+                // counts for the epoch (same in 3.8.0, 3.9.3 and 3.9.4).
+                self.learners.remove(&from);
+                out.effects.push(Effect::CloseConnection { peer: from });
+                return None;
+            }
             return self.on_follower_info(core, from, accepted_epoch, observer, out);
         }
         let tick = self.tick;

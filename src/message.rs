@@ -33,8 +33,10 @@ pub enum Message {
     /// FLE, on the election connections (`QuorumCnxManager`).
     Notification(Notification),
     /// Learner -> leader on connect: its acceptedEpoch (`Leader.FOLLOWERINFO`, or
-    /// `Leader.OBSERVERINFO` from an observer).
-    FollowerInfo { accepted_epoch: Epoch, observer: bool },
+    /// `Leader.OBSERVERINFO` from an observer) and the version of its activated
+    /// configuration (`Learner.registerWithLeader`'s `LearnerInfo`:
+    /// `getQuorumVerifier().getVersion()`).
+    FollowerInfo { accepted_epoch: Epoch, observer: bool, config_version: Zxid },
     /// Leader -> learner: the epoch it proposes (`Leader.LEADERINFO`).
     LeaderInfo { epoch: Epoch },
     /// Learner -> leader (`Leader.ACKEPOCH`): its currentEpoch (`None` stands for the -1

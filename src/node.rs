@@ -15,7 +15,7 @@ use crate::quorum::{QuorumVerifier, Quorums};
 use crate::session::{self, ClientConns};
 use crate::timing::Timing;
 use crate::tree::DataTree;
-use crate::types::{Epoch, Round, ServerState, Sid, Zxid};
+use crate::types::{Epoch, Round, ServerState, Sid, Zxid, ROUND_NONE};
 use crate::variant::Variant;
 use crate::zkdb::{Loaded, ZkDatabase};
 use serde::{Deserialize, Serialize};
@@ -348,6 +348,9 @@ pub struct Core {
     /// the zxid it was designated at), so leaving the current role goes straight to the
     /// new one (`updateServerState`) instead of to an election.
     pub(crate) designated: Option<(Sid, Zxid)>,
+    /// `restartLeaderElection` ran (`processReconfig` activated other members): the node
+    /// replaces its election object before it next looks for a leader.
+    pub(crate) restart_election: bool,
     /// `SyncRequestProcessor`: txns logged since the last roll (`ZKDatabase.txnCount`),
     /// and the random part of the next snapshot's threshold (`randRoll`).
     txn_count: u64,
@@ -654,9 +657,13 @@ impl Node {
         let mut db = ZkDatabase::new(cfg.storage.commit_log_count);
         let loaded = db.load(&durable)?;
         durable.startup_check(db.last_processed())?;
-        // The dynamic configuration files, if any, override the static one.
+        // The dynamic configuration file, if any, overrides the static one; the `.next` file
+        // is read only beside a dynamic file (`QuorumPeerConfig.parse`), and
+        // `QuorumPeer.createFromConfig` passes it to `setLastSeenQuorumVerifier(next, false)`,
+        // which takes it whatever its version (one not newer than the configuration in force
+        // counts as nothing pending, see `Core::see_config`).
         let current = durable.config.unwrap_or(cfg.quorum);
-        let last_seen = durable.next_config.filter(|n| n.version() > current.version()).unwrap_or(current);
+        let last_seen = durable.config.and(durable.next_config).unwrap_or(current);
         let mut durable = durable;
         // A new process holds no log file open: its first append starts a new one.
         durable.log.open = false;
@@ -671,6 +678,7 @@ impl Node {
             claimed_processed: None,
             quorums: Quorums::new(current, last_seen),
             designated: None,
+            restart_election: false,
             txn_count: 0,
             rand_roll: 0,
             save_empty_snapshot: loaded == Loaded::Empty,
@@ -775,14 +783,26 @@ impl Node {
         }
     }
 
-    /// `getInitId` and friends: a voter votes for itself; a server that is not a voter in
-    /// the configuration in force (an observer, a joiner) votes for nobody (ZooKeeper's
-    /// `Long.MIN_VALUE`; id 0 here), which any voter's vote beats.
-    fn init_vote(&self) -> Vote {
-        if !self.core.quorums.current.is_voter(self.id()) {
-            return Vote { leader: 0, zxid: Zxid::ZERO, peer_epoch: 0 };
-        }
+    /// `startLeaderElection`'s `new Vote(myid, getLastLoggedZxid(), getCurrentEpoch())`.
+    fn self_vote(&self) -> Vote {
         Vote { leader: self.id(), zxid: self.core.last_zxid(), peer_epoch: self.core.disk().current_epoch }
+    }
+
+    /// `FastLeaderElection.getInitId`, `getInitLastLoggedZxid`, `getPeerEpoch`: the id is
+    /// this server's if it votes in the configuration in force, else nobody
+    /// (`Long.MIN_VALUE`: id 0 here, which any voter's vote beats); the zxid and epoch are
+    /// its real last logged zxid and currentEpoch while its learner type is PARTICIPANT (a
+    /// voter, or a joiner outside the configuration: `updateLearnerType` makes a server
+    /// not in the view a participant), and `Long.MIN_VALUE` for an OBSERVER (0 here, the
+    /// smallest unsigned value; a voter's vote beats it either way). Same in 3.8.0, 3.9.3
+    /// and 3.9.4.
+    fn init_vote(&self) -> Vote {
+        let current = &self.core.quorums.current;
+        let leader = if current.is_voter(self.id()) { self.id() } else { 0 };
+        if current.is_observer(self.id()) {
+            return Vote { leader, zxid: Zxid::ZERO, peer_epoch: 0 };
+        }
+        Vote { leader, zxid: self.core.last_zxid(), peer_epoch: self.core.disk().current_epoch }
     }
 
     /// Handles one input. Effects are appended to `out`.
@@ -793,6 +813,9 @@ impl Node {
                     // `FileTxnSnapLog.restore` with no files: an empty snapshot, not synced.
                     self.core.take_snapshot(false, out);
                 }
+                // `QuorumPeer.start` -> `startLeaderElection`: `currentVote` is the server's
+                // own vote until an election ends.
+                self.current_vote = Some((self.self_vote(), ROUND_NONE));
                 self.start_looking(LookingReason::Startup, out)
             }
             Input::Message { from, msg: Message::Notification(n) } => self.on_notification(from, n, out),
@@ -810,8 +833,19 @@ impl Node {
             Input::Client { client, request } => self.on_client(client, request, out),
             Input::ClientGone { client } => self.core.clients.remove(client),
         }
+        self.restart_election_if_reconfigured();
         self.update_election_vote();
         self.drain_self_notifications(out);
+    }
+
+    /// `QuorumPeer.restartLeaderElection` / `startLeaderElection`: a new
+    /// `FastLeaderElection` object, whose `logicalclock` starts at 0 (its first
+    /// `lookForLeader` makes it 1). The vote this server answers with
+    /// (`currentVote`) is kept: `startLeaderElection` resets it only when LOOKING.
+    fn restart_election_if_reconfigured(&mut self) {
+        if std::mem::take(&mut self.core.restart_election) {
+            self.fle = Election::new(self.id());
+        }
     }
 
     /// `QuorumPeer.updateElectionVote` (ZOOKEEPER-1732): once a leader is established, or a
@@ -1008,15 +1042,36 @@ impl Node {
             // election starts over in it and this notification is dropped.
             self.core.activate_config(n.config, None, out);
             if !n.config.same_members(&q.current) {
+                // `shuttingDownLE`: the election object is shut down and `QuorumPeer.run`
+                // builds a new one (`startLeaderElection`: `logicalclock` starts over, and
+                // `currentVote` becomes a vote for itself with election epoch -1).
+                // The old object's wait ends with it (`lookForLeader` returns).
+                out.cancel_timer(Timer::FleNotification);
+                out.cancel_timer(Timer::FleFinalize);
+                self.fle = Election::new(self.id());
+                self.current_vote = Some((self.self_vote(), ROUND_NONE));
                 self.start_looking(LookingReason::NewConfig, out);
                 return;
             }
         }
         let q = self.core.quorums;
         if !q.voters().contains(from) {
-            // Not a voter of our configurations (an observer, a joiner, a removed server):
-            // it only learns our vote, state and configuration.
-            out.send(from, Message::Notification(self.own_notification()));
+            // `WorkerReceiver`, `!validVoter(response.sid)`: not a voter of our
+            // configurations (an observer, a joiner, a removed server). It only learns
+            // `getCurrentVote()` (the vote that ended our last election, or our own vote
+            // from `startLeaderElection`) with our `logicalclock`, state and configuration,
+            // whatever our state: a LOOKING server does not send its current proposal.
+            // Same in 3.8.0, 3.9.3 and 3.9.4.
+            let (vote, _) = self.current_vote.unwrap_or((self.self_vote(), ROUND_NONE));
+            let answer = Notification {
+                state: self.state(),
+                leader: vote.leader,
+                zxid: vote.zxid,
+                election_epoch: self.fle.logical_clock(),
+                peer_epoch: vote.peer_epoch,
+                config: q.current,
+            };
+            out.send(from, Message::Notification(answer));
             return;
         }
         let q = self.core.quorums;
@@ -1154,12 +1209,16 @@ impl Node {
             }
         }
         self.role = Role::Looking;
+        self.restart_election_if_reconfigured();
         if let Some((leader, zxid)) = self.core.designated.take() {
             // `updateServerState` with the reconfig flag: straight to the role the new
-            // configuration gives, following the designated leader.
+            // configuration gives, following the designated leader with the vote
+            // `updateVote` set, `new Vote(designatedLeader, zxid)`: election epoch and peer
+            // epoch -1 (the peer epoch is an unsigned epoch here: 0 stands for -1, below
+            // any real one; `updateElectionVote` gives it the epoch served in once synced).
             out.observe(Observation::ElectionStarted { round: self.fle.logical_clock(), reason });
-            let vote = Vote { leader, zxid, peer_epoch: self.core.disk().current_epoch };
-            return self.decide(Decision { vote, round: self.fle.logical_clock() }, out);
+            let vote = Vote { leader, zxid, peer_epoch: 0 };
+            return self.decide(Decision { vote, round: ROUND_NONE }, out);
         }
         let init = self.init_vote();
         let q = self.core.quorums;

@@ -19,33 +19,54 @@ use crate::quorum::{QuorumVerifier, Quorums, SidSet};
 use crate::types::{Sid, Zxid};
 
 impl Core {
-    /// `setLastSeenQuorumVerifier(qv, true)`: remember a newer configuration (the `.next`
-    /// file); from now on quorums need a majority of it too.
+    /// `QuorumPeer.setLastSeenQuorumVerifier(qv, true)`: `qv` becomes the newest configuration
+    /// seen and is written to the `.next` file, even when it is older than the one it
+    /// replaces (ZooKeeper only logs "setLastSeenQuorumVerifier called with stale config");
+    /// only an equal version returns early. So a NEWLEADER (`Learner.syncWithLeader`) whose
+    /// configuration is older than a learner's pending one (a reconfig proposal since
+    /// truncated or lost) ends that pending one: from then on quorums need only the leader's.
+    /// Same in 3.8.0, 3.9.3 and 3.9.4. A `qv` older than the one in force would make
+    /// ZooKeeper's `lastSeenQuorumVerifier` older than its `quorumVerifier`; here that counts
+    /// as nothing pending (it cannot happen while `LearnerHandler.run` refuses a learner with
+    /// a later activated configuration, which keeps NEWLEADER's at least the learner's).
     pub fn see_config(&mut self, qv: QuorumVerifier, out: &mut Outbox) {
-        if qv.version() <= self.quorums.last_seen().version() {
+        if qv.version() == self.quorums.last_seen().version() {
             return;
         }
         self.write(DiskWrite::NextConfig(qv), out);
         self.quorums = Quorums::new(self.quorums.current, qv);
     }
 
-    /// `setQuorumVerifier(qv, true)`: activate `qv` if it is newer than the one in force.
-    /// Returns whether it was.
+    /// `QuorumPeer.setQuorumVerifier(qv, true)`: activate `qv` if it is newer than the one in
+    /// force (an older or equal one changes nothing, the `.next` file included); it becomes
+    /// the newest seen if it is newer than that, and when it is the newest seen the `.next`
+    /// file is deleted (`QuorumPeerConfig.deleteFile(getNextDynamicConfigFilename())`). A
+    /// pending configuration newer than `qv` stays pending, `.next` with it. Returns whether
+    /// `qv` was activated. Same in 3.8.0, 3.9.3 and 3.9.4.
     pub fn activate_config(&mut self, qv: QuorumVerifier, designated: Option<Sid>, out: &mut Outbox) -> bool {
         if qv.version() <= self.quorums.current.version() {
             return false;
         }
         self.write(DiskWrite::Config(qv), out);
         let last_seen = self.quorums.last_seen();
-        self.quorums = Quorums::new(qv, if last_seen.version() > qv.version() { last_seen } else { qv });
+        let last_seen = if qv.version() > last_seen.version() { qv } else { last_seen };
+        self.quorums = Quorums::new(qv, last_seen);
+        if last_seen.version() == qv.version() && self.disk().next_config.is_some() {
+            self.write(DiskWrite::DeleteNextConfig, out);
+        }
         out.observe(Observation::ConfigActivated { config: qv, designated });
         true
     }
 
-    /// `QuorumPeer.processReconfig`: activate `qv`; true when the server must leave its
-    /// role: it became or stopped being an observer, or its leader changed (to the
-    /// `designated` one, which it then takes without an election; or, with none
-    /// designated, out of the voters, which sends it to an election).
+    /// `QuorumPeer.processReconfig(qv, designated, zxid, true)`: activate `qv`; if it is
+    /// newer and has other members, restart leader election (`restartLeaderElection`:
+    /// `getElectionAlg().shutdown()`, then `startLeaderElection()` builds a new
+    /// `FastLeaderElection`, whose `logicalclock` starts at 0; see
+    /// [`crate::node::Node`]) and return true when the server must leave its role: it
+    /// became or stopped being an observer (`updateLearnerType`), or its leader changed (to
+    /// the `designated` one, which it then takes without an election, `updateVote`; or,
+    /// with none designated, out of the voters, which sends it to an election). Same in
+    /// 3.8.0, 3.9.3 and 3.9.4.
     pub fn process_reconfig(
         &mut self,
         qv: QuorumVerifier,
@@ -54,9 +75,17 @@ impl Core {
         was_observer: bool,
         out: &mut Outbox,
     ) -> bool {
+        let prev = self.quorums.current;
         if !self.activate_config(qv, designated.map(|d| d.0), out) {
             return false;
         }
+        if prev.same_members(&qv) {
+            // `prevQV.equals(qv)` (`QuorumMaj.equals`: the same servers): nothing more.
+            return false;
+        }
+        // `restartLeaderElection(prevQV, qv)` (`restartLE` is true on every path that
+        // gets here): the election object is replaced, so `logicalclock` starts over.
+        self.restart_election = true;
         let role_change = qv.is_observer(self.id()) != was_observer;
         match designated {
             Some((d, zxid)) => {
@@ -79,12 +108,23 @@ impl Core {
     }
 }
 
-/// `PrepRequestProcessor.pRequest2TxnReconfig`: the configuration a reconfig request asks
-/// for, or the error it gets, checked in ZooKeeper's order: the session is alive, no other
-/// reconfig is pending (`ReconfigInProgress`), the change leaves a voter, `fromConfig`
-/// names the newest configuration (`BadVersion`), and a quorum of the new configuration is
-/// connected and synced (`synced`: `isQuorumSynced`, else `NewConfigNoQuorum`). The
-/// version is set when the leader proposes it.
+/// `PrepRequestProcessor.pRequest2Txn`, its `case OpCode.reconfig` branch (there is no
+/// separate `pRequest2TxnReconfig` at 3.8.0, 3.9.3 or 3.9.4; the branch is the same in all
+/// three): the configuration a reconfig request asks for, or the error it gets, checked in
+/// ZooKeeper's order:
+/// 1. the session is alive (`sessionTracker.checkSession`, else `SessionExpired`);
+/// 2. no other reconfig is pending (`lastSeenQuorumVerifier`'s version differs from
+///    `quorumVerifier`'s: `ReconfigInProgress`);
+/// 3. `fromConfig` (`curConfigId`), unless -1, is the newest seen version (`BadVersion`);
+/// 4. the change parses and applies (`BadArguments`: here, a server id out of range or no
+///    voter left);
+/// 5. with `standaloneEnabled` (its default, which the model keeps) the new configuration
+///    has at least two voters ("new configuration must include at least 2 followers",
+///    `BadArguments`);
+/// 6. a quorum of the new configuration is connected and synced (`synced`:
+///    `Leader.isQuorumSynced`, else `NewConfigNoQuorum`).
+///
+/// The version is set when the leader proposes it.
 pub fn prep(
     q: &Quorums,
     session_alive: bool,
@@ -97,15 +137,23 @@ pub fn prep(
     if q.next.is_some() {
         return Err(ErrorCode::ReconfigInProgress);
     }
-    let new = r.change.apply(&q.current).ok_or(ErrorCode::BadArguments)?;
     if r.from_config.is_some_and(|v| v != q.last_seen().version()) {
         return Err(ErrorCode::BadVersion);
+    }
+    let new = r.change.apply(&q.current).ok_or(ErrorCode::BadArguments)?;
+    if new.len() < STANDALONE_ENABLED_VOTERS_MIN {
+        return Err(ErrorCode::BadArguments);
     }
     if !new.has_quorum(synced) {
         return Err(ErrorCode::NewConfigNoQuorum);
     }
     Ok(new)
 }
+
+/// `pRequest2Txn`'s reconfig branch refuses a configuration of fewer voters than this while
+/// `QuorumPeerConfig.isStandaloneEnabled()` (true by default; with it false the minimum is
+/// one).
+pub const STANDALONE_ENABLED_VOTERS_MIN: usize = 2;
 
 /// `getDesignatedLeader`: the leader `me` if it votes in `new`; otherwise, among the voters
 /// of `new` that acknowledged the reconfig (`acks`), the one that also acknowledged the
@@ -153,6 +201,29 @@ mod tests {
         let change =
             MembershipChange::Incremental { add_participants: ids.to_vec(), add_observers: vec![], remove: vec![] };
         ReconfigRequest { change, from_config }
+    }
+
+    /// `PrepRequestProcessor.pRequest2Txn` (`case OpCode.reconfig`): BadVersion is checked
+    /// before the change is parsed and applied (BadArguments), and with `standaloneEnabled`
+    /// a configuration of one voter is refused (BadArguments) before the synced-quorum check.
+    #[test]
+    fn prep_checks_the_version_before_the_arguments_and_refuses_a_single_voter() {
+        let old = QuorumVerifier::new([1, 2, 3]).with_version(Zxid::new(1, 0));
+        let q = Quorums::new(old, old);
+        let remove = |ids: &[Sid], from_config| ReconfigRequest {
+            change: MembershipChange::Incremental {
+                add_participants: vec![],
+                add_observers: vec![],
+                remove: ids.to_vec(),
+            },
+            from_config,
+        };
+        let stale = Some(Zxid(7));
+        assert_eq!(prep(&q, true, set(&[1, 2, 3]), &remove(&[1, 2, 3], stale)), Err(ErrorCode::BadVersion));
+        assert_eq!(prep(&q, true, set(&[1, 2, 3]), &remove(&[1, 2, 3], None)), Err(ErrorCode::BadArguments));
+        // One voter left: refused even with no synced quorum of it (BadArguments comes first).
+        assert_eq!(prep(&q, true, set(&[2]), &remove(&[1, 2], None)), Err(ErrorCode::BadArguments));
+        assert_eq!(prep(&q, true, set(&[2, 3]), &remove(&[1], None)), Ok(QuorumVerifier::new([2, 3])));
     }
 
     #[test]

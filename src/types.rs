@@ -10,8 +10,15 @@ pub type Sid = u64;
 /// `long`, but only the low 32 bits can appear in a zxid.
 pub type Epoch = u64;
 
-/// The FLE round (`logicalclock`, a notification's `electionEpoch`).
-pub type Round = u64;
+/// The FLE round (`logicalclock`, a notification's `electionEpoch`). Signed as in ZooKeeper:
+/// a vote made outside an election (`new Vote(id, zxid)`, `new Vote(id, zxid, peerEpoch)`)
+/// has election epoch -1, and a server that joins an ensemble through such votes takes
+/// that round (`logicalclock.set(n.electionEpoch)`).
+pub type Round = i64;
+
+/// The election epoch of a vote made outside an election (`Vote`'s two- and
+/// three-argument constructors).
+pub const ROUND_NONE: Round = -1;
 
 /// A ZooKeeper transaction id: `epoch << 32 | counter` (`ZxidUtils`).
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]

@@ -173,8 +173,16 @@ fn leader_past_leaderinfo(durable: DurableState, accepted: [Epoch; 2]) -> Node {
 
 fn leader_past_leaderinfo_of(variant: Variant, durable: DurableState, accepted: [Epoch; 2]) -> Node {
     let (mut n, _) = elected_leader(variant, durable);
-    let mut ids = fsync_ids(&recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: accepted[0], observer: false }));
-    ids.extend(fsync_ids(&recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: accepted[1], observer: false })));
+    let mut ids = fsync_ids(&recv(
+        &mut n,
+        1,
+        Message::FollowerInfo { accepted_epoch: accepted[0], observer: false, config_version: Zxid::ZERO },
+    ));
+    ids.extend(fsync_ids(&recv(
+        &mut n,
+        2,
+        Message::FollowerInfo { accepted_epoch: accepted[1], observer: false, config_version: Zxid::ZERO },
+    )));
     assert_eq!(ids.len(), 1, "one acceptedEpoch fsync");
     let e = step(&mut n, Input::Durable { fsync: ids[0] });
     assert_eq!(sent(&e).len(), 2, "LEADERINFO to both learners");
@@ -290,12 +298,12 @@ fn leader_proposes_max_accepted_epoch_plus_one_once_a_quorum_including_itself_co
     // `Leader.lead` -> `loadData` takes a snapshot (not synced), nothing else.
     assert!(matches!(io(&decided).as_slice(), [Effect::Write(DiskWrite::Snapshot(s))] if s.zxid == z(2, 3)));
 
-    let e1 = recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 4, observer: false });
+    let e1 = recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 4, observer: false, config_version: Zxid::ZERO });
     assert_eq!(n.epoch(), Some(5), "max(2, 4) + 1");
     assert_eq!(io(&e1), vec![Effect::Write(DiskWrite::AcceptedEpoch(5)), fsync(0, DiskFile::Epochs, vec![])]);
     assert_eq!(n.disk_view().accepted_epoch, 5);
 
-    let e2 = recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: 9, observer: false });
+    let e2 = recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: 9, observer: false, config_version: Zxid::ZERO });
     assert_eq!(n.epoch(), Some(5), "a learner connecting after the decision does not change it");
     assert!(io(&e2).is_empty(), "no LEADERINFO before acceptedEpoch is durable");
 
@@ -304,7 +312,7 @@ fn leader_proposes_max_accepted_epoch_plus_one_once_a_quorum_including_itself_co
 
     // The leader's own acceptedEpoch counts in the maximum too.
     let (mut n, _) = elected_leader(Variant::None, DurableState::with_history(6, 2, z(2, 3)));
-    recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 3, observer: false });
+    recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 3, observer: false, config_version: Zxid::ZERO });
     assert_eq!(n.epoch(), Some(7));
 }
 
@@ -313,7 +321,10 @@ fn leader_proposes_max_accepted_epoch_plus_one_once_a_quorum_including_itself_co
 #[test]
 fn follower_persists_a_newer_epoch_before_ackepoch_which_rides_on_the_fsync() {
     let (mut f, decided) = elected_follower(1, Variant::None, DurableState::with_history(1, 1, z(1, 2)));
-    assert_eq!(sent(&decided), vec![(LEADER, Message::FollowerInfo { accepted_epoch: 1, observer: false })]);
+    assert_eq!(
+        sent(&decided),
+        vec![(LEADER, Message::FollowerInfo { accepted_epoch: 1, observer: false, config_version: Zxid::ZERO })]
+    );
 
     let e = recv(&mut f, LEADER, Message::LeaderInfo { epoch: 2 });
     let ack = Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 2) };
@@ -366,10 +377,36 @@ fn leader_closes_a_learner_whose_ackepoch_shows_it_is_ahead() {
     assert_eq!((n.state(), n.disk_view().current_epoch), (ServerState::Leading, 1), "no quorum yet");
 
     // Learner 1 reconnects; the epoch is durable, so LEADERINFO goes out at once.
-    let e = recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 2, observer: false });
+    let e = recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 2, observer: false, config_version: Zxid::ZERO });
     assert_eq!(sent(&e), vec![(1, Message::LeaderInfo { epoch: 2 })]);
     let e = recv(&mut n, 1, Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 2) });
     assert!(observed(&e).contains(&Observation::LeaderEpoch { epoch: 2 }), "an equal summary is not ahead");
+}
+
+/// `LearnerHandler.run`: a FOLLOWERINFO whose `LearnerInfo` carries a later activated
+/// configuration than the leader's (`getQuorumVerifierVersion`) makes the handler throw
+/// "Follower is ahead of the leader (has a later activated configuration)": the learner
+/// is not counted for the epoch and its connection closes; an equal or older one is
+/// served. The learner sends `getQuorumVerifier().getVersion()` (`registerWithLeader`).
+#[test]
+fn leader_closes_a_learner_whose_followerinfo_carries_a_later_activated_configuration() {
+    let (mut n, _) = elected_leader(Variant::None, DurableState::with_history(1, 1, z(1, 2)));
+    assert_eq!(n.quorum_verifier().version(), Zxid::ZERO);
+    let ahead = Message::FollowerInfo { accepted_epoch: 1, observer: false, config_version: z(1, 1) };
+    let e = recv(&mut n, 1, ahead);
+    assert_eq!(without_timers(&e), vec![Effect::CloseConnection { peer: 1 }]);
+    assert_eq!(n.epoch(), None, "not counted in getEpochToPropose");
+    let e = recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: 1, observer: false, config_version: Zxid::ZERO });
+    assert_eq!(n.epoch(), Some(2));
+    assert!(!e.iter().any(|x| matches!(x, Effect::CloseConnection { .. })));
+
+    // The follower's side: its FOLLOWERINFO carries the configuration in force.
+    let mut durable = DurableState::with_history(1, 1, z(1, 2));
+    let config = QuorumVerifier::majority_of(3).with_version(z(1, 0));
+    durable.config = Some(config);
+    let (_, e) = elected_follower(1, Variant::None, durable);
+    let info = Message::FollowerInfo { accepted_epoch: 1, observer: false, config_version: config.version() };
+    assert_eq!(sent_to(&e, LEADER), vec![info]);
 }
 
 /// `Leader.lead`: after `waitForEpochAck` sees a quorum (itself included) of ACKEPOCH with
@@ -433,7 +470,11 @@ fn leader_syncs_by_diff_trunc_or_snap_and_queues_newleader_after_the_payload() {
 
     // Learner 1 comes back far below the 500-txn window, with most of the log to catch up.
     assert_eq!(
-        sent(&recv(&mut n, 1, Message::FollowerInfo { accepted_epoch: 3, observer: false })),
+        sent(&recv(
+            &mut n,
+            1,
+            Message::FollowerInfo { accepted_epoch: 3, observer: false, config_version: Zxid::ZERO }
+        )),
         vec![(1, Message::LeaderInfo { epoch: 3 })]
     );
     // One log file: its size counts 0 against the snapshot's (`getProposalsFromTxnLog`), so
@@ -572,8 +613,9 @@ fn leader_is_established_on_a_quorum_of_newleader_acks_and_sends_uptodate() {
         without_timers(&e),
         vec![
             // ZOOKEEPER-1783: the static configuration, versioned with the NEWLEADER zxid,
-            // is activated once agreed.
+            // is activated once agreed, and `.next` deleted (`setQuorumVerifier`).
             Effect::Write(DiskWrite::Config(QuorumVerifier::majority_of(3).with_version(z(2, 0)))),
+            Effect::Write(DiskWrite::DeleteNextConfig),
             Effect::Observe(Observation::ConfigActivated {
                 config: QuorumVerifier::majority_of(3).with_version(z(2, 0)),
                 designated: Some(3)
@@ -783,7 +825,10 @@ fn follower_whose_leader_refuses_five_connection_attempts_goes_back_to_looking()
         assert!(without_timers(&e).is_empty());
         assert!(e.contains(&Effect::SetTimer { timer: Timer::LearnerConnectRetry, after_us: 100_000 }));
         let e = step(&mut f, Input::Timer { timer: Timer::LearnerConnectRetry });
-        assert_eq!(sent(&e), vec![(LEADER, Message::FollowerInfo { accepted_epoch: 0, observer: false })]);
+        assert_eq!(
+            sent(&e),
+            vec![(LEADER, Message::FollowerInfo { accepted_epoch: 0, observer: false, config_version: Zxid::ZERO })]
+        );
         attempts += 1;
     }
     assert_eq!((attempts, f.state()), (5, ServerState::Following));
@@ -1134,6 +1179,8 @@ fn a_looking_server_adopts_a_newer_configuration_from_a_notification() {
     let e = recv(&mut n, 2, Message::Notification(v));
     assert_eq!(n.quorum_verifier(), newer);
     assert_eq!(looking_reason(&e), Some(LookingReason::NewConfig));
+    // `shuttingDownLE`: a new election object, whose first round is 1 again.
+    assert_eq!(n.round(), 1);
     let to: Vec<Sid> = sent(&e).iter().map(|(to, _)| *to).collect();
     assert_eq!(to, vec![2, 4], "the new round goes to the new voters");
 }
@@ -1157,7 +1204,8 @@ fn an_observer_never_wins_and_observes_the_leader_a_quorum_follows() {
     recv(&mut o, 3, Message::Notification(leading));
     let e = recv(&mut o, 1, Message::Notification(Notification { state: ServerState::Following, ..leading }));
     assert_eq!((o.state(), o.leader()), (ServerState::Observing, Some(3)));
-    assert!(sent(&e).contains(&(3, Message::FollowerInfo { accepted_epoch: 0, observer: true })));
+    assert!(sent(&e)
+        .contains(&(3, Message::FollowerInfo { accepted_epoch: 0, observer: true, config_version: Zxid::ZERO })));
 
     // A voter answers the observer's notification and does not count it.
     let mut v = node(1, Variant::None, DurableState::default());
@@ -1182,7 +1230,11 @@ fn an_established_leader_syncing_a_learner_sends_its_newest_configuration_unless
         assert!(proposed.version() > n.quorum_verifier().version(), "{variant}: pending");
         // Learner 2 reconnects and is synced.
         let epoch = n.epoch().unwrap();
-        let e = recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: epoch, observer: false });
+        let e = recv(
+            &mut n,
+            2,
+            Message::FollowerInfo { accepted_epoch: epoch, observer: false, config_version: Zxid::ZERO },
+        );
         assert!(sent_to(&e, 2).iter().any(|m| matches!(m, Message::LeaderInfo { .. })));
         let last = n.log().last().unwrap().zxid;
         let e = recv(&mut n, 2, Message::AckEpoch { current_epoch: None, last_zxid: last });
@@ -1193,4 +1245,161 @@ fn an_established_leader_syncing_a_learner_sends_its_newest_configuration_unless
         let expected = if pending { proposed } else { n.quorum_verifier() };
         assert_eq!(config, Some(expected), "{variant}");
     }
+}
+
+/// `QuorumPeer.setLastSeenQuorumVerifier`, called for NEWLEADER's configuration by
+/// `Learner.syncWithLeader`, overwrites a newer configuration seen ("called with stale
+/// config" is only logged): a learner whose reconfig proposal the new leader never had (lost
+/// or truncated away) stops counting it, and its `.next` file says so across a restart
+/// (`QuorumPeerConfig.parse`, `createFromConfig`). `setQuorumVerifier` at UPTODATE is then
+/// a no-op: the configuration is already in force.
+#[test]
+fn a_newleader_with_an_older_configuration_replaces_the_pending_one_as_set_last_seen_quorum_verifier_does() {
+    let current = QuorumVerifier::majority_of(3).with_version(z(1, 0));
+    let lost = QuorumVerifier::new([2, 3]).with_version(z(1, 5));
+    let mut durable = DurableState::with_history(1, 1, z(1, 2));
+    durable.config = Some(current);
+    durable.next_config = Some(lost);
+    let (mut f, _) = elected_follower(1, Variant::None, durable);
+    assert_eq!(f.last_seen_quorum_verifier(), lost, "read from `.next` at startup");
+    let ids = fsync_ids(&recv(&mut f, LEADER, Message::LeaderInfo { epoch: 2 }));
+    step(&mut f, Input::Durable { fsync: ids[0] });
+    recv(&mut f, LEADER, Message::Diff { zxid: z(1, 2) });
+    let e = recv(&mut f, LEADER, Message::NewLeader { zxid: z(2, 0), config: current });
+    assert!(e.contains(&Effect::Write(DiskWrite::NextConfig(current))));
+    assert_eq!(f.last_seen_quorum_verifier(), current, "nothing pending any more");
+    for fsync in fsync_ids(&e) {
+        for fs in fsync_ids(&step(&mut f, Input::Durable { fsync })) {
+            step(&mut f, Input::Durable { fsync: fs });
+        }
+    }
+    let e = recv(&mut f, LEADER, Message::UpToDate);
+    assert!(f.is_established());
+    assert!(!e.iter().any(|x| matches!(x, Effect::Write(_))), "setQuorumVerifier of a known version: no-op");
+    assert_eq!(f.disk_view().next_config, Some(current));
+    let restarted = Node::recover(f.config().clone(), f.disk_view().clone()).unwrap();
+    assert_eq!(restarted.last_seen_quorum_verifier(), current);
+    // Without a dynamic file (only the static configuration), `.next` is not read at all.
+    let mut static_only = DurableState::with_history(1, 1, z(1, 2));
+    static_only.next_config = Some(lost);
+    assert_eq!(node(1, Variant::None, static_only).last_seen_quorum_verifier(), QuorumVerifier::majority_of(3));
+}
+
+/// `QuorumPeer.setQuorumVerifier`: activating the newest configuration seen deletes the
+/// `.next` file; activating an older one while a newer one is pending keeps both.
+#[test]
+fn activating_the_newest_seen_configuration_deletes_the_next_file_as_set_quorum_verifier_does() {
+    let mut f = serving_follower();
+    let config = QuorumVerifier::new([1, 2, 3, 4]).with_version(z(2, 1));
+    let t = Txn { zxid: z(2, 1), op: Op::Reconfig(Box::new(ReconfigTxn { session: 0, xid: 0, config })) };
+    let e = recv(&mut f, LEADER, Message::Proposal { txn: t });
+    assert_eq!(f.disk_view().next_config, Some(config));
+    step(&mut f, Input::Durable { fsync: fsync_ids(&e)[0] });
+    let e = recv(&mut f, LEADER, Message::CommitAndActivate { zxid: z(2, 1), designated: LEADER });
+    assert!(e.contains(&Effect::Write(DiskWrite::DeleteNextConfig)));
+    assert_eq!((f.quorum_verifier(), f.disk_view().next_config), (config, None));
+}
+
+/// `QuorumPeer.processReconfig(qv, designated, zxid, true)` -> `restartLeaderElection`: a
+/// configuration with other members replaces the `FastLeaderElection` object, so the next
+/// election starts again at `logicalclock` 1; one with the same members (here the
+/// ZOOKEEPER-1783 version bump at UPTODATE) does not (`QuorumMaj.equals`).
+#[test]
+fn activating_other_members_restarts_the_election_object_and_its_logicalclock() {
+    let mut f = serving_follower();
+    assert_eq!(f.round(), 1, "the 1783 bump at UPTODATE kept the election object");
+    let config = QuorumVerifier::new([1, 2, 3, 4]).with_version(z(2, 1));
+    let t = Txn { zxid: z(2, 1), op: Op::Reconfig(Box::new(ReconfigTxn { session: 0, xid: 0, config })) };
+    let e = recv(&mut f, LEADER, Message::Proposal { txn: t });
+    step(&mut f, Input::Durable { fsync: fsync_ids(&e)[0] });
+    recv(&mut f, LEADER, Message::CommitAndActivate { zxid: z(2, 1), designated: LEADER });
+    assert_eq!((f.state(), f.round()), (ServerState::Following, 0), "a new election object, same role");
+    let e = step(&mut f, Input::ConnectionDown { peer: LEADER });
+    assert!(
+        observed(&e).contains(&Observation::ElectionStarted { round: 1, reason: LookingReason::LeaderConnectionLost })
+    );
+}
+
+/// `QuorumPeer.updateVote`: a reconfig handoff sets `new Vote(designatedLeader, zxid)`,
+/// whose election epoch and peer epoch are -1 (`Vote(long id, long zxid)`); the server
+/// takes its new role with it (`updateServerState`), and answers LOOKING servers with it.
+#[test]
+fn a_reconfig_handoff_votes_for_the_designated_leader_with_election_epoch_minus_one() {
+    let mut f = serving_follower();
+    let config = QuorumVerifier::new([1, 2]).with_version(z(2, 1));
+    let t = Txn { zxid: z(2, 1), op: Op::Reconfig(Box::new(ReconfigTxn { session: 0, xid: 0, config })) };
+    let e = recv(&mut f, LEADER, Message::Proposal { txn: t });
+    step(&mut f, Input::Durable { fsync: fsync_ids(&e)[0] });
+    let e = recv(&mut f, LEADER, Message::CommitAndActivate { zxid: z(2, 1), designated: 2 });
+    let decided =
+        Observation::Decided { state: ServerState::Following, leader: 2, round: -1, zxid: z(2, 1), peer_epoch: 0 };
+    assert!(observed(&e).contains(&decided), "{:?}", observed(&e));
+    let looking = Notification {
+        state: ServerState::Looking,
+        leader: 1,
+        zxid: Zxid::ZERO,
+        election_epoch: 5,
+        peer_epoch: 0,
+        config,
+    };
+    let e = recv(&mut f, 2, Message::Notification(looking));
+    let answer = sent_to(&e, 2).into_iter().find_map(|m| match m {
+        Message::Notification(n) => Some(n),
+        _ => None,
+    });
+    assert_eq!(answer.map(|n| (n.state, n.leader, n.election_epoch)), Some((ServerState::Following, 2, -1)));
+}
+
+/// `WorkerReceiver`, `if (!validVoter(response.sid))`: a non-voter's notification is
+/// answered with `self.getCurrentVote()` (here the server's own vote from
+/// `startLeaderElection`, not the proposal it adopted since), `logicalclock` and its state.
+#[test]
+fn a_looking_server_answers_a_non_voter_with_its_current_vote_not_its_proposal() {
+    let mut n = node(1, Variant::None, DurableState::with_history(1, 1, z(1, 2)));
+    step(&mut n, Input::Start);
+    let better = Notification {
+        state: ServerState::Looking,
+        leader: 3,
+        zxid: z(1, 9),
+        election_epoch: 1,
+        peer_epoch: 1,
+        config: QuorumVerifier::majority_of(3),
+    };
+    recv(&mut n, 3, Message::Notification(better));
+    assert_eq!(n.vote().leader, 3, "proposes 3 now");
+    let from_joiner = Notification { leader: 0, zxid: Zxid::ZERO, peer_epoch: 0, ..better };
+    let e = recv(&mut n, 5, Message::Notification(from_joiner));
+    let answer = Notification {
+        state: ServerState::Looking,
+        leader: 1,
+        zxid: z(1, 2),
+        election_epoch: 1,
+        peer_epoch: 1,
+        config: QuorumVerifier::majority_of(3),
+    };
+    assert_eq!(sent(&e), vec![(5, Message::Notification(answer))]);
+}
+
+/// `getInitId`, `getInitLastLoggedZxid`, `getPeerEpoch`: a joiner (not in the configuration
+/// in force, so a non-voting PARTICIPANT) votes for nobody with its real last zxid and
+/// currentEpoch; an observer's zxid and epoch are `Long.MIN_VALUE` (0 here).
+#[test]
+fn a_joiner_votes_for_nobody_with_its_real_zxid_and_epoch() {
+    let cfg =
+        NodeConfig::new(4, QuorumVerifier::majority_of(3), Timing::default(), Variant::None);
+    let mut j = Node::recover(cfg, DurableState::with_history(2, 2, z(2, 5))).unwrap();
+    let e = step(&mut j, Input::Start);
+    let votes: Vec<(Sid, Zxid, Epoch)> = sent(&e)
+        .into_iter()
+        .filter_map(|(_, m)| match m {
+            Message::Notification(n) => Some((n.leader, n.zxid, n.peer_epoch)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(votes, vec![(0, z(2, 5), 2); 3]);
+    let observer = QuorumVerifier::with_observers([1, 2, 3], [4]);
+    let cfg = NodeConfig::new(4, observer, Timing::default(), Variant::None);
+    let mut o = Node::recover(cfg, DurableState::with_history(2, 2, z(2, 5))).unwrap();
+    step(&mut o, Input::Start);
+    assert_eq!((o.vote().leader, o.vote().zxid, o.vote().peer_epoch), (0, Zxid::ZERO, 0));
 }

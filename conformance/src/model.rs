@@ -146,7 +146,7 @@ pub fn model_election(e: &RecordedElection) -> Result<(RecordedVote, String), St
             state: state_of(&n.state)?,
             leader: n.leader,
             zxid: Zxid(n.zxid.0),
-            election_epoch: n.round,
+            election_epoch: i64::try_from(n.round).map_err(|_| format!("round {} is out of range", n.round))?,
             peer_epoch: n.peer_epoch,
             config: qv,
         };

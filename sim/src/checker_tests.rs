@@ -85,7 +85,10 @@ fn leading_3(zxids: &[Zxid]) -> Node {
     let mut n = elect(3, 3, zxids, &mut out);
     assert_eq!(n.state(), ServerState::Leading);
     n.step(
-        Input::Message { from: 1, msg: Message::FollowerInfo { accepted_epoch: epoch_of(zxids), observer: false } },
+        Input::Message {
+            from: 1,
+            msg: Message::FollowerInfo { accepted_epoch: epoch_of(zxids), observer: false, config_version: Zxid::ZERO },
+        },
         &mut out,
     );
     assert_eq!(n.epoch(), Some(epoch_of(zxids) + 1));
