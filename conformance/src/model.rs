@@ -12,14 +12,14 @@ use crate::corpus::{
     ClientQuestion, Hex, RecordedClient, RecordedElection, RecordedEpoch, RecordedReconfig, RecordedSync, RecordedVote,
     SyncDecision, SyncOpKind,
 };
+use std::collections::VecDeque;
 use zab::durable::{Op, Txn};
 use zab::election::{Election, Vote};
 use zab::node::{NodeConfig, Outbox, Timer};
 use zab::quorum::{QuorumVerifier, Quorums};
-use std::collections::VecDeque;
 use zab::sync::{sync_follower, SyncOp, SyncSource};
-use zab::txnlog::{LogFile, TxnLog};
 use zab::timing::Timing;
+use zab::txnlog::{LogFile, TxnLog};
 use zab::{Notification, ServerState, Variant, Zxid};
 
 /// The ZooKeeper release the model is compared as. Debian's package is 3.8.0; the model

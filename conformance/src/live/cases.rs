@@ -573,6 +573,14 @@ pub const CASES: &[Case] = &[
             Ok(())
         },
     },
+    Case {
+        name: "finding-stale-txnlog-diff",
+        description: "7 servers: a follower's never-committed txns survive its SNAP in its txn log; as leader it syncs a far-behind learner from that log",
+        servers: 7,
+        settings: super::finding::settings,
+        elections: false,
+        script: super::finding::script,
+    },
 ];
 
 impl Run {

@@ -7,6 +7,7 @@ pub mod cases;
 pub mod client;
 pub mod ensemble;
 pub mod extract;
+pub mod finding;
 pub mod run;
 
 use crate::corpus::CaseRecord;
