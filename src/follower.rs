@@ -17,6 +17,7 @@ use crate::durable::{DiskFile, DiskWrite, Txn};
 use crate::message::Message;
 use crate::node::{Core, LookingReason, Observation, Outbox, Timer};
 use crate::quorum::QuorumVerifier;
+use crate::sync::SyncMode;
 use crate::types::{Epoch, Sid, Zxid};
 use crate::variant::Variant;
 use std::collections::VecDeque;
@@ -67,7 +68,8 @@ pub struct Follower {
     holds_acks: bool,
     /// Proposals `syncWithLeader` keeps in `packetsNotLogged` until UPTODATE.
     held: Vec<Txn>,
-    /// `QuorumPeer.syncMode`: which sync is under way, until NEWLEADER sets it back.
+    /// `QuorumPeer.syncMode` (`QuorumPeer.SyncMode`): which sync is under way, until
+    /// NEWLEADER sets it back.
     sync_mode: Option<SyncMode>,
     /// `writeToTxnLog`: a DIFF's txns wait for NEWLEADER to be logged; before NEWLEADER a
     /// SNAP's or TRUNC's COMMITs apply to the tree at once, unlogged.
@@ -76,13 +78,6 @@ pub struct Follower {
     to_apply: Vec<Txn>,
 }
 
-/// `QuorumPeer.SyncMode`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum SyncMode {
-    Diff,
-    Trunc,
-    Snap,
-}
 
 /// A step of NEWLEADER's sequence that waits for the previous one to be durable.
 #[derive(Clone, Debug)]

@@ -369,6 +369,21 @@ impl Leader {
             snapshot_size_factor_pct: core.cfg.storage.snapshot_size_factor_pct,
         };
         let plan = sync::sync_follower(core.cfg.variant, source, last_zxid);
+        // How the payload differs from our own history between the learner's zxid and where
+        // the sync leaves it: stale log entries it holds, txns it skips (ZOOKEEPER-2846: a
+        // DIFF read from the txn log; ZOOKEEPER-4925: holes in committedLog).
+        let (foreign, missing) = match plan.op {
+            SyncOp::Snap => (Vec::new(), Vec::new()),
+            _ => sync::compare_with_history(db.history(), &plan, last_zxid),
+        };
+        out.observe(Observation::Sync {
+            learner: sid,
+            mode: plan.op.mode(),
+            branch: plan.branch,
+            txns: plan.txns.len() as u64,
+            foreign,
+            missing,
+        });
         match plan.op {
             SyncOp::Diff { zxid } => out.send(sid, Message::Diff { zxid }),
             SyncOp::Trunc { zxid } => out.send(sid, Message::Trunc { zxid }),

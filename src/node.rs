@@ -231,6 +231,18 @@ pub enum Observation {
     LeaderEstablished { epoch: Epoch, round: Round, quorum: Vec<Sid> },
     /// A follower accepted its leader's LEADERINFO.
     FollowerConnected { leader: Sid, epoch: Epoch },
+    /// A leader chose how to synchronize `learner` (`syncFollower`): the op, the branch that
+    /// chose it, how many txns follow it, those of them the leader's own history does not
+    /// hold, and the txns of its history in the synced range that the payload skips (both
+    /// empty unless the payload is not the leader's history: ZOOKEEPER-2846, -4925).
+    Sync {
+        learner: Sid,
+        mode: crate::sync::SyncMode,
+        branch: crate::sync::SyncBranch,
+        txns: u64,
+        foreign: Vec<Zxid>,
+        missing: Vec<Zxid>,
+    },
     /// A follower processed NEWLEADER: its log is now its copy of the leader's history.
     NewLeaderAcked { leader: Sid, epoch: Epoch },
     /// A follower got UPTODATE and serves; its applied state is its log up to

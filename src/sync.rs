@@ -10,6 +10,7 @@ use crate::durable::Txn;
 use crate::txnlog::TxnLog;
 use crate::types::Zxid;
 use crate::variant::Variant;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// The first packet of a sync.
@@ -24,8 +25,28 @@ pub enum SyncOp {
     Snap,
 }
 
+/// The three ways to synchronize, for observations and summaries.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum SyncMode {
+    Diff,
+    Trunc,
+    Snap,
+}
+
+impl SyncOp {
+    pub fn mode(&self) -> SyncMode {
+        match self {
+            SyncOp::Diff { .. } => SyncMode::Diff,
+            SyncOp::Trunc { .. } => SyncMode::Trunc,
+            SyncOp::Snap => SyncMode::Snap,
+        }
+    }
+}
+
 /// Which branch of `syncFollower` decided: the model's answer to "why this mode".
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SyncBranch {
     /// `lastProcessedZxid == peerLastZxid`.
     InSync,
@@ -119,6 +140,31 @@ pub fn sync_follower(variant: Variant, db: SyncSource<'_>, peer_last_zxid: Zxid)
         }
     }
     snap(Queue::new(peer_last_zxid))
+}
+
+/// How a DIFF or TRUNC payload differs from the leader's history (the txns applied to its
+/// tree, in order) over the range it syncs, `(peer_last_zxid, plan.last_queued]`: the
+/// payload's txns the history does not hold, and the history's txns the payload skips.
+/// ZooKeeper compares nothing of the kind; the checker uses it to name what went wrong.
+pub fn compare_with_history(history: &[Txn], plan: &SyncPlan, peer_last_zxid: Zxid) -> (Vec<Zxid>, Vec<Zxid>) {
+    let held = |t: &Txn| {
+        history.binary_search_by_key(&t.zxid, |h| h.zxid).is_ok_and(|k| history[k] == *t)
+            || history.iter().rev().any(|h| h == t)
+    };
+    let foreign: Vec<Zxid> = plan.txns.iter().filter(|t| !held(t)).map(|t| t.zxid).collect();
+    let sent: std::collections::BTreeSet<Zxid> = plan.txns.iter().map(|t| t.zxid).collect();
+    let upto = match plan.op {
+        SyncOp::Trunc { .. } | SyncOp::Diff { .. } => plan.last_queued,
+        SyncOp::Snap => return (foreign, Vec::new()),
+    };
+    let from = history.partition_point(|h| h.zxid <= peer_last_zxid);
+    let missing = history[from..]
+        .iter()
+        .take_while(|h| h.zxid <= upto)
+        .filter(|h| !sent.contains(&h.zxid))
+        .map(|h| h.zxid)
+        .collect();
+    (foreign, missing)
 }
 
 /// `queueCommittedProposals`'s state across the calls of one sync: the op packet once

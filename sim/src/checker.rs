@@ -94,10 +94,15 @@ pub enum Invariant {
     /// After faults stop, every client points at a live service instance and all agree
     /// on `/config`, within the liveness bound.
     FailoverLiveness,
+    /// A leader syncs a learner only with txns its own history holds. ZooKeeper's DIFF from
+    /// the txn log reads whatever the log files hold, never-committed entries a SNAP left
+    /// behind included (ZOOKEEPER-2846): reported here, at the sync, before the learner's
+    /// history or tree shows it.
+    SyncFromHistory,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 22] = [
+    pub const ALL: [Invariant; 23] = [
         Invariant::ElectionLiveness,
         Invariant::BroadcastLiveness,
         Invariant::StartupCheck,
@@ -120,6 +125,7 @@ impl Invariant {
         Invariant::WatchOrder,
         Invariant::FailoverLiveness,
         Invariant::ReconfigLiveness,
+        Invariant::SyncFromHistory,
     ];
 
     pub fn name(self) -> &'static str {
@@ -146,6 +152,7 @@ impl Invariant {
             Invariant::WatchOrder => "WatchOrder",
             Invariant::FailoverLiveness => "FailoverLiveness",
             Invariant::ReconfigLiveness => "ReconfigLiveness",
+            Invariant::SyncFromHistory => "SyncFromHistory",
         }
     }
 }
@@ -296,7 +303,27 @@ impl Checker {
             Observation::Delivered { zxid } => self.on_delivered(now, sid, *zxid),
             // The data tree is the data checker's (`crate::data_checker`).
             Observation::Applied { .. } => None,
-            Observation::Decided { .. } | Observation::FollowerConnected { .. } | Observation::Proposed { .. } => None,
+            Observation::Sync { learner, mode, branch, foreign, missing, .. }
+                if !foreign.is_empty() || !missing.is_empty() =>
+            {
+                let first = |z: &[Zxid]| z.first().map_or("none".to_string(), |z| z.to_string());
+                violation(
+                    Invariant::SyncFromHistory,
+                    now,
+                    vec![sid, *learner],
+                    format!(
+                        "leader {sid} synced learner {learner} by {mode:?} ({branch:?}) with {} txn(s) its own history does not hold (first {}) and without {} txn(s) it holds (first {})",
+                        foreign.len(),
+                        first(foreign),
+                        missing.len(),
+                        first(missing)
+                    ),
+                )
+            }
+            Observation::Decided { .. }
+            | Observation::FollowerConnected { .. }
+            | Observation::Proposed { .. }
+            | Observation::Sync { .. } => None,
             Observation::ReconfigProposed { config } => self.config_seen(now, sid, *config),
             Observation::ConfigActivated { config, .. } => {
                 let node = nodes[i].as_ref().expect("an observing node is up");

@@ -108,6 +108,9 @@ pub struct RunStats {
     /// Roles a committed reconfig gave servers without an election (a designated leader).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub handoffs: u64,
+    /// Syncs by mode and the `syncFollower` branch that chose it ("DIFF committed_log", ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub syncs: BTreeMap<String, u64>,
     pub leaders: Vec<LeaderRecord>,
     /// Stretches with no established leader: (start, length).
     pub unavailable_us: Vec<(u64, u64)>,
@@ -204,6 +207,9 @@ impl Stats {
                 if let Some(since) = self.leaderless_since.take() {
                     self.run.unavailable_us.push((since, now - since));
                 }
+            }
+            Observation::Sync { mode, branch, .. } => {
+                *self.run.syncs.entry(format!("{mode:?} {branch:?}")).or_default() += 1;
             }
             Observation::Committed { zxid } => {
                 *self.run.commits_by_epoch.entry(zxid.epoch()).or_default() += 1;
@@ -421,6 +427,10 @@ impl fmt::Display for RunReport {
         }
         if s.handoffs > 0 {
             writeln!(f, "handoffs: {} role(s) a committed reconfig gave without an election", s.handoffs)?;
+        }
+        if !s.syncs.is_empty() {
+            let mix: Vec<String> = s.syncs.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            writeln!(f, "syncs (mode, syncFollower branch): {}", mix.join(", "))?;
         }
         writeln!(f, "leaders, one per established epoch ({}):", s.leaders.len())?;
         writeln!(
@@ -649,6 +659,9 @@ pub fn describe_record(r: &TraceRecord) -> String {
                 Observation::NewLeaderAcked { leader, epoch } => format!("acked NEWLEADER of {leader}, epoch {epoch}"),
                 Observation::Synced { leader, committed_upto, .. } => {
                     format!("UPTODATE from {leader}: serving, applied up to {committed_upto}")
+                }
+                Observation::Sync { learner, mode, branch, txns, .. } => {
+                    format!("syncing learner {learner} by {mode:?} ({branch:?}), {txns} txns")
                 }
                 Observation::Proposed { zxid } => format!("proposed {zxid}"),
                 Observation::Committed { zxid } => format!("committed {zxid}"),
