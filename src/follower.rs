@@ -15,7 +15,7 @@
 
 use crate::durable::{DiskFile, DiskWrite, Txn};
 use crate::message::Message;
-use crate::node::{Core, LookingReason, Observation, Outbox, Timer};
+use crate::node::{Core, ExitCode, LookingReason, Observation, Outbox, Timer};
 use crate::quorum::QuorumVerifier;
 use crate::sync::SyncMode;
 use crate::types::{Epoch, Sid, Zxid};
@@ -156,6 +156,21 @@ impl Follower {
         if from != self.leader {
             return None; // Not our leader's connection.
         }
+        if self.phase == (Phase::Syncing { op_seen: false })
+            && matches!(
+                msg,
+                Message::Proposal { .. }
+                    | Message::Commit { .. }
+                    | Message::CommitAndActivate { .. }
+                    | Message::Inform { .. }
+                    | Message::InformAndActivate { .. }
+                    | Message::NewLeader { .. }
+                    | Message::UpToDate
+            )
+        {
+            // `syncWithLeader`: "Got unexpected packet from leader ... exiting".
+            return Some(LookingReason::Exit(ExitCode::QuorumPacketError));
+        }
         let reason = match msg {
             Message::Refused => return self.on_refused(out),
             Message::LeaderInfo { epoch } => self.on_leader_info(core, epoch, out),
@@ -276,7 +291,7 @@ impl Follower {
                 // `ZKDatabase.truncateLog`: clear, truncate the log (not synced), load again;
                 // a failed truncation exits the process (`QUORUM_PACKET_ERROR`).
                 if !core.truncate_log(zxid, out) {
-                    return Some(LookingReason::ProtocolError);
+                    return Some(LookingReason::Exit(ExitCode::QuorumPacketError));
                 }
                 core.db_mut().set_last_processed(zxid);
                 self.committed_upto = zxid;
@@ -432,7 +447,8 @@ impl Follower {
                 core.apply(&t, out);
                 None
             }
-            _ => Some(LookingReason::ProtocolError),
+            // "Committing zxid 0x.. but next pending txn 0x..": the process exits.
+            _ => Some(LookingReason::Exit(ExitCode::UnmatchedTxnCommit)),
         }
     }
 

@@ -211,6 +211,21 @@ pub enum LookingReason {
     /// A configuration was activated that changes this server's role or its leader. With
     /// a designated leader the server takes its new role without an election.
     Reconfig,
+    /// Not a return to LOOKING: ZooKeeper exits the process here
+    /// (`ServiceUtils.requestSystemExit`).
+    Exit(ExitCode),
+}
+
+/// Why the process exited (`ExitCode`): where ZooKeeper calls `System.exit`, the server's
+/// volatile state is gone; whether something restarts it is the deployment's choice.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitCode {
+    /// `FollowerZooKeeperServer.commit`: a COMMIT that is not for the oldest pending txn.
+    UnmatchedTxnCommit,
+    /// `Learner.syncWithLeader`: the first packet of a sync is not DIFF, TRUNC or SNAP, or
+    /// a TRUNC could not truncate the log.
+    QuorumPacketError,
 }
 
 /// What a node reports for the checker and the summary. The simulator records these but
@@ -292,6 +307,11 @@ pub enum Effect {
     /// Close the connection with `peer` (a `LearnerHandler` giving up on its learner).
     CloseConnection {
         peer: Sid,
+    },
+    /// The process exits (`System.exit`): always the last effect of a step; the node takes
+    /// no input after it.
+    Exit {
+        code: ExitCode,
     },
     ClientReply {
         client: u64,
@@ -655,6 +675,8 @@ pub struct Node {
     core: Core,
     fle: Election,
     role: Role,
+    /// The process exited: no further input reaches it.
+    exited: bool,
     /// `QuorumPeer.currentVote`: the vote that ended the last election (what a non-LOOKING
     /// server answers LOOKING peers with), and the round it won.
     current_vote: Option<(Vote, Round)>,
@@ -696,7 +718,7 @@ impl Node {
             save_empty_snapshot: loaded == Loaded::Empty,
         };
         core.draw_rand_roll();
-        Ok(Node { fle: Election::new(core.cfg.id), core, role: Role::Looking, current_vote: None })
+        Ok(Node { fle: Election::new(core.cfg.id), core, role: Role::Looking, current_vote: None, exited: false })
     }
 
     pub fn id(&self) -> Sid {
@@ -817,8 +839,14 @@ impl Node {
         Vote { leader, zxid: self.core.last_zxid(), peer_epoch: self.core.disk().current_epoch }
     }
 
+    /// Whether the process exited (`ExitCode`).
+    pub fn has_exited(&self) -> bool {
+        self.exited
+    }
+
     /// Handles one input. Effects are appended to `out`.
     pub fn step(&mut self, input: Input, out: &mut Outbox) {
+        assert!(!self.exited, "server {}: input after its process exited", self.id());
         match input {
             Input::Start => {
                 if std::mem::take(&mut self.core.save_empty_snapshot) {
@@ -846,6 +874,9 @@ impl Node {
             Input::ClientGone { client } => self.core.clients.remove(client),
         }
         self.restart_election_if_reconfigured();
+        if self.exited {
+            return;
+        }
         self.update_election_vote();
         self.drain_self_notifications(out);
     }
@@ -1181,7 +1212,13 @@ impl Node {
     }
 
     /// `QuorumPeer.run` going back to LOOKING: leave the role, start a new election round.
+    /// (Or, where ZooKeeper exits the process, exit.)
     fn start_looking(&mut self, reason: LookingReason, out: &mut Outbox) {
+        if let LookingReason::Exit(code) = reason {
+            self.exited = true;
+            out.effects.push(Effect::Exit { code });
+            return;
+        }
         // Leaving a role closes its quorum connections (`Learner.shutdown`,
         // `LearnerHandler.shutdown`), so the other ends notice at once.
         match &self.role {

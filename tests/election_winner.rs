@@ -20,6 +20,7 @@ fn calm(servers: u64, initial: Vec<InitialState>, max_delay_us: u64) -> Scenario
         network: NetworkSpec { delay: Delay::Uniform { min_us: 100, max_us: max_delay_us }, ..Default::default() },
         disk: Default::default(),
         storage: Default::default(),
+        supervisor: Default::default(),
         faults: FaultSpec::default(),
         workload: None,
         service_failover: None,

@@ -81,6 +81,10 @@ enum Event {
     Fault(FaultAction),
     /// Time for the next random fault.
     RandomFault,
+    /// The supervisor (systemd, a container runtime) starts a server whose process exited.
+    SupervisorRestart {
+        server: Sid,
+    },
     RestartAfterFault {
         server: Sid,
     },
@@ -580,6 +584,12 @@ impl<'a> Cluster<'a> {
             }
             Event::Fault(action) => self.apply_fault(now, action),
             Event::RandomFault => self.random_fault(now),
+            Event::SupervisorRestart { server } => {
+                if self.nodes[Self::idx(server)].is_none() && !self.retired.contains(server) {
+                    self.fault_event(now, FaultEvent::Restart { server });
+                    self.start_and_connect(now, server);
+                }
+            }
             Event::RestartAfterFault { server } => {
                 if !self.faults_stopped {
                     self.restart(now, server);
@@ -680,10 +690,15 @@ impl<'a> Cluster<'a> {
         }
         let mut log_written = false;
         let mut log_shrank = false;
+        let mut exit = None;
         for effect in out.effects.drain(..) {
             if let Effect::Write(w) = &effect {
                 log_written |= matches!(w.file(), DiskFile::Log | DiskFile::Snapshot);
                 log_shrank |= matches!(w, DiskWrite::Truncate(_) | DiskWrite::Snapshot(_));
+            }
+            if let Effect::Exit { code } = effect {
+                exit = Some(code);
+                continue;
             }
             self.apply_effect(now, node, effect);
         }
@@ -693,6 +708,24 @@ impl<'a> Cluster<'a> {
             if let Some(v) = self.checker.log_changed(now, node, log, log_shrank) {
                 self.violate(v);
             }
+        }
+        if let Some(code) = exit {
+            self.process_exit(now, node, code);
+        }
+    }
+
+    /// Where ZooKeeper calls `System.exit`: the process is gone (what it wrote to its files
+    /// stays in the page cache; an epoch file's atomic replace had not happened), and the
+    /// supervisor starts it again after its delay.
+    fn process_exit(&mut self, now: u64, s: Sid, code: zab::node::ExitCode) {
+        self.fault_event(now, FaultEvent::Exit { server: s, code });
+        *self.stats.run.exits.entry(format!("{code:?}")).or_default() += 1;
+        let i = Self::idx(s);
+        self.disks[i].exit();
+        self.take_down(now, s);
+        let sup = &self.scenario.supervisor;
+        if sup.restart {
+            self.sched.at(now + sup.restart_after_ms * 1000, Event::SupervisorRestart { server: s });
         }
     }
 
@@ -728,6 +761,7 @@ impl<'a> Cluster<'a> {
                 self.notify(now, peer, node, false, d, generation);
             }
             Effect::ClientReply { client, reply } => self.on_client_reply(now, node, client, reply),
+            Effect::Exit { .. } => unreachable!("exits are taken apart in step"),
             Effect::Observe(obs) => {
                 self.stats.observe(now, node, &obs);
                 if self.check {
@@ -1328,14 +1362,22 @@ impl<'a> Cluster<'a> {
             return false;
         }
         self.fault_event(now, FaultEvent::Crash { server: s });
+        let torn = self.scenario.disk.torn_writes.then_some(&mut self.rng_disk[i]);
+        self.disks[i].crash(now, torn);
+        self.take_down(now, s);
+        true
+    }
+
+    /// The process is gone (its disk already settled): its node, timers, client
+    /// connections and peer connections.
+    fn take_down(&mut self, now: u64, s: Sid) {
+        let i = Self::idx(s);
         self.stats.server_left(now, s);
         self.nodes[i] = None;
         self.life[i] += 1;
         for g in self.timer_gen[i].iter_mut() {
             *g += 1;
         }
-        let torn = self.scenario.disk.torn_writes.then_some(&mut self.rng_disk[i]);
-        self.disks[i].crash(now, torn);
         if self.check {
             if let Some(v) = self.checker.crashed(now, s, self.disks[i].durable().history()) {
                 self.violate(v);
@@ -1350,7 +1392,6 @@ impl<'a> Cluster<'a> {
                 self.notify_connection(now, p, s, false, detect);
             }
         }
-        true
     }
 
     fn restart(&mut self, now: u64, s: Sid) {

@@ -221,6 +221,11 @@ impl Gathered {
                 self.set_state(t, *server, "down", "crashed".to_string());
                 self.marks.push(Mark(t, "crash", vec![*server], format!("server {server} crashed")));
             }
+            FaultEvent::Exit { server, code } => {
+                self.max_sid = self.max_sid.max(*server);
+                self.set_state(t, *server, "down", format!("exited ({code:?})"));
+                self.marks.push(Mark(t, "crash", vec![*server], format!("server {server} exited: {code:?}")));
+            }
             FaultEvent::Restart { server } => {
                 self.max_sid = self.max_sid.max(*server);
                 self.marks.push(Mark(t, "restart", vec![*server], format!("server {server} restarted")));

@@ -85,6 +85,22 @@ impl Disk {
         n > 0 && file != DiskFile::Epochs
     }
 
+    /// The process exited: what it wrote to the log and snapshot files is in the page cache
+    /// and stays (the model counts it durable from here); an epoch file's atomic replace
+    /// (a temporary file, fsynced, then renamed) had not happened.
+    pub fn exit(&mut self) {
+        for f in [DiskFile::Log, DiskFile::Snapshot] {
+            let q = self.file(f);
+            let ws: Vec<DiskWrite> = q.pending.drain(..).map(|(_, w)| w).collect();
+            for w in &ws {
+                self.durable.apply(w);
+            }
+        }
+        let q = self.file(DiskFile::Epochs);
+        q.issued -= q.pending.len() as u64;
+        q.pending.clear();
+    }
+
     /// A crash at `now_us`: volatile writes are gone, except those the operating system
     /// wrote back already. With `torn`, it may have written some more: a random prefix
     /// of each file's remaining volatile writes survives, and the write after it, if any,

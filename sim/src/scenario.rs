@@ -47,6 +47,9 @@ pub struct Scenario {
     /// Snapshot and txn-log settings (`zoo.cfg` and system properties).
     #[serde(default)]
     pub storage: StorageSpec,
+    /// What restarts a server whose process exited.
+    #[serde(default)]
+    pub supervisor: SupervisorSpec,
     #[serde(default)]
     pub faults: FaultSpec,
     /// Client writes during the fault phase.
@@ -438,6 +441,22 @@ impl Default for DiskSpec {
     }
 }
 
+/// The process supervisor: where ZooKeeper exits the JVM (`ServiceUtils.requestSystemExit`),
+/// something like systemd's `Restart=on-failure` or a container runtime starts it again.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SupervisorSpec {
+    /// Restart an exited server (without it, it stays down until the fault phase ends).
+    pub restart: bool,
+    pub restart_after_ms: u64,
+}
+
+impl Default for SupervisorSpec {
+    fn default() -> Self {
+        SupervisorSpec { restart: true, restart_after_ms: 1_000 }
+    }
+}
+
 /// ZooKeeper's storage settings, with its defaults.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -753,6 +772,9 @@ impl Scenario {
             return Err(format!("disk.writeback_ms: {} is more than 2^40", self.disk.writeback_ms));
         }
         self.storage.validate()?;
+        if self.supervisor.restart_after_ms > 1 << 40 {
+            return Err(format!("supervisor.restart_after_ms: {} is more than 2^40", self.supervisor.restart_after_ms));
+        }
         if self.liveness_bound_ms == 0 {
             return Err("liveness_bound_ms: must be above 0".into());
         }

@@ -108,6 +108,9 @@ pub struct RunStats {
     /// Roles a committed reconfig gave servers without an election (a designated leader).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub handoffs: u64,
+    /// Process exits by exit code (`System.exit` in ZooKeeper).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub exits: BTreeMap<String, u64>,
     /// Syncs by mode and the `syncFollower` branch that chose it ("DIFF committed_log", ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub syncs: BTreeMap<String, u64>,
@@ -427,6 +430,10 @@ impl fmt::Display for RunReport {
         }
         if s.handoffs > 0 {
             writeln!(f, "handoffs: {} role(s) a committed reconfig gave without an election", s.handoffs)?;
+        }
+        if !s.exits.is_empty() {
+            let ex: Vec<String> = s.exits.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            writeln!(f, "process exits: {}", ex.join(", "))?;
         }
         if !s.syncs.is_empty() {
             let mix: Vec<String> = s.syncs.iter().map(|(k, n)| format!("{k} {n}")).collect();

@@ -115,6 +115,11 @@ pub enum FaultEvent {
     Join {
         server: Sid,
     },
+    /// The server's process exited where ZooKeeper calls `System.exit`.
+    Exit {
+        server: Sid,
+        code: zab::node::ExitCode,
+    },
     /// A service client's process died (`client` is its index).
     ClientCrash {
         client: u64,
