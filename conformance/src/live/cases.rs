@@ -581,6 +581,14 @@ pub const CASES: &[Case] = &[
         elections: false,
         script: super::finding::script,
     },
+    Case {
+        name: "finding-dirty-snapshot-trunc",
+        description: "3 servers: a leader's never-committed txn, applied on stepping down, is written into the snapshot of a leadership that never establishes; the TRUNC that later cuts it from the txn log reloads that snapshot",
+        servers: 3,
+        settings: super::finding_dirty::settings,
+        elections: false,
+        script: super::finding_dirty::script,
+    },
 ];
 
 impl Run {

@@ -23,6 +23,8 @@ pub struct Settings {
     /// Java system properties (`zookeeper.preAllocSize`, `zookeeper.commitLogCount`, ...).
     pub props: BTreeMap<String, String>,
     pub reconfig: bool,
+    /// `maxSessionTimeout` (ms); the server's default, 20 ticks, when `None`.
+    pub max_session_timeout_ms: Option<u64>,
 }
 
 impl Default for Settings {
@@ -34,6 +36,7 @@ impl Default for Settings {
             snap_count: 100_000,
             props: BTreeMap::new(),
             reconfig: false,
+            max_session_timeout_ms: None,
         }
     }
 }
@@ -52,6 +55,9 @@ impl Settings {
         m.insert("syncLimit".into(), self.sync_limit.to_string());
         m.insert("snapCount".into(), self.snap_count.to_string());
         m.insert("reconfigEnabled".into(), self.reconfig.to_string());
+        if let Some(t) = self.max_session_timeout_ms {
+            m.insert("maxSessionTimeout".into(), t.to_string());
+        }
         for (k, v) in &self.props {
             m.insert(format!("-D{k}"), v.clone());
         }
@@ -182,6 +188,9 @@ impl Ensemble {
             "tickTime={}\ninitLimit={}\nsyncLimit={}\nsnapCount={}\n",
             st.tick_ms, st.init_limit, st.sync_limit, st.snap_count
         ));
+        if let Some(t) = st.max_session_timeout_ms {
+            cfg.push_str(&format!("maxSessionTimeout={t}\n"));
+        }
         cfg.push_str(&format!("dataDir={}\n", dir.join("data").display()));
         cfg.push_str(&format!("clientPortAddress=127.0.0.1\nclientPort={client_port}\n"));
         cfg.push_str("4lw.commands.whitelist=*\nadmin.enableServer=false\nautopurge.purgeInterval=0\n");

@@ -39,13 +39,13 @@ fn create_named(r: &mut Run, sid: u64, prefix: &str, range: std::ops::RangeInclu
 }
 
 /// Every zxid in server `sid`'s txn log files, in file order.
-fn logged_zxids(r: &Run, sid: u64) -> Result<Vec<Hex>, String> {
+pub(super) fn logged_zxids(r: &Run, sid: u64) -> Result<Vec<Hex>, String> {
     let (logs, _) = read_data_dir(&r.ens.servers[&sid].version2())?;
     Ok(logs.iter().flat_map(|l| l.zxids.iter().copied()).collect())
 }
 
 /// `name (zxids first..last, n)` for each of server `sid`'s log files.
-fn describe_logs(r: &Run, sid: u64) -> Result<String, String> {
+pub(super) fn describe_logs(r: &Run, sid: u64) -> Result<String, String> {
     let (logs, snaps) = read_data_dir(&r.ens.servers[&sid].version2())?;
     let l: Vec<String> = logs.iter().map(|f| format!("{} {} bytes holding {:?}", f.name, f.size, f.zxids)).collect();
     let s: Vec<&str> = snaps.iter().map(|f| f.name.as_str()).collect();
@@ -53,7 +53,7 @@ fn describe_logs(r: &Run, sid: u64) -> Result<String, String> {
 }
 
 /// Waits until each of `sids` reports (srvr) a zxid at least `z`.
-fn wait_zxid(r: &mut Run, sids: &[u64], z: u64) -> Result<(), String> {
+pub(super) fn wait_zxid(r: &mut Run, sids: &[u64], z: u64) -> Result<(), String> {
     r.ens.step(format!("wait until {sids:?} have processed 0x{z:x}"));
     loop {
         if sids.iter().all(|&s| r.ens.mode(s).is_some_and(|(_, zx)| zx >= z)) {
@@ -64,7 +64,7 @@ fn wait_zxid(r: &mut Run, sids: &[u64], z: u64) -> Result<(), String> {
 }
 
 /// Which of `paths` exist on server `sid` (a read served by that server).
-fn present(r: &mut Run, sid: u64, paths: &[String]) -> Result<(Vec<String>, u64), String> {
+pub(super) fn present(r: &mut Run, sid: u64, paths: &[String]) -> Result<(Vec<String>, u64), String> {
     let mut c = Client::connect(r.ens.port(sid)?, 4000)?;
     let mut out = Vec::new();
     for p in paths {

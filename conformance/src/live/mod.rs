@@ -8,6 +8,7 @@ pub mod client;
 pub mod ensemble;
 pub mod extract;
 pub mod finding;
+pub mod finding_dirty;
 pub mod run;
 
 use crate::corpus::CaseRecord;
