@@ -17,6 +17,7 @@ use crate::durable::{DiskFile, DiskWrite, Txn};
 use crate::message::Message;
 use crate::node::{Core, ExitCode, LookingReason, Observation, Outbox, Timer};
 use crate::quorum::QuorumVerifier;
+use crate::release::NewLeaderOrder;
 use crate::sync::SyncMode;
 use crate::types::{Epoch, Sid, Zxid};
 use crate::variant::Variant;
@@ -343,7 +344,7 @@ impl Follower {
                 // and not logged; the NEWLEADER snapshot will hold it.
                 if self.sync_txns.first().is_some_and(|t| t.zxid == zxid) {
                     let t = self.sync_txns.remove(0);
-                    core.apply_synced(&t, out);
+                    core.apply_synced(&t, false, out);
                 }
                 self.committed_upto = self.committed_upto.max(zxid);
                 None
@@ -404,7 +405,7 @@ impl Follower {
         match self.phase {
             Phase::Syncing { op_seen: true } if !self.write_to_txn_log => {
                 // Before NEWLEADER a SNAP's or TRUNC's INFORMs apply at once, unlogged.
-                core.apply_synced(&txn, out);
+                core.apply_synced(&txn, false, out);
                 self.committed_upto = self.committed_upto.max(zxid);
             }
             Phase::Syncing { op_seen: true } => {
@@ -514,32 +515,48 @@ impl Follower {
             | Variant::NewLeaderCommittedConfig
             | Variant::Zk4925 => {
                 self.holds_acks = true;
-                let mut last_fsync = snapshot_fsync;
-                if self.observer {
-                    // An observer logs nothing before its ACK: its INFORMs are committed
-                    // after UPTODATE (`ObserverZooKeeperServer.commitRequest`).
+                if core.cfg.release.newleader_order() == NewLeaderOrder::EpochFirst {
+                    // 3.8.0: `setCurrentEpoch` (after the snapshot: fsyncs complete in
+                    // order), the ACK as soon as it returns, then every synced txn to the sync
+                    // processor (`logRequest`, acknowledged once flushed): the ACK does not
+                    // wait for that flush (ZOOKEEPER-4646's order) and currentEpoch is durable
+                    // before the txns (ZOOKEEPER-4643's).
+                    self.persist_epoch(core, epoch, vec![ack], out);
+                    if !self.observer && !txns.is_empty() {
+                        append_all(core, &txns, out);
+                        core.fsync(DiskFile::Log, txn_acks(), out);
+                    }
                     self.to_apply = txns.clone();
                 } else {
-                    // `packetsCommitted`: log and apply each (`appendRequest`, `processTxn`),
-                    // then `ZKDatabase.commit` (ZOOKEEPER-3911, -4646).
-                    let committed = txns.iter().take_while(|t| t.zxid <= self.committed_upto);
-                    let mut any = false;
-                    for t in committed {
-                        core.append(t.clone(), out);
-                        core.apply_synced(t, out);
-                        any = true;
+                    let mut last_fsync = snapshot_fsync;
+                    if self.observer {
+                        // An observer logs nothing before its ACK: its INFORMs are committed
+                        // after UPTODATE (`ObserverZooKeeperServer.commitRequest`).
+                        self.to_apply = txns.clone();
+                    } else {
+                        // `packetsCommitted`: log and apply each (`appendRequest`,
+                        // `processTxn`), then `ZKDatabase.commit` (ZOOKEEPER-3911, -4646).
+                        let committed = txns.iter().take_while(|t| t.zxid <= self.committed_upto);
+                        let mut any = false;
+                        for t in committed {
+                            core.append(t.clone(), out);
+                            core.apply_synced(t, true, out);
+                            any = true;
+                        }
+                        if any {
+                            last_fsync = Some(core.fsync(DiskFile::Log, Vec::new(), out));
+                        }
+                        // The rest, `packetsNotLogged`, is logged after UPTODATE.
+                        self.held = txns.iter().filter(|t| t.zxid > self.committed_upto).cloned().collect();
                     }
-                    if any {
-                        last_fsync = Some(core.fsync(DiskFile::Log, Vec::new(), out));
+                    // currentEpoch once the writes before it returned (ZOOKEEPER-4643), then
+                    // the NEWLEADER ACK.
+                    match last_fsync {
+                        Some(id) => {
+                            self.after_fsync = Some((id, AfterFsync::PersistEpoch { epoch, then_send: vec![ack] }))
+                        }
+                        None => self.persist_epoch(core, epoch, vec![ack], out),
                     }
-                    // The rest, `packetsNotLogged`, is logged after UPTODATE.
-                    self.held = txns.iter().filter(|t| t.zxid > self.committed_upto).cloned().collect();
-                }
-                // currentEpoch once the writes before it returned (ZOOKEEPER-4643), then the
-                // NEWLEADER ACK.
-                match last_fsync {
-                    Some(id) => self.after_fsync = Some((id, AfterFsync::PersistEpoch { epoch, then_send: vec![ack] })),
-                    None => self.persist_epoch(core, epoch, vec![ack], out),
                 }
             }
         }

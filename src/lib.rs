@@ -18,6 +18,7 @@
 //! - [`quorum`]: configurations and majority quorums (`QuorumMaj`), with the pending one;
 //! - [`reconfig`]: dynamic reconfiguration: configurations a server knows, reconfig
 //!   requests, the designated leader;
+//! - [`release`]: the behaviours that differ between ZooKeeper releases;
 //! - [`variant`]: historical bugs, reintroduced on purpose.
 
 pub mod api;
@@ -30,6 +31,7 @@ pub mod message;
 pub mod node;
 pub mod quorum;
 pub mod reconfig;
+pub mod release;
 pub mod session;
 pub mod sync;
 pub mod timing;

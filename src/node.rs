@@ -31,6 +31,8 @@ pub struct NodeConfig {
     pub quorum: QuorumVerifier,
     pub timing: Timing,
     pub variant: Variant,
+    /// The ZooKeeper release whose behaviour the server has.
+    pub release: crate::release::Release,
     /// Snapshot and log settings (`snapCount`, `preAllocSize`, `commitLogCount`,
     /// `snapshotSizeFactor`).
     pub storage: StorageConfig,
@@ -42,7 +44,15 @@ pub struct NodeConfig {
 impl NodeConfig {
     /// A server with ZooKeeper's default storage settings.
     pub fn new(id: Sid, quorum: QuorumVerifier, timing: Timing, variant: Variant) -> NodeConfig {
-        NodeConfig { id, quorum, timing, variant, storage: StorageConfig::default(), roll_seed: 0 }
+        NodeConfig {
+            id,
+            quorum,
+            timing,
+            variant,
+            release: crate::release::Release::default(),
+            storage: StorageConfig::default(),
+            roll_seed: 0,
+        }
     }
 }
 
@@ -527,10 +537,14 @@ impl Core {
         self.apply_as(txn, true, out);
     }
 
-    /// Applies a txn committed during a sync: `processTxn(pif.toRequest())` adds it to
-    /// `committedLog` (3.9.4); 3.9.3's `processTxn(hdr, txn)` did not (ZOOKEEPER-4925).
-    pub fn apply_synced(&mut self, txn: &Txn, out: &mut Outbox) {
-        let committed_log = self.cfg.variant != Variant::Zk4925;
+    /// Applies a txn committed during a sync, before NEWLEADER (a SNAP's or TRUNC's
+    /// COMMIT) or with the DIFF's committed txns. Whether it reaches `committedLog` depends
+    /// on the release ([`crate::release`]); the `zk-4925` variant keeps 3.9.3's "never".
+    pub fn apply_synced(&mut self, txn: &Txn, diff: bool, out: &mut Outbox) {
+        let release = self.cfg.release;
+        let by_release =
+            if diff { release.diff_commits_in_committed_log() } else { release.presync_commits_in_committed_log() };
+        let committed_log = by_release && self.cfg.variant != Variant::Zk4925;
         self.apply_as(txn, committed_log, out);
     }
 
