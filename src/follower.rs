@@ -79,7 +79,6 @@ pub struct Follower {
     to_apply: Vec<Txn>,
 }
 
-
 /// A step of NEWLEADER's sequence that waits for the previous one to be durable.
 #[derive(Clone, Debug)]
 enum AfterFsync {
@@ -294,6 +293,8 @@ impl Follower {
                 if !core.truncate_log(zxid, out) {
                     return Some(LookingReason::Exit(ExitCode::QuorumPacketError));
                 }
+                let loaded = core.last_processed();
+                out.observe(Observation::Truncated { leader: self.leader, to: zxid, loaded });
                 core.db_mut().set_last_processed(zxid);
                 self.committed_upto = zxid;
             }

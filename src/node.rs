@@ -256,6 +256,10 @@ pub enum Observation {
     LeaderEstablished { epoch: Epoch, round: Round, quorum: Vec<Sid> },
     /// A follower accepted its leader's LEADERINFO.
     FollowerConnected { leader: Sid, epoch: Epoch },
+    /// A learner ran a TRUNC (`ZKDatabase.truncateLog`): `to` is the leader's zxid,
+    /// `loaded` the last zxid of what reloading its files gave before
+    /// `setlastProcessedZxid(to)` relabelled it.
+    Truncated { leader: Sid, to: Zxid, loaded: Zxid },
     /// A leader chose how to synchronize `learner` (`syncFollower`): the op, the branch that
     /// chose it, how many txns follow it, those of them the leader's own history does not
     /// hold, and the txns of its history in the synced range that the payload skips (both

@@ -97,7 +97,8 @@ pub fn sync_follower(variant: Variant, db: SyncSource<'_>, peer_last_zxid: Zxid)
         max_committed = last_processed;
     }
     let mut q = Queue::new(peer_last_zxid);
-    let snap = |q: Queue| SyncPlan { op: SyncOp::Snap, branch: SyncBranch::Snap, txns: q.txns, last_queued: last_processed };
+    let snap =
+        |q: Queue| SyncPlan { op: SyncOp::Snap, branch: SyncBranch::Snap, txns: q.txns, last_queued: last_processed };
     if last_processed == peer_last_zxid {
         // "Sending DIFF": the learner is in sync.
         let op = SyncOp::Diff { zxid: peer_last_zxid };
@@ -107,10 +108,20 @@ pub fn sync_follower(variant: Variant, db: SyncSource<'_>, peer_last_zxid: Zxid)
         if variant == Variant::Zk1154 {
             // ZOOKEEPER-1154: the learner keeps what it has past our history.
             let op = SyncOp::Diff { zxid: max_committed };
-            return SyncPlan { op, branch: SyncBranch::TruncPastCommittedLog, txns: Vec::new(), last_queued: max_committed };
+            return SyncPlan {
+                op,
+                branch: SyncBranch::TruncPastCommittedLog,
+                txns: Vec::new(),
+                last_queued: max_committed,
+            };
         }
         let op = SyncOp::Trunc { zxid: max_committed };
-        return SyncPlan { op, branch: SyncBranch::TruncPastCommittedLog, txns: Vec::new(), last_queued: max_committed };
+        return SyncPlan {
+            op,
+            branch: SyncBranch::TruncPastCommittedLog,
+            txns: Vec::new(),
+            last_queued: max_committed,
+        };
     }
     if max_committed >= peer_last_zxid && min_committed <= peer_last_zxid {
         let last = q.queue_committed_proposals(db.committed_log.iter(), None, max_committed);

@@ -88,7 +88,8 @@ impl DataTree {
     /// digest (20), `lastProcessedZxid` (8) and the checksum (8). A deterministic model of
     /// the jute encoding: the leader compares log sizes against it.
     pub fn snapshot_size_bytes(&self) -> u64 {
-        let nodes: u64 = self.nodes.iter().map(|(path, n)| 4 + path.len() as u64 + 4 + n.data.len() as u64 + 8 + 60).sum();
+        let nodes: u64 =
+            self.nodes.iter().map(|(path, n)| 4 + path.len() as u64 + 4 + n.data.len() as u64 + 8 + 60).sum();
         16 + 4 + 12 * self.sessions.len() as u64 + 43 + nodes + 5 + 20 + 8 + 8
     }
 

@@ -135,7 +135,9 @@ impl Variant {
             Variant::NewLeaderCommittedConfig => {
                 "not ZooKeeper, a candidate fix: an established leader's NEWLEADER carries its configuration in force"
             }
-            Variant::Zk4925 => "a syncing learner's txns skip committedLog, which has holes when it leads (ZOOKEEPER-4925)",
+            Variant::Zk4925 => {
+                "a syncing learner's txns skip committedLog, which has holes when it leads (ZOOKEEPER-4925)"
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::api::{CreateMode, ErrorCode, MembershipChange, ReconfigRequest, Reque
 use crate::durable::{DiskFile, DiskWrite, DurableState, Op, ReconfigTxn, Txn};
 use crate::message::{Message, Notification};
 use crate::node::{
-    ClientReply, ClientRequest, Effect, Input, LookingReason, Node, NodeConfig, Observation, Outbox, Timer,
+    ClientReply, ClientRequest, Effect, ExitCode, Input, LookingReason, Node, NodeConfig, Observation, Outbox, Timer,
 };
 use crate::quorum::QuorumVerifier;
 use crate::timing::Timing;
@@ -88,7 +88,11 @@ fn appended(txn: Txn) -> Effect {
 
 /// Everything but timers.
 fn without_timers(effects: &[Effect]) -> Vec<Effect> {
-    effects.iter().filter(|e| !matches!(e, Effect::SetTimer { .. } | Effect::CancelTimer { .. })).map(normalized).collect()
+    effects
+        .iter()
+        .filter(|e| !matches!(e, Effect::SetTimer { .. } | Effect::CancelTimer { .. }))
+        .map(normalized)
+        .collect()
 }
 
 fn fsync_ids(effects: &[Effect]) -> Vec<u64> {
@@ -500,7 +504,10 @@ fn follower_on_newleader_logs_and_fsyncs_synced_txns_then_persists_current_epoch
     assert_eq!(f.disk_view().current_epoch, 1);
     // The committed synced txns are never acknowledged (`packetsCommitted`).
     let e = step(&mut f, Input::Durable { fsync: 1 });
-    assert_eq!(io(&e), vec![Effect::Write(DiskWrite::CurrentEpoch(2)), fsync(2, DiskFile::Epochs, vec![newleader_ack()])]);
+    assert_eq!(
+        io(&e),
+        vec![Effect::Write(DiskWrite::CurrentEpoch(2)), fsync(2, DiskFile::Epochs, vec![newleader_ack()])]
+    );
     assert_eq!(f.log().last().map(|t| t.zxid), Some(z(1, 4)));
     assert_eq!(f.disk_view().current_epoch, 2);
     assert!(!f.is_established());
@@ -520,7 +527,10 @@ fn a_proposal_after_newleader_is_logged_and_acked_only_after_uptodate() {
     let (mut f, _) = follower_diffed_to_1_4(Variant::None);
     assert!(io(&recv(&mut f, LEADER, Message::Proposal { txn: txn(2, 1) })).is_empty());
     let e = step(&mut f, Input::Durable { fsync: 1 });
-    assert_eq!(io(&e), vec![Effect::Write(DiskWrite::CurrentEpoch(2)), fsync(2, DiskFile::Epochs, vec![newleader_ack()])]);
+    assert_eq!(
+        io(&e),
+        vec![Effect::Write(DiskWrite::CurrentEpoch(2)), fsync(2, DiskFile::Epochs, vec![newleader_ack()])]
+    );
     assert!(io(&recv(&mut f, LEADER, Message::Proposal { txn: txn(2, 2) })).is_empty());
     assert!(io(&step(&mut f, Input::Durable { fsync: 2 })).is_empty(), "still held after the NEWLEADER ACK");
     let e = recv(&mut f, LEADER, Message::UpToDate);
@@ -747,13 +757,7 @@ fn follower_logs_a_proposal_acks_it_after_fsync_and_applies_it_on_commit() {
     let t = Txn { zxid: z(2, 1), op: Op::Write { client: 9, seq: 4 } };
     let e = recv(&mut f, LEADER, Message::Proposal { txn: t.clone() });
     let id = fsync_ids(&e)[0];
-    assert_eq!(
-        io(&e),
-        vec![
-            appended(t),
-            fsync(id, DiskFile::Log, vec![(LEADER, Message::Ack { zxid: z(2, 1) })]),
-        ]
-    );
+    assert_eq!(io(&e), vec![appended(t), fsync(id, DiskFile::Log, vec![(LEADER, Message::Ack { zxid: z(2, 1) })]),]);
     assert_eq!(f.last_processed(), z(1, 2), "logged, not applied");
     assert!(io(&step(&mut f, Input::Durable { fsync: id })).is_empty(), "the ACK rode on the fsync");
 
@@ -769,16 +773,16 @@ fn follower_logs_a_proposal_acks_it_after_fsync_and_applies_it_on_commit() {
 }
 
 /// `FollowerZooKeeperServer.commit`: "Committing zxid ... but next pending txn ..." exits
-/// the process; here the follower leaves its leader and goes back to LOOKING.
+/// the process (the simulator's supervisor may start it again).
 #[test]
-fn a_commit_that_does_not_match_the_oldest_pending_txn_sends_the_follower_back_to_looking() {
+fn a_commit_that_does_not_match_the_oldest_pending_txn_exits_the_process() {
     let mut f = serving_follower();
     recv(&mut f, LEADER, Message::Proposal { txn: txn(2, 1) });
     let e = recv(&mut f, LEADER, Message::Commit { zxid: z(2, 2) });
-    assert_eq!(f.state(), ServerState::Looking);
-    assert_eq!(looking_reason(&e), Some(LookingReason::ProtocolError));
-    assert!(e.contains(&Effect::CloseConnection { peer: LEADER }));
-    assert_eq!(f.last_processed(), z(2, 1), "the database is reloaded from the log");
+    // `FollowerZooKeeperServer.commit`: "Committing zxid 0x.. but next pending txn 0x..",
+    // then `ServiceUtils.requestSystemExit(UNMATCHED_TXN_COMMIT)`.
+    assert_eq!(e.last(), Some(&Effect::Exit { code: ExitCode::UnmatchedTxnCommit }));
+    assert!(f.has_exited());
 }
 
 /// `Leader.lead`: every half tick (the tick counted every other turn) the leader checks
@@ -1385,8 +1389,7 @@ fn a_looking_server_answers_a_non_voter_with_its_current_vote_not_its_proposal()
 /// currentEpoch; an observer's zxid and epoch are `Long.MIN_VALUE` (0 here).
 #[test]
 fn a_joiner_votes_for_nobody_with_its_real_zxid_and_epoch() {
-    let cfg =
-        NodeConfig::new(4, QuorumVerifier::majority_of(3), Timing::default(), Variant::None);
+    let cfg = NodeConfig::new(4, QuorumVerifier::majority_of(3), Timing::default(), Variant::None);
     let mut j = Node::recover(cfg, DurableState::with_history(2, 2, z(2, 5))).unwrap();
     let e = step(&mut j, Input::Start);
     let votes: Vec<(Sid, Zxid, Epoch)> = sent(&e)

@@ -99,10 +99,15 @@ pub enum Invariant {
     /// behind included (ZOOKEEPER-2846): reported here, at the sync, before the learner's
     /// history or tree shows it.
     SyncFromHistory,
+    /// After a TRUNC to a zxid, a learner's database holds nothing past it. ZooKeeper's
+    /// `truncateLog` reloads from the newest snapshot, which TRUNC never deletes (a leader's
+    /// `loadData` snapshot may hold txns that never committed), and `FileTxnLog.truncate`
+    /// keeps the first entry at or past the zxid even when the zxid itself is not logged.
+    TruncateCompleteness,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 23] = [
+    pub const ALL: [Invariant; 24] = [
         Invariant::ElectionLiveness,
         Invariant::BroadcastLiveness,
         Invariant::StartupCheck,
@@ -126,6 +131,7 @@ impl Invariant {
         Invariant::FailoverLiveness,
         Invariant::ReconfigLiveness,
         Invariant::SyncFromHistory,
+        Invariant::TruncateCompleteness,
     ];
 
     pub fn name(self) -> &'static str {
@@ -153,6 +159,7 @@ impl Invariant {
             Invariant::FailoverLiveness => "FailoverLiveness",
             Invariant::ReconfigLiveness => "ReconfigLiveness",
             Invariant::SyncFromHistory => "SyncFromHistory",
+            Invariant::TruncateCompleteness => "TruncateCompleteness",
         }
     }
 }
@@ -320,7 +327,16 @@ impl Checker {
                     ),
                 )
             }
+            Observation::Truncated { leader, to, loaded } if loaded > to => violation(
+                Invariant::TruncateCompleteness,
+                now,
+                vec![sid, *leader],
+                format!(
+                    "learner {sid} truncated to {to} for leader {leader}, but reloading its files gave a database up to {loaded} (a snapshot or log entry past the truncation survived)"
+                ),
+            ),
             Observation::Decided { .. }
+            | Observation::Truncated { .. }
             | Observation::FollowerConnected { .. }
             | Observation::Proposed { .. }
             | Observation::Sync { .. } => None,

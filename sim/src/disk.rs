@@ -78,7 +78,8 @@ impl Disk {
     pub fn complete(&mut self, file: DiskFile, mark: u64) -> bool {
         let q = self.file(file);
         let n = mark.saturating_sub(q.durable_count());
-        let ws: Vec<DiskWrite> = (0..n).map(|_| q.pending.pop_front().expect("an fsync covers only issued writes").1).collect();
+        let ws: Vec<DiskWrite> =
+            (0..n).map(|_| q.pending.pop_front().expect("an fsync covers only issued writes").1).collect();
         for w in &ws {
             self.durable.apply(w);
         }
@@ -136,7 +137,11 @@ mod tests {
     use zab::Zxid;
 
     fn append(c: u64) -> DiskWrite {
-        DiskWrite::Append { file: Zxid::new(1, 1), txn: Txn { zxid: Zxid::new(1, c), op: Op::Initial }, prealloc_bytes: 0 }
+        DiskWrite::Append {
+            file: Zxid::new(1, 1),
+            txn: Txn { zxid: Zxid::new(1, c), op: Op::Initial },
+            prealloc_bytes: 0,
+        }
     }
 
     #[test]

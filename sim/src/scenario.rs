@@ -506,7 +506,10 @@ impl StorageSpec {
             return Err(format!("storage.commit_log_count: {} is outside 500..=2^20", self.commit_log_count));
         }
         if self.snapshot_size_factor_pct > 100 {
-            return Err(format!("storage.snapshot_size_factor_pct: {} is more than 100", self.snapshot_size_factor_pct));
+            return Err(format!(
+                "storage.snapshot_size_factor_pct: {} is more than 100",
+                self.snapshot_size_factor_pct
+            ));
         }
         Ok(())
     }

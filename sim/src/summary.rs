@@ -670,6 +670,9 @@ pub fn describe_record(r: &TraceRecord) -> String {
                 Observation::Sync { learner, mode, branch, txns, .. } => {
                     format!("syncing learner {learner} by {mode:?} ({branch:?}), {txns} txns")
                 }
+                Observation::Truncated { leader, to, loaded } => {
+                    format!("TRUNC from {leader} to {to}: reloaded up to {loaded}")
+                }
                 Observation::Proposed { zxid } => format!("proposed {zxid}"),
                 Observation::Committed { zxid } => format!("committed {zxid}"),
                 Observation::Delivered { zxid } => format!("applied {zxid}"),
