@@ -826,6 +826,12 @@ impl Node {
         self.core.tree()
     }
 
+    /// Switches the release a test server behaves as.
+    #[cfg(test)]
+    pub(crate) fn set_release(&mut self, release: crate::release::Release) {
+        self.core.cfg.release = release;
+    }
+
     /// The leader role, for tests that need to reach states no short run reaches.
     #[cfg(test)]
     pub(crate) fn leader_mut(&mut self) -> Option<&mut Leader> {

@@ -1406,3 +1406,147 @@ fn a_joiner_votes_for_nobody_with_its_real_zxid_and_epoch() {
     step(&mut o, Input::Start);
     assert_eq!((o.vote().leader, o.vote().zxid, o.vote().peer_epoch), (0, Zxid::ZERO, 0));
 }
+
+// ---------------------------------------------------------------------------------------
+// Persistence per sync mode, the in-memory database across roles, release 3.8.0's order
+// ---------------------------------------------------------------------------------------
+
+fn snapshot_writes(effects: &[Effect]) -> Vec<Zxid> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Write(DiskWrite::Snapshot(s)) => Some(s.zxid),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `Learner.syncWithLeader` on SNAP (3.9.4): the tree is replaced in memory
+/// (`deserializeSnapshot`, `setlastProcessedZxid`), COMMITs before NEWLEADER apply to it
+/// unlogged, and NEWLEADER saves a synced snapshot (`takeSnapshot(true)`) before
+/// currentEpoch and the ACK.
+#[test]
+fn snap_installs_the_tree_in_memory_and_newleader_saves_a_synced_snapshot_before_the_epoch() {
+    let mut f = follower_past_leaderinfo(Variant::None);
+    let history: Vec<Txn> = (1..=5).map(|c| txn(1, c)).collect();
+    let e = recv(&mut f, LEADER, Message::Snap { zxid: z(1, 5), txns: history });
+    assert!(io(&e).is_empty(), "nothing is written before NEWLEADER");
+    assert_eq!(f.last_processed(), z(1, 5));
+    recv(&mut f, LEADER, Message::Proposal { txn: txn(1, 6) });
+    let e = recv(&mut f, LEADER, Message::Commit { zxid: z(1, 6) });
+    assert!(io(&e).is_empty(), "applied, not logged");
+    assert_eq!(f.last_processed(), z(1, 6));
+    let e = recv(&mut f, LEADER, newleader_msg(z(2, 0)));
+    assert_eq!(snapshot_writes(&e), vec![z(1, 6)]);
+    let snap_fsync = fsync_ids(&e);
+    assert_eq!(snap_fsync.len(), 1, "the snapshot is synced");
+    assert!(io(&e).iter().all(|w| !matches!(w, Effect::Write(DiskWrite::CurrentEpoch(_)))), "the epoch waits for it");
+    let e = step(&mut f, Input::Durable { fsync: snap_fsync[0] });
+    assert_eq!(
+        io(&e),
+        vec![
+            Effect::Write(DiskWrite::CurrentEpoch(2)),
+            fsync(snap_fsync[0] + 1, DiskFile::Epochs, vec![newleader_ack()])
+        ]
+    );
+}
+
+/// `Learner.syncWithLeader` on TRUNC: `ZKDatabase.truncateLog` cuts the log (no fsync:
+/// `FileTxnLog.truncate` sets the length) and reloads; NEWLEADER saves an unsynced snapshot
+/// and persists currentEpoch at once.
+#[test]
+fn trunc_cuts_the_log_unsynced_and_newleader_saves_an_unsynced_snapshot() {
+    let (mut f, _) = elected_follower(1, Variant::None, DurableState::with_history(1, 1, z(1, 4)));
+    let e = recv(&mut f, LEADER, Message::LeaderInfo { epoch: 2 });
+    for id in fsync_ids(&e) {
+        step(&mut f, Input::Durable { fsync: id });
+    }
+    let e = recv(&mut f, LEADER, Message::Trunc { zxid: z(1, 2) });
+    assert!(matches!(io(&e).as_slice(), [Effect::Write(DiskWrite::Truncate(_))]), "no fsync: {:?}", io(&e));
+    assert_eq!(f.log().last().map(|t| t.zxid), Some(z(1, 2)));
+    assert_eq!(f.last_processed(), z(1, 2));
+    assert!(observed(&e).contains(&Observation::Truncated { leader: LEADER, to: z(1, 2), loaded: z(1, 2) }));
+    let e = recv(&mut f, LEADER, newleader_msg(z(2, 0)));
+    assert_eq!(snapshot_writes(&e), vec![z(1, 2)]);
+    let ids = fsync_ids(&e);
+    assert_eq!(ids.len(), 1, "only the epoch file is synced");
+    assert!(io(&e).contains(&Effect::Write(DiskWrite::CurrentEpoch(2))));
+}
+
+/// `ZooKeeperServer.shutdown` fast-forwards a running server's database over its logged
+/// txns when it leaves its role (the ZOOKEEPER-2845 fix), so the next vote counts a
+/// proposal it logged but never saw committed; it never goes back.
+#[test]
+fn leaving_a_role_fast_forwards_over_logged_proposals() {
+    let mut f = serving_follower();
+    let e = recv(&mut f, LEADER, Message::Proposal { txn: txn(2, 1) });
+    for id in fsync_ids(&e) {
+        step(&mut f, Input::Durable { fsync: id });
+    }
+    assert_eq!(f.last_processed(), z(1, 2), "logged, not committed");
+    step(&mut f, Input::ConnectionDown { peer: LEADER });
+    assert_eq!(f.state(), ServerState::Looking);
+    assert_eq!(f.last_processed(), z(2, 1), "fast-forwarded");
+    assert_eq!(f.vote().zxid, z(2, 1));
+}
+
+/// `Learner.shutdown` with `syncMode == SNAP`: an interrupted SNAP clears the database,
+/// which is then loaded again from disk; an interrupted TRUNC keeps what it applied past
+/// its log (ZOOKEEPER-5094).
+#[test]
+fn an_interrupted_snap_reloads_from_disk_and_an_interrupted_trunc_does_not() {
+    let mut f = follower_past_leaderinfo(Variant::None);
+    let before = f.last_processed();
+    recv(&mut f, LEADER, Message::Snap { zxid: z(1, 9), txns: (1..=9).map(|c| txn(1, c)).collect() });
+    assert_eq!(f.last_processed(), z(1, 9));
+    step(&mut f, Input::ConnectionDown { peer: LEADER });
+    assert_eq!(f.last_processed(), before, "cleared and reloaded");
+
+    let mut f = follower_past_leaderinfo(Variant::None);
+    recv(&mut f, LEADER, Message::Trunc { zxid: z(1, 2) });
+    recv(&mut f, LEADER, Message::Proposal { txn: txn(2, 1) });
+    recv(&mut f, LEADER, Message::Commit { zxid: z(2, 1) });
+    assert_eq!(f.last_processed(), z(2, 1), "applied in memory, not logged");
+    step(&mut f, Input::ConnectionDown { peer: LEADER });
+    assert_eq!(f.last_processed(), z(2, 1), "kept: ahead of the log");
+    assert_eq!(f.log().last().map(|t| t.zxid), Some(z(1, 2)));
+    assert_eq!(f.vote().zxid, z(2, 1), "it votes with a zxid its log does not hold");
+}
+
+/// `Leader.lead` -> `loadData` takes a snapshot of the database as it is (with what the
+/// last role fast-forwarded); `startZkServer` relabels the tree `newEpoch << 32` once
+/// established.
+#[test]
+fn a_leader_snapshots_at_lead_and_relabels_its_tree_when_established() {
+    let (_, decided) = elected_leader(Variant::None, DurableState::with_history(1, 1, z(1, 2)));
+    assert_eq!(snapshot_writes(&decided), vec![z(1, 2)]);
+    assert!(fsync_ids(&decided).is_empty(), "not synced");
+    let n = established_leader();
+    assert_eq!(n.last_processed(), z(2, 0));
+}
+
+/// Release 3.8.0's NEWLEADER (`Learner.syncWithLeader` at release-3.8.0-1): currentEpoch
+/// first, the ACK once it is written, then every synced txn to the sync processor, acked
+/// after the flush: ZOOKEEPER-4643's and -4646's orders.
+#[test]
+fn release_3_8_0_persists_the_epoch_first_and_acks_before_the_log_flush() {
+    let mut f = follower_past_leaderinfo(Variant::None);
+    f.set_release(crate::release::Release::V3_8_0);
+    recv(&mut f, LEADER, Message::Diff { zxid: z(1, 4) });
+    for c in [3, 4] {
+        recv(&mut f, LEADER, Message::Proposal { txn: txn(1, c) });
+        recv(&mut f, LEADER, Message::Commit { zxid: z(1, c) });
+    }
+    let e = recv(&mut f, LEADER, newleader_msg(z(2, 0)));
+    let ids = fsync_ids(&e);
+    assert_eq!(
+        io(&e),
+        vec![
+            Effect::Write(DiskWrite::CurrentEpoch(2)),
+            fsync(ids[0], DiskFile::Epochs, vec![newleader_ack()]),
+            append(1, 3),
+            append(1, 4),
+            fsync(ids[1], DiskFile::Log, vec![txn_ack(1, 3), txn_ack(1, 4)]),
+        ]
+    );
+}
