@@ -12,6 +12,7 @@ fn calm(servers: u64, initial: Vec<InitialState>, max_delay_us: u64) -> Scenario
         name: "calm".into(),
         description: String::new(),
         variant: zab::Variant::None,
+        zookeeper: Default::default(),
         duration_ms: 0,
         liveness_bound_ms: 10_000,
         expect: Expect::default(),

@@ -8,6 +8,7 @@ use std::io::{BufWriter, IsTerminal, Write};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use zab::release::Release;
 use zab::Variant;
 
 /// `println!` that ignores a closed stdout (`zabsim ... | head`) instead of panicking.
@@ -50,6 +51,10 @@ enum Command {
         /// Protocol variant, overriding the scenario's (`none` is the correct protocol).
         #[arg(long, value_name = "NAME")]
         variant: Option<Variant>,
+        /// The ZooKeeper release the servers behave as (`3.8.0`, `3.9.3`, `3.9.4`),
+        /// overriding the scenario's.
+        #[arg(long, value_name = "VERSION")]
+        zookeeper: Option<Release>,
         /// Stop at this simulated time (milliseconds).
         #[arg(long, value_name = "MS")]
         until_ms: Option<u64>,
@@ -79,6 +84,9 @@ enum Command {
         jobs: Option<u64>,
         #[arg(long, value_name = "NAME")]
         variant: Option<Variant>,
+        /// The ZooKeeper release, overriding the scenario's.
+        #[arg(long, value_name = "VERSION")]
+        zookeeper: Option<Release>,
         /// Print one JSON object instead of the human summary.
         #[arg(long)]
         json: bool,
@@ -149,7 +157,7 @@ enum Command {
         #[arg(short, long, value_name = "DIR")]
         out: PathBuf,
     },
-    /// List the protocol variants.
+    /// List the protocol variants and the ZooKeeper releases with what each turns on.
     Variants,
     /// Check a scenario file and print it with every default filled in.
     Check { scenario: PathBuf },
@@ -235,13 +243,13 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Run { scenario, seed, trace, variant, until_ms, json, from_event, to_event } => {
+        Command::Run { scenario, seed, trace, variant, zookeeper, until_ms, json, from_event, to_event } => {
             let window = (from_event.is_some() || to_event.is_some())
                 .then(|| (from_event.unwrap_or(1), to_event.unwrap_or(u64::MAX)));
-            cmd_run(scenario, seed, trace, variant, until_ms, json, window)
+            cmd_run(scenario, seed, trace, (variant, zookeeper), until_ms, json, window)
         }
         Command::Replay { trace } => cmd_replay(trace),
-        Command::Sweep { scenario, seeds, jobs, variant, json, no_check, stop_on_failure, out, shard } => {
+        Command::Sweep { scenario, seeds, jobs, variant, zookeeper, json, no_check, stop_on_failure, out, shard } => {
             let shard = match shard.map(resolve_shard).transpose() {
                 Ok(s) => s,
                 Err(e) => {
@@ -249,7 +257,7 @@ pub fn main() -> ExitCode {
                     return ExitCode::from(EXIT_BAD_INPUT);
                 }
             };
-            let flags = SweepFlags { jobs, variant, json, no_check, stop_on_failure, out, shard };
+            let flags = SweepFlags { jobs, variant, zookeeper, json, no_check, stop_on_failure, out, shard };
             cmd_sweep(scenario, seeds, flags)
         }
         Command::Merge { files, out } => cmd_merge(files, out),
@@ -261,6 +269,14 @@ pub fn main() -> ExitCode {
         Command::Variants => {
             for v in Variant::ALL {
                 outln!("{:<10} {}", v.name(), v.description());
+            }
+            outln!();
+            outln!("ZooKeeper releases (--zookeeper; {} by default), each read at its tag:", Release::default());
+            for r in Release::ALL {
+                outln!("{} ({})", r.name(), r.tag());
+                for b in r.behaviours() {
+                    outln!("  {b}");
+                }
             }
             ExitCode::SUCCESS
         }
@@ -278,7 +294,7 @@ fn cmd_run(
     path: PathBuf,
     seed: u64,
     trace: Option<PathBuf>,
-    variant: Option<Variant>,
+    (variant, zookeeper): (Option<Variant>, Option<Release>),
     until_ms: Option<u64>,
     json: bool,
     window: Option<(u64, u64)>,
@@ -289,6 +305,7 @@ fn cmd_run(
     };
     let mut opts = RunOptions::new(seed);
     opts.variant = variant;
+    opts.release = zookeeper;
     opts.until_us = until_ms.map(|ms| ms * 1000);
     opts.scenario_path = path.display().to_string();
     if let Some(t) = &trace {
@@ -342,6 +359,7 @@ fn cmd_run(
 struct SweepFlags {
     jobs: Option<u64>,
     variant: Option<Variant>,
+    zookeeper: Option<Release>,
     json: bool,
     no_check: bool,
     stop_on_failure: bool,
@@ -350,7 +368,7 @@ struct SweepFlags {
 }
 
 fn cmd_sweep(path: PathBuf, seeds: Range<u64>, flags: SweepFlags) -> ExitCode {
-    let SweepFlags { jobs, variant, json, no_check, stop_on_failure, out, shard } = flags;
+    let SweepFlags { jobs, variant, zookeeper, json, no_check, stop_on_failure, out, shard } = flags;
     let scenario = match load(&path) {
         Ok(s) => s,
         Err(code) => return code,
@@ -360,6 +378,7 @@ fn cmd_sweep(path: PathBuf, seeds: Range<u64>, flags: SweepFlags) -> ExitCode {
         seeds,
         jobs,
         variant,
+        release: zookeeper,
         progress: !json && std::io::stderr().is_terminal(),
         check: !no_check,
         stop_on_failure,
@@ -497,8 +516,13 @@ fn cmd_replay(path: PathBuf) -> ExitCode {
         Err(e) => return fail(e),
     };
     let memory = crate::trace::SharedBuffer::default();
+    let release = match h.zookeeper.parse::<Release>() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
     let mut opts = RunOptions::new(h.seed);
     opts.variant = Some(variant);
+    opts.release = Some(release);
     opts.scenario_path = h.scenario_path.clone();
     opts.trace = Some(Box::new(memory.clone()));
     let report = run(&scenario, opts);

@@ -19,6 +19,7 @@ use zab::durable::{DiskFile, DiskWrite};
 use zab::message::{Message, Notification};
 use zab::node::{ClientReply, ClientRequest, Effect, Input, NodeConfig, Observation, Outbox, Timer};
 use zab::quorum::{QuorumVerifier, SidSet};
+use zab::release::Release;
 use zab::{Node, ServerState, Sid, Variant};
 
 /// How one run is set up beyond its scenario.
@@ -26,6 +27,8 @@ pub struct RunOptions {
     pub seed: u64,
     /// Overrides the scenario's variant.
     pub variant: Option<Variant>,
+    /// Overrides the scenario's ZooKeeper release (`--zookeeper`).
+    pub release: Option<Release>,
     /// Check invariants (off only to measure the checker's cost).
     pub check: bool,
     /// Stop at this simulated time.
@@ -38,7 +41,15 @@ pub struct RunOptions {
 
 impl RunOptions {
     pub fn new(seed: u64) -> RunOptions {
-        RunOptions { seed, variant: None, check: true, until_us: None, trace: None, scenario_path: String::new() }
+        RunOptions {
+            seed,
+            variant: None,
+            release: None,
+            check: true,
+            until_us: None,
+            trace: None,
+            scenario_path: String::new(),
+        }
     }
 }
 
@@ -283,6 +294,7 @@ pub struct Cluster<'a> {
 impl<'a> Cluster<'a> {
     pub fn new(scenario: &'a Scenario, opts: RunOptions) -> Cluster<'a> {
         let variant = opts.variant.unwrap_or(scenario.variant);
+        let release = opts.release.unwrap_or(scenario.zookeeper);
         let quorum = scenario.quorum();
         let timing = scenario.timing();
         let n = scenario.cluster.servers as usize;
@@ -290,6 +302,7 @@ impl<'a> Cluster<'a> {
             .servers()
             .map(|id| NodeConfig {
                 storage: scenario.storage.config(),
+                release,
                 ..NodeConfig::new(id, scenario.static_config(id, variant), timing.clone(), variant)
             })
             .collect();
@@ -303,6 +316,7 @@ impl<'a> Cluster<'a> {
                 scenario_hash: hash_hex(scenario.content_hash()),
                 seed: opts.seed,
                 variant: variant.name().to_string(),
+                zookeeper: release.name().to_string(),
                 tool_version: env!("CARGO_PKG_VERSION").to_string(),
             }));
         }

@@ -30,6 +30,10 @@ pub struct Scenario {
     /// The protocol variant the scenario is built for; `--variant` overrides it.
     #[serde(default)]
     pub variant: Variant,
+    /// The ZooKeeper release the servers behave as (`3.8.0`, `3.9.3`, `3.9.4`);
+    /// `--zookeeper` overrides it.
+    #[serde(default)]
+    pub zookeeper: zab::release::Release,
     /// Length of the fault phase. Then every partition heals, every crashed server
     /// restarts, and the liveness bound starts counting.
     pub duration_ms: u64,

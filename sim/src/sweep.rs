@@ -19,6 +19,8 @@ pub struct SweepOptions {
     pub seeds: Range<u64>,
     pub jobs: usize,
     pub variant: Option<Variant>,
+    /// Overrides the scenario's ZooKeeper release.
+    pub release: Option<zab::release::Release>,
     /// Show a progress bar (on a terminal).
     pub progress: bool,
     pub check: bool,
@@ -31,7 +33,16 @@ pub struct SweepOptions {
 
 impl SweepOptions {
     pub fn new(seeds: Range<u64>, jobs: usize) -> SweepOptions {
-        SweepOptions { seeds, jobs, variant: None, progress: false, check: true, stop_on_failure: false, shard: None }
+        SweepOptions {
+            seeds,
+            jobs,
+            variant: None,
+            release: None,
+            progress: false,
+            check: true,
+            stop_on_failure: false,
+            shard: None,
+        }
     }
 
     /// The seeds this sweep runs, in order.
@@ -186,6 +197,7 @@ pub fn sweep(scenario: &Scenario, opts: &SweepOptions) -> (SweepSummary, Vec<See
                     let Some(&seed) = seeds.get(slot as usize) else { break };
                     let mut ro = RunOptions::new(seed);
                     ro.variant = opts.variant;
+                    ro.release = opts.release;
                     ro.check = opts.check;
                     let r = run(scenario, ro);
                     if r.violation.is_some() {

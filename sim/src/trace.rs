@@ -165,7 +165,14 @@ pub struct TraceHeader {
     pub scenario_hash: String,
     pub seed: u64,
     pub variant: String,
+    /// The ZooKeeper release the servers behave as (absent in traces of older versions).
+    #[serde(default = "default_release")]
+    pub zookeeper: String,
     pub tool_version: String,
+}
+
+fn default_release() -> String {
+    zab::release::Release::default().name().to_string()
 }
 
 /// One line of a trace.
