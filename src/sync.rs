@@ -154,21 +154,36 @@ pub fn sync_follower(variant: Variant, db: SyncSource<'_>, peer_last_zxid: Zxid)
 }
 
 /// How a DIFF or TRUNC payload differs from the leader's history (the txns applied to its
-/// tree, in order) over the range it syncs, `(peer_last_zxid, plan.last_queued]`: the
-/// payload's txns the history does not hold, and the history's txns the payload skips.
+/// tree, in order) over the range it syncs: the payload's txns the history does not hold,
+/// and the history's txns the payload skips. A DIFF covers `(peer_last_zxid,
+/// plan.last_queued]`. A TRUNC to `z` leaves the learner its history up to `z`, so it covers
+/// `(min(z, peer_last_zxid), plan.last_queued]`, and `z` itself counts as a txn the history
+/// does not hold unless it is one of its zxids (or zero): ZOOKEEPER-2846's TRUNC, where the
+/// leader's txn log has never-committed entries an earlier SNAP left, and the txns that
+/// SNAP brought are in the tree but not in the log (`queueCommittedProposals` truncates to
+/// the stale entry before the peer's zxid, and queues only what follows the peer's zxid).
 /// ZooKeeper compares nothing of the kind; the checker uses it to name what went wrong.
 pub fn compare_with_history(history: &[Txn], plan: &SyncPlan, peer_last_zxid: Zxid) -> (Vec<Zxid>, Vec<Zxid>) {
     let held = |t: &Txn| {
         history.binary_search_by_key(&t.zxid, |h| h.zxid).is_ok_and(|k| history[k] == *t)
             || history.iter().rev().any(|h| h == t)
     };
-    let foreign: Vec<Zxid> = plan.txns.iter().filter(|t| !held(t)).map(|t| t.zxid).collect();
+    let mut foreign: Vec<Zxid> = plan.txns.iter().filter(|t| !held(t)).map(|t| t.zxid).collect();
     let sent: std::collections::BTreeSet<Zxid> = plan.txns.iter().map(|t| t.zxid).collect();
-    let upto = match plan.op {
-        SyncOp::Trunc { .. } | SyncOp::Diff { .. } => plan.last_queued,
+    let (from, upto) = match plan.op {
+        SyncOp::Diff { .. } => (peer_last_zxid, plan.last_queued),
+        SyncOp::Trunc { zxid } => {
+            let known = zxid == Zxid::ZERO
+                || history.binary_search_by_key(&zxid, |h| h.zxid).is_ok()
+                || history.iter().any(|h| h.zxid == zxid);
+            if !known {
+                foreign.insert(0, zxid);
+            }
+            (zxid.min(peer_last_zxid), plan.last_queued)
+        }
         SyncOp::Snap => return (foreign, Vec::new()),
     };
-    let from = history.partition_point(|h| h.zxid <= peer_last_zxid);
+    let from = history.partition_point(|h| h.zxid <= from);
     let missing = history[from..]
         .iter()
         .take_while(|h| h.zxid <= upto)
@@ -442,5 +457,51 @@ mod tests {
         let mut s = l.source();
         s.snapshot_size_factor_pct = -1;
         assert_eq!(sync_follower(Variant::None, s, z(1, 500)).branch, SyncBranch::Snap);
+    }
+
+    /// ZOOKEEPER-2846's TRUNC form (`LearnerHandler.syncFollower` -> `getProposalsFromTxnLog`
+    /// -> `queueCommittedProposals`, release-3.9.4): a leader that was synced by SNAP keeps
+    /// in its txn log the never-committed 1:6..1:9 it had before, and lacks 2:1, 2:2, which
+    /// only the SNAP brought. A learner at 2:2, below `minCommittedLog`, is truncated to the
+    /// stale 1:9 (the last log entry before its zxid) and sent only what follows 2:2: it
+    /// loses 2:1 and 2:2. The comparison names both.
+    #[test]
+    fn a_trunc_to_a_stale_log_entry_is_not_the_leaders_history() {
+        let mut log = TxnLog::default();
+        for t in (1..=9).map(|c| txn(1, c)).chain((3..=6).map(|c| txn(2, c))) {
+            let target = log.append_target(t.zxid);
+            log.append(target, t, PREALLOC_BYTES_DEFAULT);
+        }
+        let history: Vec<Txn> = (1..=5).map(|c| txn(1, c)).chain((1..=6).map(|c| txn(2, c))).collect();
+        let committed: VecDeque<Txn> = (3..=6).map(|c| txn(2, c)).collect();
+        let source = SyncSource {
+            committed_log: &committed,
+            min_committed: z(2, 3),
+            max_committed: z(2, 6),
+            last_processed: z(2, 6),
+            log: &log,
+            newest_snapshot_bytes: 1_000,
+            snapshot_size_factor_pct: 33,
+        };
+        let plan = sync_follower(Variant::None, source, z(2, 2));
+        assert_eq!(plan.op, SyncOp::Trunc { zxid: z(1, 9) });
+        assert_eq!(plan.branch, SyncBranch::TxnLogThenCommittedLog);
+        assert_eq!(plan.txns.iter().map(|t| t.zxid).collect::<Vec<_>>(), (3..=6).map(|c| z(2, c)).collect::<Vec<_>>());
+        let (foreign, missing) = compare_with_history(&history, &plan, z(2, 2));
+        assert_eq!(foreign, vec![z(1, 9)], "the TRUNC point is no txn of the leader's history");
+        assert_eq!(missing, vec![z(2, 1), z(2, 2)], "what the SNAP brought is never sent");
+        // The ordinary TRUNC: the learner logged 1:8, which we never saw; we hold 1:9.
+        let clean: VecDeque<Txn> = (1..=7).chain([9]).map(|c| txn(1, c)).collect();
+        let source = SyncSource {
+            committed_log: &clean,
+            min_committed: z(1, 1),
+            max_committed: z(1, 9),
+            last_processed: z(1, 9),
+            ..source
+        };
+        let plan = sync_follower(Variant::None, source, z(1, 8));
+        assert_eq!(plan.op, SyncOp::Trunc { zxid: z(1, 7) });
+        let clean: Vec<Txn> = clean.into_iter().collect();
+        assert_eq!(compare_with_history(&clean, &plan, z(1, 8)), (vec![], vec![]));
     }
 }

@@ -96,8 +96,9 @@ pub enum Invariant {
     FailoverLiveness,
     /// A leader syncs a learner only with txns its own history holds. ZooKeeper's DIFF from
     /// the txn log reads whatever the log files hold, never-committed entries a SNAP left
-    /// behind included (ZOOKEEPER-2846): reported here, at the sync, before the learner's
-    /// history or tree shows it.
+    /// behind included (ZOOKEEPER-2846), and its TRUNC from the txn log may cut the learner
+    /// to such a stale entry, dropping what only a SNAP brought: reported here, at the sync,
+    /// before the learner's history or tree shows it.
     SyncFromHistory,
     /// After a TRUNC to a zxid, a learner's database holds nothing past it. ZooKeeper's
     /// `truncateLog` reloads from the newest snapshot, which TRUNC never deletes (a leader's
