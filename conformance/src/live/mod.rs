@@ -9,6 +9,7 @@ pub mod ensemble;
 pub mod extract;
 pub mod finding;
 pub mod finding_dirty;
+pub mod finding_trunc;
 pub mod run;
 
 use crate::corpus::CaseRecord;
