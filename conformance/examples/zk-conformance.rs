@@ -6,6 +6,10 @@
 //! cargo run -p zab-conformance --example zk-conformance -- check
 //! cargo run -p zab-conformance --example zk-conformance -- record [CASE-FILTER...]
 //! ```
+//!
+//! `record` retries a case whose run is void for timing reasons (`ZK_ATTEMPTS`, 3 by
+//! default, within `ZK_LIVE_BUDGET_S`, 600 s by default) and fails on any other error,
+//! on a case void in every attempt, and on an undeclared divergence.
 
 use std::process::ExitCode;
 use zab_conformance::{compare, corpus, live};
@@ -15,11 +19,18 @@ fn main() -> ExitCode {
     let dir = std::env::var_os("ZK_CORPUS_DIR").map(std::path::PathBuf::from).unwrap_or_else(corpus::default_dir);
     match args.first().map(String::as_str) {
         Some("record") => {
-            let failures = live::record(&args[1..], &dir);
-            for (c, e) in &failures {
-                eprintln!("case {c} failed: {e}");
+            let outcomes = live::record(&args[1..], &dir);
+            let mut failed = false;
+            for o in &outcomes {
+                if let Some(e) = &o.error {
+                    failed = true;
+                    eprintln!("case {} failed after {} attempt(s): {e}", o.case, o.attempts);
+                    for (i, v) in o.voids.iter().enumerate() {
+                        eprintln!("  void attempt {}: {v}", i + 1);
+                    }
+                }
             }
-            if !failures.is_empty() {
+            if failed {
                 return ExitCode::FAILURE;
             }
             compare_and_print(&dir, false)

@@ -15,6 +15,34 @@ const TXN_LEN_MAX: usize = 16 << 20;
 
 /// The zxids in a log file's bytes, or why it is not a log file.
 pub fn log_zxids(bytes: &[u8]) -> Result<Vec<Hex>, String> {
+    Ok(log_entries(bytes)?.into_iter().map(|e| e.zxid).collect())
+}
+
+/// One txn of a log file: its header's zxid, clientId (the session) and type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    pub zxid: Hex,
+    pub session: u64,
+    pub op: i32,
+}
+
+impl LogEntry {
+    /// `0x100000001 createSession 0x3...`: the txn types a case meets by name.
+    pub fn describe(&self) -> String {
+        let op = match self.op {
+            -10 => "createSession".to_string(),
+            -11 => "closeSession".to_string(),
+            1 => "create".to_string(),
+            2 => "delete".to_string(),
+            5 => "setData".to_string(),
+            o => format!("type {o}"),
+        };
+        format!("{} {op} session 0x{:x}", self.zxid, self.session)
+    }
+}
+
+/// The txns in a log file's bytes, or why it is not a log file.
+pub fn log_entries(bytes: &[u8]) -> Result<Vec<LogEntry>, String> {
     let mut r = Reader { b: bytes, at: 0 };
     let magic = r.u32().ok_or("shorter than a file header")?;
     if magic != MAGIC {
@@ -33,12 +61,16 @@ pub fn log_zxids(bytes: &[u8]) -> Result<Vec<Hex>, String> {
             return Err(format!("entry at byte {} claims {len} bytes", r.at - 4));
         }
         let Some(txn) = r.take(len) else { break }; // a torn last entry
-        if txn.len() < 20 {
+        if txn.len() < 32 {
             return Err(format!("txn at byte {} is {len} bytes, shorter than its header", r.at - len));
         }
-        let mut zx = [0u8; 8];
-        zx.copy_from_slice(&txn[12..20]);
-        out.push(Hex(u64::from_be_bytes(zx)));
+        let be64 = |at: usize| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&txn[at..at + 8]);
+            u64::from_be_bytes(a)
+        };
+        let op = txn.get(28..32).map(|s| i32::from_be_bytes([s[0], s[1], s[2], s[3]])).unwrap_or(0);
+        out.push(LogEntry { zxid: Hex(be64(12)), session: be64(0), op });
         if r.take(1) != Some(b"B") {
             break;
         }
@@ -91,6 +123,23 @@ pub fn read_data_dir(version2: &Path) -> Result<(Vec<TxnLogFile>, Vec<SnapshotFi
     Ok((logs, snaps))
 }
 
+/// The sessions a snapshot file holds (`FileSnap`: a `FileHeader` "ZKSN", then
+/// `SerializeUtils.serializeSnapshot`'s session count and (id long, timeout int) pairs,
+/// then the tree): (session id, timeout ms).
+pub fn snapshot_sessions(bytes: &[u8]) -> Result<Vec<(u64, u32)>, String> {
+    let mut r = Reader { b: bytes, at: 0 };
+    let magic = r.u32().ok_or("shorter than a file header")?;
+    if magic != u32::from_be_bytes(*b"ZKSN") {
+        return Err(format!("magic 0x{magic:08x} is not ZKSN"));
+    }
+    r.u32().and(r.u64()).ok_or("shorter than a file header")?;
+    let n = r.u32().ok_or("no session count")?;
+    if n > 1 << 20 {
+        return Err(format!("{n} sessions"));
+    }
+    (0..n).map(|_| r.u64().zip(r.u32()).ok_or_else(|| "torn session list".to_string())).collect()
+}
+
 /// An epoch file (`acceptedEpoch`, `currentEpoch`): a decimal number.
 pub fn read_epoch(file: &Path) -> Option<u64> {
     std::fs::read_to_string(file).ok()?.trim().parse().ok()
@@ -141,5 +190,22 @@ mod tests {
         assert_eq!(log_zxids(&f).unwrap(), vec![Hex(0x1_0000_0001)]);
         assert!(log_zxids(b"NOTALOGFILE.....").unwrap_err().contains("not ZKLG"));
         assert!(log_zxids(b"ZK").is_err());
+    }
+
+    #[test]
+    fn entries_carry_session_and_type_and_snapshots_their_sessions() {
+        let mut f = header();
+        f.extend(entry(0x1_0000_0001));
+        let e = log_entries(&f).unwrap();
+        assert_eq!(e, vec![LogEntry { zxid: Hex(0x1_0000_0001), session: 7, op: 1 }]);
+        assert_eq!(e[0].describe(), "0x100000001 create session 0x7");
+        let mut s = b"ZKSN".to_vec();
+        s.extend_from_slice(&2u32.to_be_bytes());
+        s.extend_from_slice(&0u64.to_be_bytes());
+        s.extend_from_slice(&1u32.to_be_bytes());
+        s.extend_from_slice(&0x3000_0000_0000_0001u64.to_be_bytes());
+        s.extend_from_slice(&4000u32.to_be_bytes());
+        assert_eq!(snapshot_sessions(&s).unwrap(), vec![(0x3000_0000_0000_0001, 4000)]);
+        assert!(snapshot_sessions(&s[..s.len() - 2]).is_err());
     }
 }

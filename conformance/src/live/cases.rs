@@ -589,6 +589,14 @@ pub const CASES: &[Case] = &[
         elections: false,
         script: super::finding_dirty::script,
     },
+    Case {
+        name: "finding-trunc-absent-zxid",
+        description: "3 servers: a leader with an empty history sends TRUNC (0, or 0x100000000 when it was synced by SNAP in epoch 1) to a learner holding never-committed txns of an older epoch; FileTxnLog.truncate keeps the learner's first txn past that zxid",
+        servers: 3,
+        settings: super::finding_trunc::settings,
+        elections: false,
+        script: super::finding_trunc::script,
+    },
 ];
 
 impl Run {

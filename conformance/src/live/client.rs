@@ -160,6 +160,31 @@ impl Client {
         })
     }
 
+    /// Sends a ConnectRequest for a new session and does not wait for the answer (a
+    /// leader without a quorum logs the createSession and never answers). The socket
+    /// stays open until [`Client::abandon`].
+    pub fn connect_no_wait(port: u16, timeout_ms: u32) -> Result<Client, String> {
+        let mut sock = TcpStream::connect_timeout(&loopback(port), Duration::from_secs(2))
+            .map_err(|e| format!("connect to 127.0.0.1:{port}: {e}"))?;
+        let mut b = Vec::new();
+        put_i32(&mut b, 0);
+        put_i64(&mut b, 0);
+        put_i32(&mut b, timeout_ms as i32);
+        put_i64(&mut b, 0);
+        put_buf(&mut b, &[0u8; 16]);
+        b.push(0);
+        write_frame(&mut sock, &b)?;
+        Ok(Client {
+            sock,
+            session_id: 0,
+            password: Vec::new(),
+            timeout_ms,
+            last_zxid_seen: 0,
+            xid: 1,
+            events: Vec::new(),
+        })
+    }
+
     fn send(&mut self, op: i32, body: &[u8]) -> Result<i32, String> {
         let xid = self.xid;
         self.xid += 1;
