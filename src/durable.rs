@@ -213,7 +213,7 @@ impl DurableState {
             DiskWrite::Append { file, txn, prealloc_bytes } => {
                 self.log.append(*file, txn.clone(), *prealloc_bytes);
                 let from = self.snapshots.last().map_or(Zxid(1), |s| Zxid(s.zxid.0 + 1));
-                if self.replaying || txn.zxid >= from {
+                if (self.replaying || txn.zxid >= from) && !is_replay(&self.history, txn) {
                     self.replaying = true;
                     self.history.push(txn.clone());
                 }
@@ -241,9 +241,14 @@ impl DurableState {
             Some(s) => (Zxid(s.zxid.0 + 1), s.txns.as_ref().clone()),
             None => (Zxid(1), Vec::new()),
         };
-        let before = history.len();
-        history.extend(self.log.read(from).cloned());
-        self.replaying = history.len() > before;
+        let mut replaying = false;
+        for t in self.log.read(from) {
+            replaying = true;
+            if !is_replay(&history, t) {
+                history.push(t.clone());
+            }
+        }
+        self.replaying = replaying;
         self.history = history;
     }
 
@@ -266,6 +271,15 @@ impl DurableState {
         }
         Ok(())
     }
+}
+
+/// A txn logged again (a learner re-synced by DIFF from a lower `lastProcessedZxid` gets
+/// txns its log already holds; `FileTxnLog.append` only warns "Current zxid is <= ..."):
+/// replaying it again changes nothing, so the history does not count it twice. A different
+/// txn out of zxid order is not a replay and stays.
+pub fn is_replay(history: &[Txn], txn: &Txn) -> bool {
+    history.last().is_some_and(|l| txn.zxid <= l.zxid)
+        && history.binary_search_by_key(&txn.zxid, |h| h.zxid).is_ok_and(|k| history[k] == *txn)
 }
 
 /// Why a server refused to start from its durable image.

@@ -111,7 +111,9 @@ impl ZkDatabase {
     /// `DataTree.processTxn`: applies one txn; `lastProcessedZxid` only moves forward.
     pub fn process(&mut self, txn: &Txn) -> Applied {
         let applied = self.tree.apply(txn);
-        self.history.push(txn.clone());
+        if !crate::durable::is_replay(&self.history, txn) {
+            self.history.push(txn.clone());
+        }
         self.last_processed = self.last_processed.max(txn.zxid);
         applied
     }
