@@ -175,11 +175,29 @@ impl DurableState {
     pub fn new(accepted_epoch: Epoch, current_epoch: Epoch, log: Vec<Txn>) -> DurableState {
         let mut d = DurableState { accepted_epoch, current_epoch, ..DurableState::default() };
         d.apply(&DiskWrite::Snapshot(Snapshot::of(Zxid::ZERO, &DataTree::new(), Arc::new(Vec::new()))));
-        let prealloc = crate::txnlog::PREALLOC_BYTES_DEFAULT;
         if let Some(first) = log.first() {
             let file = first.zxid;
             for txn in log {
-                d.apply(&DiskWrite::Append { file, txn, prealloc_bytes: prealloc });
+                d.apply(&DiskWrite::Append { file, txn });
+            }
+        }
+        d.log.open = false;
+        d
+    }
+
+    /// The same image for a server whose log files grow in blocks of `prealloc_bytes`.
+    pub fn with_prealloc(self, prealloc_bytes: u64) -> DurableState {
+        let mut d = DurableState { log: TxnLog { prealloc_bytes, ..TxnLog::default() }, ..DurableState::default() };
+        d.accepted_epoch = self.accepted_epoch;
+        d.current_epoch = self.current_epoch;
+        d.config = self.config;
+        d.next_config = self.next_config;
+        for s in &self.snapshots {
+            d.apply(&DiskWrite::Snapshot(s.clone()));
+        }
+        for f in &self.log.files {
+            for t in &f.txns {
+                d.apply(&DiskWrite::Append { file: f.start, txn: t.clone() });
             }
         }
         d.log.open = false;
@@ -210,8 +228,8 @@ impl DurableState {
             // Like `FileTxnLog.append`, an append out of zxid order is written anyway
             // (ZooKeeper only warns "Current zxid is <= ..."): only a buggy variant gets here,
             // and the checker reports what it leads to.
-            DiskWrite::Append { file, txn, prealloc_bytes } => {
-                self.log.append(*file, txn.clone(), *prealloc_bytes);
+            DiskWrite::Append { file, txn } => {
+                self.log.append(*file, txn.clone());
                 let from = self.snapshots.last().map_or(Zxid(1), |s| Zxid(s.zxid.0 + 1));
                 if (self.replaying || txn.zxid >= from) && !is_replay(&self.history, txn) {
                     self.replaying = true;
@@ -316,11 +334,7 @@ pub enum DiskWrite {
     AcceptedEpoch(Epoch),
     CurrentEpoch(Epoch),
     /// An entry appended to log file `file` (created by its first append).
-    Append {
-        file: Zxid,
-        txn: Txn,
-        prealloc_bytes: u64,
-    },
+    Append { file: Zxid, txn: Txn },
     /// `FileTxnLog.truncate` (TRUNC): cut one file, delete the later ones. ZooKeeper does
     /// not sync it (`RandomAccessFile.setLength`), and later appends go to a new file; the
     /// model takes a journaling file system (ext4, XFS), which commits such metadata in

@@ -381,8 +381,7 @@ impl Leader {
             mode: plan.op.mode(),
             branch: plan.branch,
             txns: plan.txns.len() as u64,
-            foreign,
-            missing,
+            differs: Box::new(crate::node::SyncDiffers { foreign, missing }),
         });
         match plan.op {
             SyncOp::Diff { zxid } => out.send(sid, Message::Diff { zxid }),

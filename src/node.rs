@@ -269,8 +269,8 @@ pub enum Observation {
         mode: crate::sync::SyncMode,
         branch: crate::sync::SyncBranch,
         txns: u64,
-        foreign: Vec<Zxid>,
-        missing: Vec<Zxid>,
+        /// Boxed: every effect is as large as its largest observation.
+        differs: Box<SyncDiffers>,
     },
     /// A follower processed NEWLEADER: its log is now its copy of the leader's history.
     NewLeaderAcked { leader: Sid, epoch: Epoch },
@@ -292,6 +292,13 @@ pub enum Observation {
     /// The server activated a configuration (`processReconfig`, `setQuorumVerifier`):
     /// from a commit (`designated` is the leader it names), a NEWLEADER at UPTODATE, or FLE.
     ConfigActivated { config: QuorumVerifier, designated: Option<Sid> },
+}
+
+/// How a sync payload differs from its leader's history (both empty as it should be).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SyncDiffers {
+    pub foreign: Vec<Zxid>,
+    pub missing: Vec<Zxid>,
 }
 
 /// An effect a node asks the world to carry out, returned as data.
@@ -446,9 +453,8 @@ impl Core {
     /// `FileTxnLog.append` does.
     pub fn append(&mut self, txn: Txn, out: &mut Outbox) {
         let file = self.disk.log.append_target(txn.zxid);
-        let prealloc_bytes = self.cfg.storage.prealloc_bytes;
         self.txn_count += 1;
-        self.write(DiskWrite::Append { file, txn, prealloc_bytes }, out);
+        self.write(DiskWrite::Append { file, txn }, out);
     }
 
     /// `SyncRequestProcessor.run` after an append: past `snapCount / 2 + randRoll` txns,

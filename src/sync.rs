@@ -294,7 +294,7 @@ mod tests {
                 log.roll();
                 for c in f.clone() {
                     let target = log.append_target(z(1, c));
-                    log.append(target, txn(1, c), PREALLOC_BYTES_DEFAULT);
+                    log.append(target, txn(1, c));
                 }
             }
             let all: Vec<Txn> = log.txns().cloned().collect();
@@ -470,7 +470,7 @@ mod tests {
         let mut log = TxnLog::default();
         for t in (1..=9).map(|c| txn(1, c)).chain((3..=6).map(|c| txn(2, c))) {
             let target = log.append_target(t.zxid);
-            log.append(target, t, PREALLOC_BYTES_DEFAULT);
+            log.append(target, t);
         }
         let history: Vec<Txn> = (1..=5).map(|c| txn(1, c)).chain((1..=6).map(|c| txn(2, c))).collect();
         let committed: VecDeque<Txn> = (3..=6).map(|c| txn(2, c)).collect();

@@ -88,13 +88,21 @@ pub fn entry_size(txn: &Txn) -> u64 {
 
 /// A server's transaction log directory, plus whether the process holds a file open for
 /// appends (`FileTxnLog.logStream`): volatile, gone with the process.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TxnLog {
     /// In name order (ascending start zxid).
     pub files: Vec<LogFile>,
     /// The last file is open for appends.
     #[serde(skip)]
     pub open: bool,
+    /// `zookeeper.preAllocSize` of the server writing it.
+    pub prealloc_bytes: u64,
+}
+
+impl Default for TxnLog {
+    fn default() -> TxnLog {
+        TxnLog { files: Vec::new(), open: false, prealloc_bytes: PREALLOC_BYTES_DEFAULT }
+    }
 }
 
 /// A truncation (`FileTxnLog.truncate`): the file `file` keeps its first `keep` entries
@@ -131,7 +139,8 @@ impl TxnLog {
     }
 
     /// Appends `txn` to file `file`, creating it if needed, and leaves it open.
-    pub fn append(&mut self, file: Zxid, txn: Txn, prealloc_bytes: u64) {
+    pub fn append(&mut self, file: Zxid, txn: Txn) {
+        let prealloc_bytes = self.prealloc_bytes;
         let i = match self.files.binary_search_by_key(&file, |f| f.start) {
             Ok(i) => i,
             Err(i) => {
@@ -224,7 +233,7 @@ mod tests {
             log.roll();
             for &(e, c) in *f {
                 let target = log.append_target(Zxid::new(e, c));
-                log.append(target, txn(e, c), PREALLOC_BYTES_DEFAULT);
+                log.append(target, txn(e, c));
             }
         }
         log

@@ -83,7 +83,7 @@ fn normalized(e: &Effect) -> Effect {
 }
 
 fn appended(txn: Txn) -> Effect {
-    Effect::Write(DiskWrite::Append { file: Zxid::ZERO, txn, prealloc_bytes: 0 })
+    Effect::Write(DiskWrite::Append { file: Zxid::ZERO, txn })
 }
 
 /// Everything but timers.

@@ -70,6 +70,7 @@ pub fn model_sync_decision_in(profile: Profile, s: &RecordedSync) -> Decision {
             })
             .collect(),
         open: false,
+        prealloc_bytes: zab::txnlog::PREALLOC_BYTES_DEFAULT,
     };
     // `committedLog`: the proposals between its bounds (the leader replayed or committed
     // each, so its log holds them); empty when the bounds are those of an empty log.

@@ -311,9 +311,10 @@ impl Checker {
             Observation::Delivered { zxid } => self.on_delivered(now, sid, *zxid),
             // The data tree is the data checker's (`crate::data_checker`).
             Observation::Applied { .. } => None,
-            Observation::Sync { learner, mode, branch, foreign, missing, .. }
-                if !foreign.is_empty() || !missing.is_empty() =>
+            Observation::Sync { learner, mode, branch, differs, .. }
+                if !differs.foreign.is_empty() || !differs.missing.is_empty() =>
             {
+                let (foreign, missing) = (&differs.foreign, &differs.missing);
                 let first = |z: &[Zxid]| z.first().map_or("none".to_string(), |z| z.to_string());
                 violation(
                     Invariant::SyncFromHistory,

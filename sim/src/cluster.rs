@@ -310,7 +310,7 @@ impl<'a> Cluster<'a> {
         let disks = scenario.servers().map(|s| Disk::new(scenario.initial_state(s), writeback_us)).collect();
         let mut tracer = Tracer::new(opts.trace);
         if tracer.is_writing() {
-            tracer.record(TraceRecord::Header(TraceHeader {
+            tracer.record(TraceRecord::Header(Box::new(TraceHeader {
                 scenario: scenario.name.clone(),
                 scenario_path: opts.scenario_path,
                 scenario_hash: hash_hex(scenario.content_hash()),
@@ -318,7 +318,7 @@ impl<'a> Cluster<'a> {
                 variant: variant.name().to_string(),
                 zookeeper: release.name().to_string(),
                 tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            }));
+            })));
         }
         let mut c = Cluster {
             scenario,

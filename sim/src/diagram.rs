@@ -335,7 +335,7 @@ fn gather(path: &Path, opts: &DiagramOptions) -> Result<Gathered, String> {
             let TraceRecord::Header(header) = rec else {
                 return Err(format!("{name}: line {}: the first line is not a trace header", i + 1));
             };
-            g = Some(Gathered::new(header));
+            g = Some(Gathered::new(*header));
             continue;
         };
         match rec {

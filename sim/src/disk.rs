@@ -140,7 +140,6 @@ mod tests {
         DiskWrite::Append {
             file: Zxid::new(1, 1),
             txn: Txn { zxid: Zxid::new(1, c), op: Op::Initial },
-            prealloc_bytes: 0,
         }
     }
 

@@ -995,7 +995,7 @@ impl Scenario {
     /// The durable image server `sid` starts from: its epoch files and a log of its initial
     /// history, beside the empty snapshot every server writes when it first starts.
     pub fn initial_state(&self, sid: Sid) -> DurableState {
-        match self.cluster.initial.iter().find(|i| i.server == sid) {
+        let state = match self.cluster.initial.iter().find(|i| i.server == sid) {
             Some(i) => DurableState::with_history(
                 i.accepted_epoch,
                 i.current_epoch,
@@ -1005,7 +1005,8 @@ impl Scenario {
             // (a truly empty data dir would lose that unsynced snapshot in any power loss
             // of its first 30 s, and then refuse to start: `FileTxnSnapLog.restore`).
             None => DurableState::new(0, 0, Vec::new()),
-        }
+        };
+        state.with_prealloc(self.storage.prealloc_kb * 1024)
     }
 
     pub fn duration_us(&self) -> u64 {

@@ -179,7 +179,8 @@ fn default_release() -> String {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TraceRecord {
-    Header(TraceHeader),
+    /// Boxed: the header's strings would make every record as large.
+    Header(Box<TraceHeader>),
     /// An input delivered to a node; `sent_us` for messages.
     Input {
         i: u64,
