@@ -29,13 +29,13 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// The trace of zk-2845 seed 0 (three servers, a partition, a ProcessConsistency violation
-/// at 2.513 s) and its diagram.
+/// The trace of zk-2845 seed 0 (three servers, a partition, a GlobalPrimaryOrder violation
+/// at 2.525 s) and its diagram.
 fn page(dir: &Path, extra: &[&str]) -> (PathBuf, String) {
     let trace = dir.join("t.jsonl");
     if !trace.exists() {
         let o = zabsim(&["run", "scenarios/zk-2845.toml", "--seed", "0", "--trace", trace.to_str().unwrap()]);
-        assert_eq!(o.status.code(), Some(1), "the run breaks ProcessConsistency: {}", stderr(&o));
+        assert_eq!(o.status.code(), Some(1), "the run breaks GlobalPrimaryOrder: {}", stderr(&o));
     }
     let html = dir.join(format!("page{}.html", extra.len()));
     let mut args = vec!["diagram", trace.to_str().unwrap(), "-o", html.to_str().unwrap()];
@@ -82,8 +82,8 @@ fn the_page_is_self_contained_deterministic_and_has_a_lane_per_server() {
     assert!(d["msgs"].as_array().unwrap().len() > 1000, "the run's messages are in the page");
     assert!(d["segs"].as_array().unwrap().iter().any(|s| s[3] == "leader"), "roles over time");
     assert!(d["marks"].as_array().unwrap().iter().any(|m| m[1] == "cut"), "the partition is marked");
-    assert_eq!(d["violation"]["invariant"], "ProcessConsistency");
-    assert!(a.contains("VIOLATION ProcessConsistency at 2.513 s"));
+    assert_eq!(d["violation"]["invariant"], "GlobalPrimaryOrder");
+    assert!(a.contains("VIOLATION GlobalPrimaryOrder at 2.525 s"));
     // PINGs start hidden.
     let ping = d["kinds"].as_array().unwrap().iter().position(|k| k == "PING").expect("PINGs in the run");
     assert!(a.contains(&format!("class=\"kind-filter\" value=\"{ping}\"> ")), "PING unticked");
@@ -100,7 +100,7 @@ fn large_traces_are_thinned_to_a_window_and_a_cap_and_the_page_says_so() {
     assert!(msgs.iter().all(|m| m[1].as_u64().unwrap() >= 1_000_000 && m[0].as_u64().unwrap() <= 2_000_000));
     assert!(p.contains("Window: simulated time 1.000 s to 2.000 s"), "the window is said");
     assert!(p.contains("Thinned:") && p.contains("the first 100 are in this page"), "the cap is said");
-    assert!(d["violation"]["invariant"] == "ProcessConsistency", "the violation stays in the header");
+    assert!(d["violation"]["invariant"] == "GlobalPrimaryOrder", "the violation stays in the header");
 }
 
 #[test]

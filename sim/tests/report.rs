@@ -86,8 +86,9 @@ fn a_comparison_report_has_every_figure_linked_and_is_the_same_twice() {
     // The comparison table has both sweeps per figure, and the replay commands are there.
     assert!(md.contains("| Write commit latency: each seed's p99 | zk-2845 (zk-2845) | "));
     assert!(md.contains("| Write commit latency: each seed's p99 | zk-2845 (none) | "));
-    assert!(md.contains("| ProcessConsistency | 6 | 0 |"), "{md}");
-    assert!(md.contains("zabsim run scenarios/zk-2845.toml --seed 0 --variant zk-2845   # ProcessConsistency"));
+    assert!(md.contains("| GlobalPrimaryOrder | 5 | 0 |"), "{md}");
+    assert!(md.contains("| ProcessConsistency | 1 | 0 |"), "{md}");
+    assert!(md.contains("zabsim run scenarios/zk-2845.toml --seed 0 --variant zk-2845   # GlobalPrimaryOrder"));
     assert!(md.contains(&format!("zabsim report --sweep {} --vs {} -o {}", s(&a), s(&b), s(&out))));
     // Two colours in the overlaid CDFs.
     let cdf = std::fs::read_to_string(out.join("commit-latency-p50.svg")).unwrap();
