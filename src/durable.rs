@@ -334,7 +334,10 @@ pub enum DiskWrite {
     AcceptedEpoch(Epoch),
     CurrentEpoch(Epoch),
     /// An entry appended to log file `file` (created by its first append).
-    Append { file: Zxid, txn: Txn },
+    Append {
+        file: Zxid,
+        txn: Txn,
+    },
     /// `FileTxnLog.truncate` (TRUNC): cut one file, delete the later ones. ZooKeeper does
     /// not sync it (`RandomAccessFile.setLength`), and later appends go to a new file; the
     /// model takes a journaling file system (ext4, XFS), which commits such metadata in

@@ -15,57 +15,66 @@ fn violation(s: &Scenario, seed: u64, variant: Option<Variant>) -> Option<Invari
     run(s, opts).violation.map(|v| v.invariant)
 }
 
-/// README, "A finding: a reconfig storm breaks safety": seed 3145 elected two leaders of
-/// epoch 7. Since a new configuration replaces the election object
-/// (`QuorumPeer.restartLeaderElection`, `logicalclock` starting over), its run differs from
-/// 1.35 s on (server 3 votes in round 1 where it voted in round 2) and the chain never
-/// forms: the seed passes. The storm's mechanism (an uncommitted configuration activated
-/// at UPTODATE spreading through FLE) still breaks safety: seed 272 loses a committed txn
-/// (LeaderLogCompleteness), and the candidate fix does not. (Seed 1324 showed it until
-/// joiners voted with their real zxid and epoch and non-voters were answered with
-/// `getCurrentVote()`, which moved that run too.)
+fn finding(name: &str) -> Scenario {
+    Scenario::load(&scenario_path(&format!("findings/{name}"))).unwrap()
+}
+
+/// README, "A DIFF from the txn log serves stale entries" (the ZOOKEEPER-2846 family,
+/// reproduced live by `finding-stale-txnlog-diff`): seed 3 of its shrunk scenario; with
+/// DIFFs from the log off (`snapshotSizeFactor` -1, the workaround) the run passes.
 #[test]
-fn a_reconfig_storm_elects_two_leaders_of_an_epoch_unless_newleader_carries_the_committed_config() {
-    let s = Scenario::load(&scenario_path("findings/reconfig-storm")).unwrap();
-    assert_eq!(violation(&s, 3145, None), None, "the run moved with the election restarts");
-    assert_eq!(violation(&s, 1324, None), None, "the run moved with the non-voters' votes");
-    assert_eq!(violation(&s, 272, None), Some(Invariant::LeaderLogCompleteness));
-    let fixed = violation(&s, 272, Some(Variant::NewLeaderCommittedConfig));
-    assert!(
-        !matches!(
-            fixed,
-            Some(Invariant::Leadership | Invariant::LeaderLogCompleteness | Invariant::CommittedLogDurability)
-        ),
-        "{fixed:?}"
-    );
+fn a_sync_from_a_txn_log_a_snap_left_stale_carries_txns_the_leader_never_had() {
+    let mut s = finding("stale-txnlog-diff");
+    assert_eq!(violation(&s, 3, None), Some(Invariant::SyncFromHistory));
+    s.storage.snapshot_size_factor_pct = -1;
+    assert_eq!(violation(&s, 3, None), None);
+}
+
+/// README, "A dirty snapshot survives TRUNC" (reproduced live by
+/// `finding-dirty-snapshot-trunc`): seed 177 of its shrunk scenario.
+#[test]
+fn a_trunc_reloads_a_leaders_snapshot_of_txns_that_never_committed() {
+    assert_eq!(violation(&finding("dirty-snapshot-trunc"), 177, None), Some(Invariant::TruncateCompleteness));
+}
+
+/// README, "A TRUNC to a zxid the log lacks keeps the next entry" (reproduced live by
+/// `finding-trunc-absent-zxid`): no faults needed.
+#[test]
+fn a_trunc_to_zero_keeps_the_learners_first_txn() {
+    assert_eq!(violation(&finding("trunc-absent-zxid"), 0, None), Some(Invariant::TruncateCompleteness));
+}
+
+/// README, "A finding: a reconfig storm breaks safety": with the storage findings kept out
+/// of the way (DIFFs from the log off), seed 2879 elects two leaders of an epoch and seed 18
+/// loses a committed txn; the candidate fix (an established leader's NEWLEADER carries its
+/// configuration in force) clears both.
+#[test]
+fn a_reconfig_storm_breaks_safety_unless_newleader_carries_the_committed_config() {
+    let s = finding("reconfig-storm");
+    assert_eq!(violation(&s, 2879, None), Some(Invariant::Leadership));
+    assert_eq!(violation(&s, 18, None), Some(Invariant::LeaderLogCompleteness));
+    for seed in [2879, 18] {
+        assert_eq!(violation(&s, seed, Some(Variant::NewLeaderCommittedConfig)), None, "seed {seed}");
+    }
 }
 
 /// README, "A finding: stopping removed servers as soon as reconfig returns": the new
-/// servers wait for a quorum of old servers that are gone. Seed 3 showed it until joiners
-/// voted with their real zxid and epoch and non-voters were answered with
-/// `getCurrentVote()` (FLE's `getInitLastLoggedZxid`, `WorkerReceiver`), which moved its
-/// run; the finding stays (ReconfigLiveness in 118 of seeds 0..1000 with `at-once`), seed
-/// 19 shows it now.
+/// servers wait for a quorum of old servers that are gone (ReconfigLiveness in 133 of seeds
+/// 0..1000 with `at-once`).
 #[test]
 fn stopping_removed_servers_at_once_can_stall_the_new_ensemble() {
     let mut s = scenario("migrate-3-to-3-one-step");
-    assert_eq!(violation(&s, 19, None), None, "waiting for the activations keeps it live");
+    assert_eq!(violation(&s, 4, None), None, "waiting for the activations keeps it live");
     s.reconfig.as_mut().unwrap().retire = Retire::AtOnce;
-    assert_eq!(violation(&s, 3, None), None, "the run moved");
-    assert_eq!(violation(&s, 19, None), Some(Invariant::ReconfigLiveness));
+    assert_eq!(violation(&s, 4, None), Some(Invariant::ReconfigLiveness));
 }
 
 /// README, "A finding: a reconfig that never committed can be activated by a later
-/// leader": both pinned seeds showed the route through a learner's `.next` file surviving a
-/// sync that removed the reconfig txn from its log (a SNAP in both: migrate-3-to-3 6289,
-/// leader 4's own proposal 0x200000004; rolling-replace 821, server 7's copy of proposal
-/// 0x300000003). ZooKeeper does not take that route: the NEWLEADER after that SNAP goes
-/// through `QuorumPeer.setLastSeenQuorumVerifier`, which overwrites a newer configuration
-/// seen with the leader's (`Learner.syncWithLeader`), so the server no longer holds the
-/// dead reconfig when it later leads. The model did not overwrite (it ignored an older
-/// one); since it follows ZooKeeper, both seeds pass and that route is withdrawn. The route
-/// through a crash (`.next` written synchronously by `Leader.propose`, the txn lost before
-/// its fsync, the restarted leader elected) remains.
+/// leader", withdrawn for its sync route: both seeds that showed it had a learner keep a
+/// reconfig a SNAP removed from its log in its `.next` file. ZooKeeper does not: the
+/// NEWLEADER after that SNAP goes through `QuorumPeer.setLastSeenQuorumVerifier`, which
+/// overwrites a newer configuration seen with the leader's (`Learner.syncWithLeader`); the
+/// model now does too, and both seeds pass.
 #[test]
 fn a_reconfig_removed_by_a_later_sync_is_no_longer_activated() {
     assert_eq!(violation(&scenario("migrate-3-to-3"), 6289, None), None);

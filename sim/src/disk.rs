@@ -137,10 +137,7 @@ mod tests {
     use zab::Zxid;
 
     fn append(c: u64) -> DiskWrite {
-        DiskWrite::Append {
-            file: Zxid::new(1, 1),
-            txn: Txn { zxid: Zxid::new(1, c), op: Op::Initial },
-        }
+        DiskWrite::Append { file: Zxid::new(1, 1), txn: Txn { zxid: Zxid::new(1, c), op: Op::Initial } }
     }
 
     #[test]
