@@ -77,6 +77,8 @@ pub struct Follower {
     write_to_txn_log: bool,
     /// Synced txns the bug variants log at NEWLEADER and apply at UPTODATE.
     to_apply: Vec<Txn>,
+    /// `lastQueued` of `syncWithLeader`: the last sync proposal's zxid.
+    last_queued: Option<Zxid>,
 }
 
 /// A step of NEWLEADER's sequence that waits for the previous one to be durable.
@@ -105,6 +107,7 @@ impl Follower {
             sync_mode: None,
             write_to_txn_log: false,
             to_apply: Vec::new(),
+            last_queued: None,
         };
         f.connect(core, out);
         out.set_timer(Timer::LearnerRead, core.cfg.timing.init_timeout_us());
@@ -310,6 +313,16 @@ impl Follower {
         if let Some(qv) = txn.op.reconfig() {
             // A reconfig proposal: its configuration is the newest seen.
             core.see_config(qv, out);
+        }
+        if self.phase == (Phase::Syncing { op_seen: true }) && core.cfg.release.enforces_continuous_proposals() {
+            // `Learner.enforceContinuousProposal` (3.9.4): a sync proposal that skips a zxid
+            // within an epoch ends the sync ("DIFF sync got proposal 0x.., last queued ..").
+            if let Some(last) = self.last_queued {
+                if txn.zxid != Zxid(last.0 + 1) && txn.zxid.epoch() <= last.epoch() {
+                    return Some(LookingReason::ProtocolError);
+                }
+            }
+            self.last_queued = Some(txn.zxid);
         }
         match self.phase {
             Phase::Syncing { op_seen: true } => self.sync_txns.push(txn),
