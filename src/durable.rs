@@ -31,15 +31,15 @@ pub enum Op {
     /// `createSession`: the new session's id is this txn's zxid. `client` is the connection
     /// the server that took the connect request answers once it applies the txn.
     CreateSession { client: u64, timeout_ms: u32 },
-    /// `closeSession`, on expiry or the client's request (boxed, like `Tree`: every log
-    /// entry and message holds an `Op`, most are small, and the log's size is what a run's
-    /// memory grows with).
-    CloseSession(Box<CloseSessionTxn>),
+    /// `closeSession`, on expiry or the client's request (behind an `Arc`, like `Tree`: every
+    /// log entry and message holds an `Op`, most are small, a txn is copied into every
+    /// server's log, history and `committedLog`, and sharing makes each copy a count).
+    CloseSession(Arc<CloseSessionTxn>),
     /// A session's write to the data tree, validated by the leader.
-    Tree(Box<SessionWrite>),
+    Tree(Arc<SessionWrite>),
     /// `reconfig`: a setData of `/zookeeper/config` with the new configuration, whose
     /// version is this txn's zxid.
-    Reconfig(Box<ReconfigTxn>),
+    Reconfig(Arc<ReconfigTxn>),
 }
 
 /// A reconfiguration: the new membership, and the session that asked for it (answered by
@@ -71,11 +71,11 @@ pub struct SessionWrite {
 
 impl Op {
     pub fn close_session(session: SessionId, paths: Vec<String>) -> Op {
-        Op::CloseSession(Box::new(CloseSessionTxn { session, paths }))
+        Op::CloseSession(Arc::new(CloseSessionTxn { session, paths }))
     }
 
     pub fn tree(session: SessionId, xid: Xid, txn: TreeTxn) -> Op {
-        Op::Tree(Box::new(SessionWrite { session, xid, txn }))
+        Op::Tree(Arc::new(SessionWrite { session, xid, txn }))
     }
 
     /// The configuration a reconfig txn creates.
@@ -174,7 +174,9 @@ impl DurableState {
     /// file yet.
     pub fn new(accepted_epoch: Epoch, current_epoch: Epoch, log: Vec<Txn>) -> DurableState {
         let mut d = DurableState { accepted_epoch, current_epoch, ..DurableState::default() };
-        d.apply(&DiskWrite::Snapshot(Snapshot::of(Zxid::ZERO, &DataTree::new(), Arc::new(Vec::new()))));
+        static EMPTY_BYTES: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        let size_bytes = *EMPTY_BYTES.get_or_init(|| DataTree::new().snapshot_size_bytes());
+        d.apply(&DiskWrite::Snapshot(Snapshot { zxid: Zxid::ZERO, size_bytes, txns: Arc::new(Vec::new()) }));
         if let Some(first) = log.first() {
             let file = first.zxid;
             for txn in log {

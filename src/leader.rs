@@ -527,7 +527,7 @@ impl Leader {
         }
         if let Request::Reconfig(r) = &request {
             let op = match self.prep_reconfig(core, session, r) {
-                Ok(config) => Op::Reconfig(Box::new(ReconfigTxn { session, xid, config })),
+                Ok(config) => Op::Reconfig(std::sync::Arc::new(ReconfigTxn { session, xid, config })),
                 Err(code) => Op::tree(session, xid, TreeTxn::Error { code }),
             };
             return self.propose(core, op, out);
@@ -594,6 +594,7 @@ impl Leader {
         if let Op::Reconfig(r) = &mut op {
             // The new configuration's version is its txn's zxid; from now on quorums need a
             // majority of it too.
+            let r = std::sync::Arc::make_mut(r);
             r.config = r.config.with_version(zxid);
             core.see_config(r.config, out);
             out.observe(Observation::ReconfigProposed { config: r.config });

@@ -69,6 +69,12 @@ impl DataTree {
     /// The tree every server starts from: "/" and "/zookeeper", both persistent with
     /// all-zero stats, as `DataTree`'s constructor builds them.
     pub fn new() -> DataTree {
+        // Built once: servers build empty trees at every load, clear and SNAP.
+        static EMPTY: std::sync::OnceLock<DataTree> = std::sync::OnceLock::new();
+        EMPTY.get_or_init(DataTree::build_empty).clone()
+    }
+
+    fn build_empty() -> DataTree {
         let mut tree =
             DataTree { nodes: BTreeMap::new(), sessions: BTreeMap::new(), ephemerals: BTreeMap::new(), digest: 0 };
         tree.insert_node(ROOT, Znode::default());

@@ -141,7 +141,9 @@ impl TxnLog {
     /// Appends `txn` to file `file`, creating it if needed, and leaves it open.
     pub fn append(&mut self, file: Zxid, txn: Txn) {
         let prealloc_bytes = self.prealloc_bytes;
-        let i = match self.files.binary_search_by_key(&file, |f| f.start) {
+        // Nearly always the newest file, the one open.
+        let newest = self.files.len().checked_sub(1).filter(|&k| self.files[k].start == file);
+        let i = match newest.map_or_else(|| self.files.binary_search_by_key(&file, |f| f.start), Ok) {
             Ok(i) => i,
             Err(i) => {
                 self.files.insert(i, LogFile::new(file, prealloc_bytes));

@@ -1129,7 +1129,7 @@ fn a_reconfig_that_removes_the_leader_designates_a_new_voter_and_stops_its_commi
 fn commit_and_activate_naming_another_leader_sends_the_follower_to_it_without_an_election() {
     let mut f = serving_follower();
     let config = QuorumVerifier::new([1, 2]).with_version(z(2, 1));
-    let t = Txn { zxid: z(2, 1), op: Op::Reconfig(Box::new(ReconfigTxn { session: 0, xid: 0, config })) };
+    let t = Txn { zxid: z(2, 1), op: Op::Reconfig(std::sync::Arc::new(ReconfigTxn { session: 0, xid: 0, config })) };
     let e = recv(&mut f, LEADER, Message::Proposal { txn: t });
     step(&mut f, Input::Durable { fsync: fsync_ids(&e)[0] });
     assert_eq!(f.last_seen_quorum_verifier(), config);
@@ -1155,7 +1155,8 @@ fn commit_and_activate_during_sync_activates_except_under_zk_2172() {
             }
         }
         let config = QuorumVerifier::new([1, 2, 3, 4]).with_version(z(2, 1));
-        let t = Txn { zxid: z(2, 1), op: Op::Reconfig(Box::new(ReconfigTxn { session: 0, xid: 0, config })) };
+        let t =
+            Txn { zxid: z(2, 1), op: Op::Reconfig(std::sync::Arc::new(ReconfigTxn { session: 0, xid: 0, config })) };
         recv(&mut f, LEADER, Message::Proposal { txn: t });
         recv(&mut f, LEADER, Message::CommitAndActivate { zxid: z(2, 1), designated: LEADER });
         recv(&mut f, LEADER, Message::UpToDate);
@@ -1295,7 +1296,7 @@ fn a_newleader_with_an_older_configuration_replaces_the_pending_one_as_set_last_
 fn activating_the_newest_seen_configuration_deletes_the_next_file_as_set_quorum_verifier_does() {
     let mut f = serving_follower();
     let config = QuorumVerifier::new([1, 2, 3, 4]).with_version(z(2, 1));
-    let t = Txn { zxid: z(2, 1), op: Op::Reconfig(Box::new(ReconfigTxn { session: 0, xid: 0, config })) };
+    let t = Txn { zxid: z(2, 1), op: Op::Reconfig(std::sync::Arc::new(ReconfigTxn { session: 0, xid: 0, config })) };
     let e = recv(&mut f, LEADER, Message::Proposal { txn: t });
     assert_eq!(f.disk_view().next_config, Some(config));
     step(&mut f, Input::Durable { fsync: fsync_ids(&e)[0] });
@@ -1313,7 +1314,7 @@ fn activating_other_members_restarts_the_election_object_and_its_logicalclock() 
     let mut f = serving_follower();
     assert_eq!(f.round(), 1, "the 1783 bump at UPTODATE kept the election object");
     let config = QuorumVerifier::new([1, 2, 3, 4]).with_version(z(2, 1));
-    let t = Txn { zxid: z(2, 1), op: Op::Reconfig(Box::new(ReconfigTxn { session: 0, xid: 0, config })) };
+    let t = Txn { zxid: z(2, 1), op: Op::Reconfig(std::sync::Arc::new(ReconfigTxn { session: 0, xid: 0, config })) };
     let e = recv(&mut f, LEADER, Message::Proposal { txn: t });
     step(&mut f, Input::Durable { fsync: fsync_ids(&e)[0] });
     recv(&mut f, LEADER, Message::CommitAndActivate { zxid: z(2, 1), designated: LEADER });
@@ -1331,7 +1332,7 @@ fn activating_other_members_restarts_the_election_object_and_its_logicalclock() 
 fn a_reconfig_handoff_votes_for_the_designated_leader_with_election_epoch_minus_one() {
     let mut f = serving_follower();
     let config = QuorumVerifier::new([1, 2]).with_version(z(2, 1));
-    let t = Txn { zxid: z(2, 1), op: Op::Reconfig(Box::new(ReconfigTxn { session: 0, xid: 0, config })) };
+    let t = Txn { zxid: z(2, 1), op: Op::Reconfig(std::sync::Arc::new(ReconfigTxn { session: 0, xid: 0, config })) };
     let e = recv(&mut f, LEADER, Message::Proposal { txn: t });
     step(&mut f, Input::Durable { fsync: fsync_ids(&e)[0] });
     let e = recv(&mut f, LEADER, Message::CommitAndActivate { zxid: z(2, 1), designated: 2 });

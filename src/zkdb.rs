@@ -62,14 +62,15 @@ impl ZkDatabase {
     /// (`commitProposalPlaybackListener`). A log without any snapshot refuses to load
     /// ("No snapshot found, but there are log entries").
     pub fn load(&mut self, disk: &DurableState) -> Result<Loaded, StartupError> {
-        self.clear();
-        self.initialized = true;
         let Some(snap) = disk.snapshots.last() else {
+            self.clear();
+            self.initialized = true;
             if !disk.log.is_empty() {
                 return Err(StartupError::LogWithoutSnapshot);
             }
             return Ok(Loaded::Empty);
         };
+        // `install` clears first.
         self.install(snap.zxid, &snap.txns);
         self.fast_forward(&disk.log);
         Ok(Loaded::FromSnapshot)

@@ -729,7 +729,7 @@ fn qv(voters: &[Sid], observers: &[Sid], version: Zxid) -> QuorumVerifier {
 /// A reconfig txn at `zxid`: its configuration's version is its zxid, as the leader sets it.
 fn reconfig_txn(zxid: Zxid, voters: &[Sid], observers: &[Sid]) -> Txn {
     let config = qv(voters, observers, zxid);
-    Txn { zxid, op: Op::Reconfig(Box::new(ReconfigTxn { session: 1, xid: 1, config })) }
+    Txn { zxid, op: Op::Reconfig(std::sync::Arc::new(ReconfigTxn { session: 1, xid: 1, config })) }
 }
 
 /// Server `id`, recovered from a durable log of `log` (reconfig txns included).
