@@ -17,8 +17,8 @@
 
 use super::client::Client;
 use super::ensemble::Settings;
-use super::extract::read_lines;
 use super::finding::{describe_logs, logged_zxids, present, wait_zxid};
+use super::logwatch::{lines_since, mark, record_lines, wait_line};
 use super::run::Run;
 use crate::txnlog::read_data_dir;
 use std::time::{Duration, Instant};
@@ -28,53 +28,6 @@ use std::time::{Duration, Instant};
 /// txn of epoch 2, and 3 would get SNAP rather than TRUNC).
 pub fn settings() -> Settings {
     Settings { max_session_timeout_ms: Some(120_000), ..Settings::default() }
-}
-
-/// How many lines server `sid`'s log has now.
-fn mark(r: &Run, sid: u64) -> usize {
-    read_lines(&r.ens.servers[&sid].log_file()).len()
-}
-
-/// Server `sid`'s log lines after `from` whose message contains `pat` (is `pat` when it
-/// starts with `=`: QuorumPeer's "LOOKING" is also inside FLE's lines), `time message`.
-fn lines_since(r: &Run, sid: u64, from: usize, pat: &str) -> Vec<String> {
-    lines_matching(r, sid, from, &[pat])
-}
-
-/// Lines matching any of `pats`, in log order.
-fn lines_matching(r: &Run, sid: u64, from: usize, pats: &[&str]) -> Vec<String> {
-    let hit = |msg: &str, pat: &str| match pat.strip_prefix('=') {
-        Some(exact) => msg.trim_end() == exact,
-        None => msg.contains(pat),
-    };
-    read_lines(&r.ens.servers[&sid].log_file())
-        .into_iter()
-        .skip(from)
-        .filter(|l| pats.iter().any(|p| hit(&l.msg, p)))
-        .map(|l| format!("{} {}", l.ts.get(11..).unwrap_or(&l.ts), l.msg.trim_end()))
-        .collect()
-}
-
-/// Waits (up to `limit`, and the case's deadline) for such a line; records it as a step.
-fn wait_line(r: &mut Run, sid: u64, from: usize, pat: &str, limit: Duration) -> Result<String, String> {
-    let end = Instant::now() + limit;
-    loop {
-        if let Some(l) = lines_since(r, sid, from, pat).into_iter().next() {
-            r.ens.step(format!("server {sid} logs: {l}"));
-            return Ok(l);
-        }
-        if Instant::now() > end {
-            return Err(format!("server {sid} did not log {pat:?} within {limit:?}"));
-        }
-        r.ens.tick(pat)?;
-    }
-}
-
-/// Records, in log order, each line after `from` that matches one of `pats`.
-fn record_lines(r: &mut Run, sid: u64, from: usize, pats: &[&str]) {
-    for l in lines_matching(r, sid, from, pats) {
-        r.ens.step(format!("server {sid} logs: {l}"));
-    }
 }
 
 /// Server `sid`'s snapshot files whose bytes hold `needle` (3.8.0 writes them

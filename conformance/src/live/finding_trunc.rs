@@ -25,8 +25,8 @@
 
 use super::client::{four_letter, Client};
 use super::ensemble::Settings;
-use super::extract::read_lines;
 use super::finding::wait_zxid;
+use super::logwatch::{mark, record_lines, wait_line};
 use super::run::Run;
 use crate::txnlog::{log_entries, read_data_dir, read_epoch, snapshot_sessions, LogEntry};
 use std::time::{Duration, Instant};
@@ -38,43 +38,6 @@ pub fn settings() -> Settings {
 
 /// The session timeout the uncommitted sessions ask for (the server's maximum).
 const SESSION_MS: u32 = 4000;
-
-fn mark(r: &Run, sid: u64) -> usize {
-    read_lines(&r.ens.servers[&sid].log_file()).len()
-}
-
-fn lines_since(r: &Run, sid: u64, from: usize, pats: &[&str]) -> Vec<String> {
-    let hit = |msg: &str, pat: &str| match pat.strip_prefix('=') {
-        Some(exact) => msg.trim_end() == exact,
-        None => msg.contains(pat),
-    };
-    read_lines(&r.ens.servers[&sid].log_file())
-        .into_iter()
-        .skip(from)
-        .filter(|l| pats.iter().any(|p| hit(&l.msg, p)))
-        .map(|l| format!("{} {}", l.ts.get(11..).unwrap_or(&l.ts), l.msg.trim_end()))
-        .collect()
-}
-
-fn record_lines(r: &mut Run, sid: u64, from: usize, pats: &[&str]) {
-    for l in lines_since(r, sid, from, pats) {
-        r.ens.step(format!("server {sid} logs: {l}"));
-    }
-}
-
-fn wait_line(r: &mut Run, sid: u64, from: usize, pat: &str, limit: Duration) -> Result<String, String> {
-    let end = Instant::now() + limit;
-    loop {
-        if let Some(l) = lines_since(r, sid, from, &[pat]).into_iter().next() {
-            r.ens.step(format!("server {sid} logs: {l}"));
-            return Ok(l);
-        }
-        if Instant::now() > end {
-            return Err(format!("server {sid} did not log {pat:?} within {limit:?}"));
-        }
-        r.ens.tick(pat)?;
-    }
-}
 
 /// Every txn of server `sid`'s log files, in file order.
 fn entries(r: &Run, sid: u64) -> Result<Vec<LogEntry>, String> {

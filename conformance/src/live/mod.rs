@@ -10,6 +10,7 @@ pub mod extract;
 pub mod finding;
 pub mod finding_dirty;
 pub mod finding_trunc;
+pub mod logwatch;
 pub mod run;
 
 use crate::corpus::CaseRecord;
