@@ -123,6 +123,13 @@ fn bad_scenario_files_name_the_field() {
         ("missing", "liveness_bound_ms = 1\n[cluster]\nservers = 3\n".into(), "missing field `duration_ms`"),
         ("syntax", "duration_ms = = 3\n".into(), "(line 1)"),
         ("variant", format!("variant = \"zk-0\"\n{OK}"), "variant"),
+        ("release", format!("zookeeper = \"3.7.0\"\n{OK}"), "zookeeper"),
+        ("storage", format!("{OK}[storage]\ncommit_log_count = 10\n"), "storage.commit_log_count"),
+        (
+            "supervisor",
+            format!("{OK}[supervisor]\nrestart_after_ms = 18446744073709551615\n"),
+            "supervisor.restart_after_ms",
+        ),
     ];
     for (name, text, mention) in cases {
         let p = scenario_file(name, &text);
@@ -144,6 +151,7 @@ fn bad_flags_are_refused() {
     bad(&["run", "scenarios/election-basic.toml", "--seed", "minus-one"], "--seed");
     bad(&["run", "scenarios/election-basic.toml"], "--seed");
     bad(&["run", "scenarios/election-basic.toml", "--seed", "1", "--variant", "zk-9"], "unknown variant `zk-9`");
+    bad(&["run", "scenarios/election-basic.toml", "--seed", "1", "--zookeeper", "3.7.0"], "unknown ZooKeeper release");
     bad(&["sweep", "scenarios/election-basic.toml", "--seeds", "9..3"], "empty range");
     bad(&["sweep", "scenarios/election-basic.toml", "--seeds", "x..3"], "not a seed");
     bad(&["sweep", "scenarios/election-basic.toml", "--seeds", "0..3", "--jobs", "0"], "--jobs");
@@ -201,8 +209,10 @@ fn replay_confirms_a_trace_and_points_at_the_first_difference() {
     std::fs::create_dir_all(&dir).unwrap();
     let trace = dir.join("t.jsonl");
     let t = trace.to_str().unwrap();
-    let o = zabsim(&["run", "scenarios/leader-crash.toml", "--seed", "4", "--trace", t]);
+    // The release profile is recorded in the trace and replayed.
+    let o = zabsim(&["run", "scenarios/leader-crash.toml", "--seed", "4", "--zookeeper", "3.8.0", "--trace", t]);
     assert!(o.status.success());
+    assert!(std::fs::read_to_string(&trace).unwrap().lines().next().unwrap().contains("\"zookeeper\":\"3.8.0\""));
     let ok = zabsim(&["replay", t]);
     assert!(ok.status.success(), "{}{}", stdout(&ok), stderr(&ok));
     assert!(stdout(&ok).contains("matches"));
