@@ -80,3 +80,17 @@ fn a_reconfig_removed_by_a_later_sync_is_no_longer_activated() {
     assert_eq!(violation(&scenario("migrate-3-to-3"), 6289, None), None);
     assert_eq!(violation(&scenario("rolling-replace"), 821, None), None);
 }
+
+/// README, "A finding: stopping removed servers as soon as reconfig returns", as a shrunk
+/// reproducer: no fault is needed, the operator's stop is enough.
+#[test]
+fn retiring_at_once_stalls_without_any_fault() {
+    assert_eq!(violation(&finding("retire-at-once"), 4, None), Some(Invariant::ReconfigLiveness));
+}
+
+/// README, "A finding: a crash window in ZooKeeper 3.9's sync" (the ZOOKEEPER-2354 family):
+/// a crash between the synced txns' flush and currentEpoch.
+#[test]
+fn a_crash_between_the_synced_txns_and_current_epoch_fails_the_startup_check() {
+    assert_eq!(violation(&finding("sync-crash-window"), 27, None), Some(Invariant::StartupCheck));
+}
