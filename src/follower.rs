@@ -513,8 +513,7 @@ impl Follower {
             }
             Variant::Zk4685 => {
                 // Each synced txn is acked before NEWLEADER.
-                append_all(core, &txns, out);
-                let id = core.fsync(DiskFile::Log, txn_acks(), out);
+                let id = log_and_ack(core, leader, &txns, out);
                 self.after_fsync = Some((id, AfterFsync::PersistEpoch { epoch, then_send: vec![ack] }));
                 self.to_apply = txns.clone();
             }
@@ -537,8 +536,7 @@ impl Follower {
                     // before the txns (ZOOKEEPER-4643's).
                     self.persist_epoch(core, epoch, vec![ack], out);
                     if !self.observer && !txns.is_empty() {
-                        append_all(core, &txns, out);
-                        core.fsync(DiskFile::Log, txn_acks(), out);
+                        log_and_ack(core, leader, &txns, out);
                     }
                     self.to_apply = txns.clone();
                 } else {
@@ -609,16 +607,12 @@ impl Follower {
         }
         if !self.unlogged.is_empty() {
             let txns = std::mem::take(&mut self.unlogged);
-            append_all(core, &txns, out);
-            let acks = txns.iter().map(|t| (self.leader, Message::Ack { zxid: t.zxid })).collect();
-            core.fsync(DiskFile::Log, acks, out);
+            log_and_ack(core, self.leader, &txns, out);
         }
         if !self.held.is_empty() {
             // `fzk.logRequest` for each of `packetsNotLogged`: logged, acknowledged once flushed.
             let txns = std::mem::take(&mut self.held);
-            append_all(core, &txns, out);
-            let acks = txns.iter().map(|t| (self.leader, Message::Ack { zxid: t.zxid })).collect();
-            core.fsync(DiskFile::Log, acks, out);
+            log_and_ack(core, self.leader, &txns, out);
             core.maybe_snapshot(out);
         }
         // Everything known up to the last COMMIT is applied (an observer logs it first).
@@ -679,4 +673,12 @@ fn append_all(core: &mut Core, txns: &[Txn], out: &mut Outbox) {
     for t in txns {
         core.append(t.clone(), out);
     }
+}
+
+/// Logs `txns` and acknowledges each once the log is flushed (`SyncRequestProcessor`,
+/// `SendAckRequestProcessor`); returns the fsync's id.
+fn log_and_ack(core: &mut Core, leader: Sid, txns: &[Txn], out: &mut Outbox) -> u64 {
+    append_all(core, txns, out);
+    let acks = txns.iter().map(|t| (leader, Message::Ack { zxid: t.zxid })).collect();
+    core.fsync(DiskFile::Log, acks, out)
 }
