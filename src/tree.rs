@@ -1243,8 +1243,17 @@ mod tests {
         }
     }
 
+    /// Fixed cases, as in the rest of the suite, unless `PROPTEST_RNG_SEED` names a seed.
+    fn suite_config(cases: u32) -> ProptestConfig {
+        let mut config = ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() };
+        if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+            config.rng_seed = proptest::test_runner::RngSeed::Fixed(0x7a61_6273_696d);
+        }
+        config
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
+        #![proptest_config(suite_config(256))]
 
         /// Prepped writes from a few sessions, applied in order to one tree and applied
         /// twice each to another: both keep their invariants and end equal.

@@ -36,7 +36,7 @@ fn states(n: u64) -> impl Strategy<Value = Vec<(u64, u64, u64)>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(zabsim::strategies::suite_config(200))]
 
     #[test]
     fn the_highest_vote_wins_a_calm_election(

@@ -94,3 +94,12 @@ fn retiring_at_once_stalls_without_any_fault() {
 fn a_crash_between_the_synced_txns_and_current_epoch_fails_the_startup_check() {
     assert_eq!(violation(&finding("sync-crash-window"), 27, None), Some(Invariant::StartupCheck));
 }
+
+/// README, "A server whose acceptedEpoch is ahead cannot rejoin": a leader persists the
+/// epoch it proposes (`Leader.getEpochToPropose`) before any follower accepts it, twice;
+/// the others then establish a lower epoch, which `Learner.registerWithLeader` refuses.
+#[test]
+fn a_server_that_persisted_an_epoch_nobody_accepted_cannot_rejoin() {
+    let s = finding("accepted-epoch-ahead");
+    assert_eq!(violation(&s, 1452916811379324612, None), Some(Invariant::AcceptedEpochAhead));
+}

@@ -105,10 +105,17 @@ pub enum Invariant {
     /// `loadData` snapshot may hold txns that never committed), and `FileTxnLog.truncate`
     /// keeps the first entry at or past the zxid even when the zxid itself is not logged.
     TruncateCompleteness,
+    /// After faults stop, no server is kept out by an acceptedEpoch above the established
+    /// leader's epoch. ZooKeeper's `Learner.registerWithLeader` refuses a LEADERINFO older
+    /// than the epoch it accepted, and FLE sends it back to the same leader, until that
+    /// leader steps down. Reported apart from BroadcastLiveness (only when it explains every
+    /// server astray), so that scenarios can declare this finding known and still see other
+    /// liveness failures.
+    AcceptedEpochAhead,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 24] = [
+    pub const ALL: [Invariant; 25] = [
         Invariant::ElectionLiveness,
         Invariant::BroadcastLiveness,
         Invariant::StartupCheck,
@@ -133,6 +140,7 @@ impl Invariant {
         Invariant::ReconfigLiveness,
         Invariant::SyncFromHistory,
         Invariant::TruncateCompleteness,
+        Invariant::AcceptedEpochAhead,
     ];
 
     pub fn name(self) -> &'static str {
@@ -161,6 +169,7 @@ impl Invariant {
             Invariant::ReconfigLiveness => "ReconfigLiveness",
             Invariant::SyncFromHistory => "SyncFromHistory",
             Invariant::TruncateCompleteness => "TruncateCompleteness",
+            Invariant::AcceptedEpochAhead => "AcceptedEpochAhead",
         }
     }
 }
@@ -839,6 +848,9 @@ impl Checker {
         // followers synced and serving is Zab's failure. A migration that did not finish,
         // or a configuration not activated where it should be, is the reconfig's.
         let any_leading = nodes.iter().flatten().any(|n| n.state() == ServerState::Leading);
+        if let Some(why) = locked_out_by_accepted_epoch(nodes, &culprits) {
+            return violation(Invariant::AcceptedEpochAhead, now_us, culprits, format!("{why}; servers: {servers}"));
+        }
         let invariant = if why.contains("configuration") || why.contains("migration") {
             Invariant::ReconfigLiveness
         } else if any_leading {
@@ -933,6 +945,34 @@ pub fn converged(nodes: &[Option<Node>], expected: &Expected) -> Result<Sid, (Ve
     } else {
         Err((astray, format!("not every server follows and serves with leader {leader}")))
     }
+}
+
+/// If one established leader serves and every server astray (`culprits`) is up and has
+/// accepted an epoch above that leader's, why: `registerWithLeader` refuses its LEADERINFO.
+fn locked_out_by_accepted_epoch(nodes: &[Option<Node>], culprits: &[Sid]) -> Option<String> {
+    let mut leaders = nodes.iter().flatten().filter(|n| n.state() == ServerState::Leading);
+    let leader = leaders.next()?;
+    if leaders.next().is_some() || !leader.is_established() {
+        return None;
+    }
+    let epoch = leader.epoch()?;
+    let mut ahead = Vec::new();
+    for sid in culprits {
+        let n = nodes.get((*sid - 1) as usize)?.as_ref()?;
+        let accepted = n.disk_view().accepted_epoch;
+        if n.id() == leader.id() || accepted <= epoch {
+            return None;
+        }
+        ahead.push(format!("{sid} accepted epoch {accepted}"));
+    }
+    (!ahead.is_empty()).then(|| {
+        format!(
+            "leader {} serves epoch {epoch}, and servers that accepted a newer epoch cannot join it ({}: \
+             \"Leaders epoch, {epoch} is less than accepted epoch\")",
+            leader.id(),
+            ahead.join(", ")
+        )
+    })
 }
 
 /// One word per server: `1:FOLLOWING(5)`, `2:LOOKING(r7)`, `3:down`.
