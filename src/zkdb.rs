@@ -82,13 +82,21 @@ impl ZkDatabase {
     pub fn fast_forward(&mut self, log: &TxnLog) -> bool {
         self.initialized = true;
         let from = Zxid(self.last_processed.0 + 1);
-        let txns: Vec<Txn> = log.read(from).cloned().collect();
-        let moved = !txns.is_empty();
-        for t in txns {
-            self.process(&t);
-            self.add_committed(t);
+        let replayed = log.read(from).count();
+        if replayed == 0 {
+            return false;
         }
-        moved
+        self.history.reserve(replayed);
+        // Only the last `commitLogCount + 1` can still be in `committedLog` afterwards:
+        // adding the earlier ones would push each in and out again.
+        let window = self.commit_log_count + 1;
+        for (k, t) in log.read(from).enumerate() {
+            self.process(t);
+            if replayed - k <= window {
+                self.add_committed(t.clone());
+            }
+        }
+        true
     }
 
     /// `ZKDatabase.clear`: a new empty tree, an empty `committedLog`.

@@ -45,8 +45,11 @@ impl Disk {
     }
 
     fn file(&mut self, f: DiskFile) -> &mut FileQueue {
-        let k = FILES.iter().position(|x| *x == f).expect("configuration files are written synchronously");
-        &mut self.queues[k]
+        &mut self.queues[Self::queue_index(f)]
+    }
+
+    fn queue_index(f: DiskFile) -> usize {
+        FILES.iter().position(|x| *x == f).expect("configuration files are written synchronously")
     }
 
     pub fn write(&mut self, now_us: u64, w: DiskWrite) {
@@ -76,12 +79,12 @@ impl Disk {
     /// An fsync completed: every write to `file` up to `mark` is durable. Returns whether
     /// the durable history changed.
     pub fn complete(&mut self, file: DiskFile, mark: u64) -> bool {
-        let q = self.file(file);
+        let k = Self::queue_index(file);
+        let q = &mut self.queues[k];
         let n = mark.saturating_sub(q.durable_count());
-        let ws: Vec<DiskWrite> =
-            (0..n).map(|_| q.pending.pop_front().expect("an fsync covers only issued writes").1).collect();
-        for w in &ws {
-            self.durable.apply(w);
+        for _ in 0..n {
+            let (_, w) = q.pending.pop_front().expect("an fsync covers only issued writes");
+            self.durable.apply(&w);
         }
         n > 0 && file != DiskFile::Epochs
     }
@@ -91,10 +94,8 @@ impl Disk {
     /// (a temporary file, fsynced, then renamed) had not happened.
     pub fn exit(&mut self) {
         for f in [DiskFile::Log, DiskFile::Snapshot] {
-            let q = self.file(f);
-            let ws: Vec<DiskWrite> = q.pending.drain(..).map(|(_, w)| w).collect();
-            for w in &ws {
-                self.durable.apply(w);
+            for (_, w) in self.queues[Self::queue_index(f)].pending.drain(..) {
+                self.durable.apply(&w);
             }
         }
         let q = self.file(DiskFile::Epochs);
