@@ -103,3 +103,22 @@ fn a_server_that_persisted_an_epoch_nobody_accepted_cannot_rejoin() {
     let s = finding("accepted-epoch-ahead");
     assert_eq!(violation(&s, 1452916811379324612, None), Some(Invariant::AcceptedEpochAhead));
 }
+
+/// A reconfig that a stale leader proposes and that never commits stays the newest
+/// configuration seen (`lastSeenQuorumVerifier`) on the servers that logged it, and FLE
+/// then needs a majority of it too (`FastLeaderElection.getVoteTracker`): leader 3, cut off
+/// from voters 2 and 4 but still leading for up to a tick, proposes step 2 with joiner 5 as
+/// its synced quorum of the new voters 3,4,5; 3 and 5 can then never follow 4, which the
+/// others elected without that txn. Without the partition the same seed migrates.
+#[test]
+fn a_reconfig_proposed_by_a_stale_leader_keeps_its_loggers_out_for_good() {
+    let s = finding("stale-pending-reconfig");
+    let seed = 31518549553455241;
+    let r = run(&s, RunOptions::new(seed));
+    let v = r.violation.expect("the servers that logged the reconfig never rejoin");
+    assert_eq!(v.invariant, Invariant::ReconfigLiveness);
+    assert!(v.detail.contains("3:LOOKING") && v.detail.contains("5:LOOKING"), "{}", v.detail);
+    let mut healthy = s.clone();
+    healthy.faults.script.clear();
+    assert_eq!(violation(&healthy, seed, None), None);
+}
