@@ -122,3 +122,16 @@ fn a_reconfig_proposed_by_a_stale_leader_keeps_its_loggers_out_for_good() {
     healthy.faults.script.clear();
     assert_eq!(violation(&healthy, seed, None), None);
 }
+
+/// A TRUNC's cut is not fsynced (`FileTxnLog.truncate`) but the currentEpoch written at
+/// NEWLEADER is: a power loss brings the truncated txn back on a server with the newest
+/// epoch, which then wins and commits it below the zxid clients already saw (a leader of an
+/// empty epoch, `startZkServer`), so `DataTree.setWatches` never fires their data watch.
+/// With the cut written back before the crash, the same seed passes.
+#[test]
+fn a_truncated_txn_a_power_loss_brings_back_commits_below_what_clients_saw() {
+    let mut s = finding("lost-trunc-watch");
+    assert_eq!(violation(&s, 204, None), Some(Invariant::FailoverLiveness));
+    s.disk.writeback_ms = 1000;
+    assert_eq!(violation(&s, 204, None), None);
+}
