@@ -103,3 +103,33 @@ fn a_server_that_persisted_an_epoch_nobody_accepted_cannot_rejoin() {
     let s = finding("accepted-epoch-ahead");
     assert_eq!(violation(&s, 1452916811379324612, None), Some(Invariant::AcceptedEpochAhead));
 }
+
+/// A reconfig only proposed, activated at UPTODATE by two new voters that synced with the
+/// old leader while it was outstanding: NEWLEADER carries the leader's newest configuration
+/// seen (`Leader.getQuorumVerifierBytes`), the leader does not vote in it, so each gives up
+/// the sync (`Learner.syncWithLeader`) before logging the outstanding reconfig, and the two,
+/// a quorum of the new configuration, elect a leader whose log ends before it. Seed 393 of
+/// `migrate-3-to-3-one-step` and its shrunk scenario; an established leader's NEWLEADER
+/// carrying its configuration in force (the candidate fix) clears both.
+#[test]
+fn new_voters_that_activate_a_proposed_reconfig_at_uptodate_elect_a_leader_without_it() {
+    for s in [finding("uptodate-leaves-reconfig-unlogged"), scenario("migrate-3-to-3-one-step")] {
+        assert_eq!(violation(&s, 393, None), Some(Invariant::ConfigActivation), "{}", s.name);
+        assert_eq!(violation(&s, 393, Some(Variant::NewLeaderCommittedConfig)), None, "{}", s.name);
+    }
+}
+
+/// A reconfig only proposed, handed by a leader cut off before anyone logged it, which has
+/// not yet noticed it lost its quorum, to a joiner that follows it: the LOOKING voters
+/// answer a non-voter with their vote of the last election (`FastLeaderElection`'s
+/// `WorkerReceiver`), the stale leader's notification completes that quorum, its NEWLEADER
+/// carries the reconfig, the joiner activates it at UPTODATE and the stale leader adopts it
+/// from the joiner's notification once it steps down; the next epoch's leader never had
+/// it. Seed 411 of `rolling-replace` and its shrunk scenario; the candidate fix clears both.
+#[test]
+fn a_stale_leader_hands_a_reconfig_nobody_else_logged_to_a_joiner() {
+    for s in [finding("stale-leader-hands-reconfig"), scenario("rolling-replace")] {
+        assert_eq!(violation(&s, 411, None), Some(Invariant::ConfigActivation), "{}", s.name);
+        assert_eq!(violation(&s, 411, Some(Variant::NewLeaderCommittedConfig)), None, "{}", s.name);
+    }
+}
