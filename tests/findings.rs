@@ -103,3 +103,65 @@ fn a_server_that_persisted_an_epoch_nobody_accepted_cannot_rejoin() {
     let s = finding("accepted-epoch-ahead");
     assert_eq!(violation(&s, 1452916811379324612, None), Some(Invariant::AcceptedEpochAhead));
 }
+
+/// A reconfig that a stale leader proposes and that never commits stays the newest
+/// configuration seen (`lastSeenQuorumVerifier`) on the servers that logged it, and FLE
+/// then needs a majority of it too (`FastLeaderElection.getVoteTracker`): leader 3, cut off
+/// from voters 2 and 4 but still leading for up to a tick, proposes step 2 with joiner 5 as
+/// its synced quorum of the new voters 3,4,5; 3 and 5 can then never follow 4, which the
+/// others elected without that txn. Without the partition the same seed migrates.
+#[test]
+fn a_reconfig_proposed_by_a_stale_leader_keeps_its_loggers_out_for_good() {
+    let s = finding("stale-pending-reconfig");
+    let seed = 31518549553455241;
+    let r = run(&s, RunOptions::new(seed));
+    let v = r.violation.expect("the servers that logged the reconfig never rejoin");
+    assert_eq!(v.invariant, Invariant::ReconfigLiveness);
+    assert!(v.detail.contains("3:LOOKING") && v.detail.contains("5:LOOKING"), "{}", v.detail);
+    let mut healthy = s.clone();
+    healthy.faults.script.clear();
+    assert_eq!(violation(&healthy, seed, None), None);
+}
+
+/// A TRUNC's cut is not fsynced (`FileTxnLog.truncate`) but the currentEpoch written at
+/// NEWLEADER is: a power loss brings the truncated txn back on a server with the newest
+/// epoch, which then wins and commits it below the zxid clients already saw (a leader of an
+/// empty epoch, `startZkServer`), so `DataTree.setWatches` never fires their data watch.
+/// With the cut written back before the crash, the same seed passes.
+#[test]
+fn a_truncated_txn_a_power_loss_brings_back_commits_below_what_clients_saw() {
+    let mut s = finding("lost-trunc-watch");
+    assert_eq!(violation(&s, 204, None), Some(Invariant::FailoverLiveness));
+    s.disk.writeback_ms = 1000;
+    assert_eq!(violation(&s, 204, None), None);
+}
+
+/// A reconfig only proposed, activated at UPTODATE by two new voters that synced with the
+/// old leader while it was outstanding: NEWLEADER carries the leader's newest configuration
+/// seen (`Leader.getQuorumVerifierBytes`), the leader does not vote in it, so each gives up
+/// the sync (`Learner.syncWithLeader`) before logging the outstanding reconfig, and the two,
+/// a quorum of the new configuration, elect a leader whose log ends before it. Seed 393 of
+/// `migrate-3-to-3-one-step` and its shrunk scenario; an established leader's NEWLEADER
+/// carrying its configuration in force (the candidate fix) clears both.
+#[test]
+fn new_voters_that_activate_a_proposed_reconfig_at_uptodate_elect_a_leader_without_it() {
+    for s in [finding("uptodate-leaves-reconfig-unlogged"), scenario("migrate-3-to-3-one-step")] {
+        assert_eq!(violation(&s, 393, None), Some(Invariant::ConfigActivation), "{}", s.name);
+        assert_eq!(violation(&s, 393, Some(Variant::NewLeaderCommittedConfig)), None, "{}", s.name);
+    }
+}
+
+/// A reconfig only proposed, handed by a leader cut off before anyone logged it, which has
+/// not yet noticed it lost its quorum, to a joiner that follows it: the LOOKING voters
+/// answer a non-voter with their vote of the last election (`FastLeaderElection`'s
+/// `WorkerReceiver`), the stale leader's notification completes that quorum, its NEWLEADER
+/// carries the reconfig, the joiner activates it at UPTODATE and the stale leader adopts it
+/// from the joiner's notification once it steps down; the next epoch's leader never had
+/// it. Seed 411 of `rolling-replace` and its shrunk scenario; the candidate fix clears both.
+#[test]
+fn a_stale_leader_hands_a_reconfig_nobody_else_logged_to_a_joiner() {
+    for s in [finding("stale-leader-hands-reconfig"), scenario("rolling-replace")] {
+        assert_eq!(violation(&s, 411, None), Some(Invariant::ConfigActivation), "{}", s.name);
+        assert_eq!(violation(&s, 411, Some(Variant::NewLeaderCommittedConfig)), None, "{}", s.name);
+    }
+}
