@@ -116,7 +116,7 @@ fn a_reconfig_proposed_by_a_stale_leader_keeps_its_loggers_out_for_good() {
     let seed = 31518549553455241;
     let r = run(&s, RunOptions::new(seed));
     let v = r.violation.expect("the servers that logged the reconfig never rejoin");
-    assert_eq!(v.invariant, Invariant::ReconfigLiveness);
+    assert_eq!(v.invariant, Invariant::PendingConfigLiveness);
     assert!(v.detail.contains("3:LOOKING") && v.detail.contains("5:LOOKING"), "{}", v.detail);
     let mut healthy = s.clone();
     healthy.faults.script.clear();
@@ -131,7 +131,7 @@ fn a_reconfig_proposed_by_a_stale_leader_keeps_its_loggers_out_for_good() {
 #[test]
 fn a_truncated_txn_a_power_loss_brings_back_commits_below_what_clients_saw() {
     let mut s = finding("lost-trunc-watch");
-    assert_eq!(violation(&s, 204, None), Some(Invariant::FailoverLiveness));
+    assert_eq!(violation(&s, 204, None), Some(Invariant::SeenZxidCompleteness));
     s.disk.writeback_ms = 1000;
     assert_eq!(violation(&s, 204, None), None);
 }
@@ -146,7 +146,7 @@ fn a_truncated_txn_a_power_loss_brings_back_commits_below_what_clients_saw() {
 #[test]
 fn new_voters_that_activate_a_proposed_reconfig_at_uptodate_elect_a_leader_without_it() {
     for s in [finding("uptodate-leaves-reconfig-unlogged"), scenario("migrate-3-to-3-one-step")] {
-        assert_eq!(violation(&s, 393, None), Some(Invariant::ConfigActivation), "{}", s.name);
+        assert_eq!(violation(&s, 393, None), Some(Invariant::UncommittedConfigActivated), "{}", s.name);
         assert_eq!(violation(&s, 393, Some(Variant::NewLeaderCommittedConfig)), None, "{}", s.name);
     }
 }
@@ -161,7 +161,7 @@ fn new_voters_that_activate_a_proposed_reconfig_at_uptodate_elect_a_leader_witho
 #[test]
 fn a_stale_leader_hands_a_reconfig_nobody_else_logged_to_a_joiner() {
     for s in [finding("stale-leader-hands-reconfig"), scenario("rolling-replace")] {
-        assert_eq!(violation(&s, 411, None), Some(Invariant::ConfigActivation), "{}", s.name);
+        assert_eq!(violation(&s, 411, None), Some(Invariant::UncommittedConfigActivated), "{}", s.name);
         assert_eq!(violation(&s, 411, Some(Variant::NewLeaderCommittedConfig)), None, "{}", s.name);
     }
 }

@@ -112,10 +112,27 @@ pub enum Invariant {
     /// server astray), so that scenarios can declare this finding known and still see other
     /// liveness failures.
     AcceptedEpochAhead,
+    /// No txn commits below a zxid an answer already carried (a client that saw zxid Z
+    /// has been promised every txn up to Z: `DataTree.setWatches` fires a re-armed data
+    /// watch only for a newer mzxid). ZooKeeper breaks it when a power loss undoes a
+    /// TRUNC (`FileTxnLog.truncate` does not fsync) on a server whose new currentEpoch is
+    /// durable: the truncated txn comes back and a later leader commits it below the
+    /// `epoch << 32` zxid clients were given.
+    SeenZxidCompleteness,
+    /// A reconfig that servers activated before it committed (NEWLEADER carries the
+    /// leader's newest configuration seen, which UPTODATE activates) can no longer commit.
+    /// Reported apart from ConfigActivation so that scenarios can declare this finding known.
+    UncommittedConfigActivated,
+    /// After faults stop, no server is kept out by a proposed configuration that can no
+    /// longer commit: its newest configuration seen (`lastSeenQuorumVerifier`, kept in the
+    /// `.next` file) makes every vote and every follow need a quorum of it too
+    /// (`FastLeaderElection.getVoteTracker`). Reported apart from ReconfigLiveness only
+    /// when it explains every server astray.
+    PendingConfigLiveness,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 25] = [
+    pub const ALL: [Invariant; 28] = [
         Invariant::ElectionLiveness,
         Invariant::BroadcastLiveness,
         Invariant::StartupCheck,
@@ -141,6 +158,9 @@ impl Invariant {
         Invariant::SyncFromHistory,
         Invariant::TruncateCompleteness,
         Invariant::AcceptedEpochAhead,
+        Invariant::SeenZxidCompleteness,
+        Invariant::UncommittedConfigActivated,
+        Invariant::PendingConfigLiveness,
     ];
 
     pub fn name(self) -> &'static str {
@@ -170,6 +190,9 @@ impl Invariant {
             Invariant::SyncFromHistory => "SyncFromHistory",
             Invariant::TruncateCompleteness => "TruncateCompleteness",
             Invariant::AcceptedEpochAhead => "AcceptedEpochAhead",
+            Invariant::SeenZxidCompleteness => "SeenZxidCompleteness",
+            Invariant::UncommittedConfigActivated => "UncommittedConfigActivated",
+            Invariant::PendingConfigLiveness => "PendingConfigLiveness",
         }
     }
 }
@@ -223,6 +246,8 @@ pub struct Checker {
     agreed: BTreeMap<Zxid, QuorumVerifier>,
     /// Reconfigs activated before they committed; empty in nearly every step.
     provisional: Vec<Provisional>,
+    /// The newest zxid a server's answer gave a client: that client and that server.
+    seen: Option<(Zxid, u64, Sid)>,
     /// The leader that entered SYNC in each epoch.
     epoch_leader: BTreeMap<Epoch, Sid>,
     /// The committed log, by zxid.
@@ -255,6 +280,7 @@ impl Checker {
             configs_seen: BTreeMap::new(),
             agreed: BTreeMap::new(),
             provisional: Vec::new(),
+            seen: None,
             epoch_leader: BTreeMap::new(),
             committed: Vec::new(),
             applied: vec![None; servers],
@@ -464,13 +490,26 @@ impl Checker {
 
     /// Txns entered the committed log: reconfigs among them are agreed and the last is in
     /// force (it runs on every commit, so it only looks at the new txns).
-    fn note_committed(&mut self, txns: &[Txn]) {
+    fn note_committed(&mut self, now: u64, sid: Sid, txns: &[Txn]) -> Option<Violation> {
+        let below = match (self.seen, txns.first()) {
+            (Some((seen, client, server)), Some(t)) if t.zxid < seen => violation(
+                Invariant::SeenZxidCompleteness,
+                now,
+                vec![sid, server],
+                format!(
+                    "leader {sid} commits {}, below {seen}, which server {server} already gave client {client}",
+                    t.zxid
+                ),
+            ),
+            _ => None,
+        };
         for t in txns {
             if let Some(config) = t.op.reconfig() {
                 self.agreed.insert(t.zxid, config);
                 self.in_force = config;
             }
         }
+        below
     }
 
     /// After the committed log grew: provisional activations that committed are settled,
@@ -502,7 +541,7 @@ impl Checker {
                     let by: Vec<String> =
                         p.by.iter().map(|(s, t)| format!("{s} at {}", crate::summary::fmt_us(*t))).collect();
                     found = violation(
-                        Invariant::ConfigActivation,
+                        Invariant::UncommittedConfigActivated,
                         now,
                         p.by.iter().map(|b| b.0).collect(),
                         format!(
@@ -537,11 +576,11 @@ impl Checker {
             );
         }
         let new = &log[self.committed.len()..];
-        self.note_committed(new);
+        let below = self.note_committed(now, sid, new);
         self.committed.extend(new.iter().map(|t| t.zxid));
         self.applied[Self::idx(sid)] = Some(self.committed.len());
         self.committed_grew(logs);
-        self.settle_provisional(now)
+        below.or_else(|| self.settle_provisional(now))
     }
 
     fn on_committed(&mut self, now: u64, sid: Sid, zxid: Zxid, log: &[Txn], logs: &[&[Txn]]) -> Option<Violation> {
@@ -556,11 +595,11 @@ impl Checker {
                 None
             }
             Some(p) if p == k && self.committed.last().is_none_or(|last| *last < zxid) => {
-                self.note_committed(&log[p..=p]);
+                let below = self.note_committed(now, sid, &log[p..=p]);
                 self.committed.push(zxid);
                 self.applied[i] = self.applied[i].map(|a| a + 1);
                 self.committed_grew(logs);
-                self.settle_provisional(now)
+                below.or_else(|| self.settle_provisional(now))
             }
             _ => violation(
                 Invariant::MonotonicCommittedLog,
@@ -774,6 +813,14 @@ impl Checker {
         None
     }
 
+    /// A server's answer gave a client `zxid` (`lastZxidSeen`): every txn up to it must
+    /// be committed already (SeenZxidCompleteness).
+    pub fn client_saw(&mut self, zxid: Zxid, client: u64, server: Sid) {
+        if self.seen.is_none_or(|(z, _, _)| zxid > z) {
+            self.seen = Some((zxid, client, server));
+        }
+    }
+
     /// A client was told its write committed as `zxid`.
     pub fn client_acked(&mut self, now: u64, server: Sid, client: u64, zxid: Zxid) -> Option<Violation> {
         if self.committed.binary_search(&zxid).is_err() {
@@ -851,6 +898,9 @@ impl Checker {
         if let Some(why) = locked_out_by_accepted_epoch(nodes, &culprits) {
             return violation(Invariant::AcceptedEpochAhead, now_us, culprits, format!("{why}; servers: {servers}"));
         }
+        if let Some((astray, why)) = self.locked_out_by_pending_config(nodes, expected) {
+            return violation(Invariant::PendingConfigLiveness, now_us, astray, format!("{why}; servers: {servers}"));
+        }
         let invariant = if why.contains("configuration") || why.contains("migration") {
             Invariant::ReconfigLiveness
         } else if any_leading {
@@ -859,6 +909,44 @@ impl Checker {
             Invariant::ElectionLiveness
         };
         violation(invariant, now_us, culprits, format!("{why} after faults stopped; servers: {servers}"))
+    }
+}
+
+impl Checker {
+    /// If one established leader serves and every server up and astray (not following it
+    /// and serving) holds as its newest configuration seen a reconfig that can no longer
+    /// commit, which servers and why.
+    fn locked_out_by_pending_config(&self, nodes: &[Option<Node>], expected: &Expected) -> Option<(Vec<Sid>, String)> {
+        let mut leaders = nodes.iter().flatten().filter(|n| n.state() == ServerState::Leading);
+        let leader = leaders.next()?;
+        if leaders.next().is_some() || !leader.is_established() {
+            return None;
+        }
+        let epoch = leader.epoch()?;
+        let mut astray = Vec::new();
+        let mut pending = Vec::new();
+        for n in nodes.iter().flatten() {
+            if expected.retired.contains(n.id()) || (n.leader() == Some(leader.id()) && n.is_established()) {
+                continue;
+            }
+            let seen = n.last_seen_quorum_verifier();
+            let v = seen.version();
+            let dead = v > n.quorum_verifier().version()
+                && (self.lost(v) || (v.epoch() < epoch && leader.log().binary_search_by_key(&v, |t| t.zxid).is_err()));
+            if !dead {
+                return None;
+            }
+            astray.push(n.id());
+            pending.push(format!("{} holds {seen}", n.id()));
+        }
+        (!astray.is_empty()).then(|| {
+            let why = format!(
+                "leader {} serves epoch {epoch}, and servers whose newest configuration seen is a reconfig that can no longer commit cannot follow it ({})",
+                leader.id(),
+                pending.join(", ")
+            );
+            (astray, why)
+        })
     }
 }
 

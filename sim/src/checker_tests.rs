@@ -609,6 +609,30 @@ fn acknowledging_a_committed_write_is_no_violation() {
 }
 
 // ---------------------------------------------------------------------------------------
+// SeenZxidCompleteness
+
+#[test]
+fn committing_below_a_zxid_a_client_was_given_breaks_seen_zxid_completeness() {
+    let mut c = checker();
+    // A client got `2 << 32` from a server of an epoch with no txn; then a leader whose
+    // history holds 1:1 to 1:3 establishes and commits them below it.
+    c.client_saw(z(2, 0), 41, 2);
+    let history = [z(1, 1), z(1, 2), z(1, 3)];
+    let nodes = cluster([&history, &history[..1], &history[..1]]);
+    let v = establish(&mut c, &nodes, 1, 3);
+    assert_violation(v, Invariant::SeenZxidCompleteness, &[1, 2]);
+}
+
+#[test]
+fn committing_above_every_zxid_clients_saw_is_no_violation() {
+    let (mut c, mut nodes) = committed_123();
+    c.client_saw(z(1, 3), 41, 2);
+    c.client_saw(z(1, 2), 42, 3);
+    nodes[0] = Some(node(1, &[z(1, 1), z(1, 2), z(1, 3), z(1, 4)]));
+    assert_eq!(observe(&mut c, &nodes, 1, Observation::Committed { zxid: z(1, 4) }), None);
+}
+
+// ---------------------------------------------------------------------------------------
 // ElectionLiveness
 
 fn started(id: Sid) -> Node {
@@ -851,7 +875,7 @@ fn a_reconfig_activated_before_its_commit_is_settled_by_the_commit() {
 }
 
 #[test]
-fn a_reconfig_activated_before_its_commit_that_can_no_longer_commit_breaks_config_activation() {
+fn a_reconfig_activated_before_its_commit_that_can_no_longer_commit_is_an_uncommitted_config_activated() {
     let (mut c, mut nodes) = reconfig_pending();
     // Server 1 activates NEWLEADER's newest configuration at UPTODATE, as ZooKeeper's
     // learners do; server 2 adopts it from server 1 in FLE.
@@ -860,7 +884,7 @@ fn a_reconfig_activated_before_its_commit_that_can_no_longer_commit_breaks_confi
     // Leader 3 commits 2:1 right after 1:1: the reconfig is lost.
     nodes[2] = Some(node(3, &[z(1, 1), z(2, 1)]));
     let v = observe(&mut c, &nodes, 3, Observation::Committed { zxid: z(2, 1) });
-    assert_violation(v, Invariant::ConfigActivation, &[1, 2]);
+    assert_violation(v, Invariant::UncommittedConfigActivated, &[1, 2]);
 }
 
 #[test]

@@ -1155,6 +1155,7 @@ impl<'a> Cluster<'a> {
         if self.check {
             let v = match ev {
                 ClientEvent::Result { request, zxid, server, response, .. } => {
+                    self.checker.client_saw(*zxid, id, *server);
                     let mut v = self.data.client_result(now, id, session, *server, request, *zxid, response);
                     let ok_write = request.is_write() && !matches!(response, zab::api::Response::Error { .. });
                     if v.is_none() && ok_write {
