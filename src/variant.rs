@@ -66,7 +66,7 @@ pub enum Variant {
     SplitJoiners,
     /// Not ZooKeeper, a candidate fix: an established leader's NEWLEADER carries the
     /// configuration in force, not a proposed one, so a learner never activates a
-    /// reconfig before it commits (README, "A finding: a reconfig storm breaks safety").
+    /// reconfig before it commits (README, "A reconfig storm breaks safety").
     #[serde(rename = "newleader-committed-config")]
     NewLeaderCommittedConfig,
     /// ZOOKEEPER-4925 (in 3.9.3, fixed in 3.9.4): a syncing learner applies the txns it

@@ -11,7 +11,7 @@ use zabsim::{run, RunOptions, Scenario};
 /// "Findings"); the findings are declared known as in the shipped scenarios.
 fn election_base() -> Scenario {
     Scenario::parse(
-        "duration_ms = 20000\nliveness_bound_ms = 60000\n[expect]\nknown = [\"StartupCheck\", \"SyncFromHistory\", \"TruncateCompleteness\", \"AcceptedEpochAhead\", \"SeenZxidCompleteness\"]\n\
+        "duration_ms = 20000\nliveness_bound_ms = 60000\n[expect]\nknown = [\"StartupCheck\", \"SyncFromHistory\", \"TruncateCompleteness\", \"AcceptedEpochAhead\"]\n\
          [cluster]\nservers = 5\n\
          [network]\ndelay = { dist = \"uniform\", min_us = 200, max_us = 5000 }\n",
         "election-under-scripted-faults",
@@ -24,7 +24,7 @@ fn election_base() -> Scenario {
 /// surviving TRUNC, which every base here declares known, as the shipped scenarios do.
 fn broadcast_base() -> Scenario {
     Scenario::parse(
-        "duration_ms = 8000\nliveness_bound_ms = 60000\n[expect]\nknown = [\"StartupCheck\", \"SyncFromHistory\", \"TruncateCompleteness\", \"AcceptedEpochAhead\", \"SeenZxidCompleteness\"]\n\
+        "duration_ms = 8000\nliveness_bound_ms = 60000\n[expect]\nknown = [\"StartupCheck\", \"SyncFromHistory\", \"TruncateCompleteness\", \"AcceptedEpochAhead\"]\n\
          [cluster]\nservers = 3\n[workload]\nclients = 3\nmin_interval_us = 2000\nmax_interval_us = 20000\n",
         "broadcast-under-scripted-faults",
     )
@@ -58,7 +58,7 @@ proptest! {
 /// stream), and the generated schedule crashes and partitions the servers.
 fn failover_base() -> Scenario {
     Scenario::parse(
-        "duration_ms = 8000\nliveness_bound_ms = 30000\n[expect]\nknown = [\"StartupCheck\", \"SyncFromHistory\", \"TruncateCompleteness\", \"AcceptedEpochAhead\", \"SeenZxidCompleteness\"]\n\
+        "duration_ms = 8000\nliveness_bound_ms = 30000\n[expect]\nknown = [\"StartupCheck\", \"SyncFromHistory\", \"TruncateCompleteness\", \"AcceptedEpochAhead\"]\n\
          [cluster]\nservers = 3\n[timing]\ntick_ms = 500\n\
          [service_failover]\ninstances = 2\nclients = 3\nsession_timeout_ms = 2000\n\
          [service_failover.faults]\nmin_interval_ms = 500\nmax_interval_ms = 2000\ndown_min_ms = 200\n\
@@ -86,7 +86,7 @@ proptest! {
 /// and between the steps.
 fn migration_base() -> Scenario {
     Scenario::parse(
-        "duration_ms = 8000\nliveness_bound_ms = 40000\n[expect]\nknown = [\"StartupCheck\", \"SyncFromHistory\", \"TruncateCompleteness\", \"AcceptedEpochAhead\", \"SeenZxidCompleteness\", \"UncommittedConfigActivated\", \"PendingConfigLiveness\"]\n\
+        "duration_ms = 8000\nliveness_bound_ms = 40000\n[expect]\nknown = [\"StartupCheck\", \"SyncFromHistory\", \"TruncateCompleteness\", \"AcceptedEpochAhead\", \"UncommittedConfigActivated\", \"PendingConfigLiveness\"]\n\
          [cluster]\nservers = 6\n[timing]\ntick_ms = 500\n\
          [reconfig]\ninitial = [1, 2, 3]\nstart_ms = 1000\ninterval_ms = 1000\n\
          steps = [{ add = [4], remove = [1] }, { add = [5], remove = [2] }, { add = [6], remove = [3] }]\n\

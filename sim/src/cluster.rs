@@ -307,7 +307,10 @@ impl<'a> Cluster<'a> {
             })
             .collect();
         let writeback_us = scenario.disk.writeback_ms.saturating_mul(1000);
-        let disks = scenario.servers().map(|s| Disk::new(scenario.initial_state(s), writeback_us)).collect();
+        let disks = scenario
+            .servers()
+            .map(|s| Disk::new(scenario.initial_state(s), writeback_us, scenario.disk.ordered_metadata))
+            .collect();
         let mut tracer = Tracer::new(opts.trace);
         if tracer.is_writing() {
             tracer.record(TraceRecord::Header(Box::new(TraceHeader {

@@ -1,7 +1,9 @@
 //! The disk: each server's durable image plus the writes it has issued but not yet
 //! fsynced, per file. An fsync of a file covers that file's earlier writes and no other
-//! file's (the epoch files and the transaction log are separate files in ZooKeeper).
-//! A crash loses the volatile writes; a restart sees only the durable image.
+//! file's data (the epoch files and the transaction log are separate files in ZooKeeper);
+//! with ordered metadata (ext4, XFS) it also commits the journal, which holds a truncation
+//! of the log issued before it. A crash loses the volatile writes; a restart sees only the
+//! durable image.
 
 use crate::rng::Stream;
 use std::collections::VecDeque;
@@ -33,11 +35,23 @@ pub struct Disk {
     /// The operating system writes a dirty page back this long after it was written
     /// (`vm.dirty_expire_centisecs`): a write nobody syncs is durable by then.
     writeback_us: u64,
+    /// Any fsync commits the file system's journal (ext4, XFS).
+    ordered_metadata: bool,
+    /// Per fsync in flight, in completion order: how many log writes its journal commit
+    /// makes durable (up to the last truncation of the log issued before it).
+    journal: VecDeque<u64>,
 }
 
 impl Disk {
-    pub fn new(durable: DurableState, writeback_us: u64) -> Disk {
-        Disk { durable, queues: Default::default(), last_fsync_done_us: 0, writeback_us }
+    pub fn new(durable: DurableState, writeback_us: u64, ordered_metadata: bool) -> Disk {
+        Disk {
+            durable,
+            queues: Default::default(),
+            last_fsync_done_us: 0,
+            writeback_us,
+            ordered_metadata,
+            journal: VecDeque::new(),
+        }
     }
 
     pub fn durable(&self) -> &DurableState {
@@ -73,20 +87,37 @@ impl Disk {
     pub fn fsync(&mut self, file: DiskFile, now_us: u64, latency_us: u64) -> (u64, u64) {
         let done = (now_us + latency_us).max(self.last_fsync_done_us);
         self.last_fsync_done_us = done;
+        // The journal commit takes the log's writes up to its last truncation (the earlier
+        // appends with it: a simplification, they are in the page cache before the cut).
+        let log = &self.queues[Self::queue_index(DiskFile::Log)];
+        let journal = match log.pending.iter().rposition(|(_, w)| matches!(w, DiskWrite::Truncate(_))) {
+            Some(k) if self.ordered_metadata => log.durable_count() + k as u64 + 1,
+            _ => 0,
+        };
+        self.journal.push_back(journal);
         (done, self.file(file).issued)
     }
 
     /// An fsync completed: every write to `file` up to `mark` is durable. Returns whether
     /// the durable history changed.
     pub fn complete(&mut self, file: DiskFile, mark: u64) -> bool {
-        let k = Self::queue_index(file);
-        let q = &mut self.queues[k];
+        let journal = self.journal.pop_front().expect("fsyncs complete in the order they were issued");
+        let mut changed = self.make_durable(file, mark) > 0 && file != DiskFile::Epochs;
+        if file != DiskFile::Log {
+            changed |= self.make_durable(DiskFile::Log, journal) > 0;
+        }
+        changed
+    }
+
+    /// Every write to `file` up to `mark` is durable: how many were not yet.
+    fn make_durable(&mut self, file: DiskFile, mark: u64) -> u64 {
+        let q = &mut self.queues[Self::queue_index(file)];
         let n = mark.saturating_sub(q.durable_count());
         for _ in 0..n {
             let (_, w) = q.pending.pop_front().expect("an fsync covers only issued writes");
             self.durable.apply(&w);
         }
-        n > 0 && file != DiskFile::Epochs
+        n
     }
 
     /// The process exited: what it wrote to the log and snapshot files is in the page cache
@@ -101,6 +132,7 @@ impl Disk {
         let q = self.file(DiskFile::Epochs);
         q.issued -= q.pending.len() as u64;
         q.pending.clear();
+        self.journal.clear();
     }
 
     /// A crash at `now_us`: volatile writes are gone, except those the operating system
@@ -128,6 +160,7 @@ impl Disk {
             q.issued -= q.pending.len() as u64;
             q.pending.clear();
         }
+        self.journal.clear();
     }
 }
 
@@ -143,7 +176,7 @@ mod tests {
 
     #[test]
     fn the_operating_system_writes_back_what_nobody_syncs() {
-        let mut d = Disk::new(DurableState::default(), 30_000_000);
+        let mut d = Disk::new(DurableState::default(), 30_000_000, true);
         d.write(0, append(1));
         d.write(20_000_000, append(2));
         d.crash(40_000_000, None);
@@ -153,7 +186,7 @@ mod tests {
 
     #[test]
     fn crash_drops_unsynced_writes() {
-        let mut d = Disk::new(DurableState::default(), u64::MAX);
+        let mut d = Disk::new(DurableState::default(), u64::MAX, true);
         d.write(0, DiskWrite::AcceptedEpoch(1));
         let (_, mark) = d.fsync(DiskFile::Epochs, 0, 10);
         d.write(0, DiskWrite::CurrentEpoch(1));
@@ -164,9 +197,33 @@ mod tests {
         assert_eq!(d.volatile_writes(), 0);
     }
 
+    fn truncate_to_first() -> DiskWrite {
+        DiskWrite::Truncate(zab::txnlog::Truncation { file: Zxid::new(1, 1), keep: 1, deleted: vec![] })
+    }
+
+    /// `FileTxnLog.truncate` then `setCurrentEpoch` at NEWLEADER: with ordered metadata the
+    /// epoch file's fsync commits the journal, and the cut with it.
+    #[test]
+    fn ordered_metadata_makes_an_earlier_truncation_durable_with_any_fsync() {
+        for (ordered, kept) in [(true, vec![1]), (false, vec![1, 2])] {
+            let mut d = Disk::new(DurableState::default(), u64::MAX, ordered);
+            d.write(0, append(1));
+            d.write(0, append(2));
+            let (_, mark) = d.fsync(DiskFile::Log, 0, 10);
+            d.complete(DiskFile::Log, mark);
+            d.write(1, truncate_to_first());
+            d.write(1, DiskWrite::CurrentEpoch(2));
+            let (_, mark) = d.fsync(DiskFile::Epochs, 1, 10);
+            d.complete(DiskFile::Epochs, mark);
+            d.crash(20, None);
+            let log: Vec<u64> = d.durable().history().iter().map(|t| t.zxid.counter()).collect();
+            assert_eq!((d.durable().current_epoch, log), (2, kept), "ordered metadata: {ordered}");
+        }
+    }
+
     #[test]
     fn an_fsync_covers_only_its_own_file() {
-        let mut d = Disk::new(DurableState::default(), u64::MAX);
+        let mut d = Disk::new(DurableState::default(), u64::MAX, true);
         d.write(0, append(1));
         d.write(0, DiskWrite::CurrentEpoch(1));
         let (_, mark) = d.fsync(DiskFile::Epochs, 0, 10);
@@ -181,7 +238,7 @@ mod tests {
         let mut rng = Stream::new(1, crate::rng::Purpose::Disk);
         let mut lengths = std::collections::BTreeSet::new();
         for _ in 0..50 {
-            let mut d = Disk::new(DurableState::default(), u64::MAX);
+            let mut d = Disk::new(DurableState::default(), u64::MAX, true);
             for c in 1..=5 {
                 d.write(0, append(c));
             }
@@ -196,7 +253,7 @@ mod tests {
 
     #[test]
     fn fsyncs_complete_in_order() {
-        let mut d = Disk::new(DurableState::default(), u64::MAX);
+        let mut d = Disk::new(DurableState::default(), u64::MAX, true);
         let (a, _) = d.fsync(DiskFile::Log, 0, 100);
         let (b, _) = d.fsync(DiskFile::Epochs, 10, 5);
         assert!(b >= a);

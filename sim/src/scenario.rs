@@ -437,11 +437,21 @@ pub struct DiskSpec {
     /// written (Linux's `vm.dirty_expire_centisecs`, 30 s): ZooKeeper's unsynced
     /// snapshots and TRUNC's cut survive a crash only once written back.
     pub writeback_ms: u64,
+    /// The file system orders metadata (ext4, XFS, the default): any fsync commits its
+    /// journal, and with it a truncation of the log issued before (`FileTxnLog.truncate`
+    /// only calls `setLength`). `false` is POSIX's minimum: the cut is durable only with
+    /// the next fsync of the log itself, or once written back.
+    pub ordered_metadata: bool,
 }
 
 impl Default for DiskSpec {
     fn default() -> Self {
-        DiskSpec { fsync: Delay::Uniform { min_us: 500, max_us: 5_000 }, torn_writes: false, writeback_ms: 30_000 }
+        DiskSpec {
+            fsync: Delay::Uniform { min_us: 500, max_us: 5_000 },
+            torn_writes: false,
+            writeback_ms: 30_000,
+            ordered_metadata: true,
+        }
     }
 }
 
