@@ -34,7 +34,9 @@
 //!   activates it just before reporting the commit; a learner synced while it is pending
 //!   activates NEWLEADER's newest config at UPTODATE, as ZooKeeper's `syncWithLeader`
 //!   does) is held as provisional: it must be in the activating server's log (or already
-//!   provisional), and it breaks the invariant once it can no longer commit.
+//!   provisional), and once it can no longer commit that is **UncommittedConfigActivated**;
+//! - **SeenZxidCompleteness**: no txn enters the committed log below a zxid an answer
+//!   already gave a client.
 //!
 //! Liveness: once faults stop (every partition healed, every server restarted), within the
 //! scenario's bound one leader must be established with every server following it and
@@ -42,7 +44,11 @@
 //! otherwise), and a write submitted then must commit (**BroadcastLiveness**). With a
 //! migration, its last step must have committed, every server of the final configuration
 //! must have activated it and serve, the leader must vote in it, and the servers it
-//! removed must have left (**ReconfigLiveness**).
+//! removed must have left (**ReconfigLiveness**). Two causes of a server kept out are
+//! reported apart, when they explain every server astray, because ZooKeeper itself has
+//! them (README, "Findings about ZooKeeper"): an acceptedEpoch above the leader's epoch
+//! (**AcceptedEpochAhead**) and a newest configuration seen that can no longer commit
+//! (**PendingConfigLiveness**).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -917,12 +923,7 @@ impl Checker {
     /// and serving) holds as its newest configuration seen a reconfig that can no longer
     /// commit, which servers and why.
     fn locked_out_by_pending_config(&self, nodes: &[Option<Node>], expected: &Expected) -> Option<(Vec<Sid>, String)> {
-        let mut leaders = nodes.iter().flatten().filter(|n| n.state() == ServerState::Leading);
-        let leader = leaders.next()?;
-        if leaders.next().is_some() || !leader.is_established() {
-            return None;
-        }
-        let epoch = leader.epoch()?;
+        let (leader, epoch) = sole_established_leader(nodes)?;
         let mut astray = Vec::new();
         let mut pending = Vec::new();
         for n in nodes.iter().flatten() {
@@ -1035,15 +1036,20 @@ pub fn converged(nodes: &[Option<Node>], expected: &Expected) -> Result<Sid, (Ve
     }
 }
 
-/// If one established leader serves and every server astray (`culprits`) is up and has
-/// accepted an epoch above that leader's, why: `registerWithLeader` refuses its LEADERINFO.
-fn locked_out_by_accepted_epoch(nodes: &[Option<Node>], culprits: &[Sid]) -> Option<String> {
+/// The only server LEADING, if it is established, with its epoch.
+fn sole_established_leader(nodes: &[Option<Node>]) -> Option<(&Node, Epoch)> {
     let mut leaders = nodes.iter().flatten().filter(|n| n.state() == ServerState::Leading);
     let leader = leaders.next()?;
     if leaders.next().is_some() || !leader.is_established() {
         return None;
     }
-    let epoch = leader.epoch()?;
+    Some((leader, leader.epoch()?))
+}
+
+/// If one established leader serves and every server astray (`culprits`) is up and has
+/// accepted an epoch above that leader's, why: `registerWithLeader` refuses its LEADERINFO.
+fn locked_out_by_accepted_epoch(nodes: &[Option<Node>], culprits: &[Sid]) -> Option<String> {
+    let (leader, epoch) = sole_established_leader(nodes)?;
     let mut ahead = Vec::new();
     for sid in culprits {
         let n = nodes.get((*sid - 1) as usize)?.as_ref()?;
