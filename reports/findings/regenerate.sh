@@ -25,4 +25,5 @@ uptodate-leaves-reconfig-unlogged 393 1500000 3300000
 stale-leader-hands-reconfig 411 4500000 6400000
 stale-pending-reconfig 31518549553455241 1000000 4000000
 lost-trunc-watch 204 18000000 28300000
+reconfig-storm 2879 3300000 4320000
 LIST
