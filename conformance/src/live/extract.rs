@@ -189,19 +189,25 @@ pub fn sync_record(leader: u64, s: &SyncLine, real: SyncDecision) -> RecordedSyn
 }
 
 /// One `lookForLeader` of server `me`, from its log.
+///
+/// The receiver thread logs a notification when it queues it (`WorkerReceiver`), so one
+/// that arrives once the server is LOOKING but before `lookForLeader` logs "New election."
+/// is processed by that election although logged before it: notifications logged while
+/// LOOKING and no election is open belong to the next one. (`leaveInstance` clears the
+/// queue, so nothing logged before the last "About to leave FLE instance" carries over.)
 pub fn elections(me: u64, voters: &[u64], lines: &[Line]) -> Vec<RecordedElection> {
     let mut out = Vec::new();
     let mut cur: Option<Vec<RecordedNotification>> = None;
+    let mut queued: Vec<RecordedNotification> = Vec::new();
     for l in lines {
         if l.msg.starts_with("New election. My id = ") {
-            cur = Some(Vec::new());
+            cur = Some(std::mem::take(&mut queued));
         } else if l.msg.starts_with("Notification: my state:LOOKING;") {
-            if let Some(ns) = cur.as_mut() {
-                if let Some(n) = notification(&l.msg) {
-                    ns.push(n);
-                }
+            if let Some(n) = notification(&l.msg) {
+                cur.as_mut().unwrap_or(&mut queued).push(n);
             }
         } else if l.msg.starts_with("About to leave FLE instance: ") {
+            queued.clear();
             let Some(ns) = cur.take() else { continue };
             let (Some(leader), Some(zxid), Some(state)) =
                 (field_dec(&l.msg, "leader="), field_hex(&l.msg, "zxid="), field_word(&l.msg, "my state="))
@@ -274,6 +280,30 @@ mod tests {
         assert_eq!((n.from, n.leader, n.round, n.peer_epoch), (2, 3, 0x1a, 2));
         assert_eq!(n.state, "FOLLOWING");
         assert_eq!(n.zxid, Hex(0x2_0000_0004));
+    }
+
+    /// A notification queued after the server turned LOOKING but logged before its
+    /// `lookForLeader` logged "New election." belongs to that election.
+    #[test]
+    fn a_notification_logged_just_before_the_election_starts_belongs_to_it() {
+        let at = |msg: &str| {
+            parse_line(&format!("2025-01-02 03:04:05,678 - INFO  [t:FastLeaderElection@1] - {msg}")).unwrap()
+        };
+        let note = |from: u64, leader: u64| {
+            at(&format!("Notification: my state:LOOKING; n.sid:{from}, n.state:LOOKING, n.leader:{leader}, n.round:0x2, n.peerEpoch:0x1, n.zxid:0x0, message format version:0x2, n.config version:0x0"))
+        };
+        let lines = vec![
+            at("About to leave FLE instance: leader=2, zxid=0x0, my id=1, my state=FOLLOWING"),
+            note(2, 2),
+            at("New election. My id = 1, proposed zxid=0x0"),
+            note(1, 1),
+            note(1, 2),
+            at("About to leave FLE instance: leader=2, zxid=0x0, my id=1, my state=FOLLOWING"),
+        ];
+        let e = elections(1, &[1, 2, 3], &lines);
+        assert_eq!(e.len(), 1);
+        let from: Vec<(u64, u64)> = e[0].notifications.iter().map(|n| (n.from, n.leader)).collect();
+        assert_eq!(from, vec![(2, 2), (1, 1), (1, 2)]);
     }
 
     #[test]
