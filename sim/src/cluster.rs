@@ -489,8 +489,14 @@ impl<'a> Cluster<'a> {
         };
         let (now_ready, wait): (Vec<_>, Vec<_>) = self.to_retire.iter().partition(|(_, c)| ready(c));
         self.to_retire = wait;
+        let retired_any = !now_ready.is_empty();
         for (s, _) in now_ready {
             self.retire(now, s);
+        }
+        // Stopping one server can make another ready (a member a later step removed has
+        // nothing left to activate): the operator goes on at once, not at the next event.
+        if retired_any {
+            self.retire_when_ready(now);
         }
     }
 
