@@ -8,7 +8,7 @@ use crate::faults::{self, FaultView};
 use crate::network::Network;
 use crate::rng::{Purpose, Stream};
 use crate::scenario::{FaultAction, RandomFaults, Retire, Scenario};
-use crate::scheduler::Scheduler;
+use crate::scheduler::{Scheduler, TimerSlot};
 use crate::summary::{RunReport, Stats};
 use crate::trace::{feed, hash_hex, FaultEvent, StableHasher, TraceHeader, TraceRecord, Tracer};
 use crate::workload::{Recipes, Role, CLIENT_ID_BASE};
@@ -196,6 +196,8 @@ struct Fleet {
     clients: Vec<Option<Client>>,
     conns: Vec<ClientConn>,
     timer_gen: Vec<[u64; ClientTimer::COUNT]>,
+    /// Each client timer's one entry in the scheduler, moved when re-armed.
+    timer_slots: Vec<[TimerSlot; ClientTimer::COUNT]>,
     /// Bumped when the process dies: its wake-ups are dropped.
     life: Vec<u64>,
     isolated: Vec<bool>,
@@ -235,6 +237,8 @@ pub struct Cluster<'a> {
     life: Vec<u64>,
     disks: Vec<Disk>,
     timer_gen: Vec<[u64; Timer::COUNT]>,
+    /// Each server timer's one entry in the scheduler, moved when re-armed.
+    timer_slots: Vec<[TimerSlot; Timer::COUNT]>,
     /// Connection events to node a about peer b are delivered in order.
     conn_last_us: Vec<u64>,
     /// Per ordered pair, the election channel: notifications in flight, and the one
@@ -323,6 +327,8 @@ impl<'a> Cluster<'a> {
                 tool_version: env!("CARGO_PKG_VERSION").to_string(),
             })));
         }
+        let mut sched = Scheduler::new();
+        let timer_slots = (0..n).map(|_| std::array::from_fn(|_| sched.timer_slot())).collect();
         let mut c = Cluster {
             scenario,
             variant,
@@ -332,13 +338,14 @@ impl<'a> Cluster<'a> {
             life: vec![0; n],
             disks,
             timer_gen: vec![[0; Timer::COUNT]; n],
+            timer_slots,
             conn_last_us: vec![0; n * n],
             election: vec![ElectionChannel::default(); n * n],
             quorum_gen: vec![0; n * n],
             known_gen: vec![0; n * n],
             quorum_dead: vec![false; n * n],
             net: Network::new(scenario.cluster.servers, scenario.network.delay.clone(), opts.seed),
-            sched: Scheduler::new(),
+            sched,
             rng_faults: Stream::new(opts.seed, Purpose::Faults),
             rng_disk: scenario.servers().map(|s| Stream::indexed(opts.seed, Purpose::Disk, s)).collect(),
             rng_workload: Stream::new(opts.seed, Purpose::Workload),
@@ -368,11 +375,13 @@ impl<'a> Cluster<'a> {
         if let Some(spec) = &scenario.service_failover {
             let recipes = Recipes::new(spec, scenario.reconfig.as_ref());
             let n = recipes.len();
+            let timer_slots = (0..n).map(|_| std::array::from_fn(|_| c.sched.timer_slot())).collect();
             c.fleet = Some(Fleet {
                 recipes,
                 clients: vec![None; n],
                 conns: vec![ClientConn::default(); n],
                 timer_gen: vec![[0; ClientTimer::COUNT]; n],
+                timer_slots,
                 life: vec![0; n],
                 isolated: vec![false; n],
                 paused: vec![false; n],
@@ -760,9 +769,16 @@ impl<'a> Cluster<'a> {
                 let g = &mut self.timer_gen[i][timer.index()];
                 *g += 1;
                 let generation = *g;
-                self.sched.at(now + after_us, Event::Timer { node, timer, generation });
+                self.sched.set(
+                    self.timer_slots[i][timer.index()],
+                    now + after_us,
+                    Event::Timer { node, timer, generation },
+                );
             }
-            Effect::CancelTimer { timer } => self.timer_gen[i][timer.index()] += 1,
+            Effect::CancelTimer { timer } => {
+                self.timer_gen[i][timer.index()] += 1;
+                self.sched.cancel(self.timer_slots[i][timer.index()]);
+            }
             Effect::Write(w) => self.disks[i].write(now, w),
             Effect::Fsync { id, file, then_send } => {
                 let latency = self.scenario.disk.fsync.sample(&mut self.rng_disk[i]);
@@ -1137,9 +1153,13 @@ impl<'a> Cluster<'a> {
                     let g = &mut f.timer_gen[k][timer.index()];
                     *g += 1;
                     let generation = *g;
-                    self.sched.at(now + after_us, Event::ClientTimer { k, timer, generation });
+                    let slot = f.timer_slots[k][timer.index()];
+                    self.sched.set(slot, now + after_us, Event::ClientTimer { k, timer, generation });
                 }
-                ClientEffect::CancelTimer { timer } => f.timer_gen[k][timer.index()] += 1,
+                ClientEffect::CancelTimer { timer } => {
+                    f.timer_gen[k][timer.index()] += 1;
+                    self.sched.cancel(f.timer_slots[k][timer.index()]);
+                }
                 ClientEffect::Event(ev) => {
                     self.client_event(now, k, &ev);
                     let f = self.fleet.as_mut().expect("fleet");

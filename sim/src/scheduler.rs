@@ -1,39 +1,46 @@
 //! The scheduler: virtual time in microseconds and a priority queue of events ordered by
 //! (time, sequence). The sequence number breaks ties in the order events were scheduled,
 //! so equal-time events never depend on heap internals.
-
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+//!
+//! A timer that is re-armed or cancelled keeps one entry, moved in place (`set`,
+//! `cancel`), instead of leaving a dead entry behind for every re-arm: a follower's read
+//! timeout is re-armed by every packet from its leader. Re-arming takes a new sequence
+//! number, as scheduling a new event would, so ties order exactly as if it had been.
 
 /// What the heap orders: when, in which order, and where the event waits. The events
 /// themselves stay put in a slab, so that sifting the heap moves 24 bytes, not a whole
 /// event (which can carry a message or a client request).
-#[derive(PartialEq, Eq)]
+#[derive(Copy, Clone, PartialEq, Eq)]
 struct Key {
     at_us: u64,
     seq: u64,
     slot: u32,
 }
 
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
+impl Key {
+    /// Earlier first; `seq` is unique, so the slot never decides.
+    fn before(&self, other: &Key) -> bool {
+        (self.at_us, self.seq) < (other.at_us, other.seq)
     }
 }
-impl Ord for Key {
-    /// Reversed, so the max-heap pops the earliest event first. `seq` is unique, so the
-    /// slot never decides.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at_us, other.seq).cmp(&(self.at_us, self.seq))
-    }
-}
+
+/// A slot reserved for one timer (`Scheduler::timer_slot`): at most one pending event.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct TimerSlot(u32);
+
+const NOT_QUEUED: usize = usize::MAX;
 
 pub struct Scheduler<E> {
     now_us: u64,
     seq: u64,
-    queue: BinaryHeap<Key>,
-    /// Events by slot; `None` for a free slot.
+    /// A binary min-heap of keys.
+    heap: Vec<Key>,
+    /// Per slot, its key's index in `heap` (`NOT_QUEUED` when it has none).
+    pos: Vec<usize>,
+    /// Events by slot; `None` for a free slot or an unarmed timer.
     slots: Vec<Option<E>>,
+    /// Which slots are reserved for timers (never freed).
+    timer: Vec<bool>,
     free: Vec<u32>,
 }
 
@@ -48,8 +55,10 @@ impl<E> Scheduler<E> {
         Scheduler {
             now_us: 0,
             seq: 0,
-            queue: BinaryHeap::with_capacity(1024),
+            heap: Vec::with_capacity(1024),
+            pos: Vec::with_capacity(1024),
             slots: Vec::with_capacity(1024),
+            timer: Vec::with_capacity(1024),
             free: Vec::new(),
         }
     }
@@ -58,48 +67,139 @@ impl<E> Scheduler<E> {
         self.now_us
     }
 
+    fn new_slot(&mut self, timer: bool) -> u32 {
+        self.slots.push(None);
+        self.pos.push(NOT_QUEUED);
+        self.timer.push(timer);
+        u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pending events")
+    }
+
     /// Schedules `event` at `at_us` (never in the past).
     pub fn at(&mut self, at_us: u64, event: E) {
         assert!(at_us >= self.now_us, "event scheduled in the past: {at_us} < {}", self.now_us);
         self.seq += 1;
         let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = Some(event);
-                slot
-            }
-            None => {
-                self.slots.push(Some(event));
-                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pending events")
-            }
+            Some(slot) => slot,
+            None => self.new_slot(false),
         };
-        self.queue.push(Key { at_us, seq: self.seq, slot });
+        self.slots[slot as usize] = Some(event);
+        self.push(Key { at_us, seq: self.seq, slot });
     }
 
     pub fn after(&mut self, delay_us: u64, event: E) {
         self.at(self.now_us + delay_us, event);
     }
 
+    /// Reserves a slot for a timer, unarmed.
+    pub fn timer_slot(&mut self) -> TimerSlot {
+        TimerSlot(self.new_slot(true))
+    }
+
+    /// Arms timer `t` to fire `event` at `at_us`, replacing its pending event if any; it
+    /// orders as an event scheduled now would.
+    pub fn set(&mut self, t: TimerSlot, at_us: u64, event: E) {
+        assert!(at_us >= self.now_us, "event scheduled in the past: {at_us} < {}", self.now_us);
+        self.seq += 1;
+        let key = Key { at_us, seq: self.seq, slot: t.0 };
+        self.slots[t.0 as usize] = Some(event);
+        match self.pos[t.0 as usize] {
+            NOT_QUEUED => self.push(key),
+            i => {
+                self.heap[i] = key;
+                self.sift_up(i);
+                self.sift_down(i);
+            }
+        }
+    }
+
+    /// Disarms timer `t`: its pending event, if any, is dropped.
+    pub fn cancel(&mut self, t: TimerSlot) {
+        self.slots[t.0 as usize] = None;
+        let i = self.pos[t.0 as usize];
+        if i != NOT_QUEUED {
+            self.remove_at(i);
+        }
+    }
+
     /// Takes the next event and advances the clock to it.
     pub fn pop(&mut self) -> Option<(u64, E)> {
-        let k = self.queue.pop()?;
+        let k = *self.heap.first()?;
+        self.remove_at(0);
         debug_assert!(k.at_us >= self.now_us);
         self.now_us = k.at_us;
         let event = self.slots[k.slot as usize].take().expect("a queued key's slot holds its event");
-        self.free.push(k.slot);
+        if !self.timer[k.slot as usize] {
+            self.free.push(k.slot);
+        }
         Some((k.at_us, event))
     }
 
     /// When the next event is due, without taking it.
     pub fn peek_time(&self) -> Option<u64> {
-        self.queue.peek().map(|k| k.at_us)
+        self.heap.first().map(|k| k.at_us)
     }
 
     pub fn len(&self) -> usize {
-        self.queue.len()
+        self.heap.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
+        self.heap.is_empty()
+    }
+
+    fn push(&mut self, key: Key) {
+        self.heap.push(key);
+        let i = self.heap.len() - 1;
+        self.pos[key.slot as usize] = i;
+        self.sift_up(i);
+    }
+
+    fn remove_at(&mut self, i: usize) {
+        let last = self.heap.len() - 1;
+        self.swap(i, last);
+        let gone = self.heap.pop().expect("not empty");
+        self.pos[gone.slot as usize] = NOT_QUEUED;
+        if i < self.heap.len() {
+            // The key moved into `i` may belong above or below it.
+            self.sift_up(i);
+            self.sift_down(i);
+        }
+    }
+
+    fn swap(&mut self, a: usize, b: usize) {
+        self.heap.swap(a, b);
+        self.pos[self.heap[a].slot as usize] = a;
+        self.pos[self.heap[b].slot as usize] = b;
+    }
+
+    fn sift_up(&mut self, mut i: usize) {
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if !self.heap[i].before(&self.heap[parent]) {
+                break;
+            }
+            self.swap(i, parent);
+            i = parent;
+        }
+    }
+
+    fn sift_down(&mut self, mut i: usize) {
+        let n = self.heap.len();
+        loop {
+            let (l, r) = (2 * i + 1, 2 * i + 2);
+            let mut min = i;
+            if l < n && self.heap[l].before(&self.heap[min]) {
+                min = l;
+            }
+            if r < n && self.heap[r].before(&self.heap[min]) {
+                min = r;
+            }
+            if min == i {
+                break;
+            }
+            self.swap(i, min);
+            i = min;
+        }
     }
 }
 
@@ -118,5 +218,65 @@ mod tests {
         assert_eq!(s.pop(), Some((10, "c")));
         assert_eq!(s.now_us(), 10);
         assert_eq!(s.pop(), None);
+    }
+
+    /// A re-armed timer keeps one entry, and orders as a new event scheduled when it was
+    /// re-armed; a cancelled one never fires.
+    #[test]
+    fn a_timer_moves_instead_of_piling_up() {
+        let mut s = Scheduler::new();
+        let t = s.timer_slot();
+        let u = s.timer_slot();
+        s.set(t, 10, "t at 10");
+        s.at(20, "x");
+        s.set(u, 5, "u");
+        s.set(t, 20, "t at 20");
+        s.cancel(u);
+        assert_eq!(s.len(), 2, "one entry per timer");
+        assert_eq!(s.pop(), Some((20, "x")), "re-armed after x was scheduled: after it");
+        assert_eq!(s.pop(), Some((20, "t at 20")));
+        assert_eq!(s.pop(), None);
+        s.set(t, 30, "again");
+        assert_eq!(s.pop(), Some((30, "again")));
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(crate::strategies::suite_config(64))]
+
+        /// Against a model that keeps every entry and skips dead ones, as the scheduler
+        /// once did: the same events pop at the same times in the same order.
+        #[test]
+        fn timers_pop_as_if_dead_entries_were_skipped(ops in prop::collection::vec((0u8..4, 0usize..3, 0u64..50), 1..200)) {
+            let mut s: Scheduler<(usize, u64)> = Scheduler::new();
+            let slots: Vec<TimerSlot> = (0..3).map(|_| s.timer_slot()).collect();
+            // The model: a sorted list of (at, seq, event), a generation per timer.
+            let mut model: Vec<(u64, u64, Option<usize>, u64, u64)> = Vec::new();
+            let mut generation = [0u64; 3];
+            let mut seq = 0u64;
+            let mut now = 0u64;
+            let mut popped = (Vec::new(), Vec::new());
+            for (k, (op, t, d)) in ops.into_iter().enumerate() {
+                let v = k as u64;
+                match op {
+                    0 => { seq += 1; s.at(now + d, (9, v)); model.push((now + d, seq, None, 0, v)); }
+                    1 => { seq += 1; generation[t] += 1; s.set(slots[t], now + d, (t, v)); model.push((now + d, seq, Some(t), generation[t], v)); }
+                    2 => { generation[t] += 1; s.cancel(slots[t]); }
+                    _ => {
+                        if let Some((at, e)) = s.pop() { now = at; popped.0.push((at, e)); }
+                        model.sort();
+                        while !model.is_empty() {
+                            let (at, _, t, g, v) = model.remove(0);
+                            if t.is_none_or(|t| generation[t] == g) {
+                                popped.1.push((at, (t.unwrap_or(9), v)));
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            prop_assert_eq!(popped.0, popped.1);
+        }
     }
 }
