@@ -64,10 +64,11 @@ enum Event {
         generation: u64,
         msg: Message,
     },
+    /// A server timer fires: its one scheduler entry, moved when re-armed and dropped
+    /// when cancelled or when the process goes down, so it is always current.
     Timer {
         node: Sid,
         timer: Timer,
-        generation: u64,
     },
     FsyncDone {
         node: Sid,
@@ -153,10 +154,10 @@ enum Event {
         k: usize,
         generation: u64,
     },
+    /// A client timer fires (always current, as a server timer).
     ClientTimer {
         k: usize,
         timer: ClientTimer,
-        generation: u64,
     },
     /// The periodic work of client `k` (configuration updates, beats).
     ClientWake {
@@ -195,7 +196,6 @@ struct Fleet {
     recipes: Recipes,
     clients: Vec<Option<Client>>,
     conns: Vec<ClientConn>,
-    timer_gen: Vec<[u64; ClientTimer::COUNT]>,
     /// Each client timer's one entry in the scheduler, moved when re-armed.
     timer_slots: Vec<[TimerSlot; ClientTimer::COUNT]>,
     /// Bumped when the process dies: its wake-ups are dropped.
@@ -236,7 +236,6 @@ pub struct Cluster<'a> {
     /// Bumped at each crash: events addressed to an earlier life are dropped.
     life: Vec<u64>,
     disks: Vec<Disk>,
-    timer_gen: Vec<[u64; Timer::COUNT]>,
     /// Each server timer's one entry in the scheduler, moved when re-armed.
     timer_slots: Vec<[TimerSlot; Timer::COUNT]>,
     /// Connection events to node a about peer b are delivered in order.
@@ -337,7 +336,6 @@ impl<'a> Cluster<'a> {
             nodes: vec![None; n],
             life: vec![0; n],
             disks,
-            timer_gen: vec![[0; Timer::COUNT]; n],
             timer_slots,
             conn_last_us: vec![0; n * n],
             election: vec![ElectionChannel::default(); n * n],
@@ -380,7 +378,6 @@ impl<'a> Cluster<'a> {
                 recipes,
                 clients: vec![None; n],
                 conns: vec![ClientConn::default(); n],
-                timer_gen: vec![[0; ClientTimer::COUNT]; n],
                 timer_slots,
                 life: vec![0; n],
                 isolated: vec![false; n],
@@ -582,12 +579,7 @@ impl<'a> Cluster<'a> {
                 }
                 self.step(to, Input::Message { from, msg }, Some(sent_us));
             }
-            Event::Timer { node, timer, generation } => {
-                let i = Self::idx(node);
-                if self.nodes[i].is_some() && self.timer_gen[i][timer.index()] == generation {
-                    self.step(node, Input::Timer { timer }, None);
-                }
-            }
+            Event::Timer { node, timer } => self.step(node, Input::Timer { timer }, None),
             Event::FsyncDone { node, life, id, file, mark, then_send } => {
                 let i = Self::idx(node);
                 if self.nodes[i].is_none() || self.life[i] != life {
@@ -688,11 +680,7 @@ impl<'a> Cluster<'a> {
                     self.step(server, Input::ClientGone { client: CLIENT_ID_BASE + k as u64 }, None);
                 }
             }
-            Event::ClientTimer { k, timer, generation } => {
-                if self.fleet.as_ref().expect("fleet").timer_gen[k][timer.index()] == generation {
-                    self.client_step(k, ClientInput::Timer { timer }, None);
-                }
-            }
+            Event::ClientTimer { k, timer } => self.client_step(k, ClientInput::Timer { timer }, None),
             Event::ClientWake { k, life } => self.client_wake(now, k, life),
             Event::ClientRestart { k } => self.restart_client(now, k),
             Event::ClientHeal { k } => self.heal_client(now, k),
@@ -766,19 +754,9 @@ impl<'a> Cluster<'a> {
         match effect {
             Effect::Send { to, msg } => self.send(now, node, to, msg),
             Effect::SetTimer { timer, after_us } => {
-                let g = &mut self.timer_gen[i][timer.index()];
-                *g += 1;
-                let generation = *g;
-                self.sched.set(
-                    self.timer_slots[i][timer.index()],
-                    now + after_us,
-                    Event::Timer { node, timer, generation },
-                );
+                self.sched.set(self.timer_slots[i][timer.index()], now + after_us, Event::Timer { node, timer });
             }
-            Effect::CancelTimer { timer } => {
-                self.timer_gen[i][timer.index()] += 1;
-                self.sched.cancel(self.timer_slots[i][timer.index()]);
-            }
+            Effect::CancelTimer { timer } => self.sched.cancel(self.timer_slots[i][timer.index()]),
             Effect::Write(w) => self.disks[i].write(now, w),
             Effect::Fsync { id, file, then_send } => {
                 let latency = self.scenario.disk.fsync.sample(&mut self.rng_disk[i]);
@@ -1150,16 +1128,10 @@ impl<'a> Cluster<'a> {
                     }
                 }
                 ClientEffect::SetTimer { timer, after_us } => {
-                    let g = &mut f.timer_gen[k][timer.index()];
-                    *g += 1;
-                    let generation = *g;
                     let slot = f.timer_slots[k][timer.index()];
-                    self.sched.set(slot, now + after_us, Event::ClientTimer { k, timer, generation });
+                    self.sched.set(slot, now + after_us, Event::ClientTimer { k, timer });
                 }
-                ClientEffect::CancelTimer { timer } => {
-                    f.timer_gen[k][timer.index()] += 1;
-                    self.sched.cancel(f.timer_slots[k][timer.index()]);
-                }
+                ClientEffect::CancelTimer { timer } => self.sched.cancel(f.timer_slots[k][timer.index()]),
                 ClientEffect::Event(ev) => {
                     self.client_event(now, k, &ev);
                     let f = self.fleet.as_mut().expect("fleet");
@@ -1291,8 +1263,8 @@ impl<'a> Cluster<'a> {
         f.life[k] += 1;
         f.paused[k] = false;
         f.backlog[k].clear();
-        for g in f.timer_gen[k].iter_mut() {
-            *g += 1;
+        for t in f.timer_slots[k] {
+            self.sched.cancel(t);
         }
         f.recipes.went_down(k, now);
         self.data.client_gone(CLIENT_ID_BASE + k as u64);
@@ -1419,8 +1391,8 @@ impl<'a> Cluster<'a> {
         self.stats.server_left(now, s);
         self.nodes[i] = None;
         self.life[i] += 1;
-        for g in self.timer_gen[i].iter_mut() {
-            *g += 1;
+        for t in self.timer_slots[i] {
+            self.sched.cancel(t);
         }
         if self.check {
             if let Some(v) = self.checker.crashed(now, s, self.disks[i].durable().history()) {
