@@ -90,9 +90,10 @@ impl Disk {
         // The journal commit takes the log's writes up to its last truncation (the earlier
         // appends with it: a simplification, they are in the page cache before the cut).
         let log = &self.queues[Self::queue_index(DiskFile::Log)];
-        let journal = match log.pending.iter().rposition(|(_, w)| matches!(w, DiskWrite::Truncate(_))) {
-            Some(k) if self.ordered_metadata => log.durable_count() + k as u64 + 1,
-            _ => 0,
+        let last_cut = || log.pending.iter().rposition(|(_, w)| matches!(w, DiskWrite::Truncate(_)));
+        let journal = match self.ordered_metadata.then(last_cut).flatten() {
+            Some(k) => log.durable_count() + k as u64 + 1,
+            None => 0,
         };
         self.journal.push_back(journal);
         (done, self.file(file).issued)
