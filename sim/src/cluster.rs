@@ -11,7 +11,7 @@ use crate::scenario::{FaultAction, RandomFaults, Retire, Scenario};
 use crate::scheduler::{Scheduler, TimerSlot};
 use crate::summary::{RunReport, Stats};
 use crate::trace::{feed, hash_hex, FaultEvent, StableHasher, TraceHeader, TraceRecord, Tracer};
-use crate::workload::{Recipes, Role, CLIENT_ID_BASE};
+use crate::workload::{cnxn_client, cnxn_id, Recipes, Role, CLIENT_ID_BASE};
 use std::hash::Hasher;
 use std::io::Write;
 use zab::client::{Client, ClientConfig, ClientEffect, ClientEvent, ClientInput, ClientTimer};
@@ -148,11 +148,10 @@ enum Event {
         server: Sid,
         generation: u64,
     },
-    /// A server learns the connection of client `k` closed.
+    /// A server learns that connection `cnxn` closed.
     ClientGone {
         server: Sid,
-        k: usize,
-        generation: u64,
+        cnxn: u64,
     },
     /// A client timer fires (always current, as a server timer).
     ClientTimer {
@@ -186,6 +185,12 @@ struct ClientConn {
     server: Option<Sid>,
     /// Bumped at each new connection and each break: older messages are dropped.
     generation: u64,
+    /// The id the server knows this connection by (ZooKeeper's `ServerCnxn`): a fresh one
+    /// per connection attempt, so an answer on a connection the client has left is never
+    /// read on its next one, even to the same server.
+    cnxn: u64,
+    /// Connections this client has opened, for the next `cnxn`.
+    opened: u64,
     /// FIFO: nothing is delivered before the previous message in the same direction.
     to_server_last_us: u64,
     to_client_last_us: u64,
@@ -659,7 +664,7 @@ impl<'a> Cluster<'a> {
                 let f = self.fleet.as_ref().expect("client events need a fleet");
                 let c = &f.conns[k];
                 if c.generation == generation && c.server == Some(server) && self.nodes[Self::idx(server)].is_some() {
-                    let input = Input::Client { client: CLIENT_ID_BASE + k as u64, request: *request };
+                    let input = Input::Client { client: c.cnxn, request: *request };
                     self.step(server, input, Some(sent_us));
                 }
             }
@@ -673,11 +678,9 @@ impl<'a> Cluster<'a> {
                     self.client_step(k, ClientInput::ConnectionLost { server }, None);
                 }
             }
-            Event::ClientGone { server, k, generation } => {
-                let c = &self.fleet.as_ref().expect("fleet").conns[k];
-                let reconnected_here = c.server == Some(server) && c.generation > generation;
-                if self.nodes[Self::idx(server)].is_some() && !reconnected_here {
-                    self.step(server, Input::ClientGone { client: CLIENT_ID_BASE + k as u64 }, None);
+            Event::ClientGone { server, cnxn } => {
+                if self.nodes[Self::idx(server)].is_some() {
+                    self.step(server, Input::ClientGone { client: cnxn }, None);
                 }
             }
             Event::ClientTimer { k, timer } => self.client_step(k, ClientInput::Timer { timer }, None),
@@ -816,8 +819,8 @@ impl<'a> Cluster<'a> {
 
     fn on_client_reply(&mut self, now: u64, server: Sid, client: u64, reply: ClientReply) {
         self.stats.run.client_replies += 1;
-        if client >= CLIENT_ID_BASE && client != PROBE_CLIENT {
-            self.reply_to_client(now, server, (client - CLIENT_ID_BASE) as usize, reply);
+        if let Some(k) = cnxn_client(client) {
+            self.reply_to_client(now, server, k, client, reply);
             return;
         }
         match reply {
@@ -1103,6 +1106,8 @@ impl<'a> Cluster<'a> {
                     let c = &mut f.conns[k];
                     if matches!(request, ClientRequest::Connect { .. }) {
                         c.generation += 1;
+                        c.opened += 1;
+                        c.cnxn = cnxn_id(k, c.opened);
                         c.server = Some(to);
                         c.to_server_last_us = 0;
                         c.to_client_last_us = 0;
@@ -1120,11 +1125,10 @@ impl<'a> Cluster<'a> {
                 ClientEffect::Close { server } => {
                     let c = &mut f.conns[k];
                     if c.server == Some(server) {
-                        let generation = c.generation;
                         c.generation += 1;
                         c.server = None;
                         let d = self.scenario.network.delay.sample(&mut self.rng_clients);
-                        self.sched.at(now + d, Event::ClientGone { server, k, generation });
+                        self.sched.at(now + d, Event::ClientGone { server, cnxn: c.cnxn });
                     }
                 }
                 ClientEffect::SetTimer { timer, after_us } => {
@@ -1181,11 +1185,13 @@ impl<'a> Cluster<'a> {
         self.tracer.record(TraceRecord::ClientEvent { t_us: now, client: k as u64, event: Box::new(ev.clone()) });
     }
 
-    /// A server answered service client `k`: it travels back on the connection it came on.
-    fn reply_to_client(&mut self, now: u64, server: Sid, k: usize, reply: ClientReply) {
+    /// A server answered service client `k` on connection `cnxn`: the answer travels back
+    /// on that connection, and is lost when the client has closed it (ZooKeeper writes it to
+    /// the request's own `ServerCnxn`, never to a newer one).
+    fn reply_to_client(&mut self, now: u64, server: Sid, k: usize, cnxn: u64, reply: ClientReply) {
         let f = self.fleet.as_mut().expect("a service client's reply needs a fleet");
         let c = &mut f.conns[k];
-        if c.server != Some(server) || f.isolated[k] || f.clients[k].is_none() {
+        if c.server != Some(server) || c.cnxn != cnxn || f.isolated[k] || f.clients[k].is_none() {
             return;
         }
         let d = self.scenario.network.delay.sample(&mut self.rng_clients);
@@ -1228,15 +1234,15 @@ impl<'a> Cluster<'a> {
         let Some(server) = c.server else { return };
         // The connection is dead for good: nothing more travels on it, even once the link
         // is back (TCP delivers all of a connection's bytes in order or breaks it).
-        let old = c.generation;
         c.generation += 1;
         c.server = None;
         let generation = c.generation;
+        let cnxn = c.cnxn;
         if f.clients[k].is_some() {
             self.sched.at(now + detect, Event::ClientLost { k, server, generation });
         }
         if tell_server {
-            self.sched.at(now + detect, Event::ClientGone { server, k, generation: old });
+            self.sched.at(now + detect, Event::ClientGone { server, cnxn });
         }
     }
 

@@ -641,10 +641,10 @@ pub fn describe_record(r: &TraceRecord) -> String {
                 Input::Start => "start".to_string(),
                 Input::Durable { fsync } => format!("fsync {fsync} durable"),
                 Input::Client { client, request } => match request {
-                    zab::node::ClientRequest::Op { xid, call } => format!("client {client} xid {xid}: {call:?}"),
-                    r => format!("client {client}: {r:?}"),
+                    zab::node::ClientRequest::Op { xid, call } => format!("{} xid {xid}: {call:?}", who(*client)),
+                    r => format!("{}: {r:?}", who(*client)),
                 },
-                Input::ClientGone { client } => format!("client {client}'s connection closed"),
+                Input::ClientGone { client } => format!("{} closed", who(*client)),
             };
             format!("{:>12}  server {node}: {what}", fmt_us(*t_us))
         }
@@ -703,6 +703,15 @@ pub fn describe_record(r: &TraceRecord) -> String {
             format!("{:>12}  client {client}: {event:?}", fmt_us(*t_us))
         }
         TraceRecord::Header(_) | TraceRecord::End { .. } => String::new(),
+    }
+}
+
+/// How a trace names the sender of a client request: a service client's connection, or a
+/// raw-write client.
+fn who(client: u64) -> String {
+    match (crate::workload::cnxn_client(client), crate::workload::cnxn_number(client)) {
+        (Some(k), Some(n)) => format!("client {k} (connection {n})"),
+        _ => format!("client {client}"),
     }
 }
 
