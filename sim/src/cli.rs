@@ -2,11 +2,11 @@
 
 use crate::cluster::{run, RunOptions};
 use crate::scenario::Scenario;
-use crate::sweep::{sweep, SweepOptions};
+use crate::sweep::{sweep_into, SeedOutcome, SweepOptions, Tally};
 use clap::{Parser, Subcommand};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use zab::release::Release;
 use zab::Variant;
@@ -97,9 +97,14 @@ enum Command {
         /// the seeds already running finish.
         #[arg(long)]
         stop_on_failure: bool,
-        /// Write one JSON line per seed with its outcome and metrics.
+        /// Write one JSON line per seed with its outcome and metrics, in seed order, as the
+        /// seeds finish.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Skip the seeds whose lines `--out` already holds (a sweep that was interrupted),
+        /// after checking they are this sweep's, and append the rest.
+        #[arg(long, requires = "out")]
+        resume: bool,
         /// Run only shard K of N (every N-th seed from the K-th). `auto/N` takes K from
         /// JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs) or SLURM_ARRAY_TASK_ID (Slurm).
         #[arg(long, value_name = "K/N", value_parser = parse_shard)]
@@ -249,7 +254,19 @@ pub fn main() -> ExitCode {
             cmd_run(scenario, seed, trace, (variant, zookeeper), until_ms, json, window)
         }
         Command::Replay { trace } => cmd_replay(trace),
-        Command::Sweep { scenario, seeds, jobs, variant, zookeeper, json, no_check, stop_on_failure, out, shard } => {
+        Command::Sweep {
+            scenario,
+            seeds,
+            jobs,
+            variant,
+            zookeeper,
+            json,
+            no_check,
+            stop_on_failure,
+            out,
+            resume,
+            shard,
+        } => {
             let shard = match shard.map(resolve_shard).transpose() {
                 Ok(s) => s,
                 Err(e) => {
@@ -257,7 +274,7 @@ pub fn main() -> ExitCode {
                     return ExitCode::from(EXIT_BAD_INPUT);
                 }
             };
-            let flags = SweepFlags { jobs, variant, zookeeper, json, no_check, stop_on_failure, out, shard };
+            let flags = SweepFlags { jobs, variant, zookeeper, json, no_check, stop_on_failure, out, resume, shard };
             cmd_sweep(scenario, seeds, flags)
         }
         Command::Merge { files, out } => cmd_merge(files, out),
@@ -290,6 +307,39 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Refuses to write `out` over one of the command's inputs (`--trace scenario.toml` once
+/// replaced the scenario with the trace): the same file, however it is named (a symlink, a
+/// hard link, `./x`). An output that does not exist yet is no input.
+fn refuse_input(flag: &str, out: &Path, inputs: &[&Path]) -> Result<(), String> {
+    match inputs.iter().find(|i| same_file(out, i)) {
+        Some(input) => {
+            Err(format!("{flag} {}: is the input {}: refusing to overwrite it", out.display(), input.display()))
+        }
+        None => Ok(()),
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+    }
+}
+
+/// Prints bad input the one way: `error: ...`, exit 2.
+fn bad_input(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
 fn cmd_run(
     path: PathBuf,
     seed: u64,
@@ -306,52 +356,136 @@ fn cmd_run(
     let mut opts = RunOptions::new(seed);
     opts.variant = variant;
     opts.release = zookeeper;
-    opts.until_us = until_ms.map(|ms| ms * 1000);
+    opts.until_us = match until_ms.map(|ms| ms.checked_mul(1000)) {
+        Some(None) => return bad_input("--until-ms: too large (the simulated clock counts u64 microseconds)"),
+        Some(Some(us)) => Some(us),
+        None => None,
+    };
     opts.scenario_path = path.display().to_string();
+    let mut sinks: Vec<Box<dyn Write + Send>> = Vec::new();
     if let Some(t) = &trace {
+        if let Err(e) = refuse_input("--trace", t, &[&path]) {
+            return bad_input(e);
+        }
         match std::fs::File::create(t) {
-            Ok(f) => opts.trace = Some(Box::new(BufWriter::new(f))),
-            Err(e) => {
-                eprintln!("error: --trace {}: cannot create: {e}", t.display());
-                return ExitCode::from(EXIT_BAD_INPUT);
-            }
+            Ok(f) => sinks.push(Box::new(BufWriter::new(f))),
+            Err(e) => return bad_input(format!("--trace {}: cannot create: {e}", t.display())),
         }
     }
-    let memory = crate::trace::SharedBuffer::default();
-    if window.is_some() && trace.is_none() {
-        opts.trace = Some(Box::new(memory.clone()));
-    }
-    let report = run(&scenario, opts);
     if let Some((from, to)) = window {
-        let text = match &trace {
-            Some(t) => std::fs::read_to_string(t).unwrap_or_default(),
-            None => String::from_utf8_lossy(&memory.contents()).into_owned(),
-        };
-        print_window(&text, from, to);
+        outln!("events {from}..={}:", if to == u64::MAX { "end".to_string() } else { to.to_string() });
+        sinks.push(Box::new(BufWriter::new(EventWindow::new(from, to))));
     }
+    opts.trace = match sinks.len() {
+        0 => None,
+        1 => sinks.pop(),
+        _ => Some(Box::new(Tee(sinks))),
+    };
+    let report = run(&scenario, opts);
     if json {
         outln!("{}", serde_json::to_string_pretty(&report).expect("reports serialize"));
+    } else if report.violation.is_some() {
+        let v = report.variant;
+        // The replay command goes before the summary's last line, the trace hash.
+        let text = report.to_string();
+        let (body, last) = text.rsplit_once('\n').unwrap_or(("", &text));
+        outln!("{body}");
+        outln!("replay: zabsim run {} --seed {seed} --variant {v} --trace run.jsonl", path.display());
+        outln!("{last}");
     } else {
-        if report.violation.is_some() {
-            let v = report.variant;
-            // The replay command goes before the summary's last line, the trace hash.
-            let text = report.to_string();
-            let (body, last) = text.rsplit_once('\n').unwrap_or(("", &text));
-            outln!("{body}");
-            outln!("replay: zabsim run {} --seed {seed} --variant {v} --trace run.jsonl", path.display());
-            outln!("{last}");
-        } else {
-            outln!("{report}");
-        }
+        outln!("{report}");
     }
     if let Some(e) = &report.trace_error {
-        eprintln!("error: writing the trace failed: {e}");
-        return ExitCode::from(EXIT_BAD_INPUT);
+        return bad_input(format!("writing the trace failed: {e}"));
     }
     if report.violation.is_some() {
         ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Writes a trace to several sinks (the `--trace` file and an event window).
+struct Tee(Vec<Box<dyn Write + Send>>);
+
+impl Write for Tee {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        for w in &mut self.0 {
+            w.write_all(b)?;
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|w| w.flush())
+    }
+}
+
+/// `run --from-event K --to-event L`: prints events K to L, each with the observations it
+/// caused, from the trace as the run writes it. Nothing is kept, so a window of a long run
+/// costs no memory.
+struct EventWindow {
+    from: u64,
+    to: u64,
+    /// The event the lines being written belong to.
+    current: u64,
+    partial: Vec<u8>,
+}
+
+/// What the window needs of a line to know which event it belongs to.
+#[derive(serde::Deserialize)]
+struct EventNumber {
+    kind: String,
+    i: Option<u64>,
+}
+
+impl EventWindow {
+    fn new(from: u64, to: u64) -> EventWindow {
+        EventWindow { from, to, current: 0, partial: Vec::new() }
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        if self.current > self.to {
+            return;
+        }
+        let Ok(n) = serde_json::from_slice::<EventNumber>(line) else { return };
+        if matches!(n.kind.as_str(), "input" | "fault") {
+            self.current = n.i.unwrap_or(self.current);
+        }
+        if self.current < self.from || self.current > self.to {
+            return;
+        }
+        let Ok(r) = serde_json::from_slice::<crate::trace::TraceRecord>(line) else { return };
+        let text = crate::summary::describe_record(&r);
+        if text.is_empty() {
+            return;
+        }
+        match r {
+            crate::trace::TraceRecord::Input { i, .. } => outln!("  #{i:<8}{text}"),
+            _ => outln!("  {:9}{text}", ""),
+        }
+    }
+}
+
+impl Write for EventWindow {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let mut rest = bytes;
+        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
+            if self.partial.is_empty() {
+                self.line(&rest[..i]);
+            } else {
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(&rest[..i]);
+                self.line(&line);
+                line.clear();
+                self.partial = line;
+            }
+            rest = &rest[i + 1..];
+        }
+        self.partial.extend_from_slice(rest);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -364,11 +498,12 @@ struct SweepFlags {
     no_check: bool,
     stop_on_failure: bool,
     out: Option<PathBuf>,
+    resume: bool,
     shard: Option<(u64, u64)>,
 }
 
 fn cmd_sweep(path: PathBuf, seeds: Range<u64>, flags: SweepFlags) -> ExitCode {
-    let SweepFlags { jobs, variant, zookeeper, json, no_check, stop_on_failure, out, shard } = flags;
+    let SweepFlags { jobs, variant, zookeeper, json, no_check, stop_on_failure, out, resume, shard } = flags;
     let scenario = match load(&path) {
         Ok(s) => s,
         Err(code) => return code,
@@ -384,13 +519,26 @@ fn cmd_sweep(path: PathBuf, seeds: Range<u64>, flags: SweepFlags) -> ExitCode {
         stop_on_failure,
         shard,
     };
-    let (summary, outcomes) = sweep(&scenario, &opts);
+    let mut done = Tally::default();
+    let mut file = None;
     if let Some(out) = &out {
-        if let Err(e) = write_outcomes(out, &outcomes) {
-            eprintln!("error: --out {}: {e}", out.display());
-            return ExitCode::from(EXIT_BAD_INPUT);
+        match open_out(out, &path, resume, &scenario, &opts) {
+            Ok((f, d)) => (file, done) = (Some(f), d),
+            Err(e) => return bad_input(e),
         }
     }
+    let out_name = out.as_ref().map(|o| o.display().to_string()).unwrap_or_default();
+    // Each line is flushed as it is written: an interrupted sweep leaves every seed it
+    // handed out, and `--resume` goes on from there.
+    let mut each = |o: SeedOutcome| -> Result<(), String> {
+        let Some(w) = file.as_mut() else { return Ok(()) };
+        let line = serde_json::to_string(&o).expect("outcomes serialize");
+        writeln!(w, "{line}").and_then(|()| w.flush()).map_err(|e| format!("--out {out_name}: cannot write: {e}"))
+    };
+    let summary = match sweep_into(&scenario, &opts, done, &mut each) {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
     let mut stdout = std::io::stdout().lock();
     if json {
         let _ = writeln!(stdout, "{}", serde_json::to_string(&summary).expect("summaries serialize"));
@@ -412,45 +560,66 @@ fn cmd_sweep(path: PathBuf, seeds: Range<u64>, flags: SweepFlags) -> ExitCode {
     }
 }
 
-fn write_outcomes(path: &std::path::Path, outcomes: &[crate::sweep::SeedOutcome]) -> std::io::Result<()> {
-    let mut w = BufWriter::new(std::fs::File::create(path)?);
-    for o in outcomes {
-        writeln!(w, "{}", serde_json::to_string(o).expect("outcomes serialize"))?;
+/// Opens `sweep --out`: created afresh, or with `--resume` checked (see
+/// [`crate::sweep::read_resumed`]), cut after its last complete line and appended to.
+fn open_out(
+    out: &Path,
+    scenario_path: &Path,
+    resume: bool,
+    scenario: &crate::scenario::Scenario,
+    opts: &SweepOptions,
+) -> Result<(BufWriter<std::fs::File>, Tally), String> {
+    use std::io::Seek;
+    refuse_input("--out", out, &[scenario_path])?;
+    let name = out.display();
+    if !resume {
+        let f = std::fs::File::create(out).map_err(|e| format!("--out {name}: cannot create: {e}"))?;
+        return Ok((BufWriter::new(f), Tally::default()));
     }
-    w.flush()
-}
-
-fn read_outcomes(path: &std::path::Path) -> Result<Vec<crate::sweep::SeedOutcome>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    crate::trace::parse_json_lines(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let r = crate::sweep::read_resumed(out, scenario, opts).map_err(|e| format!("--resume: {e}"))?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(out)
+        .map_err(|e| format!("--out {name}: cannot open: {e}"))?;
+    f.set_len(r.keep_bytes).map_err(|e| format!("--out {name}: cannot cut its incomplete last line: {e}"))?;
+    f.seek(std::io::SeekFrom::End(0)).map_err(|e| format!("--out {name}: {e}"))?;
+    if r.dropped_partial {
+        eprintln!("--resume: {name}: its last line was incomplete (the sweep stopped while writing it): it runs again");
+    }
+    Ok((BufWriter::new(f), r.done))
 }
 
 fn cmd_merge(files: Vec<PathBuf>, out: PathBuf) -> ExitCode {
-    let mut shards = Vec::new();
-    for f in &files {
-        match read_outcomes(f) {
-            Ok(o) => shards.push(o),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(EXIT_BAD_INPUT);
-            }
-        }
+    let inputs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    if let Err(e) = refuse_input("-o", &out, &inputs) {
+        return bad_input(e);
     }
-    let merged = match crate::sweep::merge(shards) {
+    // Written beside the output and renamed into place: a refused merge leaves no half file.
+    let partial = out.with_file_name(format!(
+        ".{}.partial-{}",
+        out.file_name().map_or("merge".into(), |n| n.to_string_lossy()),
+        std::process::id()
+    ));
+    let file = match std::fs::File::create(&partial) {
+        Ok(f) => f,
+        Err(e) => return bad_input(format!("-o {}: cannot create: {e}", out.display())),
+    };
+    let merged = crate::sweep::merge_files(&files, &mut BufWriter::new(file)).and_then(|m| {
+        std::fs::rename(&partial, &out).map_err(|e| format!("-o {}: cannot write: {e}", out.display()))?;
+        Ok(m)
+    });
+    let (seeds, failing) = match merged {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_BAD_INPUT);
+            let _ = std::fs::remove_file(&partial);
+            return bad_input(e);
         }
     };
-    if let Err(e) = write_outcomes(&out, &merged) {
-        eprintln!("error: -o {}: {e}", out.display());
-        return ExitCode::from(EXIT_BAD_INPUT);
-    }
-    let failing: Vec<String> = merged.iter().filter(|o| o.violation.is_some()).map(|o| o.seed.to_string()).collect();
+    let failing: Vec<String> = failing.iter().map(u64::to_string).collect();
     outln!(
-        "merged {} seeds from {} files into {}; {} failing{}",
-        merged.len(),
+        "merged {seeds} seeds from {} files into {}; {} failing{}",
         files.len(),
         out.display(),
         failing.len(),
@@ -459,139 +628,72 @@ fn cmd_merge(files: Vec<PathBuf>, out: PathBuf) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Prints the events numbered `from..=to`, each with the observations it caused.
-fn print_window(text: &str, from: u64, to: u64) {
-    let Ok(records) = crate::trace::parse_trace(text) else { return };
-    let mut current = 0;
-    outln!("events {from}..={}:", if to == u64::MAX { "end".to_string() } else { to.to_string() });
-    for r in &records {
-        match r {
-            crate::trace::TraceRecord::Input { i, .. } => current = *i,
-            crate::trace::TraceRecord::Fault { i, .. } => current = *i,
-            _ => {}
-        }
-        let line = crate::summary::describe_record(r);
-        if current >= from && current <= to && !line.is_empty() {
-            match r {
-                crate::trace::TraceRecord::Input { i, .. } => outln!("  #{i:<8}{line}"),
-                _ => outln!("  {:9}{line}", ""),
-            }
-        }
-    }
-}
-
 fn cmd_replay(path: PathBuf) -> ExitCode {
-    use crate::trace::TraceRecord;
-    let fail = |msg: String| {
-        eprintln!("error: {}: {msg}", path.display());
-        ExitCode::from(EXIT_BAD_INPUT)
-    };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("cannot read: {e}")),
-    };
-    let recorded = match crate::trace::parse_trace(&text) {
+    let recorded = match crate::replay::Recorded::open(&path) {
         Ok(r) => r,
-        Err(e) => return fail(e),
+        Err(e) => return bad_input(e),
     };
-    let Some(TraceRecord::Header(h)) = recorded.first() else {
-        return fail("the first line is not a trace header".into());
-    };
+    let h = recorded.header().clone();
     if h.tool_version != env!("CARGO_PKG_VERSION") {
         eprintln!("warning: the trace was written by zabsim {}, this is {}", h.tool_version, env!("CARGO_PKG_VERSION"));
     }
-    let scenario = match Scenario::load(std::path::Path::new(&h.scenario_path)) {
-        Ok(s) => s,
-        Err(e) => return fail(format!("its scenario: {e}")),
-    };
-    let hash = crate::trace::hash_hex(scenario.content_hash());
-    if hash != h.scenario_hash {
-        return fail(format!(
-            "the scenario {} changed since the trace was written (content hash {hash}, the trace has {})",
-            h.scenario_path, h.scenario_hash
-        ));
-    }
-    let variant = match h.variant.parse::<Variant>() {
-        Ok(v) => v,
-        Err(e) => return fail(e),
-    };
-    let memory = crate::trace::SharedBuffer::default();
-    let release = match h.zookeeper.parse::<Release>() {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
-    let mut opts = RunOptions::new(h.seed);
-    opts.variant = Some(variant);
-    opts.release = Some(release);
-    opts.scenario_path = h.scenario_path.clone();
-    opts.trace = Some(Box::new(memory.clone()));
-    let report = run(&scenario, opts);
-    let again = match crate::trace::parse_trace(&String::from_utf8_lossy(&memory.contents())) {
-        Ok(r) => r,
-        Err(e) => return fail(format!("the new run's trace: {e}")),
-    };
-    let recorded_hash = recorded.iter().rev().find_map(|r| match r {
-        TraceRecord::End { trace_hash, .. } => Some(trace_hash.clone()),
-        _ => None,
-    });
-    let now_hash = crate::trace::hash_hex(report.trace_hash);
-    match recorded.iter().zip(&again).position(|(a, b)| a != b) {
-        None if recorded.len() == again.len() && recorded_hash.as_deref() == Some(now_hash.as_str()) => {
+    match recorded.replay() {
+        Err(e) => bad_input(e),
+        Ok(crate::replay::Verdict::Same { events, trace_hash }) => {
             outln!(
-                "replayed {} seed {} variant {}: {} events, trace-hash {now_hash} matches",
+                "replayed {} seed {} variant {}: {events} events, trace-hash {trace_hash} matches",
                 h.scenario,
                 h.seed,
-                variant,
-                report.events
+                h.variant
             );
             ExitCode::SUCCESS
         }
-        first => {
-            let at = first.unwrap_or(recorded.len().min(again.len()));
-            outln!("the replay differs from the trace at line {}:", at + 1);
-            let show = |r: Option<&TraceRecord>| {
-                r.map_or("(nothing)".to_string(), |r| serde_json::to_string(r).expect("records serialize"))
-            };
-            outln!("  recorded: {}", show(recorded.get(at)));
-            outln!("  replayed: {}", show(again.get(at)));
-            outln!("trace-hash recorded {}, replayed {now_hash}", recorded_hash.unwrap_or_else(|| "(none)".into()));
+        Ok(crate::replay::Verdict::Differs { line, recorded, replayed, recorded_hash, replayed_hash, hint }) => {
+            outln!("the replay differs from the trace at line {line}:");
+            outln!("  recorded: {}", recorded.as_deref().unwrap_or("(nothing)"));
+            outln!("  replayed: {}", replayed.as_deref().unwrap_or("(nothing)"));
+            outln!("trace-hash recorded {}, replayed {replayed_hash}", recorded_hash.as_deref().unwrap_or("(none)"));
+            if let Some(hint) = hint {
+                outln!("hint: {hint}");
+            }
             ExitCode::from(EXIT_FAILED)
         }
     }
 }
 
 fn cmd_diagram(trace: PathBuf, out: PathBuf, opts: crate::diagram::DiagramOptions) -> ExitCode {
+    if let Err(e) = refuse_input("-o", &out, &[&trace]) {
+        return bad_input(e);
+    }
     let page = match crate::diagram::render(&trace, &opts) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
+        Err(e) => return bad_input(e),
     };
     if let Err(e) = std::fs::write(&out, &page) {
-        eprintln!("error: -o {}: cannot write: {e}", out.display());
-        return ExitCode::from(EXIT_BAD_INPUT);
+        return bad_input(format!("-o {}: cannot write: {e}", out.display()));
     }
     outln!("wrote {} ({} bytes): open it in a browser", out.display(), page.len());
     ExitCode::SUCCESS
 }
 
 fn cmd_report(sweep: PathBuf, vs: Option<PathBuf>, out: PathBuf) -> ExitCode {
-    let fail = |e: String| {
-        eprintln!("error: {e}");
-        ExitCode::from(EXIT_BAD_INPUT)
-    };
     let main = match crate::report::load(&sweep) {
         Ok(s) => s,
-        Err(e) => return fail(e),
+        Err(e) => return bad_input(e),
     };
     let other = match vs.as_deref().map(crate::report::load).transpose() {
         Ok(o) => o,
-        Err(e) => return fail(e),
+        Err(e) => return bad_input(e),
     };
     let report = crate::report::build(&main, other.as_ref(), &out.display().to_string());
+    let inputs: Vec<&Path> = std::iter::once(sweep.as_path()).chain(vs.as_deref()).collect();
+    for (name, _) in &report.files {
+        if let Err(e) = refuse_input("-o", &out.join(name), &inputs) {
+            return bad_input(e);
+        }
+    }
     if let Err(e) = report.write(&out) {
-        return fail(format!("-o {e}"));
+        return bad_input(format!("-o {e}"));
     }
     let names: Vec<&str> = report.files.iter().map(|f| f.0.as_str()).collect();
     outln!("wrote {}: {}", out.display(), names.join(", "));
@@ -603,6 +705,10 @@ fn cmd_shrink(path: PathBuf, seed: u64, variant: Option<Variant>, out: Option<Pa
         Ok(s) => s,
         Err(code) => return code,
     };
+    // Checked before shrinking, which takes a while, and again for the default name below.
+    if let Some(Err(e)) = out.as_deref().map(|o| refuse_input("-o", o, &[&path])) {
+        return bad_input(e);
+    }
     let shrunk = match crate::shrink::shrink(&scenario, seed, variant) {
         Ok(s) => s,
         Err(e) => {
@@ -611,6 +717,9 @@ fn cmd_shrink(path: PathBuf, seed: u64, variant: Option<Variant>, out: Option<Pa
         }
     };
     let out = out.unwrap_or_else(|| PathBuf::from(format!("{}.toml", shrunk.scenario.name)));
+    if let Err(e) = refuse_input("-o", &out, &[&path]) {
+        return bad_input(e);
+    }
     if let Err(e) = std::fs::write(&out, shrunk.scenario.to_toml()) {
         eprintln!("error: -o {}: {e}", out.display());
         return ExitCode::from(EXIT_BAD_INPUT);
@@ -643,5 +752,22 @@ mod tests {
         assert_eq!(parse_seeds("7").unwrap(), 7..8);
         assert!(parse_seeds("5..3").unwrap_err().contains("empty"));
         assert!(parse_seeds("a..3").unwrap_err().contains("not a seed"));
+    }
+
+    #[test]
+    fn an_output_is_an_input_under_any_of_its_names() {
+        let dir = std::env::temp_dir().join(format!("zabsim-cli-same-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("in.toml");
+        std::fs::write(&input, "x").unwrap();
+        let hard = dir.join("hard.toml");
+        let _ = std::fs::remove_file(&hard);
+        std::fs::hard_link(&input, &hard).unwrap();
+        for same in [input.clone(), dir.join(".").join("in.toml"), hard] {
+            let e = refuse_input("--trace", &same, &[&input]).unwrap_err();
+            assert!(e.ends_with("refusing to overwrite it"), "{e}");
+        }
+        assert!(refuse_input("--trace", &dir.join("new.jsonl"), &[&input]).is_ok(), "a file yet to be written");
+        assert!(refuse_input("--trace", &dir.join("other"), &[&dir.join("missing")]).is_ok());
     }
 }

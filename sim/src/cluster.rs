@@ -329,6 +329,7 @@ impl<'a> Cluster<'a> {
                 variant: variant.name().to_string(),
                 zookeeper: release.name().to_string(),
                 tool_version: env!("CARGO_PKG_VERSION").to_string(),
+                until_us: opts.until_us,
             })));
         }
         let mut sched = Scheduler::new();

@@ -18,7 +18,6 @@ use crate::svg::escape;
 use crate::trace::{FaultEvent, TraceHeader, TraceRecord};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::Path;
 use zab::node::{Input, Observation};
 use zab::{Message, ServerState, Sid};
@@ -317,6 +316,48 @@ fn detail(msg: &Message) -> String {
     }
 }
 
+/// Every server id a record names is one a run can have, and a message was sent before it
+/// was delivered: lanes are drawn for servers 1 to the largest id, so an id from a crafted
+/// line once made the page allocate a lane for each of billions of servers.
+fn check_ranges(rec: &TraceRecord) -> Result<(), String> {
+    let max = crate::scenario::SERVERS_MAX;
+    let sid = |what: &str, s: Sid| {
+        if (1..=max).contains(&s) {
+            Ok(())
+        } else {
+            Err(format!("{what}: {s} is not a server id (1 to {max})"))
+        }
+    };
+    match rec {
+        TraceRecord::Input { t_us, node, sent_us, input, .. } => {
+            sid("node", *node)?;
+            if let Input::Message { from, .. } = input {
+                sid("input.from", *from)?;
+            }
+            match sent_us {
+                Some(s) if s > t_us => Err(format!("sent_us: {s} is after its delivery at t_us {t_us}")),
+                _ => Ok(()),
+            }
+        }
+        TraceRecord::Observe { node, .. } => sid("node", *node),
+        TraceRecord::Fault { fault, .. } => match fault {
+            FaultEvent::Crash { server }
+            | FaultEvent::Restart { server }
+            | FaultEvent::Exit { server, .. }
+            | FaultEvent::Retire { server }
+            | FaultEvent::Join { server } => sid("fault.server", *server),
+            FaultEvent::Cut { links, .. } => {
+                links.iter().try_for_each(|(a, b)| sid("fault.links", *a).and(sid("fault.links", *b)))
+            }
+            FaultEvent::SlowLink { from, to, .. } | FaultEvent::SlowLinkEnd { from, to } => {
+                sid("fault.from", *from).and(sid("fault.to", *to))
+            }
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
 /// Reads a trace file line by line (a trace can be large) and gathers what the page shows.
 fn gather(path: &Path, opts: &DiagramOptions) -> Result<Gathered, String> {
     let name = path.display().to_string();
@@ -324,22 +365,22 @@ fn gather(path: &Path, opts: &DiagramOptions) -> Result<Gathered, String> {
     let from = opts.from_us.unwrap_or(0);
     let to = opts.to_us.unwrap_or(u64::MAX);
     let mut g: Option<Gathered> = None;
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| format!("{name}: line {}: cannot read: {e}", i + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
+    let mut lines = crate::trace::JsonLines::new(std::io::BufReader::new(file));
+    while let Some(line) = lines.next_line().map_err(|e| format!("{name}: {e}"))? {
+        let n = line.number;
+        let at = |e: String| format!("{name}: line {n}: {e}");
         let rec: TraceRecord =
-            serde_json::from_str(&line).map_err(|e| format!("{name}: line {}: not a trace record: {e}", i + 1))?;
+            crate::trace::parse_strict(line.text).map_err(|e| at(format!("not a trace record: {e}")))?;
+        check_ranges(&rec).map_err(at)?;
         let Some(g) = g.as_mut() else {
             let TraceRecord::Header(header) = rec else {
-                return Err(format!("{name}: line {}: the first line is not a trace header", i + 1));
+                return Err(at("the first line is not a trace header".into()));
             };
             g = Some(Gathered::new(*header));
             continue;
         };
         match rec {
-            TraceRecord::Header(_) => return Err(format!("{name}: line {}: a second trace header", i + 1)),
+            TraceRecord::Header(_) => return Err(at("a second trace header".into())),
             TraceRecord::Input { t_us, node, sent_us, input, .. } => {
                 g.end_us = g.end_us.max(t_us);
                 g.max_sid = g.max_sid.max(node);
@@ -399,7 +440,7 @@ pub fn render(path: &Path, opts: &DiagramOptions) -> Result<String, String> {
     }
     let g = gather(path, opts)?;
     let t0 = opts.from_us.unwrap_or(0).min(g.end_us);
-    let t1 = opts.to_us.unwrap_or(g.end_us).min(g.end_us).max(t0 + 1);
+    let t1 = opts.to_us.unwrap_or(g.end_us).min(g.end_us).max(t0.saturating_add(1));
     let kinds: Vec<&'static str> = g.kinds.keys().copied().collect();
     let kind_index = |k: &str| kinds.iter().position(|x| *x == k).expect("every kind was counted");
     let clip = |a: u64, b: u64| (a < t1 && b > t0).then(|| (a.max(t0), b.min(t1)));

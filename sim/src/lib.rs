@@ -13,6 +13,7 @@ pub mod disk;
 pub mod dist;
 pub mod faults;
 pub mod network;
+pub mod replay;
 pub mod report;
 pub mod rng;
 pub mod scenario;

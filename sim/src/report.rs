@@ -35,7 +35,7 @@ impl Sweep {
     pub fn seeds(&self) -> String {
         let first = self.outcomes.first().map_or(0, |o| o.seed);
         let last = self.outcomes.last().map_or(0, |o| o.seed);
-        if last - first + 1 == self.outcomes.len() as u64 {
+        if (last - first).checked_add(1) == Some(self.outcomes.len() as u64) && last < u64::MAX {
             format!("{first}..{}", last + 1)
         } else {
             format!("{} seeds between {first} and {last}", self.outcomes.len())
@@ -43,29 +43,38 @@ impl Sweep {
     }
 }
 
-/// Reads a sweep's `--out` file. Errors name the file and, for a bad line, the line; the
-/// lines must be of one scenario and variant, with no seed twice.
+/// Reads a sweep's `--out` file. Errors name the file and, for a bad line, the line and
+/// field: unknown fields and durations beyond the run are refused (see
+/// [`crate::sweep::parse_outcome`]); the lines must be of one scenario and variant (and
+/// scenario content, where the lines record it), with no seed twice.
 pub fn load(path: &Path) -> Result<Sweep, String> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
+    let file = std::fs::File::open(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
+    let mut lines = crate::trace::JsonLines::new(std::io::BufReader::new(file));
     let mut outcomes: Vec<SeedOutcome> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let o: SeedOutcome = serde_json::from_str(line)
-            .map_err(|e| format!("{name}: line {}: not a sweep outcome (`sweep --out`): {e}", i + 1))?;
-        if let Some(first) = outcomes.first() {
-            if (&first.scenario, first.variant) != (&o.scenario, o.variant) {
+    let mut first_line = 0;
+    while let Some((o, n)) = crate::sweep::read_outcome(&name, &mut lines)? {
+        match outcomes.first() {
+            None => first_line = n,
+            Some(first) if (&first.scenario, first.variant) != (&o.scenario, o.variant) => {
+                let brief = |s: &str| crate::trace::brief(s, 64);
                 return Err(format!(
-                    "{name}: line {}: scenario {} variant {}, but line 1 has scenario {} variant {}",
-                    i + 1,
-                    o.scenario,
+                    "{name}: line {n}: scenario {} variant {}, but line {first_line} has scenario {} variant {}",
+                    brief(&o.scenario),
                     o.variant,
-                    first.scenario,
+                    brief(&first.scenario),
                     first.variant
                 ));
             }
+            Some(first) if first.scenario_hash != o.scenario_hash => {
+                let hash = |h: &Option<String>| h.as_deref().map_or("none".into(), |h| crate::trace::brief(h, 64));
+                return Err(format!(
+                    "{name}: line {n}: scenario content hash {}, but line {first_line} has {}: sweeps of an edited scenario",
+                    hash(&o.scenario_hash),
+                    hash(&first.scenario_hash)
+                ));
+            }
+            Some(_) => {}
         }
         outcomes.push(o);
     }
@@ -224,8 +233,8 @@ pub fn build(main: &Sweep, vs: Option<&Sweep>, out_dir: &str) -> Report {
     row(&mut md, "variant", &|s| format!("`{}`", s.outcomes[0].variant));
     row(&mut md, "seeds", &|s| format!("{} ({} seeds)", s.seeds(), s.outcomes.len()));
     row(&mut md, "failing seeds", &|s| s.outcomes.iter().filter(|o| o.violation.is_some()).count().to_string());
-    row(&mut md, "events", &|s| s.outcomes.iter().map(|o| o.events).sum::<u64>().to_string());
-    row(&mut md, "simulated time", &|s| fmt_duration(s.outcomes.iter().map(|o| o.sim_us).sum()));
+    row(&mut md, "events", &|s| s.outcomes.iter().fold(0u64, |a, o| a.saturating_add(o.events)).to_string());
+    row(&mut md, "simulated time", &|s| fmt_duration(s.outcomes.iter().fold(0u64, |a, o| a.saturating_add(o.sim_us))));
     row(&mut md, "sweep results", &|s| format!("`{}`", s.path));
     let _ = writeln!(md, "\nWritten by zabsim {}. Every figure is simulated time.", env!("CARGO_PKG_VERSION"));
     if sweeps.iter().any(|s| s.outcomes.iter().any(|o| o.violation.is_some())) {
@@ -420,7 +429,12 @@ mod tests {
     fn outcome(seed: u64, violation: Option<crate::Invariant>) -> SeedOutcome {
         SeedOutcome {
             scenario: "s".into(),
+            scenario_hash: None,
             variant: zab::Variant::None,
+            zookeeper: None,
+            seeds: None,
+            shard: None,
+            no_check: false,
             seed,
             violation,
             events: 10,

@@ -62,7 +62,7 @@ fn trim_decimals(v: f64, unit: &str) -> String {
 pub fn nice_ticks(max: u64, target: u64) -> Vec<u64> {
     let max = max.max(1);
     let step = nice_step(max, target);
-    let top = max.div_ceil(step) * step;
+    let top = max.div_ceil(step).saturating_mul(step);
     (0..=top / step).map(|i| i * step).collect()
 }
 
@@ -149,7 +149,8 @@ impl Scale {
             let min = values.iter().copied().min().unwrap_or(0);
             let step = nice_step(max - min, 6);
             let lo = if min > max - min { min / step * step } else { 0 };
-            return Scale::Linear { lo, hi: (max.div_ceil(step) * step).max(lo + step) };
+            // Saturating: values near u64::MAX must give an axis, not an overflow.
+            return Scale::Linear { lo, hi: max.div_ceil(step).saturating_mul(step).max(lo.saturating_add(step)) };
         }
         let mut lo = 1u64;
         while lo.saturating_mul(10) <= min_pos {
@@ -165,7 +166,7 @@ impl Scale {
     /// 0..=1 across the plot; 0 and values below the range go to the left edge.
     fn pos(&self, v: u64) -> f64 {
         match *self {
-            Scale::Linear { lo, hi } => (v.saturating_sub(lo)) as f64 / (hi - lo) as f64,
+            Scale::Linear { lo, hi } => (v.saturating_sub(lo)) as f64 / (hi - lo).max(1) as f64,
             Scale::Log { lo, hi } => {
                 let (a, b) = (log2(lo), log2(hi));
                 ((log2(v.max(lo)) - a) / (b - a)).clamp(0.0, 1.0)
@@ -178,18 +179,22 @@ impl Scale {
         match *self {
             Scale::Linear { lo, hi } => {
                 let step = nice_step(hi - lo, 6);
-                (0..).map(|i| lo + i * step).take_while(|t| *t <= hi).collect()
+                std::iter::successors(Some(lo), |t| t.checked_add(step).filter(|n| *n <= hi)).collect()
             }
             Scale::Log { lo, hi } => {
                 let decades = (log2(hi) - log2(lo)) / log2(10);
                 let mut t = Vec::new();
                 let mut d = lo;
-                while d <= hi {
+                // Checked: a decade past u64::MAX ends the axis (a saturating one never did).
+                loop {
                     t.push(d);
                     if decades <= 3.5 && d < hi {
-                        t.extend([2 * d, 5 * d]);
+                        t.extend([2, 5].iter().filter_map(|m| d.checked_mul(*m)).filter(|v| *v <= hi));
                     }
-                    d = d.saturating_mul(10);
+                    match d.checked_mul(10) {
+                        Some(n) if n <= hi => d = n,
+                        _ => break,
+                    }
                 }
                 t
             }
@@ -399,6 +404,17 @@ mod tests {
         assert_eq!(s.pos(0), 0.0);
         assert!((s.pos(100_000) - 0.4).abs() < 1e-9);
         assert_eq!(s.ticks(), vec![1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]);
+    }
+
+    #[test]
+    fn values_near_the_top_of_u64_give_a_finite_axis() {
+        for values in [vec![1, u64::MAX], vec![u64::MAX], vec![u64::MAX - 1, u64::MAX], vec![0, u64::MAX]] {
+            let scale = Scale::fit(&values);
+            let ticks = scale.ticks();
+            assert!(!ticks.is_empty() && ticks.len() < 40, "{values:?}: {ticks:?}");
+            assert!(cdf("t", "x", &[Series { label: "a".into(), values }]).ends_with("</svg>\n"));
+        }
+        assert!(nice_ticks(u64::MAX, 5).len() < 10);
     }
 
     #[test]

@@ -156,8 +156,10 @@ pub enum FaultEvent {
     },
 }
 
-/// The header line: what is needed to reproduce the run.
+/// The header line: what is needed to reproduce the run. Unknown fields are refused: a
+/// header someone edited is not the run's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TraceHeader {
     pub scenario: String,
     /// The scenario file the run was started from, as given on the command line.
@@ -169,6 +171,11 @@ pub struct TraceHeader {
     #[serde(default = "default_release")]
     pub zookeeper: String,
     pub tool_version: String,
+    /// Where the run was stopped (`run --until-ms`), so that `replay` stops there too.
+    /// Absent when the run went to its end, and in traces of older versions, which were
+    /// all replayed as runs to the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_us: Option<u64>,
 }
 
 fn default_release() -> String {
@@ -177,7 +184,7 @@ fn default_release() -> String {
 
 /// One line of a trace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TraceRecord {
     /// Boxed: the header's strings would make every record as large.
     Header(Box<TraceHeader>),
@@ -289,40 +296,136 @@ impl Tracer {
     }
 }
 
-/// A trace sink kept in memory (for `replay`, event windows and tests); clones share it.
-#[derive(Clone, Default)]
-pub struct SharedBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+/// The longest line a trace or a sweep's `--out` file may have. A run's lines are far
+/// shorter (a SNAP carrying a whole log is the longest, some hundreds of kilobytes); the cap
+/// keeps a crafted file without newlines from being read into memory whole.
+pub const LINE_BYTES_MAX: u64 = 64 << 20;
 
-impl SharedBuffer {
-    /// What was written so far.
-    pub fn contents(&self) -> Vec<u8> {
-        self.0.lock().expect("no writer panicked").clone()
+/// One line of a JSON-lines file, as [`JsonLines`] reads it.
+pub struct Line<'a> {
+    /// 1 for the file's first line (blank lines are counted, not returned).
+    pub number: u64,
+    pub text: &'a str,
+    /// The byte offset where the line starts.
+    pub start: u64,
+    /// Whether a newline ends it (a sweep interrupted mid-write leaves one without).
+    pub terminated: bool,
+}
+
+/// Reads a JSON-lines file (a trace, a sweep's `--out`) one line at a time, so that a file
+/// of any size is read in bounded memory. Errors name the line but not the file (callers
+/// add it).
+pub struct JsonLines<R> {
+    reader: R,
+    buf: Vec<u8>,
+    number: u64,
+    offset: u64,
+}
+
+impl<R: std::io::BufRead> JsonLines<R> {
+    pub fn new(reader: R) -> JsonLines<R> {
+        JsonLines { reader, buf: Vec::new(), number: 0, offset: 0 }
+    }
+
+    /// How many bytes were read: the end of the last line returned, or of the file.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The next line that is not blank, or `None` at the end of the file.
+    pub fn next_line(&mut self) -> Result<Option<Line<'_>>, String> {
+        use std::io::{BufRead, Read};
+        let (start, end, terminated) = loop {
+            self.buf.clear();
+            let start = self.offset;
+            let n = (&mut self.reader)
+                .take(LINE_BYTES_MAX + 1)
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|e| format!("line {}: cannot read: {e}", self.number + 1))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.number += 1;
+            self.offset += n as u64;
+            let terminated = self.buf.last() == Some(&b'\n');
+            if !terminated && n as u64 > LINE_BYTES_MAX {
+                return Err(format!(
+                    "line {}: longer than {} MiB: not a line zabsim writes",
+                    self.number,
+                    LINE_BYTES_MAX >> 20
+                ));
+            }
+            let mut end = self.buf.len();
+            while end > 0 && matches!(self.buf[end - 1], b'\n' | b'\r') {
+                end -= 1;
+            }
+            if !self.buf[..end].iter().all(u8::is_ascii_whitespace) {
+                break (start, end, terminated);
+            }
+        };
+        let text =
+            std::str::from_utf8(&self.buf[..end]).map_err(|_| format!("line {}: not UTF-8 text", self.number))?;
+        Ok(Some(Line { number: self.number, text, start, terminated }))
     }
 }
 
-impl Write for SharedBuffer {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("no writer panicked").extend_from_slice(b);
-        Ok(b.len())
+/// Parses one JSON line into `T`, refusing fields `T` does not have, at any depth: the line
+/// is parsed, written back, and compared, so that a field added anywhere (even inside a
+/// message, whose types in `zab` accept unknown fields) is named instead of silently
+/// dropped. A line exactly as zabsim writes it costs one parse and one write.
+pub fn parse_strict<T: serde::de::DeserializeOwned + Serialize>(line: &str) -> Result<T, String> {
+    let value: T = serde_json::from_str(line).map_err(|e| json_error(&e))?;
+    if serde_json::to_string(&value).is_ok_and(|again| again == line) {
+        return Ok(value);
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+    let original: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let canonical = serde_json::to_value(&value).map_err(|e| e.to_string())?;
+    match unknown_field(&original, &canonical, String::new()) {
+        Some(path) => Err(format!("unknown field `{path}`")),
+        None => Ok(value),
     }
 }
 
-/// Parses JSON lines (a trace, a sweep's `--out`); blank lines are skipped and an error
-/// names the line.
-pub fn parse_json_lines<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, String> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1)))
-        .collect()
+/// A JSON error of one line, said briefly: its position as a column (the caller names the
+/// line) and, for an unknown field, not the list of every field there is.
+pub fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let text = text.rsplit_once(" at line ").map_or(text.as_str(), |(m, _)| m);
+    let text = text.split_once(", expected one of").map_or(text, |(m, _)| m);
+    // serde quotes a wrong value (`invalid type: string "..."`): a crafted one can be long.
+    let text = brief(text, 200);
+    match e.column() {
+        0 => text,
+        c => format!("{text} (column {c})"),
+    }
 }
 
-/// Parses a JSON-lines trace; the error names the line.
-pub fn parse_trace(text: &str) -> Result<Vec<TraceRecord>, String> {
-    parse_json_lines(text)
+/// `text` cut to `max` characters for an error message, saying it was cut: an error quotes
+/// what it read, and what it read may be a crafted megabyte.
+pub fn brief(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((i, _)) => format!("{}... ({} bytes)", &text[..i], text.len()),
+    }
+}
+
+/// The path of the first field of `original` that writing the parsed value back left out
+/// (`null`s aside: an absent optional field is written as nothing).
+fn unknown_field(original: &serde_json::Value, canonical: &serde_json::Value, at: String) -> Option<String> {
+    use serde_json::Value;
+    let join = |k: &str| if at.is_empty() { k.to_string() } else { format!("{at}.{k}") };
+    match (original, canonical) {
+        (Value::Object(a), Value::Object(b)) => a.iter().find_map(|(k, v)| match b.get(k) {
+            None if v.is_null() => None,
+            // Cut at 64 characters: a crafted key can be long.
+            None => Some(join(&k.chars().take(64).collect::<String>())),
+            Some(w) => unknown_field(v, w, join(k)),
+        }),
+        (Value::Array(a), Value::Array(b)) => {
+            a.iter().zip(b).enumerate().find_map(|(i, (v, w))| unknown_field(v, w, format!("{at}[{i}]")))
+        }
+        _ => None,
+    }
 }
 
 /// Hashes one value into a running trace hash.
@@ -349,6 +452,85 @@ mod tests {
         h.write(b"abc");
         h.write_u8(0xff);
         h.finish()
+    }
+
+    fn lines_of(bytes: &[u8]) -> Vec<Result<(u64, String, bool), String>> {
+        let mut r = JsonLines::new(bytes);
+        let mut out = Vec::new();
+        loop {
+            match r.next_line() {
+                Ok(Some(l)) => out.push(Ok((l.number, l.text.to_string(), l.terminated))),
+                Ok(None) => return out,
+                Err(e) => {
+                    out.push(Err(e));
+                    return out;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn json_lines_skip_blank_lines_and_say_which_line_lacks_its_newline() {
+        let got = lines_of(b"{\"a\":1}\n\n  \r\n{\"b\":2}\r\n{\"c\"");
+        assert_eq!(
+            got,
+            [
+                Ok((1, "{\"a\":1}".to_string(), true)),
+                Ok((4, "{\"b\":2}".to_string(), true)),
+                Ok((5, "{\"c\"".to_string(), false)),
+            ]
+        );
+        let mut r = JsonLines::new(&b"x\ny\n"[..]);
+        assert_eq!(r.next_line().unwrap().unwrap().start, 0);
+        assert_eq!(r.offset(), 2);
+        assert_eq!(r.next_line().unwrap().unwrap().start, 2);
+    }
+
+    #[test]
+    fn json_lines_refuse_an_endless_line_and_bytes_that_are_not_text() {
+        let long = vec![b'x'; LINE_BYTES_MAX as usize + 1];
+        let got = lines_of(&long);
+        assert!(matches!(&got[0], Err(e) if e.starts_with("line 1: longer than 64 MiB")), "{:?}", got[0]);
+        let got = lines_of(b"{}\n\xff\xfe\n");
+        assert_eq!(got[1], Err("line 2: not UTF-8 text".to_string()));
+    }
+
+    #[test]
+    fn strict_parsing_names_an_unknown_field_at_any_depth() {
+        let input = r#"{"kind":"input","i":3,"t_us":5,"node":1,"input":{"input":"start"}}"#;
+        assert!(parse_strict::<TraceRecord>(input).is_ok());
+        let top = input.replace(r#""node":1"#, r#""node":1,"colour":"red""#);
+        assert_eq!(parse_strict::<TraceRecord>(&top).unwrap_err(), "unknown field `colour`");
+        let nested = input.replace(r#"{"input":"start"}"#, r#"{"input":"start","late":[1]}"#);
+        assert_eq!(parse_strict::<TraceRecord>(&nested).unwrap_err(), "unknown field `input.late`");
+        // Not as zabsim writes it, but nothing unknown: spaces, an explicit null.
+        let spaced = input.replace(',', ", ").replace(r#""node":1"#, r#""node":1,"sent_us":null"#);
+        assert_eq!(parse_strict::<TraceRecord>(&spaced).unwrap(), parse_strict::<TraceRecord>(input).unwrap());
+        let header = r#"{"kind":"header","scenario":"s","scenario_path":"s.toml","scenario_hash":"0","seed":1,"variant":"none","tool_version":"0","until":3}"#;
+        assert_eq!(parse_strict::<TraceRecord>(header).unwrap_err(), "unknown field `until`");
+        let bad = parse_strict::<TraceRecord>(r#"{"kind":"end","t_us":-1,"events":0,"trace_hash":"0"}"#).unwrap_err();
+        assert_eq!(bad, "invalid value: integer `-1`, expected u64", "no `at line 1` of a one-line text");
+        let bad = parse_strict::<(u64, u64)>("[1, -1]").unwrap_err();
+        assert_eq!(bad, "invalid value: integer `-1`, expected u64 (column 6)");
+    }
+
+    #[test]
+    fn errors_quote_a_long_value_briefly() {
+        let line = format!(r#"{{"kind":"end","t_us":"{}","events":0,"trace_hash":"0"}}"#, "9".repeat(100_000));
+        let e = parse_strict::<TraceRecord>(&line).unwrap_err();
+        assert!(e.starts_with("invalid type: string \"999") && e.len() < 300, "{}", &e[..300.min(e.len())]);
+        assert!(e.contains("(100"), "{e}");
+        assert_eq!(brief("short", 64), "short");
+        assert_eq!(brief("ééé", 2), "éé... (6 bytes)");
+    }
+
+    #[test]
+    fn a_header_without_a_stop_time_reads_as_a_run_to_the_end() {
+        let old = r#"{"kind":"header","scenario":"s","scenario_path":"s.toml","scenario_hash":"0","seed":1,"variant":"none","tool_version":"0"}"#;
+        let Ok(TraceRecord::Header(h)) = parse_strict::<TraceRecord>(old) else { panic!("an older header reads") };
+        assert_eq!(h.until_us, None);
+        // Written back without one: a run to the end keeps the header it always had.
+        assert!(!serde_json::to_string(&TraceRecord::Header(h)).unwrap().contains("until_us"));
     }
 
     #[test]
