@@ -1,7 +1,8 @@
 //! The `zabsim` command line.
 
+use crate::checker::Invariant;
 use crate::cluster::{run, RunOptions};
-use crate::scenario::Scenario;
+use crate::scenario::{elide_long_words, ms_to_us, Scenario, TIME_MS_MAX};
 use crate::sweep::{sweep, SweepOptions};
 use clap::{Parser, Subcommand};
 use std::io::{BufWriter, IsTerminal, Write};
@@ -29,6 +30,9 @@ macro_rules! out {
 const EXIT_FAILED: u8 = 1;
 /// Exit status for bad input: a scenario file, a flag, a trace.
 const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status for a run stopped because virtual time stopped advancing
+/// (`TimeProgress`): the model looped, not the protocol broke.
+const EXIT_STUCK: u8 = 3;
 
 #[derive(Parser, Debug)]
 #[command(name = "zabsim", version, about = "Deterministic simulation testbed for ZooKeeper's protocols")]
@@ -55,8 +59,8 @@ enum Command {
         /// overriding the scenario's.
         #[arg(long, value_name = "VERSION")]
         zookeeper: Option<Release>,
-        /// Stop at this simulated time (milliseconds).
-        #[arg(long, value_name = "MS")]
+        /// Stop at this simulated time (milliseconds, at most 2^40).
+        #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=TIME_MS_MAX))]
         until_ms: Option<u64>,
         /// Print the report as JSON instead of the human summary.
         #[arg(long)]
@@ -214,12 +218,12 @@ fn resolve_shard(spec: ShardSpec) -> Result<(u64, u64), String> {
 fn parse_seeds(s: &str) -> Result<Range<u64>, String> {
     let num = |x: &str| x.trim().parse::<u64>().map_err(|e| format!("`{x}` is not a seed: {e}"));
     let r = if let Some((a, b)) = s.split_once("..=") {
-        num(a)?..num(b)?.checked_add(1).ok_or("range end overflows")?
+        num(a)?..num(b)?.checked_add(1).ok_or("the last seed must be below 2^64-1")?
     } else if let Some((a, b)) = s.split_once("..") {
         num(a)?..num(b)?
     } else {
         let n = num(s)?;
-        n..n + 1
+        n..n.checked_add(1).ok_or("the last seed must be below 2^64-1")?
     };
     if r.start >= r.end {
         return Err(format!("`{s}` is an empty range"));
@@ -237,9 +241,14 @@ fn load(path: &std::path::Path) -> Result<Scenario, ExitCode> {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
+        Err(e) if e.use_stderr() => {
+            // clap quotes the bad value: a 100 KB one is cut short.
+            eprint!("{}", elide_long_words(&e.to_string()));
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { 0 });
+            return ExitCode::SUCCESS;
         }
     };
     match cli.command {
@@ -306,7 +315,7 @@ fn cmd_run(
     let mut opts = RunOptions::new(seed);
     opts.variant = variant;
     opts.release = zookeeper;
-    opts.until_us = until_ms.map(|ms| ms * 1000);
+    opts.until_us = until_ms.map(ms_to_us);
     opts.scenario_path = path.display().to_string();
     if let Some(t) = &trace {
         match std::fs::File::create(t) {
@@ -348,10 +357,10 @@ fn cmd_run(
         eprintln!("error: writing the trace failed: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
-    if report.violation.is_some() {
-        ExitCode::from(EXIT_FAILED)
-    } else {
-        ExitCode::SUCCESS
+    match &report.violation {
+        Some(v) if v.invariant == Invariant::TimeProgress => ExitCode::from(EXIT_STUCK),
+        Some(_) => ExitCode::from(EXIT_FAILED),
+        None => ExitCode::SUCCESS,
     }
 }
 
