@@ -135,10 +135,15 @@ pub enum Invariant {
     /// (`FastLeaderElection.getVoteTracker`). Reported apart from ReconfigLiveness only
     /// when it explains every server astray.
     PendingConfigLiveness,
+    /// Virtual time advances: one instant holds a bounded number of events
+    /// (`cluster::EVENTS_PER_INSTANT_MAX`). A run stuck at one instant (a zero network
+    /// delay lets clients reconnect at once, forever) is stopped with the kinds of events
+    /// that repeated. The model's failure, not ZooKeeper's (`run` exits 1, as on any violation).
+    TimeProgress,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 28] = [
+    pub const ALL: [Invariant; 29] = [
         Invariant::ElectionLiveness,
         Invariant::BroadcastLiveness,
         Invariant::StartupCheck,
@@ -167,6 +172,7 @@ impl Invariant {
         Invariant::SeenZxidCompleteness,
         Invariant::UncommittedConfigActivated,
         Invariant::PendingConfigLiveness,
+        Invariant::TimeProgress,
     ];
 
     pub fn name(self) -> &'static str {
@@ -199,6 +205,7 @@ impl Invariant {
             Invariant::SeenZxidCompleteness => "SeenZxidCompleteness",
             Invariant::UncommittedConfigActivated => "UncommittedConfigActivated",
             Invariant::PendingConfigLiveness => "PendingConfigLiveness",
+            Invariant::TimeProgress => "TimeProgress",
         }
     }
 }

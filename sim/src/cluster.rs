@@ -7,7 +7,7 @@ use crate::disk::Disk;
 use crate::faults::{self, FaultView};
 use crate::network::Network;
 use crate::rng::{Purpose, Stream};
-use crate::scenario::{FaultAction, RandomFaults, Retire, Scenario};
+use crate::scenario::{ms_to_us, FaultAction, RandomFaults, Retire, Scenario};
 use crate::scheduler::{Scheduler, TimerSlot};
 use crate::summary::{RunReport, Stats};
 use crate::trace::{feed, hash_hex, FaultEvent, StableHasher, TraceHeader, TraceRecord, Tracer};
@@ -177,6 +177,122 @@ enum Event {
     },
     /// Time for the next random client fault.
     ClientFault,
+}
+
+impl Event {
+    /// The server the event goes to or concerns, if one.
+    fn server(&self) -> Option<Sid> {
+        match *self {
+            Event::Deliver { to: s, .. }
+            | Event::Timer { node: s, .. }
+            | Event::FsyncDone { node: s, .. }
+            | Event::Connection { node: s, .. }
+            | Event::SupervisorRestart { server: s }
+            | Event::RestartAfterFault { server: s }
+            | Event::Join { server: s }
+            | Event::ClientWrite { server: s, .. }
+            | Event::ClientSend { server: s, .. }
+            | Event::ClientRecv { server: s, .. }
+            | Event::ClientLost { server: s, .. }
+            | Event::ClientGone { server: s, .. } => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The event's kind, for the diagnosis of a run stuck at one instant.
+    fn kind(&self) -> &'static str {
+        match self {
+            Event::Deliver { .. } => "Deliver",
+            Event::Timer { .. } => "Timer",
+            Event::FsyncDone { .. } => "FsyncDone",
+            Event::Connection { .. } => "Connection",
+            Event::Fault(_) => "Fault",
+            Event::RandomFault => "RandomFault",
+            Event::SupervisorRestart { .. } => "SupervisorRestart",
+            Event::RestartAfterFault { .. } => "RestartAfterFault",
+            Event::Join { .. } => "Join",
+            Event::HealCut { .. } => "HealCut",
+            Event::SlowLinkEnd { .. } => "SlowLinkEnd",
+            Event::FaultsStop => "FaultsStop",
+            Event::LivenessDeadline => "LivenessDeadline",
+            Event::ClientWrite { .. } => "ClientWrite",
+            Event::NextWrite => "NextWrite",
+            Event::ProbeTimeout { .. } => "ProbeTimeout",
+            Event::ClientSend { .. } => "ClientSend",
+            Event::ClientRecv { .. } => "ClientRecv",
+            Event::ClientLost { .. } => "ClientLost",
+            Event::ClientGone { .. } => "ClientGone",
+            Event::ClientTimer { .. } => "ClientTimer",
+            Event::ClientWake { .. } => "ClientWake",
+            Event::ClientRestart { .. } => "ClientRestart",
+            Event::ClientHeal { .. } => "ClientHeal",
+            Event::ClientResume { .. } => "ClientResume",
+            Event::ClientSlowEnd { .. } => "ClientSlowEnd",
+            Event::ClientFault => "ClientFault",
+        }
+    }
+}
+
+/// The longest chain of events at one instant, each scheduled by the one before it for
+/// that same instant ([`Scheduler::depth`]), before the run is stopped as stuck there
+/// ([`Invariant::TimeProgress`]). A run that loops at one instant (a zero network delay
+/// and clients that reconnect at once, forever) would otherwise never reach its deadline,
+/// nor `--until-ms`. The shipped scenarios reach a depth of 1 (40 seeds each), and 13 with
+/// every delay zero; bursts (a DIFF of many txns delivered at one instant) are wide, not
+/// deep, and never come near it.
+pub const SAME_INSTANT_DEPTH_MAX: u32 = 10_000;
+
+/// The events at the tip of a stuck chain counted by kind for the diagnosis.
+const STUCK_WINDOW: u32 = 1000;
+
+/// Watches virtual time advance.
+#[derive(Default)]
+struct Progress {
+    instant_us: u64,
+    /// Kinds of the stuck chain's last [`STUCK_WINDOW`] events, with their counts, and the
+    /// servers they went to.
+    kinds: Vec<(&'static str, u64)>,
+    servers: SidSet,
+}
+
+impl Progress {
+    /// Looks at one event popped at `now` with chain depth `depth`; a violation once the
+    /// chain is too deep.
+    #[inline]
+    fn event(&mut self, now: u64, depth: u32, ev: &Event) -> Option<Violation> {
+        if depth <= SAME_INSTANT_DEPTH_MAX - STUCK_WINDOW {
+            return None;
+        }
+        if now != self.instant_us || self.kinds.is_empty() {
+            // The tip of a new chain (an earlier one reached it and time moved on).
+            self.instant_us = now;
+            self.kinds.clear();
+            self.servers = SidSet::EMPTY;
+        }
+        let kind = ev.kind();
+        match self.kinds.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => self.kinds.push((kind, 1)),
+        }
+        if let Some(s) = ev.server() {
+            self.servers.insert(s);
+        }
+        if depth <= SAME_INSTANT_DEPTH_MAX {
+            return None;
+        }
+        self.kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let kinds: Vec<String> = self.kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        Some(Violation {
+            invariant: Invariant::TimeProgress,
+            t_us: now,
+            nodes: self.servers.iter().collect(),
+            detail: format!(
+                "virtual time stopped at {}: a chain of {SAME_INSTANT_DEPTH_MAX} events, each scheduled by the one before for that same instant; the events of its last {STUCK_WINDOW} links: {} (a zero delay somewhere?)",
+                crate::summary::fmt_us(now),
+                kinds.join(", ")
+            ),
+        })
+    }
 }
 
 /// A service client's connection, as the network sees it.
@@ -394,7 +510,7 @@ impl<'a> Cluster<'a> {
                 converged_us: None,
             });
             if let Some(f) = &spec.faults {
-                let first = c.rng_client_faults.range(f.min_interval_ms, f.max_interval_ms) * 1000;
+                let first = ms_to_us(c.rng_client_faults.range(f.min_interval_ms, f.max_interval_ms));
                 if first < scenario.duration_us() {
                     c.sched.at(first, Event::ClientFault);
                 }
@@ -407,13 +523,13 @@ impl<'a> Cluster<'a> {
             }
         }
         for f in &scenario.faults.script {
-            c.sched.at(f.at_ms * 1000, Event::Fault(f.action.clone()));
+            c.sched.at(ms_to_us(f.at_ms), Event::Fault(f.action.clone()));
         }
         if scenario.faults.swarm {
             c.random_faults = Some(faults::swarm(&mut c.rng_faults));
         }
         if let Some(r) = c.random_faults.clone() {
-            let first = c.rng_faults.range(r.min_interval_ms, r.max_interval_ms) * 1000;
+            let first = ms_to_us(c.rng_faults.range(r.min_interval_ms, r.max_interval_ms));
             c.sched.at(first, Event::RandomFault);
         }
         c.sched.at(scenario.duration_us(), Event::FaultsStop);
@@ -432,7 +548,7 @@ impl<'a> Cluster<'a> {
         for s in self.scenario.servers() {
             match late {
                 Some((ms, initial)) if !initial.members().contains(s) => {
-                    self.sched.at(ms * 1000, Event::Join { server: s });
+                    self.sched.at(ms_to_us(ms), Event::Join { server: s });
                 }
                 _ => {
                     self.boot(s);
@@ -449,6 +565,7 @@ impl<'a> Cluster<'a> {
             self.start_client(k);
         }
         let mut stopped_at_us = None;
+        let mut progress = Progress::default();
         while self.violation.is_none() && !self.is_done() {
             if let (Some(u), Some(t)) = (until_us, self.sched.peek_time()) {
                 if t > u {
@@ -457,6 +574,10 @@ impl<'a> Cluster<'a> {
                 }
             }
             let Some((now, ev)) = self.sched.pop() else { break };
+            if let Some(v) = progress.event(now, self.sched.depth(), &ev) {
+                self.violate(v);
+                break;
+            }
             self.handle(now, ev);
             self.retire_when_ready(now);
             let expected = self.expected();
@@ -464,7 +585,7 @@ impl<'a> Cluster<'a> {
                 && self.violation.is_none()
                 && self.checker.check_converged(now, &self.nodes, &expected)
             {
-                self.submit_probe(now);
+                self.submit_probe();
             }
             if self.faults_stopped && self.violation.is_none() && self.checker.converged_us().is_some() {
                 self.check_clients_converged(now);
@@ -657,7 +778,7 @@ impl<'a> Cluster<'a> {
                 if self.nodes[Self::idx(server)].is_some() {
                     self.step(server, Input::Client { client, request: ClientRequest::Write { seq } }, None);
                 } else if client == PROBE_CLIENT {
-                    self.retry_probe(now);
+                    self.retry_probe();
                 }
             }
             Event::NextWrite => self.next_write(now),
@@ -693,7 +814,7 @@ impl<'a> Cluster<'a> {
             Event::ClientFault => self.random_client_fault(now),
             Event::ProbeTimeout { seq } => {
                 if seq == self.probe_attempt {
-                    self.retry_probe(now);
+                    self.retry_probe();
                 }
             }
         }
@@ -749,7 +870,7 @@ impl<'a> Cluster<'a> {
         self.take_down(now, s);
         let sup = &self.scenario.supervisor;
         if sup.restart {
-            self.sched.at(now + sup.restart_after_ms * 1000, Event::SupervisorRestart { server: s });
+            self.sched.after(ms_to_us(sup.restart_after_ms), Event::SupervisorRestart { server: s });
         }
     }
 
@@ -758,7 +879,7 @@ impl<'a> Cluster<'a> {
         match effect {
             Effect::Send { to, msg } => self.send(now, node, to, msg),
             Effect::SetTimer { timer, after_us } => {
-                self.sched.set(self.timer_slots[i][timer.index()], now + after_us, Event::Timer { node, timer });
+                self.sched.set_after(self.timer_slots[i][timer.index()], after_us, Event::Timer { node, timer });
             }
             Effect::CancelTimer { timer } => self.sched.cancel(self.timer_slots[i][timer.index()]),
             Effect::Write(w) => self.disks[i].write(now, w),
@@ -847,7 +968,7 @@ impl<'a> Cluster<'a> {
             ClientReply::NotServing { seq } => {
                 if client == PROBE_CLIENT {
                     if seq == self.probe_attempt {
-                        self.retry_probe(now);
+                        self.retry_probe();
                     }
                 } else {
                     self.writes_in_flight.remove(&(client, seq));
@@ -872,22 +993,22 @@ impl<'a> Cluster<'a> {
         self.writes_in_flight.insert((client, seq), now);
         self.stats.run.writes_submitted += 1;
         let d = self.scenario.network.delay.sample(&mut self.rng_workload);
-        self.sched.at(now + d, Event::ClientWrite { server, client, seq });
+        self.sched.after(d, Event::ClientWrite { server, client, seq });
         let next = self.rng_workload.range(w.min_interval_us, w.max_interval_us);
-        self.sched.at(now + next, Event::NextWrite);
+        self.sched.after(next, Event::NextWrite);
     }
 
     /// The cluster converged after faults stopped: a write to the leader must now commit.
-    fn submit_probe(&mut self, now: u64) {
+    fn submit_probe(&mut self) {
         if !self.probe_submitted {
             self.probe_submitted = true;
-            self.retry_probe(now);
+            self.retry_probe();
         }
     }
 
     /// Sends the progress write (again) to whoever leads now, a little later. Like a
     /// ZooKeeper client after a connection loss, it retries until it gets an answer.
-    fn retry_probe(&mut self, now: u64) {
+    fn retry_probe(&mut self) {
         if self.checker.is_done() {
             return;
         }
@@ -895,9 +1016,9 @@ impl<'a> Cluster<'a> {
         let seq = self.probe_attempt;
         if let Some(server) = self.leader() {
             let d = self.scenario.network.delay.sample(&mut self.rng_workload);
-            self.sched.at(now + d + PROBE_RETRY_US, Event::ClientWrite { server, client: PROBE_CLIENT, seq });
+            self.sched.after(d + PROBE_RETRY_US, Event::ClientWrite { server, client: PROBE_CLIENT, seq });
         }
-        self.sched.at(now + PROBE_TIMEOUT_US, Event::ProbeTimeout { seq });
+        self.sched.after(PROBE_TIMEOUT_US, Event::ProbeTimeout { seq });
     }
 
     fn send(&mut self, now: u64, from: Sid, to: Sid, msg: Message) {
@@ -979,7 +1100,7 @@ impl<'a> Cluster<'a> {
         }
         let n = self.nodes.len();
         let slot = &mut self.conn_last_us[i * n + Self::idx(peer)];
-        let at = (now + delay_us).max(*slot);
+        let at = now.saturating_add(delay_us).max(*slot);
         *slot = at;
         let life = self.life[i];
         self.sched.at(at, Event::Connection { node, peer, life, up, generation });
@@ -991,7 +1112,7 @@ impl<'a> Cluster<'a> {
     }
 
     fn detect_us(&self) -> u64 {
-        self.scenario.network.detect_ms * 1000
+        ms_to_us(self.scenario.network.detect_ms)
     }
 
     /// Links that came back: both ends (if up) reconnect after one network delay.
@@ -1066,8 +1187,7 @@ impl<'a> Cluster<'a> {
         f.clients[k] = Some(client);
         let life = f.life[k];
         if let Some(every) = f.recipes.wake_interval_us(k, &mut self.rng_clients) {
-            let now = self.sched.now_us();
-            self.sched.at(now + every, Event::ClientWake { k, life });
+            self.sched.after(every, Event::ClientWake { k, life });
         }
         self.client_effects(k, out);
     }
@@ -1116,8 +1236,8 @@ impl<'a> Cluster<'a> {
                     if c.server != Some(to) || f.isolated[k] || self.nodes[Self::idx(to)].is_none() {
                         continue; // No connection: lost.
                     }
-                    let d = self.scenario.network.delay.sample(&mut self.rng_clients) + f.slow_us[k];
-                    let at = (now + d).max(c.to_server_last_us);
+                    let d = self.scenario.network.delay.sample(&mut self.rng_clients).saturating_add(f.slow_us[k]);
+                    let at = now.saturating_add(d).max(c.to_server_last_us);
                     c.to_server_last_us = at;
                     let generation = c.generation;
                     let request = Box::new(request);
@@ -1129,12 +1249,12 @@ impl<'a> Cluster<'a> {
                         c.generation += 1;
                         c.server = None;
                         let d = self.scenario.network.delay.sample(&mut self.rng_clients);
-                        self.sched.at(now + d, Event::ClientGone { server, cnxn: c.cnxn });
+                        self.sched.after(d, Event::ClientGone { server, cnxn: c.cnxn });
                     }
                 }
                 ClientEffect::SetTimer { timer, after_us } => {
                     let slot = f.timer_slots[k][timer.index()];
-                    self.sched.set(slot, now + after_us, Event::ClientTimer { k, timer });
+                    self.sched.set_after(slot, after_us, Event::ClientTimer { k, timer });
                 }
                 ClientEffect::CancelTimer { timer } => self.sched.cancel(f.timer_slots[k][timer.index()]),
                 ClientEffect::Event(ev) => {
@@ -1196,7 +1316,7 @@ impl<'a> Cluster<'a> {
             return;
         }
         let d = self.scenario.network.delay.sample(&mut self.rng_clients);
-        let at = (now + d).max(c.to_client_last_us);
+        let at = now.saturating_add(d).max(c.to_client_last_us);
         c.to_client_last_us = at;
         let generation = c.generation;
         self.sched.at(at, Event::ClientRecv { k, server, generation, sent_us: now, reply: Box::new(reply) });
@@ -1221,14 +1341,14 @@ impl<'a> Cluster<'a> {
             f.recipes.wake(now, k, client, &mut out);
         }
         if let Some(every) = f.recipes.wake_interval_us(k, &mut self.rng_clients) {
-            self.sched.at(now + every, Event::ClientWake { k, life });
+            self.sched.after(every, Event::ClientWake { k, life });
         }
         self.client_effects(k, out);
     }
 
     /// Client `k`'s connection breaks (a crash of its server, or a cut): both ends learn
     /// of it after the detection delay.
-    fn break_client_conn(&mut self, now: u64, k: usize, tell_server: bool) {
+    fn break_client_conn(&mut self, k: usize, tell_server: bool) {
         let detect = self.detect_us();
         let f = self.fleet.as_mut().expect("fleet");
         let c = &mut f.conns[k];
@@ -1240,19 +1360,19 @@ impl<'a> Cluster<'a> {
         let generation = c.generation;
         let cnxn = c.cnxn;
         if f.clients[k].is_some() {
-            self.sched.at(now + detect, Event::ClientLost { k, server, generation });
+            self.sched.after(detect, Event::ClientLost { k, server, generation });
         }
         if tell_server {
-            self.sched.at(now + detect, Event::ClientGone { server, cnxn });
+            self.sched.after(detect, Event::ClientGone { server, cnxn });
         }
     }
 
     /// A server crashed: its clients lose their connections.
-    fn server_crashed_for_clients(&mut self, now: u64, s: Sid) {
+    fn server_crashed_for_clients(&mut self, s: Sid) {
         let Some(f) = &self.fleet else { return };
         let ks: Vec<usize> = (0..f.conns.len()).filter(|k| f.conns[*k].server == Some(s)).collect();
         for k in ks {
-            self.break_client_conn(now, k, false);
+            self.break_client_conn(k, false);
         }
     }
 
@@ -1264,7 +1384,7 @@ impl<'a> Cluster<'a> {
         }
         self.fault_event(now, FaultEvent::ClientCrash { client: k as u64 });
         // The OS closes its sockets: the server learns at once (after the detection delay).
-        self.break_client_conn(now, k, true);
+        self.break_client_conn(k, true);
         let f = self.fleet.as_mut().expect("fleet");
         f.clients[k] = None;
         f.life[k] += 1;
@@ -1276,7 +1396,7 @@ impl<'a> Cluster<'a> {
         f.recipes.went_down(k, now);
         self.data.client_gone(CLIENT_ID_BASE + k as u64);
         if let Some(ms) = for_ms {
-            self.sched.at(now + ms * 1000, Event::ClientRestart { k });
+            self.sched.after(ms_to_us(ms), Event::ClientRestart { k });
         }
     }
 
@@ -1298,9 +1418,9 @@ impl<'a> Cluster<'a> {
         f.isolated[k] = true;
         f.recipes.went_down(k, now);
         self.fault_event(now, FaultEvent::ClientIsolated { client: k as u64 });
-        self.break_client_conn(now, k, true);
+        self.break_client_conn(k, true);
         if let Some(ms) = for_ms {
-            self.sched.at(now + ms * 1000, Event::ClientHeal { k });
+            self.sched.after(ms_to_us(ms), Event::ClientHeal { k });
         }
     }
 
@@ -1320,7 +1440,7 @@ impl<'a> Cluster<'a> {
         f.paused[k] = true;
         f.recipes.went_down(k, now);
         self.fault_event(now, FaultEvent::ClientPaused { client: k as u64 });
-        self.sched.at(now + for_ms * 1000, Event::ClientResume { k });
+        self.sched.after(ms_to_us(for_ms), Event::ClientResume { k });
     }
 
     fn resume_client(&mut self, now: u64, k: usize) {
@@ -1341,9 +1461,9 @@ impl<'a> Cluster<'a> {
         if f.slow_us[k] > 0 || f.clients[k].is_none() {
             return;
         }
-        f.slow_us[k] = extra_ms * 1000;
-        self.fault_event(now, FaultEvent::ClientSlow { client: k as u64, extra_us: extra_ms * 1000 });
-        self.sched.at(now + for_ms * 1000, Event::ClientSlowEnd { k });
+        f.slow_us[k] = ms_to_us(extra_ms);
+        self.fault_event(now, FaultEvent::ClientSlow { client: k as u64, extra_us: ms_to_us(extra_ms) });
+        self.sched.after(ms_to_us(for_ms), Event::ClientSlowEnd { k });
     }
 
     fn client_slow_end(&mut self, now: u64, k: usize) {
@@ -1375,8 +1495,8 @@ impl<'a> Cluster<'a> {
             FaultAction::SlowClient { client: self.rng_client_faults.below(n), extra_ms: r.slow_extra_ms, for_ms }
         };
         self.apply_fault(now, action);
-        let next = self.rng_client_faults.range(r.min_interval_ms, r.max_interval_ms) * 1000;
-        self.sched.at(now + next, Event::ClientFault);
+        let next = ms_to_us(self.rng_client_faults.range(r.min_interval_ms, r.max_interval_ms));
+        self.sched.after(next, Event::ClientFault);
     }
 
     fn crash(&mut self, now: u64, s: Sid) -> bool {
@@ -1406,7 +1526,7 @@ impl<'a> Cluster<'a> {
                 self.violate(v);
             }
         }
-        self.server_crashed_for_clients(now, s);
+        self.server_crashed_for_clients(s);
         let detect = self.detect_us();
         for p in self.scenario.servers().filter(|p| *p != s) {
             self.break_channel(s, p);
@@ -1512,10 +1632,10 @@ impl<'a> Cluster<'a> {
                 self.slow_client(now, client as usize, extra_ms, for_ms)
             }
             FaultAction::SlowLink { from, to, extra_ms, for_ms } => {
-                let extra_us = extra_ms * 1000;
+                let extra_us = ms_to_us(extra_ms);
                 self.fault_event(now, FaultEvent::SlowLink { from, to, extra_us });
                 self.net.set_extra_delay(from, to, extra_us);
-                self.sched.at(now + for_ms * 1000, Event::SlowLinkEnd { from, to });
+                self.sched.after(ms_to_us(for_ms), Event::SlowLinkEnd { from, to });
             }
         }
     }
@@ -1526,7 +1646,7 @@ impl<'a> Cluster<'a> {
             return;
         }
         if let Some(ms) = for_ms {
-            self.sched.at(now + ms * 1000, Event::RestartAfterFault { server });
+            self.sched.after(ms_to_us(ms), Event::RestartAfterFault { server });
         }
     }
 
@@ -1537,7 +1657,7 @@ impl<'a> Cluster<'a> {
         let lost = self.net.cut(cut, links, isolated);
         self.links_down(now, lost);
         if let Some(ms) = for_ms {
-            self.sched.at(now + ms * 1000, Event::HealCut { cut });
+            self.sched.after(ms_to_us(ms), Event::HealCut { cut });
         }
     }
 
@@ -1571,8 +1691,8 @@ impl<'a> Cluster<'a> {
         if let Some(action) = faults::draw(&mut self.rng_faults, &spec, &view) {
             self.apply_fault(now, action);
         }
-        let next = self.rng_faults.range(spec.min_interval_ms, spec.max_interval_ms) * 1000;
-        self.sched.at(now + next, Event::RandomFault);
+        let next = ms_to_us(self.rng_faults.range(spec.min_interval_ms, spec.max_interval_ms));
+        self.sched.after(next, Event::RandomFault);
     }
 
     /// End of the fault phase: heal everything, restart everything, start the liveness
@@ -1596,7 +1716,7 @@ impl<'a> Cluster<'a> {
         }
         self.faults_stopped = true;
         self.checker.faults_stopped(now);
-        self.sched.at(now + self.scenario.liveness_bound_us(), Event::LivenessDeadline);
+        self.sched.after(self.scenario.liveness_bound_us(), Event::LivenessDeadline);
     }
 
     /// The server LEADING now; an established one if several claim it.

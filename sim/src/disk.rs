@@ -85,7 +85,7 @@ impl Disk {
     /// An fsync of `file` issued now: it completes at the returned time, in order after
     /// earlier ones, and covers every write to that file issued up to now (the mark).
     pub fn fsync(&mut self, file: DiskFile, now_us: u64, latency_us: u64) -> (u64, u64) {
-        let done = (now_us + latency_us).max(self.last_fsync_done_us);
+        let done = now_us.saturating_add(latency_us).max(self.last_fsync_done_us);
         self.last_fsync_done_us = done;
         // The journal commit takes the log's writes up to its last truncation (the earlier
         // appends with it: a simplification, they are in the page cache before the cut).

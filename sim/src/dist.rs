@@ -1,6 +1,7 @@
 //! Delay distributions, sampled in integer microseconds.
 
 use crate::rng::Stream;
+use crate::scenario::{check_range, TIME_US_MAX};
 use serde::{Deserialize, Serialize};
 
 /// A distribution of delays (network latency, fsync latency), in microseconds.
@@ -38,17 +39,24 @@ impl Delay {
         }
     }
 
-    /// Checks the parameters; the error says which one is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the parameters (each at most [`TIME_US_MAX`], `min_us <= max_us`); the
+    /// error names the parameter under `field` (`network.delay.max_us: ...`).
+    pub fn validate(&self, field: &str) -> Result<(), String> {
+        let params: &[(&str, u64)] = match self {
+            Delay::Constant { us } => &[("us", *us)],
+            Delay::Uniform { min_us, max_us } => &[("min_us", *min_us), ("max_us", *max_us)],
+            Delay::LongTail { min_us, scale_us, max_us } => {
+                &[("min_us", *min_us), ("scale_us", *scale_us), ("max_us", *max_us)]
+            }
+        };
+        for (name, v) in params {
+            let lo = u64::from(*name == "scale_us");
+            check_range(&format!("{field}.{name}"), *v, lo..=TIME_US_MAX)?;
+        }
         match *self {
-            Delay::Constant { .. } => Ok(()),
-            Delay::Uniform { min_us, max_us } if min_us > max_us => {
-                Err(format!("min_us ({min_us}) is above max_us ({max_us})"))
+            Delay::Uniform { min_us, max_us } | Delay::LongTail { min_us, max_us, .. } if min_us > max_us => {
+                Err(format!("{field}: min_us ({min_us}) is above max_us ({max_us})"))
             }
-            Delay::LongTail { min_us, max_us, .. } if min_us > max_us => {
-                Err(format!("min_us ({min_us}) is above max_us ({max_us})"))
-            }
-            Delay::LongTail { scale_us: 0, .. } => Err("scale_us must be above 0".into()),
             _ => Ok(()),
         }
     }

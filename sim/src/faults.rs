@@ -25,17 +25,7 @@ pub struct FaultView<'a> {
 /// Draws the next random fault, or `None` when the budget allows nothing of the drawn
 /// kind. The fault undoes itself after a drawn down time.
 pub fn draw(rng: &mut Stream, spec: &RandomFaults, view: &FaultView<'_>) -> Option<FaultAction> {
-    let weights = [
-        spec.crash,
-        spec.crash_leader,
-        spec.partition,
-        spec.one_way,
-        spec.slow_link,
-        spec.isolate_leader,
-        spec.crash_unsynced,
-        spec.crash_joiner,
-        spec.partition_old_new,
-    ];
+    let weights = spec.weights().map(|(_, w)| w);
     let kind = rng.weighted(&weights);
     let down_ms = rng.range(spec.down_min_ms, spec.down_max_ms);
     let for_ms = Some(down_ms);

@@ -86,7 +86,8 @@ impl Network {
     /// and the channel incarnation it travels in.
     pub fn transmit(&mut self, from: Sid, to: Sid, now_us: u64) -> (u64, u64) {
         let i = self.idx(from, to);
-        let at = (now_us + self.delay.sample(&mut self.rngs[i]) + self.extra_us[i]).max(self.last_delivery_us[i]);
+        let delay_us = self.delay.sample(&mut self.rngs[i]).saturating_add(self.extra_us[i]);
+        let at = now_us.saturating_add(delay_us).max(self.last_delivery_us[i]);
         self.last_delivery_us[i] = at;
         (at, self.incarnation[i])
     }

@@ -1,13 +1,15 @@
 //! Scenario files (TOML): cluster, timing, network, disk, faults, duration, expectation.
 //!
-//! Every field is checked when the file loads; an error names the field
-//! (`timing.tick_ms: ...`) and never panics.
+//! Every field is checked when the file loads, every number against its range (so that
+//! no arithmetic on it can wrap); an error names the field (`timing.tick_ms: ...`) on one
+//! line and never panics.
 
 use crate::checker::Invariant;
 use crate::dist::Delay;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::Path;
 use zab::api::MembershipChange;
 use zab::durable::DurableState;
@@ -17,6 +19,63 @@ use zab::{Sid, Variant, Zxid};
 
 /// The largest ensemble a scenario may ask for.
 pub const SERVERS_MAX: u64 = 64;
+
+/// The longest span of simulated time a `_ms` field may give: 2^40 ms, about 34.8 years.
+/// In microseconds that is below 2^50, so the clock plus a few such spans, or a span
+/// converted to microseconds, never comes near 2^64: no time arithmetic can wrap.
+pub const TIME_MS_MAX: u64 = 1 << 40;
+
+/// The same span for `_us` fields (delay distributions, the write workload's pace).
+pub const TIME_US_MAX: u64 = TIME_MS_MAX * 1000;
+
+/// The longest `tickTime`: a day. ZooKeeper negotiates session timeouts (up to 20 ticks)
+/// in an `int` of milliseconds; 20 days of them still fit.
+pub const TICK_MS_MAX: u64 = 86_400_000;
+
+/// The highest epoch a server may start with: 2^31, half of what a zxid's 32 epoch bits
+/// hold, so that every election of a run (each takes the next epoch) still fits.
+pub const EPOCH_MAX: u64 = 1 << 31;
+
+/// The longest initial log (`last_zxid.counter`). The log is built txn by txn when the
+/// file loads and held by each server's disk, process and checker, so a 32-bit counter
+/// asked for 137 GB: at this limit, 64 servers take about 130 MB.
+pub const INITIAL_LOG_MAX: u64 = 10_000;
+
+/// The largest weight of a fault kind: a dozen of them sum far below 2^64.
+pub const WEIGHT_MAX: u64 = 1 << 32;
+
+/// The service workload's instances and clients, in all: each is a ZooKeeper client with
+/// its own session and state.
+pub const SERVICE_CLIENTS_MAX: u64 = 1000;
+
+/// The write workload's clients: only ids, drawn below the service clients' ids.
+pub const WORKLOAD_CLIENTS_MAX: u64 = 1 << 20;
+
+/// Checks that `field`'s `value` lies in `range`; the error names the field and the range
+/// on one line.
+pub fn check_range(field: &str, value: u64, range: RangeInclusive<u64>) -> Result<(), String> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    Err(format!("{field}: {value} is outside {}..={}", fmt_limit(*range.start()), fmt_limit(*range.end())))
+}
+
+/// A limit as the documentation writes it: `2^40`, `2^40 x 1000`, or the number.
+fn fmt_limit(v: u64) -> String {
+    match v {
+        TIME_US_MAX => "2^40 x 1000".into(),
+        v if v >= 1 << 16 && v.is_power_of_two() => format!("2^{}", v.trailing_zeros()),
+        v if v >= 1 << 16 && v.checked_add(1).is_some_and(u64::is_power_of_two) => {
+            format!("2^{}-1", (v + 1).trailing_zeros())
+        }
+        v => v.to_string(),
+    }
+}
+
+/// A span in milliseconds as microseconds; the bounds above keep it exact.
+pub fn ms_to_us(ms: u64) -> u64 {
+    ms.saturating_mul(1000)
+}
 
 /// A scenario as written in its file.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -188,9 +247,6 @@ impl ReconfigSpec {
         if self.steps.is_empty() {
             return Err(format!("{f}.steps: a migration needs at least one step"));
         }
-        if self.retry_ms == 0 {
-            return Err(format!("{f}.retry_ms: must be above 0"));
-        }
         if self.join_ms.is_some_and(|ms| ms >= scenario.duration_ms) {
             return Err(format!("{f}.join_ms: joiners must start before the fault phase ends (duration_ms)"));
         }
@@ -212,9 +268,17 @@ impl ReconfigSpec {
             if step.remove_leader && (!step.add_observers.is_empty() || !step.observers.is_empty()) {
                 return Err(format!("{field}.remove_leader: not with observers added in the same step"));
             }
-            let named = step.add.iter().chain(&step.add_observers).chain(&step.remove).chain(&step.observers);
-            for s in named.chain(step.members.iter().flatten()) {
-                scenario.check_server(&field, *s)?;
+            let members = step.members.as_deref().unwrap_or_default();
+            for (name, list) in [
+                ("add", &step.add[..]),
+                ("add_observers", &step.add_observers),
+                ("remove", &step.remove),
+                ("members", members),
+                ("observers", &step.observers),
+            ] {
+                for s in list {
+                    scenario.check_server(&format!("{field}.{name}"), *s)?;
+                }
             }
             // The leader is known only when the step runs: take the voter the step keeps
             // longest as the one removed, which leaves the fewest voters possible.
@@ -301,37 +365,42 @@ pub struct WorkloadSpec {
 }
 
 impl ServiceSpec {
+    /// What [`Scenario::bounds`] cannot say field by field.
     fn validate(&self) -> Result<(), String> {
         let f = "service_failover";
-        if self.instances == 0 {
-            return Err(format!("{f}.instances: must be at least 1"));
+        if self.instances + self.clients > SERVICE_CLIENTS_MAX {
+            return Err(format!("{f}: at most {SERVICE_CLIENTS_MAX} instances and clients in all"));
         }
-        if self.clients == 0 {
-            return Err(format!("{f}.clients: must be at least 1"));
-        }
-        if self.instances + self.clients > 1000 {
-            return Err(format!("{f}: at most 1000 instances and clients in all"));
-        }
-        if self.session_timeout_ms == 0 {
-            return Err(format!("{f}.session_timeout_ms: must be above 0"));
-        }
-        if self.config_min_interval_ms == 0 || self.config_min_interval_ms > self.config_max_interval_ms {
-            return Err(format!("{f}.config_min_interval_ms: must be above 0 and at most config_max_interval_ms"));
+        if self.config_min_interval_ms > self.config_max_interval_ms {
+            return Err(format!("{f}.config_min_interval_ms: must be at most config_max_interval_ms"));
         }
         if let Some(r) = &self.faults {
-            if r.min_interval_ms == 0 || r.min_interval_ms > r.max_interval_ms {
-                return Err(format!("{f}.faults.min_interval_ms: must be above 0 and at most max_interval_ms"));
+            if r.min_interval_ms > r.max_interval_ms {
+                return Err(format!("{f}.faults.min_interval_ms: must be at most max_interval_ms"));
             }
-            if r.down_min_ms == 0 || r.down_min_ms > r.down_max_ms {
-                return Err(format!("{f}.faults.down_min_ms: must be above 0 and at most down_max_ms"));
+            if r.down_min_ms > r.down_max_ms {
+                return Err(format!("{f}.faults.down_min_ms: must be at most down_max_ms"));
             }
-            if r.crash_instance + r.isolate_client + r.pause_client + r.slow_client == 0 {
+            if r.weights().iter().all(|(_, w)| *w == 0) {
                 return Err(format!(
-                    "{f}.faults: every fault weight is 0 (crash_instance, isolate_client, pause_client, slow_client)"
+                    "{f}.faults: every fault weight is 0 ({})",
+                    r.weights().map(|(name, _)| name).join(", ")
                 ));
             }
         }
         Ok(())
+    }
+}
+
+impl ClientFaults {
+    /// The weights of the fault kinds, by field name, in the order the draw uses.
+    pub fn weights(&self) -> [(&'static str, u64); 4] {
+        [
+            ("crash_instance", self.crash_instance),
+            ("isolate_client", self.isolate_client),
+            ("pause_client", self.pause_client),
+            ("slow_client", self.slow_client),
+        ]
     }
 }
 
@@ -507,26 +576,6 @@ impl StorageSpec {
             snapshot_size_factor_pct: self.snapshot_size_factor_pct,
         }
     }
-
-    fn validate(&self) -> Result<(), String> {
-        if self.snap_count < 2 || self.snap_count > 1 << 40 {
-            return Err(format!("storage.snap_count: {} is outside 2..=2^40", self.snap_count));
-        }
-        if self.prealloc_kb > 1 << 30 {
-            return Err(format!("storage.prealloc_kb: {} is more than 2^30 KB", self.prealloc_kb));
-        }
-        // `ZKDatabase` raises a smaller commitLogCount to the default.
-        if self.commit_log_count < 500 || self.commit_log_count > 1 << 20 {
-            return Err(format!("storage.commit_log_count: {} is outside 500..=2^20", self.commit_log_count));
-        }
-        if self.snapshot_size_factor_pct > 100 {
-            return Err(format!(
-                "storage.snapshot_size_factor_pct: {} is more than 100",
-                self.snapshot_size_factor_pct
-            ));
-        }
-        Ok(())
-    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -545,13 +594,147 @@ pub struct FaultSpec {
     pub swarm: bool,
 }
 
-/// One scripted fault. (Unknown fields are refused by [`FaultAction`], which sees every
-/// field but `at_ms`.)
+/// One scripted fault. It is read through [`ScriptedFaultKeys`], so that an error names
+/// the key (serde reports any error inside a flattened, tagged enum at the table).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "ScriptedFaultKeys")]
 pub struct ScriptedFault {
     pub at_ms: u64,
     #[serde(flatten)]
     pub action: FaultAction,
+}
+
+/// A scripted fault as written: every key some action takes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScriptedFaultKeys {
+    at_ms: u64,
+    action: ActionName,
+    server: Option<Sid>,
+    for_ms: Option<u64>,
+    groups: Option<Vec<Vec<Sid>>>,
+    from: Option<OneOrList>,
+    to: Option<OneOrList>,
+    extra_ms: Option<u64>,
+    instance: Option<u64>,
+    client: Option<u64>,
+}
+
+/// `action = "..."`: the names of [`FaultAction`]'s variants.
+#[derive(Copy, Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum ActionName {
+    Crash,
+    CrashLeader,
+    Restart,
+    Partition,
+    Cut,
+    Heal,
+    SlowLink,
+    CrashInstance,
+    IsolateClient,
+    PauseClient,
+    SlowClient,
+}
+
+/// A server (`slow-link`'s `from`, `to`) or a list of them (`cut`'s).
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "expected a server (slow-link) or a list of servers (cut)")]
+enum OneOrList {
+    One(Sid),
+    List(Vec<Sid>),
+}
+
+impl TryFrom<ScriptedFaultKeys> for ScriptedFault {
+    /// `.key: problem`: [`Scenario::parse`] puts the key after the table's path.
+    type Error = String;
+
+    fn try_from(k: ScriptedFaultKeys) -> Result<ScriptedFault, String> {
+        let ScriptedFaultKeys { at_ms, action, server, for_ms, groups, from, to, extra_ms, instance, client } = k;
+        let name = format!("{action:?}");
+        let given = [
+            ("server", server.is_some()),
+            ("for_ms", for_ms.is_some()),
+            ("groups", groups.is_some()),
+            ("from", from.is_some()),
+            ("to", to.is_some()),
+            ("extra_ms", extra_ms.is_some()),
+            ("instance", instance.is_some()),
+            ("client", client.is_some()),
+        ];
+        let takes: &[&str] = match action {
+            ActionName::Crash => &["server", "for_ms"],
+            ActionName::CrashLeader => &["for_ms"],
+            ActionName::Restart => &["server"],
+            ActionName::Partition => &["groups", "for_ms"],
+            ActionName::Cut => &["from", "to", "for_ms"],
+            ActionName::Heal => &[],
+            ActionName::SlowLink => &["from", "to", "extra_ms", "for_ms"],
+            ActionName::CrashInstance => &["instance", "for_ms"],
+            ActionName::IsolateClient => &["client", "for_ms"],
+            ActionName::PauseClient => &["client", "for_ms"],
+            ActionName::SlowClient => &["client", "extra_ms", "for_ms"],
+        };
+        if let Some((key, _)) = given.iter().find(|(key, set)| *set && !takes.contains(key)) {
+            let keys = if takes.is_empty() { "no other key".to_string() } else { takes.join(", ") };
+            return Err(format!(".{key}: action `{}` takes no {key} (it takes {keys})", kebab(&name)));
+        }
+        let missing = |key: &str| format!(".{key}: missing (action `{}` needs it)", kebab(&name));
+        let list = |key: &str, v: Option<OneOrList>| match v {
+            Some(OneOrList::List(l)) => Ok(l),
+            Some(OneOrList::One(_)) => Err(format!(".{key}: a list of servers for action `cut`")),
+            None => Err(missing(key)),
+        };
+        let one = |key: &str, v: Option<OneOrList>| match v {
+            Some(OneOrList::One(s)) => Ok(s),
+            Some(OneOrList::List(_)) => Err(format!(".{key}: one server for action `slow-link`")),
+            None => Err(missing(key)),
+        };
+        let action = match action {
+            ActionName::Crash => FaultAction::Crash { server: server.ok_or_else(|| missing("server"))?, for_ms },
+            ActionName::CrashLeader => FaultAction::CrashLeader { for_ms },
+            ActionName::Restart => FaultAction::Restart { server: server.ok_or_else(|| missing("server"))? },
+            ActionName::Partition => {
+                FaultAction::Partition { groups: groups.ok_or_else(|| missing("groups"))?, for_ms }
+            }
+            ActionName::Cut => FaultAction::Cut { from: list("from", from)?, to: list("to", to)?, for_ms },
+            ActionName::Heal => FaultAction::Heal,
+            ActionName::SlowLink => FaultAction::SlowLink {
+                from: one("from", from)?,
+                to: one("to", to)?,
+                extra_ms: extra_ms.ok_or_else(|| missing("extra_ms"))?,
+                for_ms: for_ms.ok_or_else(|| missing("for_ms"))?,
+            },
+            ActionName::CrashInstance => {
+                FaultAction::CrashInstance { instance: instance.ok_or_else(|| missing("instance"))?, for_ms }
+            }
+            ActionName::IsolateClient => {
+                FaultAction::IsolateClient { client: client.ok_or_else(|| missing("client"))?, for_ms }
+            }
+            ActionName::PauseClient => FaultAction::PauseClient {
+                client: client.ok_or_else(|| missing("client"))?,
+                for_ms: for_ms.ok_or_else(|| missing("for_ms"))?,
+            },
+            ActionName::SlowClient => FaultAction::SlowClient {
+                client: client.ok_or_else(|| missing("client"))?,
+                extra_ms: extra_ms.ok_or_else(|| missing("extra_ms"))?,
+                for_ms: for_ms.ok_or_else(|| missing("for_ms"))?,
+            },
+        };
+        Ok(ScriptedFault { at_ms, action })
+    }
+}
+
+/// `SlowLink` -> `slow-link`.
+fn kebab(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 /// What a fault does. Faults with `for_ms` undo themselves after that long (restart,
@@ -670,6 +853,24 @@ fn default_slow_extra_ms() -> u64 {
     500
 }
 
+impl RandomFaults {
+    /// The weights of the fault kinds, by field name, in the order [`crate::faults::draw`]
+    /// uses.
+    pub fn weights(&self) -> [(&'static str, u64); 9] {
+        [
+            ("crash", self.crash),
+            ("crash_leader", self.crash_leader),
+            ("partition", self.partition),
+            ("one_way", self.one_way),
+            ("slow_link", self.slow_link),
+            ("isolate_leader", self.isolate_leader),
+            ("crash_unsynced", self.crash_unsynced),
+            ("crash_joiner", self.crash_joiner),
+            ("partition_old_new", self.partition_old_new),
+        ]
+    }
+}
+
 /// `violation = "X"` or `violation = ["X", "Y"]`.
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Invariant>, D::Error> {
     #[derive(Deserialize)]
@@ -711,16 +912,14 @@ impl Scenario {
 
     /// Parses and checks scenario text; `default_name` is used when it has no `name`.
     pub fn parse(text: &str, default_name: &str) -> Result<Scenario, String> {
-        let de = toml::Deserializer::parse(text).map_err(|e| one_line_toml_error(text, &e))?;
+        let de = toml::Deserializer::parse(text).map_err(|e| elide_long_words(&one_line_toml_error(text, &e)))?;
         let mut scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             let msg = one_line_toml_error(text, &inner);
-            if path.is_empty() || path == "." {
-                msg
-            } else {
-                format!("{path}: {msg}")
-            }
+            // A message `.key: ...` names a key below the path (a scripted fault's).
+            let sep = if msg.starts_with('.') { "" } else { ": " };
+            elide_long_words(&if path.is_empty() || path == "." { msg } else { format!("{path}{sep}{msg}") })
         })?;
         if scenario.name.is_empty() {
             scenario.name = default_name.to_string();
@@ -729,15 +928,126 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// Every unsigned numeric field with the range it must lie in, in file order (the
+    /// sid lists and fault targets are checked against the ensemble by [`Self::validate`]).
+    /// Checked first, so that nothing later (ms to us, sums of weights, `now + span`) can
+    /// wrap. A new field belongs here: the test `every_numeric_field_is_bounded` sets each
+    /// field of a full scenario out of range and fails for one that loads.
+    fn bounds(&self) -> Vec<(String, u64, RangeInclusive<u64>)> {
+        let ms = || 0..=TIME_MS_MAX;
+        let pos_ms = || 1..=TIME_MS_MAX;
+        let mut b: Vec<(String, u64, RangeInclusive<u64>)> = Vec::new();
+        let mut add = |field: String, value: u64, range: RangeInclusive<u64>| b.push((field, value, range));
+        add("duration_ms".into(), self.duration_ms, ms());
+        add("liveness_bound_ms".into(), self.liveness_bound_ms, pos_ms());
+        add("cluster.servers".into(), self.cluster.servers, 1..=SERVERS_MAX);
+        for (i, init) in self.cluster.initial.iter().enumerate() {
+            let f = format!("cluster.initial[{i}]");
+            add(format!("{f}.accepted_epoch"), init.accepted_epoch, 0..=EPOCH_MAX);
+            add(format!("{f}.current_epoch"), init.current_epoch, 0..=EPOCH_MAX);
+            add(format!("{f}.last_zxid.epoch"), init.last_zxid.epoch, 0..=EPOCH_MAX);
+            add(format!("{f}.last_zxid.counter"), init.last_zxid.counter, 0..=INITIAL_LOG_MAX);
+        }
+        let t = &self.timing;
+        add("timing.tick_ms".into(), t.tick_ms, 2..=TICK_MS_MAX);
+        // initLimit and syncLimit count ticks: the timeouts they make stay spans too.
+        let ticks_max = TIME_MS_MAX / t.tick_ms.clamp(2, TICK_MS_MAX);
+        add("timing.init_limit".into(), t.init_limit, 1..=ticks_max);
+        add("timing.sync_limit".into(), t.sync_limit, 1..=ticks_max);
+        add("timing.finalize_wait_ms".into(), t.finalize_wait_ms, pos_ms());
+        add("timing.min_notification_interval_ms".into(), t.min_notification_interval_ms, pos_ms());
+        add("timing.max_notification_interval_ms".into(), t.max_notification_interval_ms, pos_ms());
+        add("network.detect_ms".into(), self.network.detect_ms, ms());
+        add("network.election_window".into(), u64::from(self.network.election_window), 1..=u64::from(u32::MAX));
+        add("disk.writeback_ms".into(), self.disk.writeback_ms, ms());
+        let st = &self.storage;
+        add("storage.snap_count".into(), st.snap_count, 2..=1 << 40);
+        add("storage.prealloc_kb".into(), st.prealloc_kb, 0..=1 << 30);
+        // `ZKDatabase` raises a smaller commitLogCount to the default.
+        add("storage.commit_log_count".into(), st.commit_log_count, 500..=1 << 20);
+        add("supervisor.restart_after_ms".into(), self.supervisor.restart_after_ms, ms());
+        add("faults.max_faulty".into(), self.faults.max_faulty.unwrap_or(0), 0..=self.cluster.servers);
+        for (i, f) in self.faults.script.iter().enumerate() {
+            let field = format!("faults.script[{i}]");
+            add(format!("{field}.at_ms"), f.at_ms, ms());
+            let (extra_ms, for_ms) = match &f.action {
+                FaultAction::Crash { for_ms, .. }
+                | FaultAction::CrashLeader { for_ms }
+                | FaultAction::Partition { for_ms, .. }
+                | FaultAction::Cut { for_ms, .. }
+                | FaultAction::CrashInstance { for_ms, .. }
+                | FaultAction::IsolateClient { for_ms, .. } => (None, *for_ms),
+                FaultAction::Restart { .. } | FaultAction::Heal => (None, None),
+                FaultAction::PauseClient { for_ms, .. } => (None, Some(*for_ms)),
+                FaultAction::SlowLink { extra_ms, for_ms, .. } | FaultAction::SlowClient { extra_ms, for_ms, .. } => {
+                    (Some(*extra_ms), Some(*for_ms))
+                }
+            };
+            if let Some(v) = extra_ms {
+                add(format!("{field}.extra_ms"), v, ms());
+            }
+            if let Some(v) = for_ms {
+                add(format!("{field}.for_ms"), v, ms());
+            }
+        }
+        if let Some(r) = &self.faults.random {
+            let f = "faults.random";
+            add(format!("{f}.min_interval_ms"), r.min_interval_ms, pos_ms());
+            add(format!("{f}.max_interval_ms"), r.max_interval_ms, pos_ms());
+            add(format!("{f}.down_min_ms"), r.down_min_ms, pos_ms());
+            add(format!("{f}.down_max_ms"), r.down_max_ms, pos_ms());
+            for (name, w) in r.weights() {
+                add(format!("{f}.{name}"), w, 0..=WEIGHT_MAX);
+            }
+            add(format!("{f}.slow_extra_ms"), r.slow_extra_ms, ms());
+        }
+        if let Some(w) = &self.workload {
+            add("workload.clients".into(), w.clients, 1..=WORKLOAD_CLIENTS_MAX);
+            add("workload.min_interval_us".into(), w.min_interval_us, 1..=TIME_US_MAX);
+            add("workload.max_interval_us".into(), w.max_interval_us, 1..=TIME_US_MAX);
+        }
+        if let Some(sv) = &self.service_failover {
+            let f = "service_failover";
+            add(format!("{f}.instances"), sv.instances, 1..=SERVICE_CLIENTS_MAX);
+            add(format!("{f}.clients"), sv.clients, 1..=SERVICE_CLIENTS_MAX);
+            add(format!("{f}.session_timeout_ms"), u64::from(sv.session_timeout_ms), 1..=u64::from(u32::MAX));
+            add(format!("{f}.config_min_interval_ms"), sv.config_min_interval_ms, pos_ms());
+            add(format!("{f}.config_max_interval_ms"), sv.config_max_interval_ms, pos_ms());
+            add(format!("{f}.beat_interval_ms"), sv.beat_interval_ms, ms());
+            if let Some(r) = &sv.faults {
+                let f = "service_failover.faults";
+                add(format!("{f}.min_interval_ms"), r.min_interval_ms, pos_ms());
+                add(format!("{f}.max_interval_ms"), r.max_interval_ms, pos_ms());
+                add(format!("{f}.down_min_ms"), r.down_min_ms, pos_ms());
+                add(format!("{f}.down_max_ms"), r.down_max_ms, pos_ms());
+                for (name, w) in r.weights() {
+                    add(format!("{f}.{name}"), w, 0..=WEIGHT_MAX);
+                }
+                add(format!("{f}.slow_extra_ms"), r.slow_extra_ms, ms());
+            }
+        }
+        if let Some(r) = &self.reconfig {
+            if let Some(v) = r.join_ms {
+                add("reconfig.join_ms".into(), v, ms());
+            }
+            add("reconfig.start_ms".into(), r.start_ms, ms());
+            add("reconfig.interval_ms".into(), r.interval_ms, ms());
+            add("reconfig.retry_ms".into(), r.retry_ms, pos_ms());
+        }
+        b
+    }
+
     /// Semantic checks: values that parse but cannot work.
     pub fn validate(&self) -> Result<(), String> {
         let n = self.cluster.servers;
         if n == 0 {
             return Err("cluster.servers: 0 servers can never form a quorum".into());
         }
-        if n > SERVERS_MAX {
-            return Err(format!("cluster.servers: {n} is above the limit of {SERVERS_MAX}"));
+        for (field, value, range) in self.bounds() {
+            check_range(&field, value, range)?;
         }
+        self.network.delay.validate("network.delay")?;
+        self.disk.fsync.validate("disk.fsync")?;
         let quorum = n / 2 + 1;
         let mut seen = BTreeSet::new();
         for (i, init) in self.cluster.initial.iter().enumerate() {
@@ -745,9 +1055,6 @@ impl Scenario {
             self.check_server(&format!("{field}.server"), init.server)?;
             if !seen.insert(init.server) {
                 return Err(format!("{field}.server: server {} is listed twice", init.server));
-            }
-            if init.last_zxid.epoch > u64::from(u32::MAX) || init.last_zxid.counter > u64::from(u32::MAX) {
-                return Err(format!("{field}.last_zxid: epoch and counter must fit in 32 bits"));
             }
             if init.last_zxid.counter == 0 && init.last_zxid.epoch != 0 {
                 return Err(format!(
@@ -760,40 +1067,17 @@ impl Scenario {
             }
         }
         let t = &self.timing;
-        for (name, v) in [
-            ("timing.tick_ms", t.tick_ms),
-            ("timing.init_limit", t.init_limit),
-            ("timing.sync_limit", t.sync_limit),
-            ("timing.finalize_wait_ms", t.finalize_wait_ms),
-            ("timing.min_notification_interval_ms", t.min_notification_interval_ms),
-        ] {
-            if v == 0 {
-                return Err(format!("{name}: must be above 0"));
-            }
-        }
-        if t.tick_ms < 2 {
-            return Err("timing.tick_ms: must be at least 2 (the leader wakes every half tick)".into());
-        }
         if t.max_notification_interval_ms < t.min_notification_interval_ms {
             return Err(format!(
                 "timing.max_notification_interval_ms: {} is below min_notification_interval_ms ({})",
                 t.max_notification_interval_ms, t.min_notification_interval_ms
             ));
         }
-        self.network.delay.validate().map_err(|e| format!("network.delay: {e}"))?;
-        if self.network.election_window == 0 {
-            return Err("network.election_window: must be above 0".into());
-        }
-        self.disk.fsync.validate().map_err(|e| format!("disk.fsync: {e}"))?;
-        if self.disk.writeback_ms > 1 << 40 {
-            return Err(format!("disk.writeback_ms: {} is more than 2^40", self.disk.writeback_ms));
-        }
-        self.storage.validate()?;
-        if self.supervisor.restart_after_ms > 1 << 40 {
-            return Err(format!("supervisor.restart_after_ms: {} is more than 2^40", self.supervisor.restart_after_ms));
-        }
-        if self.liveness_bound_ms == 0 {
-            return Err("liveness_bound_ms: must be above 0".into());
+        if self.storage.snapshot_size_factor_pct > 100 {
+            return Err(format!(
+                "storage.snapshot_size_factor_pct: {} is more than 100",
+                self.storage.snapshot_size_factor_pct
+            ));
         }
         let max_faulty = self.max_faulty();
         if self.faults.keep_quorum && max_faulty > n - quorum {
@@ -813,11 +1097,8 @@ impl Scenario {
             self.check_action(&field, &f.action)?;
         }
         if let Some(w) = &self.workload {
-            if w.clients == 0 {
-                return Err("workload.clients: must be at least 1".into());
-            }
-            if w.min_interval_us == 0 || w.min_interval_us > w.max_interval_us {
-                return Err("workload.min_interval_us: must be above 0 and at most max_interval_us".into());
+            if w.min_interval_us > w.max_interval_us {
+                return Err("workload.min_interval_us: must be at most max_interval_us".into());
             }
         }
         if let Some(sv) = &self.service_failover {
@@ -831,23 +1112,17 @@ impl Scenario {
         }
         if let Some(r) = &self.faults.random {
             let field = "faults.random";
-            if r.min_interval_ms == 0 || r.min_interval_ms > r.max_interval_ms {
-                return Err(format!("{field}.min_interval_ms: must be above 0 and at most max_interval_ms"));
+            if r.min_interval_ms > r.max_interval_ms {
+                return Err(format!("{field}.min_interval_ms: must be at most max_interval_ms"));
             }
-            if r.down_min_ms == 0 || r.down_min_ms > r.down_max_ms {
-                return Err(format!("{field}.down_min_ms: must be above 0 and at most down_max_ms"));
+            if r.down_min_ms > r.down_max_ms {
+                return Err(format!("{field}.down_min_ms: must be at most down_max_ms"));
             }
-            let disruptive = r.crash
-                + r.crash_leader
-                + r.partition
-                + r.one_way
-                + r.isolate_leader
-                + r.crash_unsynced
-                + r.crash_joiner
-                + r.partition_old_new;
+            let disruptive: u64 = r.weights().iter().filter(|(name, _)| *name != "slow_link").map(|(_, w)| w).sum();
             if disruptive + r.slow_link == 0 {
                 return Err(format!(
-                    "{field}: every fault weight is 0 (crash, crash_leader, partition, one_way, slow_link, isolate_leader, crash_unsynced)"
+                    "{field}: every fault weight is 0 ({})",
+                    r.weights().map(|(name, _)| name).join(", ")
                 ));
             }
             if self.faults.keep_quorum && max_faulty == 0 && disruptive > 0 {
@@ -914,8 +1189,10 @@ impl Scenario {
                 Ok(())
             }
             FaultAction::Cut { from, to, .. } => {
-                for s in from.iter().chain(to) {
-                    self.check_server(&format!("{field}.from/to"), *s)?;
+                for (name, list) in [("from", from), ("to", to)] {
+                    for s in list {
+                        self.check_server(&format!("{field}.{name}"), *s)?;
+                    }
                 }
                 if from.iter().any(|s| to.contains(s)) {
                     return Err(format!("{field}: a server cannot be cut from itself"));
@@ -993,12 +1270,12 @@ impl Scenario {
     pub fn timing(&self) -> Timing {
         let t = &self.timing;
         Timing {
-            tick_us: t.tick_ms * 1000,
+            tick_us: ms_to_us(t.tick_ms),
             init_limit: t.init_limit,
             sync_limit: t.sync_limit,
-            finalize_wait_us: t.finalize_wait_ms * 1000,
-            min_notification_interval_us: t.min_notification_interval_ms * 1000,
-            max_notification_interval_us: t.max_notification_interval_ms * 1000,
+            finalize_wait_us: ms_to_us(t.finalize_wait_ms),
+            min_notification_interval_us: ms_to_us(t.min_notification_interval_ms),
+            max_notification_interval_us: ms_to_us(t.max_notification_interval_ms),
         }
     }
 
@@ -1020,11 +1297,11 @@ impl Scenario {
     }
 
     pub fn duration_us(&self) -> u64 {
-        self.duration_ms * 1000
+        ms_to_us(self.duration_ms)
     }
 
     pub fn liveness_bound_us(&self) -> u64 {
-        self.liveness_bound_ms * 1000
+        ms_to_us(self.liveness_bound_ms)
     }
 
     /// A stable 64-bit hash of the scenario's content, for trace headers.
@@ -1050,6 +1327,42 @@ fn one_line_toml_error(text: &str, e: &toml::de::Error) -> String {
         }
         None => msg,
     }
+}
+
+/// The longest word an error message quotes whole.
+const WORD_MAX: usize = 80;
+
+/// The longest line an error message keeps whole.
+const LINE_MAX: usize = 300;
+
+/// An error message with a long quoted value (a 100 KB string, key or number) cut to its
+/// start and length, line by line, so that the error stays one readable line.
+pub fn elide_long_words(msg: &str) -> String {
+    let line = |l: &str| {
+        let words: Vec<String> = l
+            .split(' ')
+            .map(|w| {
+                if w.chars().count() <= WORD_MAX {
+                    w.to_string()
+                } else {
+                    let n = w.chars().count();
+                    let head: String = w.chars().take(WORD_MAX / 2).collect();
+                    // The last two characters keep a closing quote and comma.
+                    let tail: String = w.chars().skip(n - 2).collect();
+                    format!("{head}[... {} bytes]{tail}", w.len())
+                }
+            })
+            .collect();
+        let l = words.join(" ");
+        let n = l.chars().count();
+        if n <= LINE_MAX {
+            return l;
+        }
+        let head: String = l.chars().take(LINE_MAX * 2 / 3).collect();
+        let tail: String = l.chars().skip(n - LINE_MAX / 4).collect();
+        format!("{head} ... ({} bytes) ... {tail}", l.len())
+    };
+    msg.split('\n').map(line).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]
@@ -1122,7 +1435,7 @@ mod tests {
     #[test]
     fn a_service_workload_without_instances_is_refused_by_field() {
         let e = err(&format!("{MINIMAL}{}", SERVICE.replace("instances = 2", "instances = 0")));
-        assert!(e.contains("service_failover.instances: must be at least 1"), "{e}");
+        assert!(e.contains("service_failover.instances: 0 is outside 1..=1000"), "{e}");
     }
 
     #[test]
@@ -1156,7 +1469,7 @@ mod tests {
         let e = err(&format!("{MINIMAL}{SERVICE}{}", MIGRATION.replace("add = [3]", "add = [3], members = [1]")));
         assert!(e.starts_with("reconfig.steps[0]: give either add"), "{e}");
         let e = err(&format!("{MINIMAL}{SERVICE}{}", MIGRATION.replace("add = [3]", "add = [9]")));
-        assert!(e.starts_with("reconfig.steps[0]: server 9 is not in 1..=3"), "{e}");
+        assert!(e.starts_with("reconfig.steps[0].add: server 9 is not in 1..=3"), "{e}");
         let e = err(&format!("{MINIMAL}{SERVICE}{}", MIGRATION.replace("add = [3]", "remove = [1, 2]")));
         assert!(e.starts_with("reconfig.steps[0]: leaves no participant"), "{e}");
         let e = err(&format!("{MINIMAL}{SERVICE}{}", MIGRATION.replace("initial = [1, 2]", "initial = []")));
@@ -1179,9 +1492,314 @@ mod tests {
         assert_eq!(s.static_config(3, Variant::None), QuorumVerifier::new([1, 2, 3]));
     }
 
+    /// A scenario that sets every field, every fault action included.
+    const FULL: &str = r#"
+duration_ms = 10000
+liveness_bound_ms = 60000
+[cluster]
+servers = 6
+[[cluster.initial]]
+server = 1
+accepted_epoch = 2
+current_epoch = 2
+last_zxid = { epoch = 1, counter = 10 }
+[timing]
+tick_ms = 2000
+init_limit = 10
+sync_limit = 5
+finalize_wait_ms = 200
+min_notification_interval_ms = 200
+max_notification_interval_ms = 60000
+[network]
+delay = { dist = "long-tail", min_us = 200, scale_us = 1000, max_us = 20000 }
+detect_ms = 200
+election_window = 64
+[disk]
+fsync = { dist = "uniform", min_us = 500, max_us = 5000 }
+writeback_ms = 30000
+[storage]
+snap_count = 100000
+prealloc_kb = 65536
+commit_log_count = 500
+snapshot_size_factor_pct = 33
+[supervisor]
+restart_after_ms = 1000
+[faults]
+max_faulty = 2
+[[faults.script]]
+at_ms = 100
+action = "crash"
+server = 2
+for_ms = 1000
+[[faults.script]]
+at_ms = 200
+action = "crash-leader"
+for_ms = 1000
+[[faults.script]]
+at_ms = 300
+action = "restart"
+server = 2
+[[faults.script]]
+at_ms = 400
+action = "partition"
+groups = [[1, 2], [3]]
+for_ms = 1000
+[[faults.script]]
+at_ms = 500
+action = "cut"
+from = [1]
+to = [2, 3]
+for_ms = 1000
+[[faults.script]]
+at_ms = 600
+action = "slow-link"
+from = 1
+to = 2
+extra_ms = 50
+for_ms = 1000
+[[faults.script]]
+at_ms = 700
+action = "crash-instance"
+instance = 1
+for_ms = 1000
+[[faults.script]]
+at_ms = 800
+action = "isolate-client"
+client = 2
+for_ms = 1000
+[[faults.script]]
+at_ms = 900
+action = "pause-client"
+client = 2
+for_ms = 1000
+[[faults.script]]
+at_ms = 1000
+action = "slow-client"
+client = 3
+extra_ms = 50
+for_ms = 1000
+[faults.random]
+min_interval_ms = 1000
+max_interval_ms = 2000
+down_min_ms = 100
+down_max_ms = 1000
+crash = 1
+crash_leader = 1
+partition = 1
+one_way = 1
+slow_link = 1
+slow_extra_ms = 300
+isolate_leader = 1
+crash_unsynced = 1
+crash_joiner = 1
+partition_old_new = 1
+[workload]
+clients = 3
+min_interval_us = 1000
+max_interval_us = 2000
+[service_failover]
+instances = 2
+clients = 3
+session_timeout_ms = 4000
+config_min_interval_ms = 500
+config_max_interval_ms = 1500
+beat_interval_ms = 100
+[service_failover.faults]
+min_interval_ms = 500
+max_interval_ms = 1500
+down_min_ms = 100
+down_max_ms = 1000
+crash_instance = 1
+isolate_client = 1
+pause_client = 1
+slow_client = 1
+slow_extra_ms = 200
+[reconfig]
+initial = [1, 2, 3]
+initial_observers = [4]
+join_ms = 1000
+start_ms = 2000
+interval_ms = 1000
+retry_ms = 500
+steps = [
+    { add = [5], add_observers = [6], remove = [1] },
+    { remove_leader = true },
+    { members = [2, 3, 5], observers = [4] },
+]
+"#;
+
+    /// Every integer of `v` with its path as errors name it (`faults.script[0].for_ms`).
+    fn integer_leaves(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    integer_leaves(x, &p, out);
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    integer_leaves(x, &format!("{path}[{i}]"), out);
+                }
+            }
+            serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => out.push(path.to_string()),
+            _ => {}
+        }
+    }
+
+    /// `FULL` with the integer at `path` replaced by `value` (any u64, beyond what TOML's
+    /// own integers or the field's type hold).
+    fn full_with(path: &str, value: u64) -> String {
+        const MARK: u64 = 3_141_592_653;
+        let mut v = serde_json::to_value(Scenario::parse(FULL, "full").unwrap()).unwrap();
+        let mut at = &mut v;
+        for part in path.split('.') {
+            let (key, indices) = part.split_once('[').map_or((part, ""), |(k, i)| (k, i));
+            at = &mut at[key];
+            for i in indices.split('[').filter(|i| !i.is_empty()) {
+                at = &mut at[i.trim_end_matches(']').parse::<usize>().unwrap()];
+            }
+        }
+        *at = serde_json::json!(MARK);
+        let marked: Scenario = serde_json::from_value(v).unwrap();
+        let text = marked.to_toml();
+        assert_eq!(text.matches(&MARK.to_string()).count(), 1, "{path}");
+        text.replace(&MARK.to_string(), &value.to_string())
+    }
+
+    #[test]
+    fn every_numeric_field_is_bounded() {
+        let mut leaves = Vec::new();
+        integer_leaves(&serde_json::to_value(Scenario::parse(FULL, "full").unwrap()).unwrap(), "", &mut leaves);
+        assert!(leaves.len() > 90, "{leaves:?}");
+        for path in &leaves {
+            // A list of servers is checked as a whole: `reconfig.steps[0].add: server 9 ...`.
+            let mut field = path.as_str();
+            while field.ends_with(']') {
+                field = &field[..field.rfind('[').unwrap()];
+            }
+            let mut values = vec![1 << 63, u64::MAX];
+            if field.ends_with("_ms") {
+                values.push(TIME_MS_MAX + 1);
+            }
+            if field.ends_with("_us") {
+                values.push(TIME_US_MAX + 1);
+            }
+            for value in values {
+                let e = Scenario::parse(&full_with(path, value), "x").expect_err(&format!("{path} = {value} loads"));
+                assert!(e.starts_with(&format!("{field}: ")), "{path} = {value}: {e}");
+                assert!(!e.contains('\n') && e.len() < 300, "{e}");
+            }
+        }
+    }
+
+    /// The examples of the issue on robustness, each once panicking, wrapping or
+    /// allocating without bound: refused with the field named.
+    #[test]
+    fn values_that_once_wrapped_are_refused_by_field() {
+        let service = "[service_failover]\ninstances = 1\nclients = 1\nsession_timeout_ms = 4000\n";
+        let cases = [
+            ("[timing]\ntick_ms = 18446744073709551\n".to_string(), "timing.tick_ms: "),
+            ("[timing]\nfinalize_wait_ms = 18446744073709551\n".into(), "timing.finalize_wait_ms: "),
+            ("[network]\ndetect_ms = 18446744073709551\n".into(), "network.detect_ms: "),
+            (
+                "[[faults.script]]\nat_ms = 1\naction = \"crash\"\nserver = 1\nfor_ms = 18446744073709551\n".into(),
+                "faults.script[0].for_ms: ",
+            ),
+            (
+                "[faults.random]\nmin_interval_ms = 9223372036854775808\nmax_interval_ms = 9223372036854775808\ndown_min_ms = 1\ndown_max_ms = 2\ncrash = 1\n".into(),
+                "faults.random.min_interval_ms: ",
+            ),
+            (
+                "[faults.random]\nmin_interval_ms = 1\nmax_interval_ms = 2\ndown_min_ms = 1\ndown_max_ms = 2\ncrash = 9223372036854775808\npartition = 9223372036854775808\n".into(),
+                "faults.random.crash: ",
+            ),
+            (service.replace("instances = 1", "instances = 18446744073709551615"), "service_failover.instances: "),
+            (
+                "[workload]\nclients = 9223372036854775808\nmin_interval_us = 1\nmax_interval_us = 2\n".into(),
+                "workload.clients: ",
+            ),
+            ("[[cluster.initial]]\nserver = 1\naccepted_epoch = 4294967295\n".into(), "cluster.initial[0].accepted_epoch: "),
+            (
+                "[[cluster.initial]]\nserver = 1\naccepted_epoch = 1\ncurrent_epoch = 1\nlast_zxid = { epoch = 1, counter = 4294967295 }\n".into(),
+                "cluster.initial[0].last_zxid.counter: ",
+            ),
+            (format!("[timing]\ntick_ms = 4294967295\n{service}"), "timing.tick_ms: "),
+        ];
+        for (extra, field) in cases {
+            let e = err(&format!("{MINIMAL}{extra}"));
+            assert!(e.starts_with(field), "{extra}: {e}");
+        }
+        let e = err(&MINIMAL.replace("duration_ms = 1000", "duration_ms = 18446744073709552"));
+        assert!(e.starts_with("duration_ms: 18446744073709552 is outside 0..=2^40"), "{e}");
+        let e = err(&MINIMAL.replace("liveness_bound_ms = 5000", "liveness_bound_ms = 18446744073709551"));
+        assert!(e.starts_with("liveness_bound_ms: 18446744073709551 is outside 1..=2^40"), "{e}");
+    }
+
+    /// Every field at its largest: the file loads, and no arithmetic on it can wrap (the
+    /// test runs in debug, where wrapping panics).
+    #[test]
+    fn every_limit_at_once_loads() {
+        let max = FULL
+            .replace("duration_ms = 10000", &format!("duration_ms = {TIME_MS_MAX}"))
+            .replace("liveness_bound_ms = 60000", &format!("liveness_bound_ms = {TIME_MS_MAX}"))
+            .replace(
+                "accepted_epoch = 2\ncurrent_epoch = 2",
+                &format!("accepted_epoch = {EPOCH_MAX}\ncurrent_epoch = {EPOCH_MAX}"),
+            )
+            .replace("{ epoch = 1, counter = 10 }", &format!("{{ epoch = {EPOCH_MAX}, counter = {INITIAL_LOG_MAX} }}"))
+            .replace("tick_ms = 2000", &format!("tick_ms = {TICK_MS_MAX}"))
+            .replace("init_limit = 10", &format!("init_limit = {}", TIME_MS_MAX / TICK_MS_MAX))
+            .replace("crash = 1\n", &format!("crash = {WEIGHT_MAX}\n"))
+            .replace("slow_client = 1\n", &format!("slow_client = {WEIGHT_MAX}\n"))
+            .replace("clients = 3\nmin_interval_us", &format!("clients = {WORKLOAD_CLIENTS_MAX}\nmin_interval_us"))
+            .replace("max_interval_us = 2000", &format!("max_interval_us = {TIME_US_MAX}"))
+            .replace("for_ms = 1000", &format!("for_ms = {TIME_MS_MAX}"))
+            .replace("max_interval_ms = 2000", &format!("max_interval_ms = {TIME_MS_MAX}"));
+        let s = Scenario::parse(&max, "max").unwrap();
+        assert_eq!(s.timing().init_timeout_us(), TIME_MS_MAX / TICK_MS_MAX * TICK_MS_MAX * 1000);
+        assert_eq!(s.initial_state(1).last_logged_zxid(), Zxid::new(EPOCH_MAX, INITIAL_LOG_MAX));
+        assert_eq!(s.duration_us() + s.liveness_bound_us(), 2 * TIME_US_MAX);
+    }
+
+    #[test]
+    fn a_scripted_faults_errors_name_the_key() {
+        let script = |keys: &str| format!("{MINIMAL}[[faults.script]]\nat_ms = 1\n{keys}\n");
+        for (keys, want) in [
+            ("action = \"crash\"\nserver = 1\nfor_ms = \"x\"", "faults.script[0].for_ms: invalid type"),
+            ("action = \"crash\"", "faults.script[0].server: missing (action `crash` needs it)"),
+            ("action = \"heal\"\nserver = 1", "faults.script[0].server: action `heal` takes no server"),
+            ("action = \"explode\"", "faults.script[0].action: unknown variant `explode`"),
+            ("action = \"cut\"\nfrom = 1\nto = [2]", "faults.script[0].from: a list of servers"),
+            ("action = \"slow-link\"\nfrom = 1\nto = [2]\nextra_ms = 1\nfor_ms = 1", "faults.script[0].to: one server"),
+            ("action = \"crash\"\nserver = 1\nbogus = 1", "faults.script[0].bogus: unknown field `bogus`"),
+            ("action = \"cut\"\nfrom = [1]\nto = [1, 9]", "faults.script[0].to: server 9 is not in 1..=3"),
+        ] {
+            let e = err(&script(keys));
+            assert!(e.starts_with(want), "{keys}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_huge_value_is_not_echoed() {
+        let long = "a".repeat(100_000);
+        for text in [
+            MINIMAL.replace("servers = 3", &format!("servers = \"{long}\"")),
+            format!("variant = \"{long}\"\n{MINIMAL}"),
+            format!("{long} = 1\n{MINIMAL}"),
+            MINIMAL.replace("servers = 3", &format!("servers = \"{}\"", "a ".repeat(50_000))),
+        ] {
+            let e = err(&text);
+            assert!(e.len() < 500 && !e.contains('\n'), "{} bytes: {}", e.len(), &e[..e.len().min(600)]);
+            assert!(e.contains("bytes"), "{e}");
+        }
+    }
+
     #[test]
     fn round_trips_through_toml() {
-        let s = Scenario::parse(MINIMAL, "min").unwrap();
-        assert_eq!(Scenario::parse(&s.to_toml(), "other").unwrap(), s);
+        for text in [MINIMAL, FULL] {
+            let s = Scenario::parse(text, "min").unwrap();
+            assert_eq!(Scenario::parse(&s.to_toml(), "other").unwrap(), s);
+        }
     }
 }

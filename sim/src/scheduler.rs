@@ -15,6 +15,8 @@ struct Key {
     at_us: u64,
     seq: u64,
     slot: u32,
+    /// How many events at this same instant led to this one (see [`Scheduler::depth`]).
+    depth: u32,
 }
 
 impl Key {
@@ -33,6 +35,8 @@ const NOT_QUEUED: usize = usize::MAX;
 pub struct Scheduler<E> {
     now_us: u64,
     seq: u64,
+    /// The depth of the event popped last.
+    depth: u32,
     /// A binary min-heap of keys.
     heap: Vec<Key>,
     /// Per slot, its key's index in `heap` (`NOT_QUEUED` when it has none).
@@ -55,6 +59,7 @@ impl<E> Scheduler<E> {
         Scheduler {
             now_us: 0,
             seq: 0,
+            depth: 0,
             heap: Vec::with_capacity(1024),
             pos: Vec::with_capacity(1024),
             slots: Vec::with_capacity(1024),
@@ -83,11 +88,13 @@ impl<E> Scheduler<E> {
             None => self.new_slot(false),
         };
         self.slots[slot as usize] = Some(event);
-        self.push(Key { at_us, seq: self.seq, slot });
+        self.push(Key { at_us, seq: self.seq, slot, depth: self.depth_at(at_us) });
     }
 
+    /// Schedules `event` `delay_us` from now. A validated scenario keeps every delay far
+    /// below 2^64 (`scenario::TIME_MS_MAX`); past it, the time saturates: never reached.
     pub fn after(&mut self, delay_us: u64, event: E) {
-        self.at(self.now_us + delay_us, event);
+        self.at(self.now_us.saturating_add(delay_us), event);
     }
 
     /// Reserves a slot for a timer, unarmed.
@@ -100,7 +107,7 @@ impl<E> Scheduler<E> {
     pub fn set(&mut self, t: TimerSlot, at_us: u64, event: E) {
         assert!(at_us >= self.now_us, "event scheduled in the past: {at_us} < {}", self.now_us);
         self.seq += 1;
-        let key = Key { at_us, seq: self.seq, slot: t.0 };
+        let key = Key { at_us, seq: self.seq, slot: t.0, depth: self.depth_at(at_us) };
         self.slots[t.0 as usize] = Some(event);
         match self.pos[t.0 as usize] {
             NOT_QUEUED => self.push(key),
@@ -110,6 +117,11 @@ impl<E> Scheduler<E> {
                 self.sift_down(i);
             }
         }
+    }
+
+    /// Arms timer `t` to fire `event` `delay_us` from now (saturating, as [`Self::after`]).
+    pub fn set_after(&mut self, t: TimerSlot, delay_us: u64, event: E) {
+        self.set(t, self.now_us.saturating_add(delay_us), event);
     }
 
     /// Disarms timer `t`: its pending event, if any, is dropped.
@@ -127,11 +139,30 @@ impl<E> Scheduler<E> {
         self.remove_at(0);
         debug_assert!(k.at_us >= self.now_us);
         self.now_us = k.at_us;
+        self.depth = k.depth;
         let event = self.slots[k.slot as usize].take().expect("a queued key's slot holds its event");
         if !self.timer[k.slot as usize] {
             self.free.push(k.slot);
         }
         Some((k.at_us, event))
+    }
+
+    /// How many events, each scheduled for this same instant by the one before it, led to
+    /// the event popped last: 0 for an event scheduled at an earlier instant. Virtual time
+    /// that stops advancing forever needs such a chain without end (finitely many events
+    /// wait at any moment), while a burst of events at one instant, however wide, keeps it
+    /// short: the run's guard against a livelock watches this.
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// The depth of an event scheduled now for `at_us`.
+    fn depth_at(&self, at_us: u64) -> u32 {
+        if at_us == self.now_us {
+            self.depth.saturating_add(1)
+        } else {
+            0
+        }
     }
 
     /// When the next event is due, without taking it.
@@ -238,6 +269,37 @@ mod tests {
         assert_eq!(s.pop(), None);
         s.set(t, 30, "again");
         assert_eq!(s.pop(), Some((30, "again")));
+    }
+
+    /// A chain of events each scheduled for the same instant by the one before grows
+    /// deeper; a wide burst does not, and time moving on starts again from 0.
+    #[test]
+    fn depth_counts_chains_at_one_instant_not_bursts() {
+        let mut s = Scheduler::new();
+        s.at(5, "a");
+        assert_eq!(s.pop(), Some((5, "a")));
+        assert_eq!(s.depth(), 0);
+        s.after(0, "b");
+        s.after(0, "c");
+        s.after(1, "d");
+        assert_eq!((s.pop(), s.depth()), (Some((5, "b")), 1));
+        s.after(0, "e");
+        assert_eq!((s.pop(), s.depth()), (Some((5, "c")), 1), "c is b's sibling, not its child");
+        assert_eq!((s.pop(), s.depth()), (Some((5, "e")), 2));
+        assert_eq!((s.pop(), s.depth()), (Some((6, "d")), 0));
+        let t = s.timer_slot();
+        s.set_after(t, 0, "timer");
+        assert_eq!((s.pop(), s.depth()), (Some((6, "timer")), 1));
+    }
+
+    /// A delay past the end of time saturates instead of wrapping into the past.
+    #[test]
+    fn a_delay_past_the_end_of_time_saturates() {
+        let mut s = Scheduler::new();
+        s.at(10, "now");
+        s.pop();
+        s.after(u64::MAX, "never");
+        assert_eq!(s.pop(), Some((u64::MAX, "never")));
     }
 
     use proptest::prelude::*;

@@ -17,7 +17,7 @@
 //! noticed, when it had moved to another.
 
 use crate::rng::Stream;
-use crate::scenario::{ReconfigSpec, ServiceSpec};
+use crate::scenario::{ms_to_us, ReconfigSpec, ServiceSpec};
 use serde::{Deserialize, Serialize};
 use zab::api::{CreateMode, ErrorCode, EventType, Request, Response};
 use zab::api::{MembershipChange, ReconfigRequest};
@@ -196,7 +196,7 @@ impl Recipes {
         }
         let operator = Operator {
             spec: reconfig.cloned(),
-            next_at_us: reconfig.map_or(0, |r| r.start_ms * 1000),
+            next_at_us: reconfig.map_or(0, |r| ms_to_us(r.start_ms)),
             ..Operator::default()
         };
         Recipes {
@@ -231,12 +231,12 @@ impl Recipes {
     pub fn wake_interval_us(&self, k: usize, rng: &mut Stream) -> Option<u64> {
         match self.roles[k] {
             Role::ConfigManager => {
-                Some(rng.range(self.spec.config_min_interval_ms, self.spec.config_max_interval_ms) * 1000)
+                Some(ms_to_us(rng.range(self.spec.config_min_interval_ms, self.spec.config_max_interval_ms)))
             }
-            Role::Instance(_) if self.spec.beat_interval_ms > 0 => Some(self.spec.beat_interval_ms * 1000),
+            Role::Instance(_) if self.spec.beat_interval_ms > 0 => Some(ms_to_us(self.spec.beat_interval_ms)),
             Role::Operator => {
                 let r = self.operator.spec.as_ref().expect("an operator has a migration");
-                Some(OPERATOR_POLL_US.min(r.retry_ms * 1000).min(r.interval_ms.max(1) * 1000))
+                Some(OPERATOR_POLL_US.min(ms_to_us(r.retry_ms)).min(ms_to_us(r.interval_ms.max(1))))
             }
             _ => None,
         }
@@ -370,7 +370,7 @@ impl Recipes {
         if op.step >= spec.steps.len() {
             return;
         }
-        let retry_us = spec.retry_ms * 1000;
+        let retry_us = ms_to_us(spec.retry_ms);
         match (request, response) {
             (Request::Sync { .. }, Response::Sync) => {}
             (Request::GetConfig, Response::Config { config }) => {
@@ -391,7 +391,7 @@ impl Recipes {
                 }
                 op.busy = false;
                 // A stale version: read again at once; anything else: back off.
-                op.next_at_us = if *code == ErrorCode::BadVersion { now } else { now + retry_us };
+                op.next_at_us = if *code == ErrorCode::BadVersion { now } else { now.saturating_add(retry_us) };
             }
             _ => {}
         }
@@ -419,7 +419,7 @@ impl Recipes {
         op.attempts = 0;
         op.busy = false;
         op.known = Some(config);
-        op.next_at_us = now + spec.interval_ms * 1000;
+        op.next_at_us = now.saturating_add(ms_to_us(spec.interval_ms));
     }
 
     /// Client `k`'s library reported `ev` at `now`.

@@ -7,6 +7,43 @@ fn zabsim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zabsim")).args(args).current_dir(root()).output().expect("zabsim runs")
 }
 
+/// `zabsim` that must exit within `secs`: killed and failed otherwise (a livelock).
+#[allow(clippy::disallowed_methods)] // Wall-clock time and threads of the test, never of a run.
+fn zabsim_within(args: &[&str], secs: u64) -> Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zabsim"))
+        .args(args)
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("zabsim starts");
+    // Read both pipes while waiting, so that a chatty run never blocks on a full one.
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("zabsim {args:?} still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Output { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() }
+}
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -240,4 +277,149 @@ fn run_prints_a_window_of_events() {
     assert!(out.contains("events 10..=12:"));
     assert!(out.contains("#10 ") && out.contains("#12 ") && !out.contains("#13 "), "{out}");
     assert!(out.trim_end().lines().last().unwrap().starts_with("trace-hash: "));
+}
+
+/// The issue on robustness: values that once wrapped in release, panicked in debug
+/// ("attempt to add with overflow", "event scheduled in the past"), spun at a zero period
+/// or allocated 137 GB. Each is now refused on one line naming the field and its range.
+#[test]
+fn out_of_range_values_are_refused_with_the_field_and_its_range() {
+    const M: &str = "duration_ms = 1000\nliveness_bound_ms = 5000\n[cluster]\nservers = 3\n";
+    let service = "[service_failover]\ninstances = 1\nclients = 1\nsession_timeout_ms = 4000\n";
+    let random = |keys: &str| {
+        format!("{M}[faults.random]\nmin_interval_ms = 100\nmax_interval_ms = 200\ndown_min_ms = 1\ndown_max_ms = 2\ncrash = 1\n{keys}\n")
+    };
+    let script = |keys: &str| format!("{M}[[faults.script]]\nat_ms = 10\n{keys}\n");
+    let client_faults = |keys: &str| {
+        format!("{M}{service}[service_failover.faults]\nmin_interval_ms = 100\nmax_interval_ms = 200\ndown_min_ms = 1\ndown_max_ms = 2\ncrash_instance = 1\n{keys}\n")
+    };
+    let big = "18446744073709551"; // u64::MAX / 1000: times 1000 wraps
+    let half = "9223372036854775808"; // 2^63: times 1000 is 0 modulo 2^64
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("liveness", M.replace("5000", big), "liveness_bound_ms: 18446744073709551 is outside 1..=2^40"),
+        ("tick", format!("{M}[timing]\ntick_ms = {big}\n"), "timing.tick_ms: 18446744073709551 is outside 2..=86400000"),
+        ("finalize", format!("{M}[timing]\nfinalize_wait_ms = {big}\n"), "timing.finalize_wait_ms: "),
+        ("detect", format!("{M}[network]\ndetect_ms = {big}\n"), "network.detect_ms: "),
+        ("for_ms", script(&format!("action = \"crash\"\nserver = 1\nfor_ms = {big}")), "faults.script[0].for_ms: "),
+        ("slow_extra", random(&format!("slow_extra_ms = {big}")), "faults.random.slow_extra_ms: "),
+        ("client_down", client_faults("").replace("down_max_ms = 2", &format!("down_max_ms = {big}")), "service_failover.faults.down_max_ms: "),
+        ("client_slow", client_faults(&format!("slow_client = 1\nslow_extra_ms = {big}")), "service_failover.faults.slow_extra_ms: "),
+        ("random_interval", random("").replace("max_interval_ms = 200", &format!("max_interval_ms = {half}")), "faults.random.max_interval_ms: "),
+        (
+            "reconfig_interval",
+            format!("{M}{service}[reconfig]\ninitial = [1, 2]\nstart_ms = 10\ninterval_ms = {half}\nsteps = [{{ add = [3] }}]\n"),
+            "reconfig.interval_ms: ",
+        ),
+        (
+            "reconfig_retry",
+            format!("{M}{service}[reconfig]\ninitial = [1, 2]\nstart_ms = 10\nretry_ms = {half}\nsteps = [{{ add = [3] }}]\n"),
+            "reconfig.retry_ms: ",
+        ),
+        ("beat", format!("{M}{service}beat_interval_ms = {half}\n"), "service_failover.beat_interval_ms: "),
+        ("config_interval", format!("{M}{service}config_max_interval_ms = {half}\n"), "service_failover.config_max_interval_ms: "),
+        ("duration", M.replace("1000", "18446744073709552"), "duration_ms: 18446744073709552 is outside 0..=2^40"),
+        ("weights", random(&format!("partition = {half}\none_way = {half}")), "faults.random.partition: "),
+        ("instances", format!("{M}{}", service.replace("instances = 1", "instances = 18446744073709551615")), "service_failover.instances: 18446744073709551615 is outside 1..=1000"),
+        ("workload_clients", format!("{M}[workload]\nclients = {half}\nmin_interval_us = 1\nmax_interval_us = 2\n"), "workload.clients: "),
+        ("accepted_epoch", format!("{M}[[cluster.initial]]\nserver = 1\naccepted_epoch = 4294967295\n"), "cluster.initial[0].accepted_epoch: 4294967295 is outside 0..=2^31"),
+        (
+            "counter",
+            format!("{M}[[cluster.initial]]\nserver = 1\naccepted_epoch = 1\ncurrent_epoch = 1\nlast_zxid = {{ epoch = 1, counter = 4294967295 }}\n"),
+            "cluster.initial[0].last_zxid.counter: 4294967295 is outside 0..=10000",
+        ),
+        ("session_clamp", format!("{M}[timing]\ntick_ms = 4294967295\n{service}"), "timing.tick_ms: 4294967295 is outside"),
+        ("delay", format!("{M}[network]\ndelay = {{ dist = \"constant\", us = {half} }}\n"), "network.delay.us: "),
+        ("script_key", script("action = \"crash\""), "faults.script[0].server: missing"),
+    ];
+    for (name, text, mention) in cases {
+        let p = scenario_file(&format!("range-{name}"), &text);
+        for args in [vec!["check", p.to_str().unwrap()], vec!["run", p.to_str().unwrap(), "--seed", "1"]] {
+            let o = zabsim_within(&args, 60);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{name}: {err}{}", stdout(&o));
+            assert!(err.contains(mention), "{name}: expected `{mention}` in: {err}");
+            assert_eq!(err.trim_end().lines().count(), 1, "{name}: the error is one line: {err}");
+        }
+    }
+}
+
+/// A zero-delay network once reconnected clients at t = 0 forever (120 MB/s, deaf to
+/// `--until-ms`): the run now stops as stuck, with the time and the events that repeated.
+#[test]
+fn a_zero_delay_network_stops_as_stuck_instead_of_looping() {
+    let text = "duration_ms = 1000\nliveness_bound_ms = 5000\n[cluster]\nservers = 3\n\
+                [network]\ndelay = { dist = \"constant\", us = 0 }\n\
+                [service_failover]\ninstances = 1\nclients = 1\nsession_timeout_ms = 4000\n";
+    let p = scenario_file("zero-delay", text);
+    let path = p.to_str().unwrap();
+    for until in [None, Some("10000")] {
+        let mut args = vec!["run", path, "--seed", "1"];
+        args.extend(until.iter().flat_map(|u| ["--until-ms", u]));
+        let o = zabsim_within(&args, 60);
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+        assert!(out.contains("result: VIOLATION TimeProgress at 0 us"), "{out}");
+        assert!(out.contains("virtual time stopped at 0 us") && out.contains("ClientSend"), "{out}");
+    }
+    // A sweep counts the seed as failing.
+    let o = zabsim_within(&["sweep", path, "--seeds", "0..2", "--json"], 60);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["violations"]["TimeProgress"], 2);
+}
+
+#[test]
+fn time_and_seed_flags_are_bounded() {
+    let s = "scenarios/election-basic.toml";
+    bad(&["run", s, "--seed", "1", "--until-ms", "18446744073709552"], "--until-ms");
+    bad(&["sweep", s, "--seeds", "18446744073709551615"], "the last seed must be below 2^64-1");
+    bad(&["sweep", s, "--seeds", "0..=18446744073709551615"], "the last seed must be below 2^64-1");
+    let long = "9".repeat(100_000);
+    let o = zabsim(&["sweep", s, "--seeds", &long]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).len() < 2000, "{} bytes", stderr(&o).len());
+    let o = zabsim(&["run", s, "--seed", "1", "--until-ms", "1099511627776"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// Every time field at its limit, some at once: runs (in debug, where a wrap panics).
+#[test]
+fn fields_at_their_limits_run_without_wrapping() {
+    let t = 1u64 << 40;
+    let us = t * 1000;
+    let w = 1u64 << 32;
+    let texts = [
+        format!(
+            "duration_ms = 0\nliveness_bound_ms = {t}\n[cluster]\nservers = 3\n\
+             [[cluster.initial]]\nserver = 1\naccepted_epoch = {e}\ncurrent_epoch = {e}\nlast_zxid = {{ epoch = {e}, counter = 10000 }}\n\
+             [timing]\ntick_ms = 86400000\ninit_limit = 12725\nsync_limit = 12725\nfinalize_wait_ms = {t}\n\
+             min_notification_interval_ms = {t}\nmax_notification_interval_ms = {t}\n\
+             [network]\ndetect_ms = {t}\n[disk]\nwriteback_ms = {t}\n[supervisor]\nrestart_after_ms = {t}\n\
+             [service_failover]\ninstances = 1\nclients = 1\nsession_timeout_ms = 4294967295\n\
+             config_min_interval_ms = {t}\nconfig_max_interval_ms = {t}\nbeat_interval_ms = {t}\n",
+            e = 1u64 << 31
+        ),
+        format!(
+            "duration_ms = {t}\nliveness_bound_ms = {t}\n[cluster]\nservers = 5\n\
+             [network]\ndelay = {{ dist = \"long-tail\", min_us = 0, scale_us = {us}, max_us = {us} }}\n\
+             [[faults.script]]\nat_ms = 0\naction = \"slow-link\"\nfrom = 1\nto = 2\nextra_ms = {t}\nfor_ms = {t}\n\
+             [[faults.script]]\nat_ms = 0\naction = \"crash\"\nserver = 3\nfor_ms = {t}\n\
+             [faults.random]\nmin_interval_ms = {t}\nmax_interval_ms = {t}\ndown_min_ms = {t}\ndown_max_ms = {t}\n\
+             crash = {w}\ncrash_leader = {w}\npartition = {w}\none_way = {w}\nslow_link = {w}\nslow_extra_ms = {t}\n\
+             isolate_leader = {w}\ncrash_unsynced = {w}\n\
+             [workload]\nclients = 1048576\nmin_interval_us = {us}\nmax_interval_us = {us}\n"
+        ),
+        format!(
+            "duration_ms = 3000\nliveness_bound_ms = {t}\n[cluster]\nservers = 3\n\
+             [service_failover]\ninstances = 2\nclients = 2\nsession_timeout_ms = 4000\n\
+             [service_failover.faults]\nmin_interval_ms = 1\nmax_interval_ms = 1\ndown_min_ms = {t}\ndown_max_ms = {t}\n\
+             crash_instance = {w}\nisolate_client = {w}\npause_client = {w}\nslow_client = {w}\nslow_extra_ms = {t}\n\
+             [reconfig]\ninitial = [1, 2]\nstart_ms = {t}\ninterval_ms = {t}\nretry_ms = {t}\nsteps = [{{ add = [3] }}]\n"
+        ),
+    ];
+    for (i, text) in texts.iter().enumerate() {
+        let p = scenario_file(&format!("limits-{i}"), text);
+        let o = zabsim_within(&["run", p.to_str().unwrap(), "--seed", "1", "--until-ms", "5000"], 120);
+        assert_eq!(o.status.code(), Some(0), "{i}: {}{}", stdout(&o), stderr(&o));
+    }
 }
