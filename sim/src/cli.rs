@@ -239,12 +239,24 @@ fn load(path: &std::path::Path) -> Result<Scenario, ExitCode> {
     })
 }
 
+/// clap's error text on one line: its message lines, without the usage and the help hint.
+fn one_line(clap_error: &str) -> String {
+    clap_error
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) if e.use_stderr() => {
-            // clap quotes the bad value: a 100 KB one is cut short.
-            eprint!("{}", elide_long_words(&e.to_string()));
+            // One line, as every other refusal: clap's usage and help trailer go, and the
+            // bad value it quotes is cut short when long.
+            eprintln!("{}", elide_long_words(&one_line(&e.to_string())));
             return ExitCode::from(EXIT_BAD_INPUT);
         }
         Err(e) => {
