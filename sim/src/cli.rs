@@ -233,10 +233,7 @@ fn parse_seeds(s: &str) -> Result<Range<u64>, String> {
 }
 
 fn load(path: &std::path::Path) -> Result<Scenario, ExitCode> {
-    Scenario::load(path).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(EXIT_BAD_INPUT)
-    })
+    Scenario::load(path).map_err(bad_input)
 }
 
 /// clap's error text on one line: its message lines, without the usage and the help hint.
@@ -286,10 +283,7 @@ pub fn main() -> ExitCode {
         } => {
             let shard = match shard.map(resolve_shard).transpose() {
                 Ok(s) => s,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(EXIT_BAD_INPUT);
-                }
+                Err(e) => return bad_input(e),
             };
             let flags = SweepFlags { jobs, variant, zookeeper, json, no_check, stop_on_failure, out, resume, shard };
             cmd_sweep(scenario, seeds, flags)
@@ -352,8 +346,10 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// Prints bad input the one way: `error: ...`, exit 2.
+/// Refuses an input on one line; a long value the message quotes is cut short, whoever
+/// wrote the message.
 fn bad_input(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {e}");
+    eprintln!("error: {}", elide_long_words(&e.to_string()));
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
@@ -649,7 +645,8 @@ fn cmd_replay(path: PathBuf) -> ExitCode {
     };
     let h = recorded.header().clone();
     if h.tool_version != env!("CARGO_PKG_VERSION") {
-        eprintln!("warning: the trace was written by zabsim {}, this is {}", h.tool_version, env!("CARGO_PKG_VERSION"));
+        let written_by = elide_long_words(&h.tool_version);
+        eprintln!("warning: the trace was written by zabsim {written_by}, this is {}", env!("CARGO_PKG_VERSION"));
     }
     match recorded.replay() {
         Err(e) => bad_input(e),

@@ -1800,3 +1800,26 @@ mod tests {
         assert!(std::mem::size_of::<crate::trace::TraceRecord>() <= 128);
     }
 }
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+
+    /// A chain of events at one instant deeper than the limit stops the run, naming the
+    /// instant, the servers and the kinds of events that repeated; a shallower one does not.
+    #[test]
+    fn a_chain_at_one_instant_stops_the_run_as_time_progress() {
+        let mut p = Progress::default();
+        let send =
+            Event::ClientSend { k: 0, server: 2, generation: 1, sent_us: 7, request: Box::new(ClientRequest::Ping) };
+        for depth in 1..=SAME_INSTANT_DEPTH_MAX {
+            assert!(p.event(7, depth, &send).is_none(), "stopped at depth {depth}");
+        }
+        let v = p.event(7, SAME_INSTANT_DEPTH_MAX + 1, &Event::ClientFault).expect("stuck");
+        assert_eq!((v.invariant, v.t_us, v.nodes.clone()), (Invariant::TimeProgress, 7, vec![2]));
+        assert!(v.detail.contains("ClientSend 1000") && v.detail.contains("ClientFault 1"), "{}", v.detail);
+        // Time moved on: a new instant starts a new count.
+        let mut p = Progress::default();
+        assert!(p.event(8, SAME_INSTANT_DEPTH_MAX, &Event::ClientFault).is_none());
+    }
+}
