@@ -37,6 +37,9 @@ pub struct RunOptions {
     pub trace: Option<Box<dyn Write + Send>>,
     /// The scenario file, recorded in the trace header.
     pub scenario_path: String,
+    /// Keep the last events for the violation report (`run` prints them; a sweep, which
+    /// keeps only each seed's outcome, does not, and saves copying every input).
+    pub recent_events: bool,
 }
 
 impl RunOptions {
@@ -49,6 +52,7 @@ impl RunOptions {
             until_us: None,
             trace: None,
             scenario_path: String::new(),
+            recent_events: true,
         }
     }
 }
@@ -435,7 +439,8 @@ impl<'a> Cluster<'a> {
             .servers()
             .map(|s| Disk::new(scenario.initial_state(s), writeback_us, scenario.disk.ordered_metadata))
             .collect();
-        let mut tracer = Tracer::new(opts.trace);
+        let recent = if opts.recent_events { Tracer::RECENT_MAX } else { 0 };
+        let mut tracer = Tracer::new(opts.trace, recent);
         if tracer.is_writing() {
             tracer.record(TraceRecord::Header(Box::new(TraceHeader {
                 scenario: scenario.name.clone(),
@@ -830,7 +835,15 @@ impl<'a> Cluster<'a> {
         let mut out = std::mem::take(&mut self.outbox);
         {
             let n = self.nodes[i].as_mut().expect("inputs go to live nodes");
-            self.tracer.record(TraceRecord::Input { i: self.events, t_us: now, node, sent_us, input: input.clone() });
+            if self.tracer.is_recording() {
+                self.tracer.record(TraceRecord::Input {
+                    i: self.events,
+                    t_us: now,
+                    node,
+                    sent_us,
+                    input: input.clone(),
+                });
+            }
             n.step(input, &mut out);
         }
         let mut log_written = false;
@@ -934,7 +947,9 @@ impl<'a> Cluster<'a> {
                         self.violate(v);
                     }
                 }
-                self.tracer.record(TraceRecord::Observe { t_us: now, node, obs });
+                if self.tracer.is_recording() {
+                    self.tracer.record(TraceRecord::Observe { t_us: now, node, obs });
+                }
             }
         }
     }
@@ -1204,13 +1219,15 @@ impl<'a> Cluster<'a> {
         self.events += 1;
         feed(&mut self.hasher, &(now, CLIENT_ID_BASE + k as u64));
         feed(&mut self.hasher, &input);
-        self.tracer.record(TraceRecord::Client {
-            i: self.events,
-            t_us: now,
-            client: k as u64,
-            sent_us,
-            input: Box::new(input.clone()),
-        });
+        if self.tracer.is_recording() {
+            self.tracer.record(TraceRecord::Client {
+                i: self.events,
+                t_us: now,
+                client: k as u64,
+                sent_us,
+                input: Box::new(input.clone()),
+            });
+        }
         let mut out = Vec::new();
         client.step(input, &mut out);
         self.client_effects(k, out);
@@ -1303,7 +1320,9 @@ impl<'a> Cluster<'a> {
                 self.violate(v);
             }
         }
-        self.tracer.record(TraceRecord::ClientEvent { t_us: now, client: k as u64, event: Box::new(ev.clone()) });
+        if self.tracer.is_recording() {
+            self.tracer.record(TraceRecord::ClientEvent { t_us: now, client: k as u64, event: Box::new(ev.clone()) });
+        }
     }
 
     /// A server answered service client `k` on connection `cnxn`: the answer travels back

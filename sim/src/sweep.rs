@@ -543,6 +543,7 @@ pub fn sweep_into(
                 ro.variant = opts.variant;
                 ro.release = opts.release;
                 ro.check = opts.check;
+                ro.recent_events = false;
                 let r = run(scenario, ro);
                 if let Some(v) = &r.violation {
                     let f = failures.fetch_add(1, Ordering::Relaxed) + 1;

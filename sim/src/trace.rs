@@ -253,12 +253,18 @@ impl Tracer {
     /// How many of the latest records a violation report shows.
     pub const RECENT_MAX: usize = 24;
 
-    pub fn new(sink: Option<Box<dyn Write + Send>>) -> Tracer {
-        Tracer { sink, recent: VecDeque::with_capacity(Self::RECENT_MAX), recent_max: Self::RECENT_MAX, error: None }
+    /// A tracer writing to `sink`, if any, and keeping the latest `recent_max` records.
+    pub fn new(sink: Option<Box<dyn Write + Send>>, recent_max: usize) -> Tracer {
+        Tracer { sink, recent: VecDeque::with_capacity(recent_max), recent_max, error: None }
     }
 
     pub fn is_writing(&self) -> bool {
         self.sink.is_some()
+    }
+
+    /// Whether a record goes anywhere: callers skip building one that would not.
+    pub fn is_recording(&self) -> bool {
+        self.sink.is_some() || self.recent_max > 0
     }
 
     /// Records one line; the ring keeps the latest ones.
@@ -269,7 +275,7 @@ impl Tracer {
                 self.error.get_or_insert_with(|| e.to_string());
             }
         }
-        if matches!(rec, TraceRecord::Header(_) | TraceRecord::End { .. }) {
+        if self.recent_max == 0 || matches!(rec, TraceRecord::Header(_) | TraceRecord::End { .. }) {
             return;
         }
         if self.recent.len() == self.recent_max {
