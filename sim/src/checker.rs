@@ -867,7 +867,7 @@ impl Checker {
         if self.faults_stopped_us.is_none() || self.converged_us.is_some() {
             return false;
         }
-        if converged(nodes, expected).is_ok() {
+        if blocker(nodes, expected).is_ok() {
             self.converged_us = Some(now_us);
             return true;
         }
@@ -983,63 +983,103 @@ fn first_mismatch(log: &[Txn], prefix: &[Zxid]) -> Option<usize> {
 /// for good, all in the migration's final configuration)? If not, which servers stand in
 /// the way and why.
 pub fn converged(nodes: &[Option<Node>], expected: &Expected) -> Result<Sid, (Vec<Sid>, String)> {
-    let mut down = Vec::new();
-    let mut leaders = Vec::new();
+    blocker(nodes, expected).map_err(|b| b.explain(nodes, expected))
+}
+
+/// What stops convergence, found without allocating: the check runs after every event
+/// until the cluster converges, the explanation only when a deadline needs it.
+enum Blocker {
+    RemovedUp(Sid),
+    Down,
+    MigrationUnfinished,
+    Stale(QuorumVerifier),
+    Outsiders(QuorumVerifier),
+    LeaderNotVoter(Sid, QuorumVerifier),
+    NoLeader,
+    ManyLeaders,
+    Astray(Sid),
+}
+
+fn blocker(nodes: &[Option<Node>], expected: &Expected) -> Result<Sid, Blocker> {
+    let mut down = false;
+    let (mut leaders, mut leader) = (0, 0);
     for (i, n) in nodes.iter().enumerate() {
         let sid = i as Sid + 1;
         match n {
             None if expected.retired.contains(sid) => {}
-            None => down.push(sid),
-            Some(_) if expected.retired.contains(sid) => return Err((vec![sid], "a removed server is up".into())),
-            Some(n) if n.state() == ServerState::Leading => leaders.push(n.id()),
+            None => down = true,
+            Some(_) if expected.retired.contains(sid) => return Err(Blocker::RemovedUp(sid)),
+            Some(n) if n.state() == ServerState::Leading => {
+                leaders += 1;
+                if leaders == 1 {
+                    leader = n.id();
+                }
+            }
             Some(_) => {}
         }
     }
-    if !down.is_empty() {
-        return Err((down, "servers are down".into()));
+    if down {
+        return Err(Blocker::Down);
     }
-    let final_config = match expected.migration {
-        None => None,
-        Some(None) => {
-            let up = nodes.iter().flatten().map(|n| n.id()).collect();
-            return Err((up, "the migration has not finished".into()));
-        }
-        Some(Some(c)) => Some(c),
-    };
-    if let Some(c) = final_config {
-        let stale: Vec<Sid> = nodes
-            .iter()
-            .flatten()
-            .filter(|n| n.quorum_verifier().version() != c.version() || !n.quorum_verifier().same_members(&c))
-            .map(|n| n.id())
-            .collect();
-        if !stale.is_empty() {
-            return Err((stale, format!("not every server has activated the final configuration {c}")));
-        }
-        let outsiders: Vec<Sid> =
-            nodes.iter().flatten().map(|n| n.id()).filter(|s| !c.members().contains(*s)).collect();
-        if !outsiders.is_empty() && !expected.outsiders_stay {
-            return Err((outsiders, format!("servers outside the final configuration {c} are up")));
-        }
-        if let Some(l) = leaders.iter().find(|l| !c.is_voter(**l)) {
-            return Err((vec![*l], format!("the leader does not vote in the final configuration {c}")));
+    let up = || nodes.iter().flatten();
+    match expected.migration {
+        None => {}
+        Some(None) => return Err(Blocker::MigrationUnfinished),
+        Some(Some(c)) => {
+            if up().any(|n| n.quorum_verifier().version() != c.version() || !n.quorum_verifier().same_members(&c)) {
+                return Err(Blocker::Stale(c));
+            }
+            if !expected.outsiders_stay && up().any(|n| !c.members().contains(n.id())) {
+                return Err(Blocker::Outsiders(c));
+            }
+            if let Some(l) = up().filter(|n| n.state() == ServerState::Leading).find(|n| !c.is_voter(n.id())) {
+                return Err(Blocker::LeaderNotVoter(l.id(), c));
+            }
         }
     }
-    let leader = match leaders.as_slice() {
-        [l] => *l,
-        [] => return Err((nodes.iter().flatten().map(|n| n.id()).collect(), "no server is LEADING".into())),
-        many => return Err((many.to_vec(), "more than one server is LEADING".into())),
-    };
-    let mut astray = Vec::new();
-    for n in nodes.iter().flatten() {
-        if n.leader() != Some(leader) || !n.is_established() {
-            astray.push(n.id());
-        }
+    match leaders {
+        0 => return Err(Blocker::NoLeader),
+        1 => {}
+        _ => return Err(Blocker::ManyLeaders),
     }
-    if astray.is_empty() {
-        Ok(leader)
-    } else {
-        Err((astray, format!("not every server follows and serves with leader {leader}")))
+    if up().any(|n| n.leader() != Some(leader) || !n.is_established()) {
+        return Err(Blocker::Astray(leader));
+    }
+    Ok(leader)
+}
+
+impl Blocker {
+    /// The servers in the way, and why.
+    fn explain(self, nodes: &[Option<Node>], expected: &Expected) -> (Vec<Sid>, String) {
+        let up = || nodes.iter().flatten();
+        let ids = |f: &dyn Fn(&Node) -> bool| up().filter(|n| f(n)).map(|n| n.id()).collect::<Vec<Sid>>();
+        match self {
+            Blocker::RemovedUp(sid) => (vec![sid], "a removed server is up".into()),
+            Blocker::Down => {
+                let sids = (1..).zip(nodes);
+                let down = sids.filter(|(sid, n)| n.is_none() && !expected.retired.contains(*sid)).map(|(sid, _)| sid);
+                (down.collect(), "servers are down".into())
+            }
+            Blocker::MigrationUnfinished => (ids(&|_| true), "the migration has not finished".into()),
+            Blocker::Stale(c) => (
+                ids(&|n| n.quorum_verifier().version() != c.version() || !n.quorum_verifier().same_members(&c)),
+                format!("not every server has activated the final configuration {c}"),
+            ),
+            Blocker::Outsiders(c) => {
+                (ids(&|n| !c.members().contains(n.id())), format!("servers outside the final configuration {c} are up"))
+            }
+            Blocker::LeaderNotVoter(l, c) => {
+                (vec![l], format!("the leader does not vote in the final configuration {c}"))
+            }
+            Blocker::NoLeader => (ids(&|_| true), "no server is LEADING".into()),
+            Blocker::ManyLeaders => {
+                (ids(&|n| n.state() == ServerState::Leading), "more than one server is LEADING".into())
+            }
+            Blocker::Astray(l) => (
+                ids(&|n| n.leader() != Some(l) || !n.is_established()),
+                format!("not every server follows and serves with leader {l}"),
+            ),
+        }
     }
 }
 
