@@ -126,8 +126,8 @@ impl Recorded {
                 });
                 Ok(Verdict::Differs {
                     line,
-                    recorded: recorded.map(shorten),
-                    replayed: replayed.map(shorten),
+                    recorded: recorded.map(|l| crate::trace::brief(&l, SHOWN_CHARS_MAX)),
+                    replayed: replayed.map(|l| crate::trace::brief(&l, SHOWN_CHARS_MAX)),
                     recorded_hash,
                     replayed_hash,
                     hint,
@@ -146,15 +146,6 @@ fn check_header(h: &TraceHeader) -> Result<(), String> {
         return Err(format!("scenario_path: {} bytes long: not a path", h.scenario_path.len()));
     }
     Ok(())
-}
-
-/// A line cut to [`SHOWN_CHARS_MAX`] characters, saying how long it was.
-fn shorten(line: String) -> String {
-    if line.len() <= SHOWN_CHARS_MAX {
-        return line;
-    }
-    let cut: String = line.chars().take(SHOWN_CHARS_MAX).collect();
-    format!("{cut}... ({} bytes in all)", line.len())
 }
 
 /// Finds the trace's scenario file: a relative path is looked up from the trace's directory
