@@ -73,7 +73,7 @@ fn shrink_time(c: &mut Criterion) {
     let mut g = c.benchmark_group("shrink");
     for (name, seed) in [("zk-2845", 0), ("zk-1154", 32)] {
         let s = scenario(name);
-        g.bench_function(name, |b| b.iter(|| zabsim::shrink::shrink(&s, seed, None).expect("the seed fails")));
+        g.bench_function(name, |b| b.iter(|| zabsim::tools::shrink::shrink(&s, seed, None).expect("the seed fails")));
     }
     g.finish();
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{scenario, shipped};
-use zabsim::sweep::{sweep, SweepOptions};
+use zabsim::tools::sweep::{sweep, SweepOptions};
 use zabsim::{run, RunOptions};
 
 #[test]

@@ -3,9 +3,9 @@
 //! longer delays; under these conditions it is, for any initial durable state.
 
 use proptest::prelude::*;
-use zabsim::cluster::{run, RunOptions};
-use zabsim::dist::Delay;
+use zabsim::run::cluster::{run, RunOptions};
 use zabsim::scenario::{Cluster, Expect, FaultSpec, InitialState, NetworkSpec, Scenario, ZxidSpec};
+use zabsim::world::dist::Delay;
 
 fn calm(servers: u64, initial: Vec<InitialState>, max_delay_us: u64) -> Scenario {
     Scenario {
@@ -36,7 +36,7 @@ fn states(n: u64) -> impl Strategy<Value = Vec<(u64, u64, u64)>> {
 }
 
 proptest! {
-    #![proptest_config(zabsim::strategies::suite_config(200))]
+    #![proptest_config(zabsim::tools::strategies::suite_config(200))]
 
     #[test]
     fn the_highest_vote_wins_a_calm_election(
@@ -71,7 +71,7 @@ proptest! {
         });
         if trunc_to_absent {
             if let Some(v) = &r.violation {
-                prop_assert_eq!(v.invariant, zabsim::checker::Invariant::TruncateCompleteness, "{}", r);
+                prop_assert_eq!(v.invariant, zabsim::check::checker::Invariant::TruncateCompleteness, "{}", r);
                 return Ok(());
             }
         }

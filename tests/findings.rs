@@ -5,7 +5,7 @@ mod common;
 
 use common::{scenario, scenario_path};
 use zab::Variant;
-use zabsim::checker::Invariant;
+use zabsim::check::checker::Invariant;
 use zabsim::scenario::Retire;
 use zabsim::{run, RunOptions, Scenario};
 

@@ -1,9 +1,9 @@
-//! Property tests over generated fault schedules (`zabsim::strategies`): the correct
+//! Property tests over generated fault schedules (`zabsim::tools::strategies`): the correct
 //! protocol breaks no invariant whatever the schedule. A failing case shrinks with
 //! proptest's own shrinking to the fewest, earliest, shortest faults that still fail.
 
 use proptest::prelude::*;
-use zabsim::strategies::{suite_config, with_fault_script};
+use zabsim::tools::strategies::{suite_config, with_fault_script};
 use zabsim::{run, RunOptions, Scenario};
 
 /// Five servers without load. A crash between the snapshot a SNAP-synced follower takes at

@@ -4,7 +4,7 @@
 mod common;
 
 use common::scenario;
-use zabsim::shrink::shrink;
+use zabsim::tools::shrink::shrink;
 use zabsim::{run, RunOptions, Scenario};
 
 /// Every bug scenario, a seed of each that fails, and the most faults the shrunk script

@@ -9,7 +9,7 @@ mod common;
 
 use common::{scenario, shipped};
 use zab::Variant;
-use zabsim::sweep::{sweep, SweepOptions};
+use zabsim::tools::sweep::{sweep, SweepOptions};
 
 fn env_seeds() -> Option<u64> {
     std::env::var("ZABSIM_SWEEP_SEEDS").ok().and_then(|s| s.parse().ok())

@@ -1,8 +1,8 @@
 //! The `zabsim` command line.
 
-use crate::cluster::{run, RunOptions};
+use crate::run::cluster::{run, RunOptions};
 use crate::scenario::{elide_long_words, ms_to_us, Scenario, TIME_MS_MAX};
-use crate::sweep::{sweep_into, SeedOutcome, SweepOptions, Tally};
+use crate::tools::sweep::{sweep_into, SeedOutcome, SweepOptions, Tally};
 use clap::{Parser, Subcommand};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::ops::Range;
@@ -146,7 +146,7 @@ enum Command {
         #[arg(long, value_name = "US")]
         to_us: Option<u64>,
         /// Put at most this many messages in the page (the earliest of the window).
-        #[arg(long, value_name = "N", default_value_t = crate::diagram::DiagramOptions::MAX_MESSAGES_DEFAULT)]
+        #[arg(long, value_name = "N", default_value_t = crate::present::diagram::DiagramOptions::MAX_MESSAGES_DEFAULT)]
         max_messages: usize,
     },
     /// Write a report (index.md and SVG plots) from a sweep's `--out` file, optionally
@@ -290,7 +290,7 @@ pub fn main() -> ExitCode {
         }
         Command::Merge { files, out } => cmd_merge(files, out),
         Command::Diagram { trace, out, from_us, to_us, max_messages } => {
-            cmd_diagram(trace, out, crate::diagram::DiagramOptions { from_us, to_us, max_messages })
+            cmd_diagram(trace, out, crate::present::diagram::DiagramOptions { from_us, to_us, max_messages })
         }
         Command::Report { sweep, vs, out } => cmd_report(sweep, vs, out),
         Command::Shrink { scenario, seed, variant, out } => cmd_shrink(scenario, seed, variant, out),
@@ -465,7 +465,7 @@ impl EventWindow {
             return;
         }
         let Ok(r) = serde_json::from_slice::<crate::trace::TraceRecord>(line) else { return };
-        let text = crate::summary::describe_record(&r);
+        let text = crate::present::summary::describe_record(&r);
         if text.is_empty() {
             return;
         }
@@ -571,7 +571,7 @@ fn cmd_sweep(path: PathBuf, seeds: Range<u64>, flags: SweepFlags) -> ExitCode {
 }
 
 /// Opens `sweep --out`: created afresh, or with `--resume` checked (see
-/// [`crate::sweep::read_resumed`]), cut after its last complete line and appended to.
+/// [`crate::tools::sweep::read_resumed`]), cut after its last complete line and appended to.
 fn open_out(
     out: &Path,
     scenario_path: &Path,
@@ -586,7 +586,7 @@ fn open_out(
         let f = std::fs::File::create(out).map_err(|e| format!("--out {name}: cannot create: {e}"))?;
         return Ok((BufWriter::new(f), Tally::default()));
     }
-    let r = crate::sweep::read_resumed(out, scenario, opts).map_err(|e| format!("--resume: {e}"))?;
+    let r = crate::tools::sweep::read_resumed(out, scenario, opts).map_err(|e| format!("--resume: {e}"))?;
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -616,7 +616,7 @@ fn cmd_merge(files: Vec<PathBuf>, out: PathBuf) -> ExitCode {
         Ok(f) => f,
         Err(e) => return bad_input(format!("-o {}: cannot create: {e}", out.display())),
     };
-    let merged = crate::sweep::merge_files(&files, &mut BufWriter::new(file)).and_then(|m| {
+    let merged = crate::tools::sweep::merge_files(&files, &mut BufWriter::new(file)).and_then(|m| {
         std::fs::rename(&partial, &out).map_err(|e| format!("-o {}: cannot write: {e}", out.display()))?;
         Ok(m)
     });
@@ -639,7 +639,7 @@ fn cmd_merge(files: Vec<PathBuf>, out: PathBuf) -> ExitCode {
 }
 
 fn cmd_replay(path: PathBuf) -> ExitCode {
-    let recorded = match crate::replay::Recorded::open(&path) {
+    let recorded = match crate::tools::replay::Recorded::open(&path) {
         Ok(r) => r,
         Err(e) => return bad_input(e),
     };
@@ -650,7 +650,7 @@ fn cmd_replay(path: PathBuf) -> ExitCode {
     }
     match recorded.replay() {
         Err(e) => bad_input(e),
-        Ok(crate::replay::Verdict::Same { events, trace_hash }) => {
+        Ok(crate::tools::replay::Verdict::Same { events, trace_hash }) => {
             outln!(
                 "replayed {} seed {} variant {}: {events} events, trace-hash {trace_hash} matches",
                 h.scenario,
@@ -659,7 +659,7 @@ fn cmd_replay(path: PathBuf) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Ok(crate::replay::Verdict::Differs { line, recorded, replayed, recorded_hash, replayed_hash, hint }) => {
+        Ok(crate::tools::replay::Verdict::Differs { line, recorded, replayed, recorded_hash, replayed_hash, hint }) => {
             outln!("the replay differs from the trace at line {line}:");
             outln!("  recorded: {}", recorded.as_deref().unwrap_or("(nothing)"));
             outln!("  replayed: {}", replayed.as_deref().unwrap_or("(nothing)"));
@@ -672,11 +672,11 @@ fn cmd_replay(path: PathBuf) -> ExitCode {
     }
 }
 
-fn cmd_diagram(trace: PathBuf, out: PathBuf, opts: crate::diagram::DiagramOptions) -> ExitCode {
+fn cmd_diagram(trace: PathBuf, out: PathBuf, opts: crate::present::diagram::DiagramOptions) -> ExitCode {
     if let Err(e) = refuse_input("-o", &out, &[&trace]) {
         return bad_input(e);
     }
-    let page = match crate::diagram::render(&trace, &opts) {
+    let page = match crate::present::diagram::render(&trace, &opts) {
         Ok(p) => p,
         Err(e) => return bad_input(e),
     };
@@ -688,15 +688,15 @@ fn cmd_diagram(trace: PathBuf, out: PathBuf, opts: crate::diagram::DiagramOption
 }
 
 fn cmd_report(sweep: PathBuf, vs: Option<PathBuf>, out: PathBuf) -> ExitCode {
-    let main = match crate::report::load(&sweep) {
+    let main = match crate::present::report::load(&sweep) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
-    let other = match vs.as_deref().map(crate::report::load).transpose() {
+    let other = match vs.as_deref().map(crate::present::report::load).transpose() {
         Ok(o) => o,
         Err(e) => return bad_input(e),
     };
-    let report = crate::report::build(&main, other.as_ref(), &out.display().to_string());
+    let report = crate::present::report::build(&main, other.as_ref(), &out.display().to_string());
     let inputs: Vec<&Path> = std::iter::once(sweep.as_path()).chain(vs.as_deref()).collect();
     for (name, _) in &report.files {
         if let Err(e) = refuse_input("-o", &out.join(name), &inputs) {
@@ -720,7 +720,7 @@ fn cmd_shrink(path: PathBuf, seed: u64, variant: Option<Variant>, out: Option<Pa
     if let Some(Err(e)) = out.as_deref().map(|o| refuse_input("-o", o, &[&path])) {
         return bad_input(e);
     }
-    let shrunk = match crate::shrink::shrink(&scenario, seed, variant) {
+    let shrunk = match crate::tools::shrink::shrink(&scenario, seed, variant) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

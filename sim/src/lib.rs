@@ -1,35 +1,25 @@
 //! # zabsim: a deterministic simulation testbed for ZooKeeper's protocols
 //!
-//! The simulator owns everything outside the servers: virtual time ([`scheduler`]), the
-//! [`network`], the [`disk`]s, [`faults`], and the [`checker`]. One seed drives a run
-//! ([`cluster::run`]); the same seed gives the same trace hash on any machine.
+//! The simulator owns everything outside the servers, grouped by what each part is:
+//! - [`world`]: virtual time, the network and its connections, disks, random streams;
+//! - [`run`](mod@run): one run, its servers, clients, workloads and faults ([`run::cluster::run`]);
+//! - [`check`]: the invariants checked after every step;
+//! - [`scenario`] files and [`trace`]s;
+//! - [`tools`] over many runs or one recorded run: sweep, shrink, replay;
+//! - [`present`]: summaries, reports, diagrams.
+//!
+//! One seed drives a run; the same seed gives the same trace hash on any machine.
 
-pub mod checker;
+pub mod check;
 pub mod cli;
-pub mod cluster;
-pub mod data_checker;
-pub mod diagram;
-pub mod disk;
-pub mod dist;
-pub mod faults;
-pub mod network;
-pub mod replay;
-pub mod report;
-pub mod rng;
+pub mod present;
+pub mod run;
 pub mod scenario;
-pub mod scheduler;
-pub mod shrink;
-pub mod strategies;
-pub mod summary;
-pub mod svg;
-pub mod sweep;
+pub mod tools;
 pub mod trace;
-pub mod workload;
+pub mod world;
 
-pub use checker::{Invariant, Violation};
-pub use cluster::{run, RunOptions};
+pub use check::checker::{Invariant, Violation};
+pub use present::summary::RunReport;
+pub use run::cluster::{run, RunOptions};
 pub use scenario::Scenario;
-pub use summary::RunReport;
-
-#[cfg(test)]
-mod checker_tests;

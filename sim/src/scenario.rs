@@ -4,8 +4,8 @@
 //! no arithmetic on it can wrap); an error names the field (`timing.tick_ms: ...`) on one
 //! line and never panics.
 
-use crate::checker::Invariant;
-use crate::dist::Delay;
+use crate::check::checker::Invariant;
+use crate::world::dist::Delay;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -119,11 +119,11 @@ pub struct Scenario {
     #[serde(default)]
     pub workload: Option<WorkloadSpec>,
     /// The service-failover workload: ZooKeeper clients with sessions, ephemerals and
-    /// watches ([`crate::workload`]).
+    /// watches ([`crate::run::workload`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_failover: Option<ServiceSpec>,
     /// Dynamic reconfiguration: the ensemble's initial membership and the operator's
-    /// reconfig steps ([`crate::workload`]'s operator runs them while the service works).
+    /// reconfig steps ([`crate::run::workload`]'s operator runs them while the service works).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconfig: Option<ReconfigSpec>,
 }
@@ -594,7 +594,7 @@ pub struct FaultSpec {
     pub swarm: bool,
 }
 
-/// One scripted fault. It is read through [`ScriptedFaultKeys`], so that an error names
+/// One scripted fault. It is read through `ScriptedFaultKeys`, so that an error names
 /// the key (serde reports any error inside a flattened, tagged enum at the table).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "ScriptedFaultKeys")]
@@ -854,7 +854,7 @@ fn default_slow_extra_ms() -> u64 {
 }
 
 impl RandomFaults {
-    /// The weights of the fault kinds, by field name, in the order [`crate::faults::draw`]
+    /// The weights of the fault kinds, by field name, in the order [`crate::run::faults::draw`]
     /// uses.
     pub fn weights(&self) -> [(&'static str, u64); 9] {
         [

@@ -1,7 +1,7 @@
 //! The trace: every delivered input, fault and observation of a run, as JSON lines, and
 //! the trace hash that identifies a run bit for bit.
 
-use crate::checker::Violation;
+use crate::check::checker::Violation;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};

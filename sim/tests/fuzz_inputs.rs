@@ -373,7 +373,7 @@ fn scenario_mutant(base: usize, edits: &[Edit]) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(zabsim::strategies::suite_config(cases(24)))]
+    #![proptest_config(zabsim::tools::strategies::suite_config(cases(24)))]
 
     /// `check` and a short `run` of a mutated shipped scenario end with 0, 1 or 2.
     #[test]
@@ -432,7 +432,7 @@ fn jsonl_mutant(base: &[u8], line: usize, edits: &[Edit]) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(zabsim::strategies::suite_config(cases(16)))]
+    #![proptest_config(zabsim::tools::strategies::suite_config(cases(16)))]
 
     /// `replay` and `diagram` of a mutated trace end with 0, 1 or 2.
     #[test]
@@ -472,7 +472,7 @@ fn base_outcomes() -> &'static (Vec<u8>, Vec<u8>, Vec<u8>) {
 }
 
 proptest! {
-    #![proptest_config(zabsim::strategies::suite_config(cases(16)))]
+    #![proptest_config(zabsim::tools::strategies::suite_config(cases(16)))]
 
     /// `report` of a mutated outcome file, and `merge` of mutated shards, end with 0, 1 or 2.
     #[test]

@@ -1,17 +1,17 @@
 //! One simulated run: servers, network, disks and faults driven by the scheduler from one
 //! seed, checked after every step.
 
-use crate::checker::{Checker, Expected, Invariant, Violation};
-use crate::data_checker::DataChecker;
-use crate::disk::Disk;
-use crate::faults::{self, FaultView};
-use crate::network::Network;
-use crate::rng::{Purpose, Stream};
+use crate::check::checker::{Checker, Expected, Invariant, Violation};
+use crate::check::data_checker::DataChecker;
+use crate::present::summary::{RunReport, Stats};
+use crate::run::faults::{self, FaultView};
+use crate::run::workload::{cnxn_client, cnxn_id, Recipes, Role, CLIENT_ID_BASE};
 use crate::scenario::{ms_to_us, FaultAction, RandomFaults, Retire, Scenario};
-use crate::scheduler::{Scheduler, TimerSlot};
-use crate::summary::{RunReport, Stats};
 use crate::trace::{feed, hash_hex, FaultEvent, StableHasher, TraceHeader, TraceRecord, Tracer};
-use crate::workload::{cnxn_client, cnxn_id, Recipes, Role, CLIENT_ID_BASE};
+use crate::world::disk::Disk;
+use crate::world::network::Network;
+use crate::world::rng::{Purpose, Stream};
+use crate::world::scheduler::{Scheduler, TimerSlot};
 use std::hash::Hasher;
 use std::io::Write;
 use zab::client::{Client, ClientConfig, ClientEffect, ClientEvent, ClientInput, ClientTimer};
@@ -292,7 +292,7 @@ impl Progress {
             nodes: self.servers.iter().collect(),
             detail: format!(
                 "virtual time stopped at {}: a chain of {SAME_INSTANT_DEPTH_MAX} events, each scheduled by the one before for that same instant; the events of its last {STUCK_WINDOW} links: {} (a zero delay somewhere?)",
-                crate::summary::fmt_us(now),
+                crate::present::summary::fmt_us(now),
                 kinds.join(", ")
             ),
         })
@@ -670,7 +670,7 @@ impl<'a> Cluster<'a> {
             nodes: vec![leader],
             detail: format!(
                 "{why}, {} after faults stopped",
-                crate::summary::fmt_us(self.scenario.liveness_bound_us())
+                crate::present::summary::fmt_us(self.scenario.liveness_bound_us())
             ),
         })
     }

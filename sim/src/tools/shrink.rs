@@ -4,10 +4,10 @@
 //! message delays shortened, the client load cut, and the fault phase ended sooner.
 //! Every candidate is one deterministic run of the same seed.
 
-use crate::checker::Invariant;
-use crate::cluster::{run, RunOptions};
-use crate::dist::Delay;
+use crate::check::checker::Invariant;
+use crate::run::cluster::{run, RunOptions};
 use crate::scenario::{FaultAction, Scenario, ScriptedFault};
+use crate::world::dist::Delay;
 use zab::Variant;
 
 /// How many candidate runs a shrink may try.

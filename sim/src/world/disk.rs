@@ -5,7 +5,7 @@
 //! of the log issued before it. A crash loses the volatile writes; a restart sees only the
 //! durable image.
 
-use crate::rng::Stream;
+use crate::world::rng::Stream;
 use std::collections::VecDeque;
 use zab::durable::{DiskFile, DiskWrite, DurableState};
 
@@ -236,7 +236,7 @@ mod tests {
 
     #[test]
     fn a_torn_crash_keeps_a_prefix_of_the_unsynced_writes() {
-        let mut rng = Stream::new(1, crate::rng::Purpose::Disk);
+        let mut rng = Stream::new(1, crate::world::rng::Purpose::Disk);
         let mut lengths = std::collections::BTreeSet::new();
         for _ in 0..50 {
             let mut d = Disk::new(DurableState::default(), u64::MAX, true);

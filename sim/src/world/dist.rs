@@ -1,7 +1,7 @@
 //! Delay distributions, sampled in integer microseconds.
 
-use crate::rng::Stream;
 use crate::scenario::{check_range, TIME_US_MAX};
+use crate::world::rng::Stream;
 use serde::{Deserialize, Serialize};
 
 /// A distribution of delays (network latency, fsync latency), in microseconds.
@@ -65,7 +65,7 @@ impl Delay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Purpose;
+    use crate::world::rng::Purpose;
 
     #[test]
     fn long_tail_is_bounded_and_mostly_short() {

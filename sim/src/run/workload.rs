@@ -16,8 +16,8 @@
 //! Each client's failover is recorded: when its instance went down, when the client
 //! noticed, when it had moved to another.
 
-use crate::rng::Stream;
 use crate::scenario::{ms_to_us, ReconfigSpec, ServiceSpec};
+use crate::world::rng::Stream;
 use serde::{Deserialize, Serialize};
 use zab::api::{CreateMode, ErrorCode, EventType, Request, Response};
 use zab::api::{MembershipChange, ReconfigRequest};

@@ -5,8 +5,8 @@
 //! The report depends only on its inputs (and the paths they were given as), never on the
 //! wall clock or the machine: the same files give byte-identical output.
 
-use crate::svg::{self, fmt_duration, Series};
-use crate::sweep::SeedOutcome;
+use crate::present::svg::{self, fmt_duration, Series};
+use crate::tools::sweep::SeedOutcome;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
@@ -45,7 +45,7 @@ impl Sweep {
 
 /// Reads a sweep's `--out` file. Errors name the file and, for a bad line, the line and
 /// field: unknown fields and durations beyond the run are refused (see
-/// [`crate::sweep::parse_outcome`]); the lines must be of one scenario and variant (and
+/// [`crate::tools::sweep::parse_outcome`]); the lines must be of one scenario and variant (and
 /// scenario content, where the lines record it), with no seed twice.
 pub fn load(path: &Path) -> Result<Sweep, String> {
     let name = path.display().to_string();
@@ -53,7 +53,7 @@ pub fn load(path: &Path) -> Result<Sweep, String> {
     let mut lines = crate::trace::JsonLines::new(std::io::BufReader::new(file));
     let mut outcomes: Vec<SeedOutcome> = Vec::new();
     let mut first_line = 0;
-    while let Some((o, n)) = crate::sweep::read_outcome(&name, &mut lines)? {
+    while let Some((o, n)) = crate::tools::sweep::read_outcome(&name, &mut lines)? {
         match outcomes.first() {
             None => first_line = n,
             Some(first) if (&first.scenario, first.variant) != (&o.scenario, o.variant) => {
@@ -187,8 +187,8 @@ fn stats(values: &[u64]) -> Stats {
     let sum: u128 = v.iter().map(|x| u128::from(*x)).sum();
     Stats {
         n: v.len(),
-        p50: crate::summary::percentile(&v, 50),
-        p99: crate::summary::percentile(&v, 99),
+        p50: crate::present::summary::percentile(&v, 50),
+        p99: crate::present::summary::percentile(&v, 99),
         mean: if v.is_empty() { 0 } else { (sum / v.len() as u128) as u64 },
         max: v.last().copied().unwrap_or(0),
     }
@@ -369,8 +369,8 @@ pub fn build(main: &Sweep, vs: Option<&Sweep>, out_dir: &str) -> Report {
 /// The unavailability of each reconfig step over seeds, when any seed committed a reconfig
 /// (a section only those reports get, so the others stay as they were).
 fn write_reconfig_steps(md: &mut String, sweeps: &[&Sweep], labels: &[String]) {
-    let steps: Vec<Vec<crate::sweep::ReconfigStep>> =
-        sweeps.iter().map(|s| crate::sweep::reconfig_steps(&s.outcomes)).collect();
+    let steps: Vec<Vec<crate::tools::sweep::ReconfigStep>> =
+        sweeps.iter().map(|s| crate::tools::sweep::reconfig_steps(&s.outcomes)).collect();
     if steps.iter().all(|s| s.is_empty()) {
         return;
     }

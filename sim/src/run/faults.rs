@@ -1,8 +1,8 @@
 //! Random faults: what to break next, drawn from the run's fault stream, within the
 //! scenario's bound on how many servers may be crashed or cut off at once.
 
-use crate::rng::Stream;
 use crate::scenario::{FaultAction, RandomFaults};
+use crate::world::rng::Stream;
 use zab::Sid;
 
 /// What the fault generator may look at.
@@ -129,7 +129,7 @@ pub fn swarm(rng: &mut Stream) -> RandomFaults {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Purpose;
+    use crate::world::rng::Purpose;
 
     fn spec() -> RandomFaults {
         RandomFaults {

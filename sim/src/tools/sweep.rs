@@ -4,10 +4,10 @@
 //! are the same with any number of jobs (wall-clock figures aside) and a sweep's memory
 //! does not grow with its seeds.
 
-use crate::checker::Invariant;
-use crate::cluster::{run, RunOptions};
+use crate::check::checker::Invariant;
+use crate::present::summary::{fmt_us, percentile, RunReport};
+use crate::run::cluster::{run, RunOptions};
 use crate::scenario::Scenario;
-use crate::summary::{fmt_us, percentile, RunReport};
 use crate::trace::JsonLines;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};

@@ -2,9 +2,9 @@
 //! timeline with each reconfig's unavailability, the outcome, and the human summary
 //! `zabsim run` prints.
 
-use crate::checker::{Invariant, Violation};
+use crate::check::checker::{Invariant, Violation};
+use crate::run::workload::ServiceStats;
 use crate::trace::{hash_hex, TraceRecord};
-use crate::workload::ServiceStats;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -709,7 +709,7 @@ pub fn describe_record(r: &TraceRecord) -> String {
 /// How a trace names the sender of a client request: a service client's connection, or a
 /// raw-write client.
 fn who(client: u64) -> String {
-    match (crate::workload::cnxn_client(client), crate::workload::cnxn_number(client)) {
+    match (crate::run::workload::cnxn_client(client), crate::run::workload::cnxn_number(client)) {
         (Some(k), Some(n)) => format!("client {k} (connection {n})"),
         _ => format!("client {client}"),
     }

@@ -305,7 +305,7 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(crate::strategies::suite_config(64))]
+        #![proptest_config(crate::tools::strategies::suite_config(64))]
 
         /// Against a model that keeps every entry and skips dead ones, as the scheduler
         /// once did: the same events pop at the same times in the same order.

@@ -6,7 +6,7 @@
 //! line that differs is parsed, strictly (an unknown field anywhere is bad input, exit 2,
 //! not a difference), and compared as a record.
 
-use crate::cluster::{run, RunOptions};
+use crate::run::cluster::{run, RunOptions};
 use crate::scenario::Scenario;
 use crate::trace::{hash_hex, parse_strict, JsonLines, TraceHeader, TraceRecord};
 use std::io::{BufReader, BufWriter, Write};

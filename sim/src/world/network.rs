@@ -7,8 +7,8 @@
 //! dropped. FIFO holds because a message is never delivered before the one sent before
 //! it on the same channel (ties keep send order through the scheduler's sequence).
 
-use crate::dist::Delay;
-use crate::rng::Stream;
+use crate::world::dist::Delay;
+use crate::world::rng::Stream;
 use petgraph::graphmap::DiGraphMap;
 use zab::Sid;
 
@@ -44,7 +44,7 @@ pub struct Network {
 impl Network {
     pub fn new(n: u64, delay: Delay, seed: u64) -> Network {
         let n = n as usize;
-        let rngs = (0..n * n).map(|i| Stream::indexed(seed, crate::rng::Purpose::Network, i as u64)).collect();
+        let rngs = (0..n * n).map(|i| Stream::indexed(seed, crate::world::rng::Purpose::Network, i as u64)).collect();
         let mut graph = DiGraphMap::with_capacity(n, n * n);
         for a in 1..=n as Sid {
             graph.add_node(a);

@@ -357,7 +357,7 @@ impl Checker {
                 self.on_synced(now, sid, *committed_upto, node.log(), node.quorum_verifier())
             }
             Observation::Delivered { zxid } => self.on_delivered(now, sid, *zxid),
-            // The data tree is the data checker's (`crate::data_checker`).
+            // The data tree is the data checker's (`crate::check::data_checker`).
             Observation::Applied { .. } => None,
             Observation::Sync { learner, mode, branch, differs, .. }
                 if !differs.foreign.is_empty() || !differs.missing.is_empty() =>
@@ -552,7 +552,7 @@ impl Checker {
             } else if self.lost(v) {
                 if found.is_none() {
                     let by: Vec<String> =
-                        p.by.iter().map(|(s, t)| format!("{s} at {}", crate::summary::fmt_us(*t))).collect();
+                        p.by.iter().map(|(s, t)| format!("{s} at {}", crate::present::summary::fmt_us(*t))).collect();
                     found = violation(
                         Invariant::UncommittedConfigActivated,
                         now,
