@@ -4,7 +4,7 @@
 //! created for an attempt that timed out reached the next attempt, and the client library's
 //! own precondition ("reconnected with session X, not its own") failed.
 
-use zabsim::check::checker::Invariant;
+use zabsim::Invariant;
 use zabsim::{run, RunOptions, Scenario};
 
 /// One server, three instances and a client whose connect timeout (the session timeout over

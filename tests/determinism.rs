@@ -55,7 +55,7 @@ fn the_trace_file_records_the_same_run_as_the_hash() {
     assert!(lines[0].contains("\"kind\":\"header\"") && lines[0].contains("\"seed\":5"));
     let end: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
     assert_eq!(end["kind"], "end");
-    assert_eq!(end["trace_hash"], zabsim::trace::hash_hex(report.trace_hash));
+    assert_eq!(end["trace_hash"], zabsim::format::hash_hex(report.trace_hash));
     assert_eq!(end["events"], report.events);
     // Tracing does not change the run.
     assert_eq!(run(&s, RunOptions::new(5)).trace_hash, report.trace_hash);

@@ -71,7 +71,7 @@ proptest! {
         });
         if trunc_to_absent {
             if let Some(v) = &r.violation {
-                prop_assert_eq!(v.invariant, zabsim::check::checker::Invariant::TruncateCompleteness, "{}", r);
+                prop_assert_eq!(v.invariant, zabsim::Invariant::TruncateCompleteness, "{}", r);
                 return Ok(());
             }
         }

@@ -5,8 +5,8 @@ mod common;
 
 use common::{scenario, scenario_path};
 use zab::Variant;
-use zabsim::check::checker::Invariant;
 use zabsim::scenario::Retire;
+use zabsim::Invariant;
 use zabsim::{run, RunOptions, Scenario};
 
 fn violation(s: &Scenario, seed: u64, variant: Option<Variant>) -> Option<Invariant> {

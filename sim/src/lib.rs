@@ -12,6 +12,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod format;
 pub mod present;
 pub mod run;
 pub mod scenario;
@@ -19,7 +20,7 @@ pub mod tools;
 pub mod trace;
 pub mod world;
 
-pub use check::checker::{Invariant, Violation};
+pub use check::invariant::{Invariant, Violation};
 pub use present::summary::RunReport;
 pub use run::cluster::{run, RunOptions};
 pub use scenario::Scenario;

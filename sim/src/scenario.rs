@@ -4,7 +4,7 @@
 //! no arithmetic on it can wrap); an error names the field (`timing.tick_ms: ...`) on one
 //! line and never panics.
 
-use crate::check::checker::Invariant;
+use crate::check::invariant::Invariant;
 use crate::world::dist::Delay;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

@@ -1,7 +1,8 @@
 //! The trace: every delivered input, fault and observation of a run, as JSON lines, and
 //! the trace hash that identifies a run bit for bit.
 
-use crate::check::checker::Violation;
+use crate::check::invariant::Violation;
+use crate::format::brief;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
@@ -235,11 +236,6 @@ pub enum TraceRecord {
     },
 }
 
-/// Formats a trace hash the way every command prints it.
-pub fn hash_hex(h: u64) -> String {
-    format!("{h:016x}")
-}
-
 /// Where trace records go: nowhere (sweeps), or a JSON-lines writer. A short ring of the
 /// latest inputs is always kept, for violation reports.
 pub struct Tracer {
@@ -406,15 +402,6 @@ pub fn json_error(e: &serde_json::Error) -> String {
     }
 }
 
-/// `text` cut to `max` characters for an error message, saying it was cut: an error quotes
-/// what it read, and what it read may be a crafted megabyte.
-pub fn brief(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_string(),
-        Some((i, _)) => format!("{}... ({} bytes)", &text[..i], text.len()),
-    }
-}
-
 /// The path of the first field of `original` that writing the parsed value back left out
 /// (`null`s aside: an absent optional field is written as nothing).
 fn unknown_field(original: &serde_json::Value, canonical: &serde_json::Value, at: String) -> Option<String> {
@@ -448,7 +435,7 @@ mod tests {
         // These values are the contract: changing them changes every trace hash.
         let mut h = StableHasher::new();
         feed(&mut h, &(1u64, 2u64, "abc"));
-        assert_eq!(hash_hex(h.finish()), hash_hex(pinned()));
+        assert_eq!(crate::format::hash_hex(h.finish()), crate::format::hash_hex(pinned()));
     }
 
     fn pinned() -> u64 {
@@ -526,8 +513,6 @@ mod tests {
         let e = parse_strict::<TraceRecord>(&line).unwrap_err();
         assert!(e.starts_with("invalid type: string \"999") && e.len() < 300, "{}", &e[..300.min(e.len())]);
         assert!(e.contains("(100"), "{e}");
-        assert_eq!(brief("short", 64), "short");
-        assert_eq!(brief("ééé", 2), "éé... (6 bytes)");
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! drives real nodes through the protocol (election votes injected by hand, every fsync
 //! completing at once, every message delivered in one FIFO order, timers never firing).
 
-use crate::check::checker::{converged, describe, Checker, Expected, Invariant, Violation};
+use crate::check::checker::{converged, describe, Checker, Expected};
+use crate::check::invariant::{Invariant, Violation};
 use std::collections::VecDeque;
 use zab::api::{MembershipChange, ReconfigRequest, Request};
 use zab::durable::{DiskFile, DiskWrite, DurableState, Op, ReconfigTxn, Txn};

@@ -14,7 +14,7 @@
 //! The acknowledged-write check and the failover liveness check live with the broadcast
 //! checker and the workload.
 
-use crate::check::checker::{Invariant, Violation};
+use crate::check::invariant::{Invariant, Violation};
 use std::collections::BTreeMap;
 use zab::api::{ErrorCode, EventType, Request, Response, SessionId, WatchedEvent};
 use zab::{Node, Sid, Zxid};

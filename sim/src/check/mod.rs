@@ -3,6 +3,7 @@
 
 pub mod checker;
 pub mod data_checker;
+pub mod invariant;
 
 #[cfg(test)]
 mod checker_tests;

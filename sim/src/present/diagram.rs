@@ -13,7 +13,7 @@
 //! `max_messages` messages go into the page, PINGs start hidden, and the script draws at
 //! most a few thousand arrows at a time; the page says what was left out.
 
-use crate::check::checker::Violation;
+use crate::check::invariant::Violation;
 use crate::present::svg::escape;
 use crate::trace::{FaultEvent, TraceHeader, TraceRecord};
 use serde::Serialize;
@@ -253,7 +253,7 @@ impl Gathered {
                 t,
                 "slow",
                 vec![*from, *to],
-                format!("link {from}->{to} slowed by {}", crate::present::summary::fmt_us(*extra_us)),
+                format!("link {from}->{to} slowed by {}", crate::format::fmt_us(*extra_us)),
             )),
             FaultEvent::SlowLinkEnd { from, to } => {
                 self.marks.push(Mark(t, "slow_end", vec![*from, *to], format!("link {from}->{to} back to normal")))
@@ -484,7 +484,7 @@ pub fn render(path: &Path, opts: &DiagramOptions) -> Result<String, String> {
         escape(&h.scenario_hash),
         escape(&h.tool_version),
         g.events,
-        crate::present::summary::fmt_us(g.end_us),
+        crate::format::fmt_us(g.end_us),
         g.end_hash.as_ref().map(|x| format!(", trace hash {}", escape(x))).unwrap_or_default(),
         escape(&h.scenario_path),
         h.seed,
@@ -495,7 +495,7 @@ pub fn render(path: &Path, opts: &DiagramOptions) -> Result<String, String> {
         page.push_str(&format!(
             "<p class=\"violation\" id=\"violation\">VIOLATION {} at {}, servers {}: {}</p>\n",
             escape(v.invariant.name()),
-            crate::present::summary::fmt_us(v.t_us),
+            crate::format::fmt_us(v.t_us),
             nodes.join(","),
             escape(&v.detail)
         ));
@@ -523,7 +523,7 @@ fn notes(
 ) -> String {
     let in_window: u64 = kinds.values().map(|k| k.0).sum();
     let shown: u64 = kinds.values().map(|k| k.1).sum();
-    let fmt = crate::present::summary::fmt_us;
+    let fmt = crate::format::fmt_us;
     let mut n = String::from("<ul class=\"notes\">\n");
     if t0 > 0 || t1 < end {
         n.push_str(&format!(

@@ -5,7 +5,8 @@
 //! The report depends only on its inputs (and the paths they were given as), never on the
 //! wall clock or the machine: the same files give byte-identical output.
 
-use crate::present::svg::{self, fmt_duration, Series};
+use crate::format::fmt_duration;
+use crate::present::svg::{self, Series};
 use crate::tools::sweep::SeedOutcome;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -57,7 +58,7 @@ pub fn load(path: &Path) -> Result<Sweep, String> {
         match outcomes.first() {
             None => first_line = n,
             Some(first) if (&first.scenario, first.variant) != (&o.scenario, o.variant) => {
-                let brief = |s: &str| crate::trace::brief(s, 64);
+                let brief = |s: &str| crate::format::brief(s, 64);
                 return Err(format!(
                     "{name}: line {n}: scenario {} variant {}, but line {first_line} has scenario {} variant {}",
                     brief(&o.scenario),
@@ -67,7 +68,7 @@ pub fn load(path: &Path) -> Result<Sweep, String> {
                 ));
             }
             Some(first) if first.scenario_hash != o.scenario_hash => {
-                let hash = |h: &Option<String>| h.as_deref().map_or("none".into(), |h| crate::trace::brief(h, 64));
+                let hash = |h: &Option<String>| h.as_deref().map_or("none".into(), |h| crate::format::brief(h, 64));
                 return Err(format!(
                     "{name}: line {n}: scenario content hash {}, but line {first_line} has {}: sweeps of an edited scenario",
                     hash(&o.scenario_hash),
@@ -187,8 +188,8 @@ fn stats(values: &[u64]) -> Stats {
     let sum: u128 = v.iter().map(|x| u128::from(*x)).sum();
     Stats {
         n: v.len(),
-        p50: crate::present::summary::percentile(&v, 50),
-        p99: crate::present::summary::percentile(&v, 99),
+        p50: crate::format::percentile(&v, 50),
+        p99: crate::format::percentile(&v, 99),
         mean: if v.is_empty() { 0 } else { (sum / v.len() as u128) as u64 },
         max: v.last().copied().unwrap_or(0),
     }

@@ -2,9 +2,10 @@
 //! timeline with each reconfig's unavailability, the outcome, and the human summary
 //! `zabsim run` prints.
 
-use crate::check::checker::{Invariant, Violation};
+use crate::check::invariant::{Invariant, Violation};
+use crate::format::{fmt_us, hash_hex, percentile};
 use crate::run::workload::ServiceStats;
-use crate::trace::{hash_hex, TraceRecord};
+use crate::trace::TraceRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -370,26 +371,6 @@ mod hex_u64 {
         let s = String::deserialize(d)?;
         u64::from_str_radix(&s, 16).map_err(serde::de::Error::custom)
     }
-}
-
-/// `1.234 s` or `56 ms` or `789 us`.
-pub fn fmt_us(us: u64) -> String {
-    if us >= 1_000_000 {
-        format!("{:.3} s", us as f64 / 1e6)
-    } else if us >= 1000 {
-        format!("{} ms", us / 1000)
-    } else {
-        format!("{us} us")
-    }
-}
-
-/// The p-th percentile (0..=100) of sorted values, nearest rank.
-pub fn percentile(sorted: &[u64], p: u64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = (p * sorted.len() as u64).div_ceil(100).max(1);
-    sorted[(rank - 1) as usize]
 }
 
 fn join(sids: &[Sid]) -> String {
@@ -887,14 +868,5 @@ mod tests {
             "               activated: 3 at 1 ms, 1 at 1 ms, 2 at 1 ms",
         ];
         assert!(text.contains(&rows.join("\n")), "{text}");
-    }
-
-    #[test]
-    fn percentile_is_nearest_rank() {
-        let v = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-        assert_eq!(percentile(&v, 50), 5);
-        assert_eq!(percentile(&v, 99), 10);
-        assert_eq!(percentile(&v, 0), 1);
-        assert_eq!(percentile(&[], 50), 0);
     }
 }

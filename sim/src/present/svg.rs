@@ -4,6 +4,7 @@
 //! fonts or scripts to fetch, and is byte-identical for the same data on every machine:
 //! every coordinate is computed from integers and printed with a fixed number of decimals.
 
+use crate::format::fmt_duration;
 use std::fmt::Write;
 
 /// Line and bar colours, one per compared run (colour-blind friendly: Okabe-Ito).
@@ -36,25 +37,6 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
-}
-
-/// A duration for an axis tick or a table: `0`, `750 us`, `12 ms`, `1.5 s`.
-pub fn fmt_duration(us: u64) -> String {
-    if us == 0 {
-        "0".to_string()
-    } else if us < 1000 {
-        format!("{us} us")
-    } else if us < 1_000_000 {
-        trim_decimals(us as f64 / 1e3, "ms")
-    } else {
-        trim_decimals(us as f64 / 1e6, "s")
-    }
-}
-
-fn trim_decimals(v: f64, unit: &str) -> String {
-    let s = format!("{v:.2}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    format!("{s} {unit}")
 }
 
 /// Round tick values from 0 to at least `max`: steps of 1, 2 or 5 times a power of ten,
@@ -375,15 +357,6 @@ mod tests {
         assert_eq!(nice_ticks(1_234_000, 6), vec![0, 500_000, 1_000_000, 1_500_000]);
         let t = nice_ticks(73, 6);
         assert!(*t.last().unwrap() >= 73 && t.len() <= 8, "{t:?}");
-    }
-
-    #[test]
-    fn durations_print_in_the_largest_unit() {
-        assert_eq!(fmt_duration(0), "0");
-        assert_eq!(fmt_duration(750), "750 us");
-        assert_eq!(fmt_duration(12_000), "12 ms");
-        assert_eq!(fmt_duration(1_500_000), "1.5 s");
-        assert_eq!(fmt_duration(2_345_000), "2.35 s");
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! One simulated run: servers, network, disks and faults driven by the scheduler from one
 //! seed, checked after every step.
 
-use crate::check::checker::{Checker, Expected, Invariant, Violation};
+use crate::check::checker::{Checker, Expected};
 use crate::check::data_checker::DataChecker;
+use crate::check::invariant::{Invariant, Violation};
+use crate::format::hash_hex;
 use crate::present::summary::{RunReport, Stats};
 use crate::run::faults::{self, FaultView};
 use crate::run::workload::{cnxn_client, cnxn_id, Recipes, Role, CLIENT_ID_BASE};
 use crate::scenario::{ms_to_us, FaultAction, RandomFaults, Retire, Scenario};
-use crate::trace::{feed, hash_hex, FaultEvent, StableHasher, TraceHeader, TraceRecord, Tracer};
+use crate::trace::{feed, FaultEvent, StableHasher, TraceHeader, TraceRecord, Tracer};
 use crate::world::disk::Disk;
 use crate::world::network::Network;
 use crate::world::rng::{Purpose, Stream};
@@ -292,7 +294,7 @@ impl Progress {
             nodes: self.servers.iter().collect(),
             detail: format!(
                 "virtual time stopped at {}: a chain of {SAME_INSTANT_DEPTH_MAX} events, each scheduled by the one before for that same instant; the events of its last {STUCK_WINDOW} links: {} (a zero delay somewhere?)",
-                crate::present::summary::fmt_us(now),
+                crate::format::fmt_us(now),
                 kinds.join(", ")
             ),
         })
@@ -668,10 +670,7 @@ impl<'a> Cluster<'a> {
             invariant: Invariant::FailoverLiveness,
             t_us: now,
             nodes: vec![leader],
-            detail: format!(
-                "{why}, {} after faults stopped",
-                crate::present::summary::fmt_us(self.scenario.liveness_bound_us())
-            ),
+            detail: format!("{why}, {} after faults stopped", crate::format::fmt_us(self.scenario.liveness_bound_us())),
         })
     }
 

@@ -6,9 +6,10 @@
 //! line that differs is parsed, strictly (an unknown field anywhere is bad input, exit 2,
 //! not a difference), and compared as a record.
 
+use crate::format::hash_hex;
 use crate::run::cluster::{run, RunOptions};
 use crate::scenario::Scenario;
-use crate::trace::{hash_hex, parse_strict, JsonLines, TraceHeader, TraceRecord};
+use crate::trace::{parse_strict, JsonLines, TraceHeader, TraceRecord};
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -126,8 +127,8 @@ impl Recorded {
                 });
                 Ok(Verdict::Differs {
                     line,
-                    recorded: recorded.map(|l| crate::trace::brief(&l, SHOWN_CHARS_MAX)),
-                    replayed: replayed.map(|l| crate::trace::brief(&l, SHOWN_CHARS_MAX)),
+                    recorded: recorded.map(|l| crate::format::brief(&l, SHOWN_CHARS_MAX)),
+                    replayed: replayed.map(|l| crate::format::brief(&l, SHOWN_CHARS_MAX)),
                     recorded_hash,
                     replayed_hash,
                     hint,

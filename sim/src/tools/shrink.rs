@@ -4,7 +4,7 @@
 //! message delays shortened, the client load cut, and the fault phase ended sooner.
 //! Every candidate is one deterministic run of the same seed.
 
-use crate::check::checker::Invariant;
+use crate::check::invariant::Invariant;
 use crate::run::cluster::{run, RunOptions};
 use crate::scenario::{FaultAction, Scenario, ScriptedFault};
 use crate::world::dist::Delay;

@@ -4,8 +4,9 @@
 //! are the same with any number of jobs (wall-clock figures aside) and a sweep's memory
 //! does not grow with its seeds.
 
-use crate::check::checker::Invariant;
-use crate::present::summary::{fmt_us, percentile, RunReport};
+use crate::check::invariant::Invariant;
+use crate::format::{fmt_us, percentile};
+use crate::present::summary::RunReport;
 use crate::run::cluster::{run, RunOptions};
 use crate::scenario::Scenario;
 use crate::trace::JsonLines;
@@ -74,7 +75,7 @@ impl SweepOptions {
     pub fn sweep_id(&self, scenario: &Scenario) -> SweepId {
         SweepId {
             scenario: scenario.name.clone(),
-            scenario_hash: crate::trace::hash_hex(scenario.content_hash()),
+            scenario_hash: crate::format::hash_hex(scenario.content_hash()),
             variant: self.variant.unwrap_or(scenario.variant),
             zookeeper: self.release.unwrap_or(scenario.zookeeper),
             seeds: SeedRange(self.seeds.clone()),
@@ -183,7 +184,7 @@ impl SweepId {
         } else {
             return None;
         };
-        let (mine, theirs) = (crate::trace::brief(&mine, 64), crate::trace::brief(&theirs, 64));
+        let (mine, theirs) = (crate::format::brief(&mine, 64), crate::format::brief(&theirs, 64));
         Some(format!("{what} {mine}, but {other_name} has {theirs}{why}"))
     }
 
@@ -621,7 +622,7 @@ fn outcome(r: &RunReport, id: &SweepId) -> SeedOutcome {
         violation: r.violation.as_ref().map(|v| v.invariant),
         events: r.events,
         sim_us: r.sim_us,
-        trace_hash: crate::trace::hash_hex(r.trace_hash),
+        trace_hash: crate::format::hash_hex(r.trace_hash),
         recovery_us: r.recovery_us,
         progress_us: r.progress_us,
         elections: elections.len() as u64,
