@@ -10,6 +10,7 @@
 //!
 //! One seed drives a run; the same seed gives the same trace hash on any machine.
 
+pub mod bounds;
 pub mod check;
 pub mod cli;
 pub mod format;
@@ -21,6 +22,6 @@ pub mod trace;
 pub mod world;
 
 pub use check::invariant::{Invariant, Violation};
-pub use present::summary::RunReport;
 pub use run::cluster::{run, RunOptions};
+pub use run::stats::RunReport;
 pub use scenario::Scenario;

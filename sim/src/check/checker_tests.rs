@@ -10,9 +10,12 @@
 
 use crate::check::checker::{converged, describe, Checker, Expected};
 use crate::check::invariant::{Invariant, Violation};
+use crate::run::monitor::{ClusterView, Monitor};
+use crate::run::stats::Stats;
+use crate::trace::Tracer;
 use std::collections::VecDeque;
 use zab::api::{MembershipChange, ReconfigRequest, Request};
-use zab::durable::{DiskFile, DiskWrite, DurableState, Op, ReconfigTxn, Txn};
+use zab::durable::{DurableState, Op, ReconfigTxn, Txn};
 use zab::node::{ClientReply, ClientRequest, Effect, Input, NodeConfig, Observation, Outbox, Timer};
 use zab::quorum::QuorumVerifier;
 use zab::timing::Timing;
@@ -124,17 +127,32 @@ fn establish(c: &mut Checker, nodes: &[Option<Node>], sid: Sid, epoch: Epoch) ->
 
 // ---------------------------------------------------------------------------------------
 // A pump over real nodes, for histories that need the protocol itself: a converged
-// cluster, a committed client write. It feeds the checker as the simulator does
-// (observations with the cluster after the step, `log_changed` after a log write).
+// cluster, a committed client write. It feeds the simulator's monitor as the cluster does
+// (each effect in order, then the end of the step).
 
 struct Pump {
     nodes: Vec<Option<Node>>,
-    checker: Checker,
+    /// The simulator's own monitor, fed as the cluster feeds it.
+    monitor: Monitor,
     queue: VecDeque<(Sid, Input)>,
     /// Every answer a server gave a client, in order.
     replies: Vec<(Sid, u64, ClientReply)>,
     /// Every configuration a server activated: (server, version, designated leader).
     activated: Vec<(Sid, Zxid, Option<Sid>)>,
+}
+
+/// The pump's servers as the monitor reads them: a down server's durable log is taken as
+/// empty.
+struct Nodes<'a>(&'a [Option<Node>]);
+
+impl ClusterView for Nodes<'_> {
+    fn nodes(&self) -> &[Option<Node>] {
+        self.0
+    }
+
+    fn log(&self, s: Sid) -> &[Txn] {
+        self.0[s as usize - 1].as_ref().map_or(&[][..], Node::log)
+    }
 }
 
 impl Pump {
@@ -143,8 +161,8 @@ impl Pump {
     fn elected(zxids: &[Zxid]) -> Pump {
         let mut outs: Vec<Outbox> = (0..3).map(|_| Outbox::default()).collect();
         let nodes = (1..=3).zip(outs.iter_mut()).map(|(id, out)| Some(elect(id, 3, zxids, out))).collect();
-        let mut p =
-            Pump { nodes, checker: checker(), queue: VecDeque::new(), replies: Vec::new(), activated: Vec::new() };
+        let monitor = Monitor::new(true, checker(), Stats::new(3), Tracer::new(None, 0));
+        let mut p = Pump { nodes, monitor, queue: VecDeque::new(), replies: Vec::new(), activated: Vec::new() };
         // The leader's effects first, so the followers' FOLLOWERINFOs find it LEADING.
         for id in [3, 1, 2] {
             let out = std::mem::take(&mut outs[id as usize - 1]);
@@ -166,44 +184,39 @@ impl Pump {
         None
     }
 
+    /// Feeds one step's effects to the monitor, as the cluster does, and queues the
+    /// messages and fsync completions; the violation this step brought, if any.
     fn effects(&mut self, sid: Sid, out: Outbox) -> Option<Violation> {
-        let (mut log_written, mut shrank) = (false, false);
-        let mut found = None;
+        let before = self.monitor.violation().is_some();
         for e in out.effects {
+            self.monitor.on_effect(NOW, sid, &e, &Nodes(&self.nodes));
             match e {
                 // The election is decided by hand; FLE traffic is dropped.
                 Effect::Send { msg: Message::Notification(_), .. } => {}
                 Effect::Send { to, msg } => self.queue.push_back((to, Input::Message { from: sid, msg })),
-                Effect::Write(w) => {
-                    log_written |= w.file() == DiskFile::Log;
-                    shrank |= matches!(w, DiskWrite::Truncate { .. } | DiskWrite::Snapshot { .. });
-                }
                 Effect::Fsync { id, then_send, .. } => {
                     self.queue.push_back((sid, Input::Durable { fsync: id }));
                     for (to, msg) in then_send {
                         self.queue.push_back((to, Input::Message { from: sid, msg }));
                     }
                 }
-                Effect::Observe(obs) if found.is_none() => {
-                    if let Observation::ConfigActivated { config, designated } = &obs {
-                        self.activated.push((sid, config.version(), *designated));
-                    }
-                    found = self.checker.observe(NOW, sid, &obs, &self.nodes, &logs_of(&self.nodes));
+                Effect::Observe(Observation::ConfigActivated { config, designated }) => {
+                    self.activated.push((sid, config.version(), designated));
                 }
-                Effect::ClientReply { client, reply } if found.is_none() => {
+                Effect::ClientReply { client, reply } => {
                     if let ClientReply::WriteOk { zxid, .. } = reply {
-                        found = self.checker.client_acked(NOW, sid, client, zxid);
+                        self.monitor.on_write_acked(NOW, sid, client, zxid);
                     }
                     self.replies.push((sid, client, reply));
                 }
                 _ => {}
             }
         }
-        if log_written && found.is_none() {
-            let log = self.nodes[sid as usize - 1].as_ref().expect("it just stepped").log();
-            found = self.checker.log_changed(NOW, sid, log, shrank);
+        self.monitor.on_step_end(NOW, sid, &Nodes(&self.nodes));
+        if before {
+            return None;
         }
-        found
+        self.monitor.violation().cloned()
     }
 
     /// The history of a 3-server cluster that elects 3, synchronizes everyone by DIFF and
@@ -669,9 +682,9 @@ fn a_server_down_at_the_deadline_without_a_leader_breaks_election_liveness() {
 fn a_correct_election_sync_and_write_produce_no_violation() {
     let mut p = Pump::converged(&[z(1, 1), z(1, 2)]);
     // Establishing leader 3 in epoch 2 committed its whole log.
-    assert_eq!(p.checker.committed(), [z(1, 1), z(1, 2)]);
+    assert_eq!(p.monitor.checker.committed(), [z(1, 1), z(1, 2)]);
     assert_eq!(p.write(9), None);
-    assert_eq!(p.checker.committed(), [z(1, 1), z(1, 2), z(2, 1)]);
+    assert_eq!(p.monitor.checker.committed(), [z(1, 1), z(1, 2), z(2, 1)]);
     for n in p.nodes.iter().flatten() {
         assert_eq!(n.last_processed(), z(2, 1), "server {} applied the write", n.id());
     }
@@ -680,20 +693,20 @@ fn a_correct_election_sync_and_write_produce_no_violation() {
 #[test]
 fn the_cluster_converges_once_and_only_after_faults_stop() {
     let mut p = Pump::converged(&[z(1, 1)]);
-    assert!(!p.checker.check_converged(1_000, &p.nodes, &Expected::default()), "faults have not stopped");
-    p.checker.faults_stopped(2_000);
-    assert!(p.checker.check_converged(3_000, &p.nodes, &Expected::default()));
-    assert!(!p.checker.check_converged(4_000, &p.nodes, &Expected::default()), "it converged already");
-    assert_eq!(p.checker.converged_us(), Some(3_000));
-    assert_eq!(p.checker.recovery_us(), Some(1_000));
+    assert!(!p.monitor.checker.check_converged(1_000, &p.nodes, &Expected::default()), "faults have not stopped");
+    p.monitor.checker.faults_stopped(2_000);
+    assert!(p.monitor.checker.check_converged(3_000, &p.nodes, &Expected::default()));
+    assert!(!p.monitor.checker.check_converged(4_000, &p.nodes, &Expected::default()), "it converged already");
+    assert_eq!(p.monitor.checker.converged_us(), Some(3_000));
+    assert_eq!(p.monitor.checker.recovery_us(), Some(1_000));
 }
 
 #[test]
 fn a_write_not_committed_after_convergence_breaks_broadcast_liveness() {
     let mut p = Pump::converged(&[z(1, 1)]);
-    p.checker.faults_stopped(1_000);
-    assert!(p.checker.check_converged(2_000, &p.nodes, &Expected::default()));
-    let v = p.checker.on_deadline(NOW, &p.nodes, &Expected::default());
+    p.monitor.checker.faults_stopped(1_000);
+    assert!(p.monitor.checker.check_converged(2_000, &p.nodes, &Expected::default()));
+    let v = p.monitor.checker.on_deadline(NOW, &p.nodes, &Expected::default());
     // Every server follows and serves: the leader that did not commit it is named.
     let leader: Vec<Sid> =
         p.nodes.iter().flatten().filter(|n| n.state() == ServerState::Leading).map(|n| n.id()).collect();
@@ -703,22 +716,22 @@ fn a_write_not_committed_after_convergence_breaks_broadcast_liveness() {
 #[test]
 fn a_write_committed_after_convergence_meets_the_deadline() {
     let mut p = Pump::converged(&[z(1, 1)]);
-    p.checker.faults_stopped(1_000);
-    assert!(p.checker.check_converged(2_000, &p.nodes, &Expected::default()));
+    p.monitor.checker.faults_stopped(1_000);
+    assert!(p.monitor.checker.check_converged(2_000, &p.nodes, &Expected::default()));
     assert_eq!(p.write(9), None);
-    p.checker.probe_committed(3_000);
-    assert!(p.checker.is_done());
-    assert_eq!(p.checker.on_deadline(NOW, &p.nodes, &Expected::default()), None);
+    p.monitor.checker.probe_committed(3_000);
+    assert!(p.monitor.checker.is_done());
+    assert_eq!(p.monitor.checker.on_deadline(NOW, &p.nodes, &Expected::default()), None);
 }
 
 #[test]
 fn a_follower_down_under_an_established_leader_breaks_broadcast_liveness() {
     let mut p = Pump::converged(&[z(1, 1)]);
     p.nodes[0] = None;
-    p.checker.faults_stopped(1_000);
-    assert!(!p.checker.check_converged(2_000, &p.nodes, &Expected::default()));
+    p.monitor.checker.faults_stopped(1_000);
+    assert!(!p.monitor.checker.check_converged(2_000, &p.nodes, &Expected::default()));
     // A leader is established, so the election did its part.
-    let v = p.checker.on_deadline(NOW, &p.nodes, &Expected::default());
+    let v = p.monitor.checker.on_deadline(NOW, &p.nodes, &Expected::default());
     assert_violation(v, Invariant::BroadcastLiveness, &[1]);
 }
 
@@ -738,8 +751,8 @@ fn a_follower_looking_under_an_established_leader_breaks_broadcast_liveness() {
     let mut p = Pump::converged(&[z(1, 1)]);
     // Server 2 lost its leader and is back in an election.
     p.nodes[1] = Some(started(2));
-    p.checker.faults_stopped(1_000);
-    let v = p.checker.on_deadline(NOW, &p.nodes, &Expected::default());
+    p.monitor.checker.faults_stopped(1_000);
+    let v = p.monitor.checker.on_deadline(NOW, &p.nodes, &Expected::default());
     assert_violation(v, Invariant::BroadcastLiveness, &[2]);
 }
 
@@ -903,10 +916,10 @@ fn a_reconfig_through_the_protocol_keeps_config_agreement_and_moves_the_quorum()
     let mut p = Pump::converged(&[z(1, 1)]);
     assert_eq!(p.reconfig_removing(11, vec![1]), None);
     // The leader stays a voter, so it stays leader; every server activated the new one.
-    let in_force = p.checker.config_in_force();
+    let in_force = p.monitor.checker.config_in_force();
     assert_eq!(in_force.voter_set(), [2, 3].into_iter().collect());
     let version = in_force.version();
-    assert!(p.checker.committed().contains(&version), "the reconfig {version} committed");
+    assert!(p.monitor.checker.committed().contains(&version), "the reconfig {version} committed");
     let mut by: Vec<(Sid, Option<Sid>)> = p.activated.iter().filter(|a| a.1 == version).map(|a| (a.0, a.2)).collect();
     by.sort_unstable();
     assert_eq!(by, [(1, Some(3)), (2, Some(3)), (3, Some(3))]);
@@ -916,7 +929,7 @@ fn a_reconfig_through_the_protocol_keeps_config_agreement_and_moves_the_quorum()
 fn a_reconfig_removing_the_leader_hands_off_without_breaking_config_agreement() {
     let mut p = Pump::converged(&[z(1, 1)]);
     assert_eq!(p.reconfig_removing(11, vec![3]), None);
-    let in_force = p.checker.config_in_force();
+    let in_force = p.monitor.checker.config_in_force();
     assert_eq!(in_force.voter_set(), [1, 2].into_iter().collect());
     // The committing leader named a voter of the new configuration, not itself.
     let (_, _, designated) =

@@ -105,7 +105,7 @@ invariants! {
     /// when it explains every server astray.
     PendingConfigLiveness,
     /// Virtual time advances: one instant holds a bounded number of events
-    /// ([`crate::run::progress::SAME_INSTANT_DEPTH_MAX`] events deep). A run stuck at one instant (a zero network
+    /// (`run::progress::SAME_INSTANT_DEPTH_MAX` events deep). A run stuck at one instant (a zero network
     /// delay lets clients reconnect at once, forever) is stopped with the kinds of events
     /// that repeated. The model's failure, not ZooKeeper's (`run` exits 1, as on any violation).
     TimeProgress,

@@ -1,8 +1,11 @@
-//! Random faults: what to break next, drawn from the run's fault stream, within the
-//! scenario's bound on how many servers may be crashed or cut off at once.
+//! Faults: the injector that schedules scripted faults and draws random ones (what to
+//! break next, from the run's fault stream, within the scenario's bound on how many
+//! servers may be crashed or cut off at once), and the record of what it applied.
 
-use crate::scenario::{FaultAction, RandomFaults};
-use crate::world::rng::Stream;
+use crate::run::event::{Event, FaultEv};
+use crate::scenario::{ms_to_us, FaultAction, RandomFaults, Scenario, ScriptedFault};
+use crate::world::rng::{Purpose, Stream};
+use crate::world::scheduler::Scheduler;
 use zab::Sid;
 
 /// What the fault generator may look at.
@@ -124,6 +127,89 @@ pub fn swarm(rng: &mut Stream) -> RandomFaults {
         spec.crash = 1;
     }
     spec
+}
+
+/// The fault injector: the scripted faults, the random fault mix and its stream, and the
+/// record of every fault applied.
+pub(crate) struct Injector {
+    rng: Stream,
+    /// The random fault mix: the scenario's, or this seed's swarm draw.
+    random: Option<RandomFaults>,
+    /// Every fault applied, scripted or random, as a script (for `shrink`).
+    pub applied: Vec<ScriptedFault>,
+    next_cut: u64,
+    /// The fault phase is over.
+    pub stopped: bool,
+}
+
+impl Injector {
+    /// Schedules the scripted faults, the first random fault and the end of the fault phase.
+    pub fn new(scenario: &Scenario, seed: u64, sched: &mut Scheduler<Event>) -> Injector {
+        let mut rng = Stream::new(seed, Purpose::Faults);
+        for f in &scenario.faults.script {
+            sched.at(ms_to_us(f.at_ms), Event::Fault(FaultEv::Scripted(f.action.clone())));
+        }
+        let random = if scenario.faults.swarm { Some(swarm(&mut rng)) } else { scenario.faults.random.clone() };
+        if let Some(r) = &random {
+            let first = ms_to_us(rng.range(r.min_interval_ms, r.max_interval_ms));
+            sched.at(first, Event::Fault(FaultEv::Random));
+        }
+        sched.at(scenario.duration_us(), Event::Fault(FaultEv::Stop));
+        Injector { rng, random, applied: Vec::new(), next_cut: 0, stopped: false }
+    }
+
+    /// Records a fault as a script would say it: a leader crash names the leader.
+    pub fn record(&mut self, now: u64, action: &FaultAction, leader: Option<Sid>) {
+        let as_scripted = match action {
+            FaultAction::CrashLeader { for_ms } => leader.map(|server| FaultAction::Crash { server, for_ms: *for_ms }),
+            a => Some(a.clone()),
+        };
+        if let Some(action) = as_scripted {
+            self.applied.push(ScriptedFault { at_ms: now / 1000, action });
+        }
+    }
+
+    /// A new cut's id.
+    pub fn next_cut(&mut self) -> u64 {
+        self.next_cut += 1;
+        self.next_cut
+    }
+
+    /// Draws the random fault due now (none when the mix allows none in this state).
+    pub fn draw(&mut self, view: &FaultView<'_>) -> Option<FaultAction> {
+        draw(&mut self.rng, self.random.as_ref().expect("random faults are configured"), view)
+    }
+
+    /// Schedules the random fault after the one due now.
+    pub fn schedule_next(&mut self, sched: &mut Scheduler<Event>) {
+        let r = self.random.as_ref().expect("random faults are configured");
+        let next = ms_to_us(self.rng.range(r.min_interval_ms, r.max_interval_ms));
+        sched.after(next, Event::Fault(FaultEv::Random));
+    }
+}
+
+/// The directed links a partition into `groups` cuts, and the servers it isolates: all
+/// but the first largest group.
+pub(crate) fn partition(groups: &[Vec<Sid>]) -> (Vec<(Sid, Sid)>, Vec<Sid>) {
+    let mut links = Vec::new();
+    for (gi, g) in groups.iter().enumerate() {
+        for (hi, h) in groups.iter().enumerate() {
+            if gi != hi {
+                links.extend(g.iter().flat_map(|a| h.iter().map(move |b| (*a, *b))));
+            }
+        }
+    }
+    let largest = groups.iter().map(Vec::len).max().unwrap_or(0);
+    let mut isolated: Vec<Sid> = Vec::new();
+    let mut kept_largest = false;
+    for g in groups {
+        if g.len() == largest && !kept_largest {
+            kept_largest = true;
+        } else {
+            isolated.extend(g);
+        }
+    }
+    (links, isolated)
 }
 
 #[cfg(test)]

@@ -2,5 +2,13 @@
 //! faults by the scheduler.
 
 pub mod cluster;
+pub(crate) mod event;
 pub mod faults;
+pub(crate) mod fleet;
+pub mod monitor;
+pub mod options;
+pub mod progress;
+pub(crate) mod servers;
+pub mod stats;
 pub mod workload;
+pub(crate) mod writes;

@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! use proptest::prelude::*;
-//! use zabsim::strategies::with_fault_script;
+//! use zabsim::tools::strategies::with_fault_script;
 //! use zabsim::{run, RunOptions, Scenario};
 //!
 //! let base = Scenario::load(std::path::Path::new("scenarios/leader-failover.toml")).unwrap();

@@ -6,8 +6,8 @@
 
 use crate::check::invariant::Invariant;
 use crate::format::{fmt_us, percentile};
-use crate::present::summary::RunReport;
 use crate::run::cluster::{run, RunOptions};
+use crate::run::stats::RunReport;
 use crate::scenario::Scenario;
 use crate::trace::JsonLines;
 use indicatif::{ProgressBar, ProgressStyle};

@@ -1,6 +1,6 @@
 //! Delay distributions, sampled in integer microseconds.
 
-use crate::scenario::{check_range, TIME_US_MAX};
+use crate::bounds::{check_range, TIME_US_MAX};
 use crate::world::rng::Stream;
 use serde::{Deserialize, Serialize};
 

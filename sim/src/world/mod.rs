@@ -6,3 +6,4 @@ pub mod dist;
 pub mod network;
 pub mod rng;
 pub mod scheduler;
+pub mod transport;

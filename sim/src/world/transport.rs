@@ -1,0 +1,325 @@
+//! The servers' connections over the [`Network`]: FLE's election channels with their
+//! send window, and the quorum (learner) connections with their generations, as TCP
+//! gives them to ZooKeeper. It never touches the scheduler: each call returns, or pushes
+//! onto `out`, the events to schedule, in the order they must be scheduled.
+
+use crate::world::dist::Delay;
+use crate::world::network::Network;
+use zab::message::{Message, Notification};
+use zab::Sid;
+
+/// Events of the servers' network.
+pub enum NetEvent {
+    Deliver {
+        from: Sid,
+        to: Sid,
+        sent_us: u64,
+        incarnation: u64,
+        /// The quorum connection's generation, for quorum-protocol messages.
+        generation: u64,
+        msg: Message,
+    },
+    /// `node` learns that its connection with `peer` came up or went down.
+    Connection {
+        node: Sid,
+        peer: Sid,
+        life: u64,
+        up: bool,
+        /// For a closed quorum connection: its generation, so that news of it does not
+        /// reach a newer connection between the same servers.
+        generation: Option<u64>,
+    },
+}
+
+/// Events to schedule, with their times, in order.
+pub type Out = Vec<(u64, NetEvent)>;
+
+/// The election connection from one server to another.
+#[derive(Clone, Debug, Default)]
+struct ElectionChannel {
+    in_flight: u32,
+    waiting: Option<Notification>,
+}
+
+/// Messages counted for the run's statistics.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counts {
+    pub sent: u64,
+    pub lost: u64,
+    pub coalesced: u64,
+}
+
+/// The connections between servers.
+pub struct Transport {
+    n: usize,
+    net: Network,
+    /// Notifications in flight per election channel before the next one waits.
+    election_window: u32,
+    detect_us: u64,
+    /// Connection events to node a about peer b are delivered in order.
+    conn_last_us: Vec<u64>,
+    /// Per ordered pair, the election channel: notifications in flight, and the one
+    /// waiting to be sent when the window is full. `QuorumCnxManager` queues one message
+    /// per peer (`SEND_CAPACITY = 1`): a newer vote replaces a waiting one. The window
+    /// stands for the socket's buffers; it only fills in a notification storm.
+    election: Vec<ElectionChannel>,
+    /// Per unordered pair, the generation of the quorum (learner) connection: bumped when
+    /// a learner connects anew or either end closes it. Quorum messages and news of a
+    /// closed connection from an older generation are dropped.
+    quorum_gen: Vec<u64>,
+    /// Per ordered pair (from, to): the generation of the quorum connection as `from`
+    /// knows it. A learner knows its new connection when it sends FOLLOWERINFO; its leader
+    /// only once that arrives, so what the leader sends its old handler meanwhile goes to
+    /// the old socket and is lost.
+    known_gen: Vec<u64>,
+    /// Per unordered pair: the quorum connection broke (a cut, a crash, a close). Nothing
+    /// more travels on it, even after the link heals, until a learner connects anew: TCP
+    /// delivers all of a connection's bytes in order or breaks it.
+    quorum_dead: Vec<bool>,
+    pub counts: Counts,
+}
+
+impl Transport {
+    pub fn new(servers: u64, delay: Delay, seed: u64, election_window: u32, detect_us: u64) -> Transport {
+        let n = servers as usize;
+        Transport {
+            n,
+            net: Network::new(servers, delay, seed),
+            election_window,
+            detect_us,
+            conn_last_us: vec![0; n * n],
+            election: vec![ElectionChannel::default(); n * n],
+            quorum_gen: vec![0; n * n],
+            known_gen: vec![0; n * n],
+            quorum_dead: vec![false; n * n],
+            counts: Counts::default(),
+        }
+    }
+
+    /// The links, cuts and delays underneath.
+    pub fn net(&self) -> &Network {
+        &self.net
+    }
+
+    pub fn net_mut(&mut self) -> &mut Network {
+        &mut self.net
+    }
+
+    fn ordered(&self, from: Sid, to: Sid) -> usize {
+        (from as usize - 1) * self.n + (to as usize - 1)
+    }
+
+    /// The quorum connection between two servers, whichever end opened it.
+    fn pair(&self, a: Sid, b: Sid) -> usize {
+        self.ordered(a.min(b), a.max(b))
+    }
+
+    /// Either direction of the link between `a` and `b` is up.
+    pub fn linked_either_way(&self, a: Sid, b: Sid) -> bool {
+        self.net.is_linked(a, b) || self.net.is_linked(b, a)
+    }
+
+    /// A server sends `msg`; `to_up` says whether the peer's process is up.
+    pub fn send(&mut self, now: u64, from: Sid, to: Sid, to_up: bool, msg: Message) -> Option<(u64, NetEvent)> {
+        assert_ne!(from, to, "server {from} sent itself a message over the network");
+        self.counts.sent += 1;
+        if !to_up || !self.net.is_linked(from, to) {
+            self.counts.lost += 1; // No connection: the send fails.
+            return None;
+        }
+        if let Message::Notification(n) = msg {
+            let window = self.election_window;
+            let o = self.ordered(from, to);
+            let c = &mut self.election[o];
+            if c.in_flight >= window {
+                if c.waiting.replace(n).is_some() {
+                    self.counts.coalesced += 1;
+                }
+                return None;
+            }
+            c.in_flight += 1;
+        }
+        self.transmit(now, from, to, msg)
+    }
+
+    fn transmit(&mut self, now: u64, from: Sid, to: Sid, msg: Message) -> Option<(u64, NetEvent)> {
+        let notification = matches!(msg, Message::Notification(_));
+        let p = self.pair(from, to);
+        if matches!(msg, Message::FollowerInfo { .. }) {
+            // A learner opens a new quorum connection; whatever was on the old one is gone.
+            // TCP needs both directions to connect: over a one-way cut the attempt times out.
+            self.quorum_gen[p] += 1;
+            self.quorum_dead[p] = false;
+            let o = self.ordered(from, to);
+            self.known_gen[o] = self.quorum_gen[p];
+            if !self.net.is_linked(to, from) {
+                self.quorum_dead[p] = true;
+                self.counts.lost += 1;
+                return None;
+            }
+        } else if !notification && self.quorum_dead[p] {
+            self.counts.lost += 1;
+            return None;
+        }
+        let generation = if notification { self.quorum_gen[p] } else { self.known_gen[self.ordered(from, to)] };
+        let (at, incarnation) = self.net.transmit(from, to, now);
+        Some((at, NetEvent::Deliver { from, to, sent_us: now, incarnation, generation, msg }))
+    }
+
+    /// A message arrives at `to` (up or not, `to_up`): whether it is delivered. A
+    /// notification leaving its election channel frees the window, and the waiting one,
+    /// if any, goes: pushed onto `out`.
+    pub fn arrive(
+        &mut self,
+        now: u64,
+        (from, to, incarnation, generation): (Sid, Sid, u64, u64),
+        msg: &Message,
+        to_up: bool,
+        out: &mut Out,
+    ) -> bool {
+        if self.net.incarnation(from, to) != incarnation {
+            return false; // Counted as lost when the channel broke.
+        }
+        let notification = matches!(msg, Message::Notification(_));
+        if !notification && self.quorum_gen[self.pair(from, to)] != generation {
+            self.counts.lost += 1;
+            return false; // Sent on a quorum connection since closed or replaced.
+        }
+        if matches!(msg, Message::FollowerInfo { .. }) {
+            // The leader's side of the new connection.
+            let o = self.ordered(to, from);
+            self.known_gen[o] = generation;
+        }
+        if notification {
+            let o = self.ordered(from, to);
+            let c = &mut self.election[o];
+            c.in_flight -= 1;
+            if let Some(n) = c.waiting.take() {
+                c.in_flight += 1;
+                out.extend(self.transmit(now, from, to, Message::Notification(n)));
+            }
+        }
+        if !to_up {
+            self.counts.lost += 1;
+            return false;
+        }
+        true
+    }
+
+    /// The generation of the quorum connection `from` sends to `to` on, as `from` knows it.
+    pub fn known_generation(&self, from: Sid, to: Sid) -> u64 {
+        self.known_gen[self.ordered(from, to)]
+    }
+
+    /// A message queued behind an fsync on connection `generation` may leave now: false
+    /// (and counted lost) when that connection closed meanwhile.
+    pub fn still_open(&mut self, from: Sid, to: Sid, generation: u64) -> bool {
+        let open = self.quorum_gen[self.pair(from, to)] == generation;
+        if !open {
+            self.counts.lost += 1;
+        }
+        open
+    }
+
+    /// News of a connection event reaches a process of life `life` only if its
+    /// connection is still that generation.
+    pub fn is_current(&self, node: Sid, peer: Sid, generation: Option<u64>) -> bool {
+        generation.is_none_or(|g| self.quorum_gen[self.pair(node, peer)] == g)
+    }
+
+    /// `node` closes its quorum connection with `peer` (the election connection stays):
+    /// what is in flight on it is lost, and the peer (of life `peer_life`, if up) sees the
+    /// close after a network delay.
+    pub fn close(&mut self, now: u64, node: Sid, peer: Sid, peer_life: Option<u64>) -> Option<(u64, NetEvent)> {
+        let p = self.pair(node, peer);
+        self.quorum_gen[p] += 1;
+        self.quorum_dead[p] = true;
+        let d = self.net.sample_delay(node, peer);
+        let generation = Some(self.quorum_gen[p]);
+        self.notify(now, (peer, node), peer_life, false, d, generation)
+    }
+
+    /// Tells `node` (of life `life`, if up) about its connection with `peer`, in order
+    /// with earlier such news.
+    fn notify(
+        &mut self,
+        now: u64,
+        (node, peer): (Sid, Sid),
+        life: Option<u64>,
+        up: bool,
+        delay_us: u64,
+        generation: Option<u64>,
+    ) -> Option<(u64, NetEvent)> {
+        let life = life?;
+        let o = self.ordered(node, peer);
+        let slot = &mut self.conn_last_us[o];
+        let at = now.saturating_add(delay_us).max(*slot);
+        *slot = at;
+        Some((at, NetEvent::Connection { node, peer, life, up, generation }))
+    }
+
+    /// Breaks channel from->to: what is in flight on it is lost, and the quorum
+    /// connection between the two is dead.
+    fn break_channel(&mut self, from: Sid, to: Sid) {
+        self.net.break_channel(from, to);
+        let p = self.pair(from, to);
+        self.quorum_dead[p] = true;
+        let o = self.ordered(from, to);
+        let c = &mut self.election[o];
+        self.counts.lost += u64::from(c.in_flight) + u64::from(c.waiting.is_some());
+        *c = ElectionChannel::default();
+    }
+
+    /// Links that came back: both ends (if up: `life` gives a process's life) reconnect
+    /// after one network delay.
+    pub fn links_up(&mut self, now: u64, links: Vec<(Sid, Sid)>, life: impl Fn(Sid) -> Option<u64>, out: &mut Out) {
+        for (a, b) in pairs(links) {
+            let (la, lb) = (life(a), life(b));
+            if la.is_some() && lb.is_some() {
+                let d = self.net.sample_delay(a, b);
+                out.extend(self.notify(now, (a, b), la, true, d, None));
+                out.extend(self.notify(now, (b, a), lb, true, d, None));
+            }
+        }
+    }
+
+    /// Links that went away: the channels break and both ends learn of it after the
+    /// detection delay.
+    pub fn links_down(&mut self, now: u64, links: Vec<(Sid, Sid)>, life: impl Fn(Sid) -> Option<u64>, out: &mut Out) {
+        for &(a, b) in &links {
+            self.break_channel(a, b);
+        }
+        for (a, b) in pairs(links) {
+            let (la, lb) = (life(a), life(b));
+            if la.is_some() && lb.is_some() {
+                out.extend(self.notify(now, (a, b), la, false, self.detect_us, None));
+                out.extend(self.notify(now, (b, a), lb, false, self.detect_us, None));
+            }
+        }
+    }
+
+    /// Server `s`'s process is gone: its channels break, and each peer it was linked
+    /// with learns of it after the detection delay.
+    pub fn server_down(&mut self, now: u64, s: Sid, life: impl Fn(Sid) -> Option<u64>, out: &mut Out) {
+        for p in (1..=self.n as Sid).filter(|p| *p != s) {
+            self.break_channel(s, p);
+            self.break_channel(p, s);
+            if self.linked_either_way(s, p) {
+                out.extend(self.notify(now, (p, s), life(p), false, self.detect_us, None));
+            }
+        }
+    }
+
+    /// The links of `s` that are up, either way, for a server that starts.
+    pub fn links_of(&self, s: Sid) -> Vec<(Sid, Sid)> {
+        (1..=self.n as Sid).filter(|p| *p != s && self.linked_either_way(s, *p)).map(|p| (s, p)).collect()
+    }
+}
+
+/// Unordered pairs of the given directed links, each once.
+fn pairs(links: Vec<(Sid, Sid)>) -> Vec<(Sid, Sid)> {
+    let mut v: Vec<(Sid, Sid)> = links.into_iter().map(|(a, b)| (a.min(b), a.max(b))).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
