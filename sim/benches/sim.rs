@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use zabsim::{run, RunOptions, Scenario};
 
 fn scenario(name: &str) -> Scenario {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(format!("{name}.toml"));
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("scenarios").join(format!("{name}.toml"));
     Scenario::load(&p).unwrap_or_else(|e| panic!("{e}"))
 }
 

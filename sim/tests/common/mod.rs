@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use zabsim::Scenario;
 
 pub fn scenario_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(format!("{name}.toml"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("scenarios").join(format!("{name}.toml"))
 }
 
 pub fn scenario(name: &str) -> Scenario {
@@ -14,7 +14,7 @@ pub fn scenario(name: &str) -> Scenario {
 
 /// Every shipped scenario, by file stem, sorted.
 pub fn shipped() -> Vec<String> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("scenarios");
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("scenarios/ exists")
         .filter_map(|e| {
