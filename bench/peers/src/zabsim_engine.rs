@@ -9,9 +9,9 @@
 use peers_workload::{
     check, cpu_time_us, Follower, Leader, Msg, Outbox, Run, DELAY_US_MAX, DELAY_US_MIN, FOLLOWERS, PROPOSALS, WINDOW,
 };
-use zabsim::dist::Delay;
-use zabsim::network::Network;
-use zabsim::scheduler::Scheduler;
+use zabsim::world::dist::Delay;
+use zabsim::world::network::Network;
+use zabsim::world::scheduler::Scheduler;
 
 struct Deliver {
     from: u64,
