@@ -322,8 +322,8 @@ pub fn describe_record(r: &TraceRecord) -> String {
 /// How a trace names the sender of a client request: a service client's connection, or a
 /// raw-write client.
 fn who(client: u64) -> String {
-    match (crate::run::workload::cnxn_client(client), crate::run::workload::cnxn_number(client)) {
-        (Some(k), Some(n)) => format!("client {k} (connection {n})"),
+    match crate::run::client_id::ClientId::of_wire(client) {
+        crate::run::client_id::ClientId::Cnxn { k, opened } => format!("client {k} (connection {opened})"),
         _ => format!("client {client}"),
     }
 }

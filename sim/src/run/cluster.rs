@@ -15,6 +15,7 @@ pub use crate::run::options::RunOptions;
 use crate::check::checker::{Checker, Expected};
 use crate::check::invariant::{Invariant, Violation};
 use crate::format::{fmt_us, hash_hex};
+use crate::run::client_id::ClientId;
 use crate::run::event::{Event, NetEvent, ServerEvent};
 use crate::run::faults::Injector;
 use crate::run::fleet::Fleet;
@@ -22,7 +23,6 @@ use crate::run::monitor::Monitor;
 use crate::run::progress::Progress;
 use crate::run::servers::Servers;
 use crate::run::stats::{RunReport, Stats};
-use crate::run::workload::cnxn_client;
 use crate::run::writes::Writes;
 use crate::scenario::{ms_to_us, Retire, Scenario};
 use crate::trace::{FaultEvent, TraceHeader, Tracer};
@@ -279,7 +279,7 @@ impl<'a> Cluster<'a> {
 
     fn on_client_reply(&mut self, now: u64, server: Sid, client: u64, reply: ClientReply) {
         self.monitor.stats.run.client_replies += 1;
-        if let Some(k) = cnxn_client(client) {
+        if let ClientId::Cnxn { k, .. } = ClientId::of_wire(client) {
             if let Some((f, mut cx)) = self.fleet_cx() {
                 f.reply(now, server, k, client, reply, &mut cx);
             }

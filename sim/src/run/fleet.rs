@@ -2,10 +2,11 @@
 //! ([`Recipes`]), its connection to a server as the network sees it, its timers, and the
 //! faults that hit client processes (crash, isolation, a frozen process, a slow link).
 
+use crate::run::client_id::ClientId;
 use crate::run::event::{ClientEv, Event, FaultEv};
 use crate::run::monitor::Monitor;
 use crate::run::servers::Servers;
-use crate::run::workload::{cnxn_id, Recipes, Role, CLIENT_ID_BASE};
+use crate::run::workload::{Recipes, Role};
 use crate::scenario::{ms_to_us, ClientFaults, FaultAction, Scenario};
 use crate::trace::FaultEvent;
 use crate::world::dist::Delay;
@@ -187,7 +188,8 @@ impl Fleet {
             let j = self.rng.below(i as u64 + 1) as usize;
             servers.swap(i, j);
         }
-        let cfg = ClientConfig { id: CLIENT_ID_BASE + k as u64, servers, session_timeout_ms: self.session_timeout_ms };
+        let cfg =
+            ClientConfig { id: ClientId::Service(k).wire(), servers, session_timeout_ms: self.session_timeout_ms };
         let mut client = Client::new(cfg);
         let mut out = Vec::new();
         client.start(&mut out);
@@ -214,7 +216,7 @@ impl Fleet {
             self.backlog[k].push(input);
             return Vec::new();
         }
-        cx.monitor.on_client_input(now, k, CLIENT_ID_BASE + k as u64, &input, sent_us);
+        cx.monitor.on_client_input(now, k, ClientId::Service(k).wire(), &input, sent_us);
         let mut out = Vec::new();
         client.step(input, &mut out);
         out
@@ -249,7 +251,7 @@ impl Fleet {
                 }
                 ClientEffect::CancelTimer { timer } => cx.sched.cancel(self.timer_slots[k][timer.index()]),
                 ClientEffect::Event(ev) => {
-                    let id = CLIENT_ID_BASE + k as u64;
+                    let id = ClientId::Service(k).wire();
                     let session = self.clients[k].as_ref().and_then(|c| c.session()).unwrap_or(0);
                     cx.monitor.on_client_event(now, k, id, session, &ev);
                     let Some(client) = self.clients[k].as_mut() else { continue };
@@ -268,7 +270,7 @@ impl Fleet {
         if matches!(request, ClientRequest::Connect { .. }) {
             c.generation += 1;
             c.opened += 1;
-            c.cnxn = cnxn_id(k, c.opened);
+            c.cnxn = ClientId::Cnxn { k, opened: c.opened }.wire();
             c.server = Some(to);
             c.to_server_last_us = 0;
             c.to_client_last_us = 0;
@@ -368,7 +370,7 @@ impl Fleet {
             cx.sched.cancel(t);
         }
         self.recipes.went_down(k, now);
-        cx.monitor.data.client_gone(CLIENT_ID_BASE + k as u64);
+        cx.monitor.data.client_gone(ClientId::Service(k).wire());
         if let Some(ms) = for_ms {
             cx.sched.after(ms_to_us(ms), Event::Client(ClientEv::Restart { k }));
         }

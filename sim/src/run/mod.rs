@@ -1,6 +1,7 @@
 //! One run: the cluster of servers, the service's clients and the workloads, driven through
 //! faults by the scheduler.
 
+pub mod client_id;
 pub mod cluster;
 pub(crate) mod event;
 pub mod faults;

@@ -26,31 +26,6 @@ use zab::quorum::QuorumVerifier;
 use zab::tree::DataTree;
 use zab::Sid;
 
-/// Service clients' ids start here, far from the raw-write workload's.
-pub const CLIENT_ID_BASE: u64 = 1 << 40;
-
-/// Bits of a connection id that name its client.
-const CNXN_CLIENT_BITS: u32 = 24;
-
-/// The id a server knows client `k`'s `opened`-th connection by (its `ServerCnxn`): every
-/// attempt gets its own, and a trace reader can still tell whose it is.
-pub fn cnxn_id(k: usize, opened: u64) -> u64 {
-    assert!(k < 1 << CNXN_CLIENT_BITS && opened >= 1, "connection {opened} of client {k} has no id");
-    CLIENT_ID_BASE + (opened << CNXN_CLIENT_BITS) + k as u64
-}
-
-/// The service client a connection id belongs to; `None` for the raw-write workload's ids.
-pub fn cnxn_client(id: u64) -> Option<usize> {
-    let rel = id.checked_sub(CLIENT_ID_BASE)?;
-    let is_cnxn = rel >> CNXN_CLIENT_BITS != 0 && id != u64::MAX;
-    is_cnxn.then_some((rel & ((1 << CNXN_CLIENT_BITS) - 1)) as usize)
-}
-
-/// Which connection of its client an id is, counting from 1.
-pub fn cnxn_number(id: u64) -> Option<u64> {
-    cnxn_client(id).map(|_| (id - CLIENT_ID_BASE) >> CNXN_CLIENT_BITS)
-}
-
 pub const SERVICES: &str = "/services";
 pub const SERVICE_PATH: &str = "/services/web";
 pub const BEATS_PATH: &str = "/services/beats";
@@ -759,23 +734,5 @@ impl Recipes {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod cnxn_tests {
-    use super::*;
-
-    #[test]
-    fn connection_ids_name_their_client_and_attempt() {
-        for (k, n) in [(0, 1), (5, 1), (5, 2), (999, 123_456)] {
-            let id = cnxn_id(k, n);
-            assert_eq!((cnxn_client(id), cnxn_number(id)), (Some(k), Some(n)));
-        }
-        assert_ne!(cnxn_id(1, 1), cnxn_id(1, 2));
-        // Client ids and the raw-write workload's ids are not connections.
-        for id in [0, 7, CLIENT_ID_BASE, CLIENT_ID_BASE + 3, u64::MAX] {
-            assert_eq!(cnxn_client(id), None, "{id}");
-        }
     }
 }

@@ -2,6 +2,7 @@
 //! progress write: once the cluster converged after faults stopped, one write to the
 //! leader must commit.
 
+use crate::run::client_id::ClientId;
 use crate::run::event::{Event, WorkloadEvent};
 use crate::run::monitor::Monitor;
 use crate::scenario::{Scenario, WorkloadSpec};
@@ -12,8 +13,10 @@ use std::collections::BTreeMap;
 use zab::node::ClientReply;
 use zab::Sid;
 
-/// The client that submits the write proving progress once the cluster converged.
-pub const PROBE_CLIENT: u64 = u64::MAX;
+/// The number the progress write is submitted under.
+fn probe_client() -> u64 {
+    ClientId::Probe.wire()
+}
 
 /// How long the progress write waits before it is sent again after a refusal.
 const PROBE_RETRY_US: u64 = 100_000;
@@ -58,7 +61,7 @@ impl Writes {
     /// The workload's next write: a random client writes to a random server.
     pub fn next_write(&mut self, now: u64, monitor: &mut Monitor, sched: &mut Scheduler<Event>) {
         let Some(spec) = &self.spec else { return };
-        let client = self.rng.below(spec.clients);
+        let client = ClientId::Raw(self.rng.below(spec.clients)).wire();
         let server = self.rng.range(1, self.servers);
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -88,8 +91,10 @@ impl Writes {
         let seq = self.probe_attempt;
         if let Some(server) = leader {
             let d = self.delay.sample(&mut self.rng);
-            sched
-                .after(d + PROBE_RETRY_US, Event::Workload(WorkloadEvent::Write { server, client: PROBE_CLIENT, seq }));
+            sched.after(
+                d + PROBE_RETRY_US,
+                Event::Workload(WorkloadEvent::Write { server, client: probe_client(), seq }),
+            );
         }
         sched.after(PROBE_TIMEOUT_US, Event::Workload(WorkloadEvent::ProbeTimeout { seq }));
     }
@@ -103,7 +108,7 @@ impl Writes {
     /// A server answered a raw write. True when the progress write must be sent again.
     pub fn on_reply(&mut self, now: u64, server: Sid, client: u64, reply: ClientReply, monitor: &mut Monitor) -> bool {
         match reply {
-            ClientReply::WriteOk { zxid, .. } if client == PROBE_CLIENT => {
+            ClientReply::WriteOk { zxid, .. } if ClientId::of_wire(client) == ClientId::Probe => {
                 monitor.on_write_acked(now, server, client, zxid);
                 monitor.checker.probe_committed(now);
             }
@@ -115,7 +120,7 @@ impl Writes {
                 monitor.on_write_acked(now, server, client, zxid);
             }
             ClientReply::NotServing { seq } => {
-                if client == PROBE_CLIENT {
+                if ClientId::of_wire(client) == ClientId::Probe {
                     return seq == self.probe_attempt;
                 }
                 self.in_flight.remove(&(client, seq));

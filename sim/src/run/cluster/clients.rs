@@ -2,9 +2,9 @@
 //! and effects to and from the servers.
 
 use super::Cluster;
+use crate::run::client_id::ClientId;
 use crate::run::event::WorkloadEvent;
 use crate::run::fleet::{Ctx, Fleet, Outcome};
-use crate::run::writes::PROBE_CLIENT;
 use crate::scenario::Retire;
 use std::collections::VecDeque;
 use zab::client::{ClientEffect, ClientInput};
@@ -68,7 +68,7 @@ impl Cluster<'_> {
             WorkloadEvent::Write { server, client, seq } => {
                 if self.servers.is_up(server) {
                     self.step(server, Input::Client { client, request: ClientRequest::Write { seq } }, None);
-                } else if client == PROBE_CLIENT {
+                } else if ClientId::of_wire(client) == ClientId::Probe {
                     self.retry_probe();
                 }
             }
