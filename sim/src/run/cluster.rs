@@ -123,7 +123,9 @@ impl<'a> Cluster<'a> {
                 break;
             }
             self.handle(now, ev);
-            self.retire_when_ready(now);
+            if !self.servers.to_retire.is_empty() {
+                self.retire_when_ready(now);
+            }
             self.check_convergence(now);
         }
         self.finish(stopped_at_us)
@@ -153,6 +155,7 @@ impl<'a> Cluster<'a> {
         }
     }
 
+    #[inline]
     fn handle(&mut self, now: u64, ev: Event) {
         match ev {
             Event::Server(e) => self.server_event(now, e),
@@ -168,6 +171,7 @@ impl<'a> Cluster<'a> {
         }
     }
 
+    #[inline]
     fn server_event(&mut self, now: u64, ev: ServerEvent) {
         match ev {
             ServerEvent::Timer { node, timer } => self.step(node, Input::Timer { timer }, None),
@@ -193,13 +197,15 @@ impl<'a> Cluster<'a> {
         }
     }
 
+    #[inline]
     fn net_event(&mut self, now: u64, ev: NetEvent) {
         match ev {
             NetEvent::Deliver { from, to, sent_us, incarnation, generation, msg } => {
                 let up = self.servers.is_up(to);
-                let mut out = std::mem::take(&mut self.net_out);
-                let deliver = self.transport.arrive(now, (from, to, incarnation, generation), &msg, up, &mut out);
-                self.schedule_net(out);
+                let (deliver, next) = self.transport.arrive(now, (from, to, incarnation, generation), &msg, up);
+                if let Some((stamp, waiting)) = next {
+                    self.sched.at(stamp.at, Event::Net(NetEvent::deliver(from, to, stamp, waiting)));
+                }
                 if deliver {
                     self.step(to, Input::Message { from, msg }, Some(sent_us));
                 }
@@ -233,7 +239,7 @@ impl<'a> Cluster<'a> {
             self.monitor.on_effect(now, node, &effect, &self.servers);
             match effect {
                 Effect::Exit { code } => exit = Some(code),
-                Effect::Observe(_) => {}
+                Effect::Observe(obs) => drop(obs),
                 effect => self.apply_effect(now, node, effect),
             }
         }
@@ -272,8 +278,8 @@ impl<'a> Cluster<'a> {
     }
 
     fn send(&mut self, now: u64, from: Sid, to: Sid, msg: Message) {
-        if let Some((at, e)) = self.transport.send(now, from, to, self.servers.is_up(to), msg) {
-            self.sched.at(at, Event::Net(e));
+        if let Some(stamp) = self.transport.send(now, from, to, self.servers.is_up(to), &msg) {
+            self.sched.at(stamp.at, Event::Net(NetEvent::deliver(from, to, stamp, msg)));
         }
     }
 

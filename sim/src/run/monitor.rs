@@ -21,6 +21,10 @@ pub trait ClusterView {
     fn nodes(&self) -> &[Option<Node>];
     /// Server `s`'s log: its node's, or its durable log while it is down.
     fn log(&self, s: Sid) -> &[Txn];
+    /// Every server's log, by id.
+    fn logs(&self) -> Vec<&[Txn]> {
+        (1..=self.nodes().len() as Sid).map(|s| self.log(s)).collect()
+    }
 }
 
 /// The run's observers.
@@ -84,6 +88,7 @@ impl Monitor {
     }
 
     /// A server takes an input.
+    #[inline]
     pub fn on_input(&mut self, now: u64, node: Sid, input: &Input, sent_us: Option<u64>) {
         self.events += 1;
         feed(&mut self.hasher, &(now, node));
@@ -106,6 +111,7 @@ impl Monitor {
     }
 
     /// One effect of the step `node` is taking, in the order it produced them.
+    #[inline]
     pub fn on_effect(&mut self, now: u64, node: Sid, effect: &Effect, view: &impl ClusterView) {
         match effect {
             Effect::Write(w) => {
@@ -145,6 +151,7 @@ impl Monitor {
     }
 
     /// The step `node` took is over: its log, if the step wrote it, is checked.
+    #[inline]
     pub fn on_step_end(&mut self, now: u64, node: Sid, view: &impl ClusterView) {
         let (written, shrank) = (self.log_written, self.log_shrank);
         (self.log_written, self.log_shrank) = (false, false);

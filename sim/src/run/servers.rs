@@ -64,24 +64,29 @@ impl Servers {
         &self.nodes
     }
 
+    #[inline]
     pub fn node(&self, s: Sid) -> Option<&Node> {
         self.nodes[idx(s)].as_ref()
     }
 
+    #[inline]
     pub fn node_mut(&mut self, s: Sid) -> Option<&mut Node> {
         self.nodes[idx(s)].as_mut()
     }
 
+    #[inline]
     pub fn is_up(&self, s: Sid) -> bool {
         self.nodes[idx(s)].is_some()
     }
 
     /// The life of `s`'s process, if it is up.
+    #[inline]
     pub fn life_if_up(&self, s: Sid) -> Option<u64> {
         self.is_up(s).then(|| self.life[idx(s)])
     }
 
     /// `s` is up in life `life`: events of an earlier life are dropped.
+    #[inline]
     pub fn is_in_life(&self, s: Sid, life: u64) -> bool {
         self.is_up(s) && self.life[idx(s)] == life
     }
@@ -90,6 +95,7 @@ impl Servers {
         &self.disks[idx(s)]
     }
 
+    #[inline]
     pub fn timer_slot(&self, s: Sid, timer: Timer) -> TimerSlot {
         self.timer_slots[idx(s)][timer.index()]
     }
@@ -174,12 +180,18 @@ impl Servers {
 }
 
 impl ClusterView for Servers {
+    #[inline]
     fn nodes(&self) -> &[Option<Node>] {
         &self.nodes
     }
 
+    #[inline]
     fn log(&self, s: Sid) -> &[Txn] {
         let i = idx(s);
         self.nodes[i].as_ref().map_or(self.disks[i].durable().history(), |n| n.log())
+    }
+
+    fn logs(&self) -> Vec<&[Txn]> {
+        self.nodes.iter().zip(&self.disks).map(|(n, d)| n.as_ref().map_or(d.durable().history(), |n| n.log())).collect()
     }
 }

@@ -134,6 +134,7 @@ impl<E> Scheduler<E> {
     }
 
     /// Takes the next event and advances the clock to it.
+    #[inline]
     pub fn pop(&mut self) -> Option<(u64, E)> {
         let k = *self.heap.first()?;
         self.remove_at(0);

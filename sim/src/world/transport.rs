@@ -34,6 +34,25 @@ pub enum NetEvent {
 /// Events to schedule, with their times, in order.
 pub type Out = Vec<(u64, NetEvent)>;
 
+/// When a message sent now is delivered, and on what: the channel's incarnation and the
+/// quorum connection's generation.
+#[derive(Clone, Copy, Debug)]
+pub struct Stamp {
+    pub at: u64,
+    pub sent_us: u64,
+    pub incarnation: u64,
+    pub generation: u64,
+}
+
+impl NetEvent {
+    /// The delivery of `msg` from `from` to `to`, as stamped when it was sent.
+    #[inline]
+    pub fn deliver(from: Sid, to: Sid, stamp: Stamp, msg: Message) -> NetEvent {
+        let Stamp { sent_us, incarnation, generation, .. } = stamp;
+        NetEvent::Deliver { from, to, sent_us, incarnation, generation, msg }
+    }
+}
+
 /// The election connection from one server to another.
 #[derive(Clone, Debug, Default)]
 struct ElectionChannel {
@@ -105,11 +124,13 @@ impl Transport {
         &mut self.net
     }
 
+    #[inline]
     fn ordered(&self, from: Sid, to: Sid) -> usize {
         (from as usize - 1) * self.n + (to as usize - 1)
     }
 
     /// The quorum connection between two servers, whichever end opened it.
+    #[inline]
     fn pair(&self, a: Sid, b: Sid) -> usize {
         self.ordered(a.min(b), a.max(b))
     }
@@ -119,8 +140,11 @@ impl Transport {
         self.net.is_linked(a, b) || self.net.is_linked(b, a)
     }
 
-    /// A server sends `msg`; `to_up` says whether the peer's process is up.
-    pub fn send(&mut self, now: u64, from: Sid, to: Sid, to_up: bool, msg: Message) -> Option<(u64, NetEvent)> {
+    /// A server sends `msg`; `to_up` says whether the peer's process is up. When the
+    /// message leaves: its delivery stamp (the caller schedules the delivery, with the
+    /// message moved once, into the event).
+    #[inline]
+    pub fn send(&mut self, now: u64, from: Sid, to: Sid, to_up: bool, msg: &Message) -> Option<Stamp> {
         assert_ne!(from, to, "server {from} sent itself a message over the network");
         self.counts.sent += 1;
         if !to_up || !self.net.is_linked(from, to) {
@@ -132,7 +156,7 @@ impl Transport {
             let o = self.ordered(from, to);
             let c = &mut self.election[o];
             if c.in_flight >= window {
-                if c.waiting.replace(n).is_some() {
+                if c.waiting.replace(*n).is_some() {
                     self.counts.coalesced += 1;
                 }
                 return None;
@@ -142,7 +166,8 @@ impl Transport {
         self.transmit(now, from, to, msg)
     }
 
-    fn transmit(&mut self, now: u64, from: Sid, to: Sid, msg: Message) -> Option<(u64, NetEvent)> {
+    #[inline]
+    fn transmit(&mut self, now: u64, from: Sid, to: Sid, msg: &Message) -> Option<Stamp> {
         let notification = matches!(msg, Message::Notification(_));
         let p = self.pair(from, to);
         if matches!(msg, Message::FollowerInfo { .. }) {
@@ -163,56 +188,60 @@ impl Transport {
         }
         let generation = if notification { self.quorum_gen[p] } else { self.known_gen[self.ordered(from, to)] };
         let (at, incarnation) = self.net.transmit(from, to, now);
-        Some((at, NetEvent::Deliver { from, to, sent_us: now, incarnation, generation, msg }))
+        Some(Stamp { at, sent_us: now, incarnation, generation })
     }
 
     /// A message arrives at `to` (up or not, `to_up`): whether it is delivered. A
     /// notification leaving its election channel frees the window, and the waiting one,
-    /// if any, goes: pushed onto `out`.
+    /// if any, goes: returned with its stamp.
+    #[inline]
     pub fn arrive(
         &mut self,
         now: u64,
         (from, to, incarnation, generation): (Sid, Sid, u64, u64),
         msg: &Message,
         to_up: bool,
-        out: &mut Out,
-    ) -> bool {
+    ) -> (bool, Option<(Stamp, Message)>) {
         if self.net.incarnation(from, to) != incarnation {
-            return false; // Counted as lost when the channel broke.
+            return (false, None); // Counted as lost when the channel broke.
         }
         let notification = matches!(msg, Message::Notification(_));
         if !notification && self.quorum_gen[self.pair(from, to)] != generation {
             self.counts.lost += 1;
-            return false; // Sent on a quorum connection since closed or replaced.
+            return (false, None); // Sent on a quorum connection since closed or replaced.
         }
         if matches!(msg, Message::FollowerInfo { .. }) {
             // The leader's side of the new connection.
             let o = self.ordered(to, from);
             self.known_gen[o] = generation;
         }
+        let mut next = None;
         if notification {
             let o = self.ordered(from, to);
             let c = &mut self.election[o];
             c.in_flight -= 1;
             if let Some(n) = c.waiting.take() {
                 c.in_flight += 1;
-                out.extend(self.transmit(now, from, to, Message::Notification(n)));
+                let waiting = Message::Notification(n);
+                next = self.transmit(now, from, to, &waiting).map(|stamp| (stamp, waiting));
             }
         }
         if !to_up {
             self.counts.lost += 1;
-            return false;
+            return (false, next);
         }
-        true
+        (true, next)
     }
 
     /// The generation of the quorum connection `from` sends to `to` on, as `from` knows it.
+    #[inline]
     pub fn known_generation(&self, from: Sid, to: Sid) -> u64 {
         self.known_gen[self.ordered(from, to)]
     }
 
     /// A message queued behind an fsync on connection `generation` may leave now: false
     /// (and counted lost) when that connection closed meanwhile.
+    #[inline]
     pub fn still_open(&mut self, from: Sid, to: Sid, generation: u64) -> bool {
         let open = self.quorum_gen[self.pair(from, to)] == generation;
         if !open {
@@ -223,6 +252,7 @@ impl Transport {
 
     /// News of a connection event reaches a process of life `life` only if its
     /// connection is still that generation.
+    #[inline]
     pub fn is_current(&self, node: Sid, peer: Sid, generation: Option<u64>) -> bool {
         generation.is_none_or(|g| self.quorum_gen[self.pair(node, peer)] == g)
     }
