@@ -124,9 +124,12 @@ impl Network {
 
     /// Heals every cut and removes every extra delay; returns the links that came back.
     pub fn heal_all(&mut self) -> Vec<(Sid, Sid)> {
+        self.extra_us.iter_mut().for_each(|x| *x = 0);
+        if self.cuts.is_empty() {
+            return Vec::new(); // Every link is up already: nothing to rebuild.
+        }
         let before = self.linked.clone();
         self.cuts.clear();
-        self.extra_us.iter_mut().for_each(|x| *x = 0);
         self.rebuild();
         self.changed(&before, true)
     }
