@@ -600,19 +600,16 @@ impl TryFrom<ScriptedFaultKeys> for ScriptedFault {
     type Error = String;
 
     fn try_from(k: ScriptedFaultKeys) -> Result<ScriptedFault, String> {
-        let ScriptedFaultKeys { at_ms, action, server, for_ms, groups, from, to, extra_ms, instance, client } = k;
-        let name = format!("{action:?}");
-        let given = [
-            ("server", server.is_some()),
-            ("for_ms", for_ms.is_some()),
-            ("groups", groups.is_some()),
-            ("from", from.is_some()),
-            ("to", to.is_some()),
-            ("extra_ms", extra_ms.is_some()),
-            ("instance", instance.is_some()),
-            ("client", client.is_some()),
-        ];
-        let takes: &[&str] = match action {
+        k.refuse_keys_not_taken()?;
+        let at_ms = k.at_ms;
+        Ok(ScriptedFault { at_ms, action: k.into_action()? })
+    }
+}
+
+impl ActionName {
+    /// The keys besides `at_ms` and `action` that the action takes.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
             ActionName::Crash => &["server", "for_ms"],
             ActionName::CrashLeader => &["for_ms"],
             ActionName::Restart => &["server"],
@@ -624,12 +621,42 @@ impl TryFrom<ScriptedFaultKeys> for ScriptedFault {
             ActionName::IsolateClient => &["client", "for_ms"],
             ActionName::PauseClient => &["client", "for_ms"],
             ActionName::SlowClient => &["client", "extra_ms", "for_ms"],
-        };
+        }
+    }
+
+    /// `slow-link`: the name as written in a scenario.
+    fn kebab(self) -> String {
+        kebab(&format!("{self:?}"))
+    }
+}
+
+impl ScriptedFaultKeys {
+    /// A key given that the action does not take is an error naming the keys it takes
+    /// (serde alone would accept it and silently ignore it).
+    fn refuse_keys_not_taken(&self) -> Result<(), String> {
+        let given = [
+            ("server", self.server.is_some()),
+            ("for_ms", self.for_ms.is_some()),
+            ("groups", self.groups.is_some()),
+            ("from", self.from.is_some()),
+            ("to", self.to.is_some()),
+            ("extra_ms", self.extra_ms.is_some()),
+            ("instance", self.instance.is_some()),
+            ("client", self.client.is_some()),
+        ];
+        let takes = self.action.keys();
         if let Some((key, _)) = given.iter().find(|(key, set)| *set && !takes.contains(key)) {
             let keys = if takes.is_empty() { "no other key".to_string() } else { takes.join(", ") };
-            return Err(format!(".{key}: action `{}` takes no {key} (it takes {keys})", kebab(&name)));
+            return Err(format!(".{key}: action `{}` takes no {key} (it takes {keys})", self.action.kebab()));
         }
-        let missing = |key: &str| format!(".{key}: missing (action `{}` needs it)", kebab(&name));
+        Ok(())
+    }
+
+    /// The action from its keys: a key it needs that is missing, or a server where a list
+    /// belongs (or the reverse), is an error naming the key.
+    fn into_action(self) -> Result<FaultAction, String> {
+        let ScriptedFaultKeys { action, server, for_ms, groups, from, to, extra_ms, instance, client, .. } = self;
+        let missing = |key: &str| format!(".{key}: missing (action `{}` needs it)", action.kebab());
         let list = |key: &str, v: Option<OneOrList>| match v {
             Some(OneOrList::List(l)) => Ok(l),
             Some(OneOrList::One(_)) => Err(format!(".{key}: a list of servers for action `cut`")),
@@ -640,7 +667,7 @@ impl TryFrom<ScriptedFaultKeys> for ScriptedFault {
             Some(OneOrList::List(_)) => Err(format!(".{key}: one server for action `slow-link`")),
             None => Err(missing(key)),
         };
-        let action = match action {
+        Ok(match action {
             ActionName::Crash => FaultAction::Crash { server: server.ok_or_else(|| missing("server"))?, for_ms },
             ActionName::CrashLeader => FaultAction::CrashLeader { for_ms },
             ActionName::Restart => FaultAction::Restart { server: server.ok_or_else(|| missing("server"))? },
@@ -670,8 +697,7 @@ impl TryFrom<ScriptedFaultKeys> for ScriptedFault {
                 extra_ms: extra_ms.ok_or_else(|| missing("extra_ms"))?,
                 for_ms: for_ms.ok_or_else(|| missing("for_ms"))?,
             },
-        };
-        Ok(ScriptedFault { at_ms, action })
+        })
     }
 }
 
@@ -850,6 +876,24 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+/// A numeric field's path in the file, its value, and the range it must lie in.
+type Bound = (String, u64, RangeInclusive<u64>);
+
+/// The bounds of one scenario, collected section by section in file order.
+#[derive(Default)]
+struct Bounds(Vec<Bound>);
+
+impl Bounds {
+    fn add(&mut self, field: impl Into<String>, value: u64, range: RangeInclusive<u64>) {
+        self.0.push((field.into(), value, range));
+    }
+}
+
+/// A span of simulated time in ms, 0 allowed.
+const SPAN_MS: RangeInclusive<u64> = 0..=TIME_MS_MAX;
+/// A span of simulated time in ms that must not be 0 (an interval, a timeout).
+const POSITIVE_MS: RangeInclusive<u64> = 1..=TIME_MS_MAX;
+
 impl Scenario {
     /// Reads and checks a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
@@ -881,45 +925,72 @@ impl Scenario {
     /// Every unsigned numeric field with the range it must lie in, in file order (the
     /// sid lists and fault targets are checked against the ensemble by [`Self::validate`]).
     /// Checked first, so that nothing later (ms to us, sums of weights, `now + span`) can
-    /// wrap. A new field belongs here: the test `every_numeric_field_is_bounded` sets each
-    /// field of a full scenario out of range and fails for one that loads.
-    fn bounds(&self) -> Vec<(String, u64, RangeInclusive<u64>)> {
-        let ms = || 0..=TIME_MS_MAX;
-        let pos_ms = || 1..=TIME_MS_MAX;
-        let mut b: Vec<(String, u64, RangeInclusive<u64>)> = Vec::new();
-        let mut add = |field: String, value: u64, range: RangeInclusive<u64>| b.push((field, value, range));
-        add("duration_ms".into(), self.duration_ms, ms());
-        add("liveness_bound_ms".into(), self.liveness_bound_ms, pos_ms());
-        add("cluster.servers".into(), self.cluster.servers, 1..=SERVERS_MAX);
+    /// wrap. A new field belongs here, in its section's helper: the test
+    /// `every_numeric_field_is_bounded` sets each field of a full scenario out of range and
+    /// fails for one that loads.
+    fn bounds(&self) -> Vec<Bound> {
+        let mut b = Bounds::default();
+        b.add("duration_ms", self.duration_ms, SPAN_MS);
+        b.add("liveness_bound_ms", self.liveness_bound_ms, POSITIVE_MS);
+        self.cluster_bounds(&mut b);
+        self.timing_bounds(&mut b);
+        b.add("network.detect_ms", self.network.detect_ms, SPAN_MS);
+        b.add("network.election_window", u64::from(self.network.election_window), 1..=u64::from(u32::MAX));
+        b.add("disk.writeback_ms", self.disk.writeback_ms, SPAN_MS);
+        self.storage_bounds(&mut b);
+        b.add("supervisor.restart_after_ms", self.supervisor.restart_after_ms, SPAN_MS);
+        self.fault_bounds(&mut b);
+        if let Some(w) = &self.workload {
+            b.add("workload.clients", w.clients, 1..=WORKLOAD_CLIENTS_MAX);
+            b.add("workload.min_interval_us", w.min_interval_us, 1..=TIME_US_MAX);
+            b.add("workload.max_interval_us", w.max_interval_us, 1..=TIME_US_MAX);
+        }
+        self.service_failover_bounds(&mut b);
+        self.reconfig_bounds(&mut b);
+        b.0
+    }
+
+    /// `[cluster]`: the server count, and each initial server's epochs and last zxid.
+    fn cluster_bounds(&self, b: &mut Bounds) {
+        b.add("cluster.servers", self.cluster.servers, 1..=SERVERS_MAX);
         for (i, init) in self.cluster.initial.iter().enumerate() {
             let f = format!("cluster.initial[{i}]");
-            add(format!("{f}.accepted_epoch"), init.accepted_epoch, 0..=EPOCH_MAX);
-            add(format!("{f}.current_epoch"), init.current_epoch, 0..=EPOCH_MAX);
-            add(format!("{f}.last_zxid.epoch"), init.last_zxid.epoch, 0..=EPOCH_MAX);
-            add(format!("{f}.last_zxid.counter"), init.last_zxid.counter, 0..=INITIAL_LOG_MAX);
+            b.add(format!("{f}.accepted_epoch"), init.accepted_epoch, 0..=EPOCH_MAX);
+            b.add(format!("{f}.current_epoch"), init.current_epoch, 0..=EPOCH_MAX);
+            b.add(format!("{f}.last_zxid.epoch"), init.last_zxid.epoch, 0..=EPOCH_MAX);
+            b.add(format!("{f}.last_zxid.counter"), init.last_zxid.counter, 0..=INITIAL_LOG_MAX);
         }
+    }
+
+    /// `[timing]`: the tick, the limits counted in ticks, and election waits.
+    fn timing_bounds(&self, b: &mut Bounds) {
         let t = &self.timing;
-        add("timing.tick_ms".into(), t.tick_ms, 2..=TICK_MS_MAX);
+        b.add("timing.tick_ms", t.tick_ms, 2..=TICK_MS_MAX);
         // initLimit and syncLimit count ticks: the timeouts they make stay spans too.
         let ticks_max = TIME_MS_MAX / t.tick_ms.clamp(2, TICK_MS_MAX);
-        add("timing.init_limit".into(), t.init_limit, 1..=ticks_max);
-        add("timing.sync_limit".into(), t.sync_limit, 1..=ticks_max);
-        add("timing.finalize_wait_ms".into(), t.finalize_wait_ms, pos_ms());
-        add("timing.min_notification_interval_ms".into(), t.min_notification_interval_ms, pos_ms());
-        add("timing.max_notification_interval_ms".into(), t.max_notification_interval_ms, pos_ms());
-        add("network.detect_ms".into(), self.network.detect_ms, ms());
-        add("network.election_window".into(), u64::from(self.network.election_window), 1..=u64::from(u32::MAX));
-        add("disk.writeback_ms".into(), self.disk.writeback_ms, ms());
+        b.add("timing.init_limit", t.init_limit, 1..=ticks_max);
+        b.add("timing.sync_limit", t.sync_limit, 1..=ticks_max);
+        b.add("timing.finalize_wait_ms", t.finalize_wait_ms, POSITIVE_MS);
+        b.add("timing.min_notification_interval_ms", t.min_notification_interval_ms, POSITIVE_MS);
+        b.add("timing.max_notification_interval_ms", t.max_notification_interval_ms, POSITIVE_MS);
+    }
+
+    /// `[storage]`: snapshot and preallocation sizes, and the committed log kept in memory.
+    fn storage_bounds(&self, b: &mut Bounds) {
         let st = &self.storage;
-        add("storage.snap_count".into(), st.snap_count, 2..=1 << 40);
-        add("storage.prealloc_kb".into(), st.prealloc_kb, 0..=1 << 30);
+        b.add("storage.snap_count", st.snap_count, 2..=1 << 40);
+        b.add("storage.prealloc_kb", st.prealloc_kb, 0..=1 << 30);
         // `ZKDatabase` raises a smaller commitLogCount to the default.
-        add("storage.commit_log_count".into(), st.commit_log_count, 500..=1 << 20);
-        add("supervisor.restart_after_ms".into(), self.supervisor.restart_after_ms, ms());
-        add("faults.max_faulty".into(), self.faults.max_faulty.unwrap_or(0), 0..=self.cluster.servers);
+        b.add("storage.commit_log_count", st.commit_log_count, 500..=1 << 20);
+    }
+
+    /// `[faults]`: the faulty-server budget, each scripted fault's times, and the random
+    /// faults' pace, lengths and weights.
+    fn fault_bounds(&self, b: &mut Bounds) {
+        b.add("faults.max_faulty", self.faults.max_faulty.unwrap_or(0), 0..=self.cluster.servers);
         for (i, f) in self.faults.script.iter().enumerate() {
             let field = format!("faults.script[{i}]");
-            add(format!("{field}.at_ms"), f.at_ms, ms());
+            b.add(format!("{field}.at_ms"), f.at_ms, SPAN_MS);
             let (extra_ms, for_ms) = match &f.action {
                 FaultAction::Crash { for_ms, .. }
                 | FaultAction::CrashLeader { for_ms }
@@ -934,63 +1005,63 @@ impl Scenario {
                 }
             };
             if let Some(v) = extra_ms {
-                add(format!("{field}.extra_ms"), v, ms());
+                b.add(format!("{field}.extra_ms"), v, SPAN_MS);
             }
             if let Some(v) = for_ms {
-                add(format!("{field}.for_ms"), v, ms());
+                b.add(format!("{field}.for_ms"), v, SPAN_MS);
             }
         }
         if let Some(r) = &self.faults.random {
             let f = "faults.random";
-            add(format!("{f}.min_interval_ms"), r.min_interval_ms, pos_ms());
-            add(format!("{f}.max_interval_ms"), r.max_interval_ms, pos_ms());
-            add(format!("{f}.down_min_ms"), r.down_min_ms, pos_ms());
-            add(format!("{f}.down_max_ms"), r.down_max_ms, pos_ms());
+            b.add(format!("{f}.min_interval_ms"), r.min_interval_ms, POSITIVE_MS);
+            b.add(format!("{f}.max_interval_ms"), r.max_interval_ms, POSITIVE_MS);
+            b.add(format!("{f}.down_min_ms"), r.down_min_ms, POSITIVE_MS);
+            b.add(format!("{f}.down_max_ms"), r.down_max_ms, POSITIVE_MS);
             for (name, w) in r.weights() {
-                add(format!("{f}.{name}"), w, 0..=WEIGHT_MAX);
+                b.add(format!("{f}.{name}"), w, 0..=WEIGHT_MAX);
             }
-            add(format!("{f}.slow_extra_ms"), r.slow_extra_ms, ms());
+            b.add(format!("{f}.slow_extra_ms"), r.slow_extra_ms, SPAN_MS);
         }
-        if let Some(w) = &self.workload {
-            add("workload.clients".into(), w.clients, 1..=WORKLOAD_CLIENTS_MAX);
-            add("workload.min_interval_us".into(), w.min_interval_us, 1..=TIME_US_MAX);
-            add("workload.max_interval_us".into(), w.max_interval_us, 1..=TIME_US_MAX);
-        }
-        if let Some(sv) = &self.service_failover {
-            let f = "service_failover";
-            add(format!("{f}.instances"), sv.instances, 1..=SERVICE_CLIENTS_MAX);
-            add(format!("{f}.clients"), sv.clients, 1..=SERVICE_CLIENTS_MAX);
-            add(format!("{f}.session_timeout_ms"), u64::from(sv.session_timeout_ms), 1..=u64::from(u32::MAX));
-            add(format!("{f}.config_min_interval_ms"), sv.config_min_interval_ms, pos_ms());
-            add(format!("{f}.config_max_interval_ms"), sv.config_max_interval_ms, pos_ms());
-            add(format!("{f}.beat_interval_ms"), sv.beat_interval_ms, ms());
-            if let Some(r) = &sv.faults {
-                let f = "service_failover.faults";
-                add(format!("{f}.min_interval_ms"), r.min_interval_ms, pos_ms());
-                add(format!("{f}.max_interval_ms"), r.max_interval_ms, pos_ms());
-                add(format!("{f}.down_min_ms"), r.down_min_ms, pos_ms());
-                add(format!("{f}.down_max_ms"), r.down_max_ms, pos_ms());
-                for (name, w) in r.weights() {
-                    add(format!("{f}.{name}"), w, 0..=WEIGHT_MAX);
-                }
-                add(format!("{f}.slow_extra_ms"), r.slow_extra_ms, ms());
-            }
-        }
-        if let Some(r) = &self.reconfig {
-            if let Some(v) = r.join_ms {
-                add("reconfig.join_ms".into(), v, ms());
-            }
-            add("reconfig.start_ms".into(), r.start_ms, ms());
-            add("reconfig.interval_ms".into(), r.interval_ms, ms());
-            add("reconfig.retry_ms".into(), r.retry_ms, pos_ms());
-        }
-        b
     }
 
-    /// Semantic checks: values that parse but cannot work.
+    /// `[service_failover]` and its `[service_failover.faults]`.
+    fn service_failover_bounds(&self, b: &mut Bounds) {
+        let Some(sv) = &self.service_failover else { return };
+        let f = "service_failover";
+        b.add(format!("{f}.instances"), sv.instances, 1..=SERVICE_CLIENTS_MAX);
+        b.add(format!("{f}.clients"), sv.clients, 1..=SERVICE_CLIENTS_MAX);
+        b.add(format!("{f}.session_timeout_ms"), u64::from(sv.session_timeout_ms), 1..=u64::from(u32::MAX));
+        b.add(format!("{f}.config_min_interval_ms"), sv.config_min_interval_ms, POSITIVE_MS);
+        b.add(format!("{f}.config_max_interval_ms"), sv.config_max_interval_ms, POSITIVE_MS);
+        b.add(format!("{f}.beat_interval_ms"), sv.beat_interval_ms, SPAN_MS);
+        if let Some(r) = &sv.faults {
+            let f = "service_failover.faults";
+            b.add(format!("{f}.min_interval_ms"), r.min_interval_ms, POSITIVE_MS);
+            b.add(format!("{f}.max_interval_ms"), r.max_interval_ms, POSITIVE_MS);
+            b.add(format!("{f}.down_min_ms"), r.down_min_ms, POSITIVE_MS);
+            b.add(format!("{f}.down_max_ms"), r.down_max_ms, POSITIVE_MS);
+            for (name, w) in r.weights() {
+                b.add(format!("{f}.{name}"), w, 0..=WEIGHT_MAX);
+            }
+            b.add(format!("{f}.slow_extra_ms"), r.slow_extra_ms, SPAN_MS);
+        }
+    }
+
+    /// `[reconfig]`: when the migration starts, its steps' spacing and its retries.
+    fn reconfig_bounds(&self, b: &mut Bounds) {
+        let Some(r) = &self.reconfig else { return };
+        if let Some(v) = r.join_ms {
+            b.add("reconfig.join_ms", v, SPAN_MS);
+        }
+        b.add("reconfig.start_ms", r.start_ms, SPAN_MS);
+        b.add("reconfig.interval_ms", r.interval_ms, SPAN_MS);
+        b.add("reconfig.retry_ms", r.retry_ms, POSITIVE_MS);
+    }
+
+    /// Semantic checks: values that parse but cannot work. The first problem is reported,
+    /// in file order after the numeric bounds.
     pub fn validate(&self) -> Result<(), String> {
-        let n = self.cluster.servers;
-        if n == 0 {
+        if self.cluster.servers == 0 {
             return Err("cluster.servers: 0 servers can never form a quorum".into());
         }
         for (field, value, range) in self.bounds() {
@@ -998,7 +1069,38 @@ impl Scenario {
         }
         self.network.delay.validate("network.delay")?;
         self.disk.fsync.validate("disk.fsync")?;
-        let quorum = n / 2 + 1;
+        self.validate_initial()?;
+        let t = &self.timing;
+        if t.max_notification_interval_ms < t.min_notification_interval_ms {
+            return Err(format!(
+                "timing.max_notification_interval_ms: {} is below min_notification_interval_ms ({})",
+                t.max_notification_interval_ms, t.min_notification_interval_ms
+            ));
+        }
+        if self.storage.snapshot_size_factor_pct > 100 {
+            return Err(format!(
+                "storage.snapshot_size_factor_pct: {} is more than 100",
+                self.storage.snapshot_size_factor_pct
+            ));
+        }
+        self.validate_fault_script()?;
+        if let Some(w) = &self.workload {
+            if w.min_interval_us > w.max_interval_us {
+                return Err("workload.min_interval_us: must be at most max_interval_us".into());
+            }
+        }
+        if let Some(sv) = &self.service_failover {
+            sv.validate()?;
+        }
+        if let Some(r) = &self.reconfig {
+            r.validate(self)?;
+        }
+        self.validate_random_faults()
+    }
+
+    /// `cluster.initial`: each server of the ensemble at most once, with a log that names
+    /// a txn and a durable state ZooKeeper would start from.
+    fn validate_initial(&self) -> Result<(), String> {
         let mut seen = BTreeSet::new();
         for (i, init) in self.cluster.initial.iter().enumerate() {
             let field = format!("cluster.initial[{i}]");
@@ -1016,19 +1118,14 @@ impl Scenario {
                 return Err(format!("{field}: server {} could not start: {e}", init.server));
             }
         }
-        let t = &self.timing;
-        if t.max_notification_interval_ms < t.min_notification_interval_ms {
-            return Err(format!(
-                "timing.max_notification_interval_ms: {} is below min_notification_interval_ms ({})",
-                t.max_notification_interval_ms, t.min_notification_interval_ms
-            ));
-        }
-        if self.storage.snapshot_size_factor_pct > 100 {
-            return Err(format!(
-                "storage.snapshot_size_factor_pct: {} is more than 100",
-                self.storage.snapshot_size_factor_pct
-            ));
-        }
+        Ok(())
+    }
+
+    /// The faulty-server budget leaves a quorum (with `keep_quorum`), and each scripted
+    /// fault falls in the fault phase and names what exists.
+    fn validate_fault_script(&self) -> Result<(), String> {
+        let n = self.cluster.servers;
+        let quorum = n / 2 + 1;
         let max_faulty = self.max_faulty();
         if self.faults.keep_quorum && max_faulty > n - quorum {
             return Err(format!(
@@ -1046,40 +1143,32 @@ impl Scenario {
             }
             self.check_action(&field, &f.action)?;
         }
-        if let Some(w) = &self.workload {
-            if w.min_interval_us > w.max_interval_us {
-                return Err("workload.min_interval_us: must be at most max_interval_us".into());
-            }
-        }
-        if let Some(sv) = &self.service_failover {
-            sv.validate()?;
-        }
-        if let Some(r) = &self.reconfig {
-            r.validate(self)?;
-        }
+        Ok(())
+    }
+
+    /// `[faults.random]`: not with a swarm (which draws its own), ordered ranges, some
+    /// weight, and room for a crash or partition when any is weighted.
+    fn validate_random_faults(&self) -> Result<(), String> {
         if self.faults.swarm && self.faults.random.is_some() {
             return Err("faults.swarm: a swarm draws its own random faults; remove [faults.random]".into());
         }
-        if let Some(r) = &self.faults.random {
-            let field = "faults.random";
-            if r.min_interval_ms > r.max_interval_ms {
-                return Err(format!("{field}.min_interval_ms: must be at most max_interval_ms"));
-            }
-            if r.down_min_ms > r.down_max_ms {
-                return Err(format!("{field}.down_min_ms: must be at most down_max_ms"));
-            }
-            let disruptive: u64 = r.weights().iter().filter(|(name, _)| *name != "slow_link").map(|(_, w)| w).sum();
-            if disruptive + r.slow_link == 0 {
-                return Err(format!(
-                    "{field}: every fault weight is 0 ({})",
-                    r.weights().map(|(name, _)| name).join(", ")
-                ));
-            }
-            if self.faults.keep_quorum && max_faulty == 0 && disruptive > 0 {
-                return Err(format!(
-                    "{field}: crashes and partitions need faults.max_faulty above 0 ({n} servers keep no spare)"
-                ));
-            }
+        let Some(r) = &self.faults.random else { return Ok(()) };
+        let field = "faults.random";
+        if r.min_interval_ms > r.max_interval_ms {
+            return Err(format!("{field}.min_interval_ms: must be at most max_interval_ms"));
+        }
+        if r.down_min_ms > r.down_max_ms {
+            return Err(format!("{field}.down_min_ms: must be at most down_max_ms"));
+        }
+        let disruptive: u64 = r.weights().iter().filter(|(name, _)| *name != "slow_link").map(|(_, w)| w).sum();
+        if disruptive + r.slow_link == 0 {
+            return Err(format!("{field}: every fault weight is 0 ({})", r.weights().map(|(name, _)| name).join(", ")));
+        }
+        if self.faults.keep_quorum && self.max_faulty() == 0 && disruptive > 0 {
+            let n = self.cluster.servers;
+            return Err(format!(
+                "{field}: crashes and partitions need faults.max_faulty above 0 ({n} servers keep no spare)"
+            ));
         }
         Ok(())
     }

@@ -53,12 +53,58 @@
 use crate::check::invariant::{Invariant, Violation};
 use std::collections::BTreeMap;
 use zab::durable::Txn;
-use zab::node::Observation;
+use zab::node::{Observation, SyncDiffers};
 use zab::quorum::{QuorumVerifier, SidSet};
+use zab::sync::{SyncBranch, SyncMode};
 use zab::{Epoch, Node, ServerState, Sid, Zxid};
 
 fn violation(invariant: Invariant, t_us: u64, nodes: Vec<Sid>, detail: String) -> Option<Violation> {
     Some(Violation { invariant, t_us, nodes, detail })
+}
+
+/// SyncFromHistory: leader `sid` syncs `learner` with its own history, no txn more and
+/// none fewer.
+fn sync_from_history(
+    now: u64,
+    sid: Sid,
+    learner: Sid,
+    mode: &SyncMode,
+    branch: &SyncBranch,
+    differs: &SyncDiffers,
+) -> Option<Violation> {
+    let (foreign, missing) = (&differs.foreign, &differs.missing);
+    if foreign.is_empty() && missing.is_empty() {
+        return None;
+    }
+    let first = |z: &[Zxid]| z.first().map_or("none".to_string(), |z| z.to_string());
+    violation(
+        Invariant::SyncFromHistory,
+        now,
+        vec![sid, learner],
+        format!(
+            "leader {sid} synced learner {learner} by {mode:?} ({branch:?}) with {} txn(s) its own history does not hold (first {}) and without {} txn(s) it holds (first {})",
+            foreign.len(),
+            first(foreign),
+            missing.len(),
+            first(missing)
+        ),
+    )
+}
+
+/// TruncateCompleteness: after a TRUNC, learner `sid`'s files reload to no more than the
+/// truncation point.
+fn truncate_completeness(now: u64, sid: Sid, leader: Sid, to: Zxid, loaded: Zxid) -> Option<Violation> {
+    if loaded <= to {
+        return None;
+    }
+    violation(
+        Invariant::TruncateCompleteness,
+        now,
+        vec![sid, leader],
+        format!(
+            "learner {sid} truncated to {to} for leader {leader}, but reloading its files gave a database up to {loaded} (a snapshot or log entry past the truncation survived)"
+        ),
+    )
 }
 
 /// A reconfig some servers activated before it entered the committed log (ConfigActivation).
@@ -158,15 +204,7 @@ impl Checker {
                 self.applied[i] = None;
                 None
             }
-            Observation::LeaderEpoch { epoch } => match self.epoch_leader.insert(*epoch, sid) {
-                Some(other) if other != sid => violation(
-                    Invariant::Leadership,
-                    now,
-                    vec![other, sid],
-                    format!("servers {other} and {sid} both led epoch {epoch} into synchronization"),
-                ),
-                _ => None,
-            },
+            Observation::LeaderEpoch { epoch } => self.on_leader_epoch(now, sid, *epoch),
             Observation::LeaderEstablished { epoch, .. } => {
                 let log = nodes[i].as_ref().expect("an observing node is up").log();
                 self.on_established(now, sid, *epoch, log, logs)
@@ -183,42 +221,30 @@ impl Checker {
             Observation::Delivered { zxid } => self.on_delivered(now, sid, *zxid),
             // The data tree is the data checker's (`crate::check::data_checker`).
             Observation::Applied { .. } => None,
-            Observation::Sync { learner, mode, branch, differs, .. }
-                if !differs.foreign.is_empty() || !differs.missing.is_empty() =>
-            {
-                let (foreign, missing) = (&differs.foreign, &differs.missing);
-                let first = |z: &[Zxid]| z.first().map_or("none".to_string(), |z| z.to_string());
-                violation(
-                    Invariant::SyncFromHistory,
-                    now,
-                    vec![sid, *learner],
-                    format!(
-                        "leader {sid} synced learner {learner} by {mode:?} ({branch:?}) with {} txn(s) its own history does not hold (first {}) and without {} txn(s) it holds (first {})",
-                        foreign.len(),
-                        first(foreign),
-                        missing.len(),
-                        first(missing)
-                    ),
-                )
+            Observation::Sync { learner, mode, branch, differs, .. } => {
+                sync_from_history(now, sid, *learner, mode, branch, differs)
             }
-            Observation::Truncated { leader, to, loaded } if loaded > to => violation(
-                Invariant::TruncateCompleteness,
-                now,
-                vec![sid, *leader],
-                format!(
-                    "learner {sid} truncated to {to} for leader {leader}, but reloading its files gave a database up to {loaded} (a snapshot or log entry past the truncation survived)"
-                ),
-            ),
-            Observation::Decided { .. }
-            | Observation::Truncated { .. }
-            | Observation::FollowerConnected { .. }
-            | Observation::Proposed { .. }
-            | Observation::Sync { .. } => None,
+            Observation::Truncated { leader, to, loaded } => truncate_completeness(now, sid, *leader, *to, *loaded),
+            Observation::Decided { .. } | Observation::FollowerConnected { .. } | Observation::Proposed { .. } => None,
             Observation::ReconfigProposed { config } => self.config_seen(now, sid, *config),
             Observation::ConfigActivated { config, .. } => {
                 let node = nodes[i].as_ref().expect("an observing node is up");
                 self.on_config_activated(now, sid, *config, node, nodes)
             }
+        }
+    }
+
+    /// Leadership: one server leads an epoch into synchronization (sets its currentEpoch
+    /// as leader).
+    fn on_leader_epoch(&mut self, now: u64, sid: Sid, epoch: Epoch) -> Option<Violation> {
+        match self.epoch_leader.insert(epoch, sid) {
+            Some(other) if other != sid => violation(
+                Invariant::Leadership,
+                now,
+                vec![other, sid],
+                format!("servers {other} and {sid} both led epoch {epoch} into synchronization"),
+            ),
+            _ => None,
         }
     }
 
@@ -267,21 +293,7 @@ impl Checker {
             );
         }
         if v.counter() == 0 {
-            // ZOOKEEPER-1783's version: only a leader establishing with it (which just
-            // happened, its NEWLEADER acked by a quorum) makes it agreed. A leader activates
-            // nothing else while established. The version may be of an earlier epoch the
-            // same server proposed and failed to establish: NEWLEADER carries the newest
-            // configuration seen, which can be that one.
-            if node.state() == ServerState::Leading && node.is_established() {
-                self.agreed.insert(v, config);
-                return None;
-            }
-            return violation(
-                Invariant::ConfigActivation,
-                now,
-                vec![sid],
-                format!("server {sid} activated {config}, a configuration no established leader had"),
-            );
+            return self.on_epoch_config_activated(now, sid, config, node);
         }
         if let Some(p) = self.provisional.iter_mut().find(|p| p.config.version() == v) {
             // Adopted from a server that activated it early (FLE), or activated by another
@@ -289,10 +301,48 @@ impl Checker {
             p.by.push((sid, now));
             return None;
         }
+        self.on_uncommitted_reconfig_activated(now, sid, config, node, nodes)
+    }
+
+    /// ZOOKEEPER-1783's version (counter 0): only a leader establishing with it (which just
+    /// happened, its NEWLEADER acked by a quorum) makes it agreed. A leader activates
+    /// nothing else while established. The version may be of an earlier epoch the same
+    /// server proposed and failed to establish: NEWLEADER carries the newest configuration
+    /// seen, which can be that one.
+    fn on_epoch_config_activated(
+        &mut self,
+        now: u64,
+        sid: Sid,
+        config: QuorumVerifier,
+        node: &Node,
+    ) -> Option<Violation> {
+        if node.state() == ServerState::Leading && node.is_established() {
+            self.agreed.insert(config.version(), config);
+            return None;
+        }
+        violation(
+            Invariant::ConfigActivation,
+            now,
+            vec![sid],
+            format!("server {sid} activated {config}, a configuration no established leader had"),
+        )
+    }
+
+    /// A reconfig activated before the checker saw it commit. A learner activates at
+    /// UPTODATE the configuration its leader's NEWLEADER carried, whose txn is in the
+    /// leader's log, not always in its own (an observer never gets the proposal): a
+    /// proposal some server holds, that can still commit, is held as provisional; anything
+    /// else breaks ConfigActivation.
+    fn on_uncommitted_reconfig_activated(
+        &mut self,
+        now: u64,
+        sid: Sid,
+        config: QuorumVerifier,
+        node: &Node,
+        nodes: &[Option<Node>],
+    ) -> Option<Violation> {
+        let v = config.version();
         let in_log = |log: &[Txn]| log.binary_search_by_key(&v, |t| t.zxid).ok().and_then(|k| log[k].op.reconfig());
-        // A learner activates at UPTODATE the configuration its leader's NEWLEADER carried,
-        // whose txn is in the leader's log, not always in its own (an observer never gets
-        // the proposal): a proposal some server holds may be activated provisionally.
         let logged = in_log(node.log())
             .map(|l| (l, sid))
             .or_else(|| nodes.iter().flatten().find_map(|n| in_log(n.log()).map(|l| (l, n.id()))));

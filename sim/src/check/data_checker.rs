@@ -16,7 +16,7 @@
 
 use crate::check::invariant::{Invariant, Violation};
 use std::collections::BTreeMap;
-use zab::api::{ErrorCode, EventType, Request, Response, SessionId, WatchedEvent};
+use zab::api::{ErrorCode, EventType, Request, Response, SessionId, Stat, WatchedEvent};
 use zab::{Node, Sid, Zxid};
 
 /// What one client session has seen.
@@ -32,6 +32,117 @@ struct ClientView {
     data_watch: BTreeMap<String, Option<Zxid>>,
     /// Armed child watches: the parent's pzxid when set.
     child_watch: BTreeMap<String, Zxid>,
+}
+
+/// A broken client-side invariant and what broke it.
+type Broken = (Invariant, String);
+
+impl ClientView {
+    /// Takes in an answer from `server` (`who` names the client in details): it must be no
+    /// older than any answer before it, and no older, per path, than what the client saw or
+    /// wrote; a read must not show a change whose watch has not fired yet.
+    fn answer(&mut self, who: &str, server: Sid, request: &Request, zxid: Zxid, response: &Response) -> Option<Broken> {
+        if zxid < self.max_zxid {
+            return Some((
+                Invariant::SequentialConsistency,
+                format!("{who} got an answer from server {server} at {zxid} after one at {}", self.max_zxid),
+            ));
+        }
+        self.max_zxid = zxid;
+        let path = request.path().to_string();
+        match (request, response) {
+            (Request::GetData { watch, .. }, Response::GetData { stat, .. }) => {
+                self.get_data(who, server, path, *watch, stat)
+            }
+            (Request::GetData { .. }, Response::Error { code: ErrorCode::NoNode }) => {
+                match self.data_watch.get(&path) {
+                    Some(Some(_)) => Some((
+                        Invariant::WatchOrder,
+                        format!("{who} found {path} gone on server {server} before its watch fired"),
+                    )),
+                    _ => None,
+                }
+            }
+            (Request::Exists { watch, .. }, Response::Exists { stat }) => self.exists(who, server, path, *watch, *stat),
+            (Request::GetChildren { watch, .. }, Response::GetChildren { stat, .. }) => {
+                self.get_children(who, server, path, *watch, stat)
+            }
+            (Request::SetData { .. }, Response::SetData { stat }) => {
+                self.mzxid.insert(path, stat.mzxid);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// A read of `path`'s data: not older than the client saw, and not newer than an armed
+    /// watch's node without the watch having fired. `watch` arms one at what was read.
+    fn get_data(&mut self, who: &str, server: Sid, path: String, watch: bool, stat: &Stat) -> Option<Broken> {
+        let seen = self.mzxid.get(&path).copied();
+        if seen.is_some_and(|m| stat.mzxid < m) {
+            return Some((
+                Invariant::SequentialConsistency,
+                format!(
+                    "{who} read {path} at mzxid {} from server {server} after seeing it at {}",
+                    stat.mzxid,
+                    seen.unwrap_or_default()
+                ),
+            ));
+        }
+        if let Some(armed) = self.data_watch.get(&path) {
+            if armed.is_none_or(|m| stat.mzxid > m) {
+                return Some((
+                    Invariant::WatchOrder,
+                    format!(
+                        "{who} read a change of {path} ({}) from server {server} before its watch fired",
+                        stat.mzxid
+                    ),
+                ));
+            }
+        }
+        self.mzxid.insert(path.clone(), stat.mzxid.max(seen.unwrap_or_default()));
+        if watch {
+            self.data_watch.insert(path, Some(stat.mzxid));
+        }
+        None
+    }
+
+    /// An exists of `path`: a node created, changed or deleted since an armed data watch
+    /// was set must not show before the watch fired. `watch` arms one at what was seen.
+    fn exists(&mut self, who: &str, server: Sid, path: String, watch: bool, stat: Option<Stat>) -> Option<Broken> {
+        let changed = match (self.data_watch.get(&path), stat) {
+            (Some(Some(m)), Some(st)) => st.mzxid > *m,
+            (Some(Some(_)), None) | (Some(None), Some(_)) => true,
+            _ => false,
+        };
+        if changed {
+            return Some((
+                Invariant::WatchOrder,
+                format!("{who} saw {path} change on server {server} before its watch fired"),
+            ));
+        }
+        if watch {
+            self.data_watch.insert(path, stat.map(|s| s.mzxid));
+        }
+        None
+    }
+
+    /// A listing of `path`'s children: no newer than an armed child watch without the watch
+    /// having fired. `watch` arms one at the listed pzxid.
+    fn get_children(&mut self, who: &str, server: Sid, path: String, watch: bool, stat: &Stat) -> Option<Broken> {
+        if let Some(p) = self.child_watch.get(&path) {
+            if stat.pzxid > *p {
+                return Some((
+                    Invariant::WatchOrder,
+                    format!("{who} listed changed children of {path} on server {server} before its watch fired"),
+                ));
+            }
+        }
+        if watch {
+            self.child_watch.insert(path, stat.pzxid);
+        }
+        None
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -135,100 +246,8 @@ impl DataChecker {
             *view = ClientView { session, ..ClientView::default() };
         }
         let who = format!("client {client} (session {session:x})");
-        if zxid < view.max_zxid {
-            return violation(
-                Invariant::SequentialConsistency,
-                now,
-                vec![server],
-                format!("{who} got an answer from server {server} at {zxid} after one at {}", view.max_zxid),
-            );
-        }
-        view.max_zxid = zxid;
-        let path = request.path().to_string();
-        let seen = view.mzxid.get(&path).copied();
-        match (request, response) {
-            (Request::GetData { watch, .. }, Response::GetData { stat, .. }) => {
-                if seen.is_some_and(|m| stat.mzxid < m) {
-                    return violation(
-                        Invariant::SequentialConsistency,
-                        now,
-                        vec![server],
-                        format!(
-                            "{who} read {path} at mzxid {} from server {server} after seeing it at {}",
-                            stat.mzxid,
-                            seen.unwrap_or_default()
-                        ),
-                    );
-                }
-                if let Some(armed) = view.data_watch.get(&path) {
-                    if armed.is_none_or(|m| stat.mzxid > m) {
-                        return violation(
-                            Invariant::WatchOrder,
-                            now,
-                            vec![server],
-                            format!(
-                                "{who} read a change of {path} ({}) from server {server} before its watch fired",
-                                stat.mzxid
-                            ),
-                        );
-                    }
-                }
-                view.mzxid.insert(path.clone(), stat.mzxid.max(seen.unwrap_or_default()));
-                if *watch {
-                    view.data_watch.insert(path, Some(stat.mzxid));
-                }
-            }
-            (Request::GetData { .. }, Response::Error { code: ErrorCode::NoNode }) => {
-                if let Some(Some(_)) = view.data_watch.get(&path) {
-                    return violation(
-                        Invariant::WatchOrder,
-                        now,
-                        vec![server],
-                        format!("{who} found {path} gone on server {server} before its watch fired"),
-                    );
-                }
-            }
-            (Request::Exists { watch, .. }, Response::Exists { stat }) => {
-                let changed = match (view.data_watch.get(&path), stat) {
-                    (Some(Some(m)), Some(st)) => st.mzxid > *m,
-                    (Some(Some(_)), None) | (Some(None), Some(_)) => true,
-                    _ => false,
-                };
-                if changed {
-                    return violation(
-                        Invariant::WatchOrder,
-                        now,
-                        vec![server],
-                        format!("{who} saw {path} change on server {server} before its watch fired"),
-                    );
-                }
-                if *watch {
-                    view.data_watch.insert(path, stat.map(|s| s.mzxid));
-                }
-            }
-            (Request::GetChildren { watch, .. }, Response::GetChildren { stat, .. }) => {
-                if let Some(p) = view.child_watch.get(&path) {
-                    if stat.pzxid > *p {
-                        return violation(
-                            Invariant::WatchOrder,
-                            now,
-                            vec![server],
-                            format!(
-                                "{who} listed changed children of {path} on server {server} before its watch fired"
-                            ),
-                        );
-                    }
-                }
-                if *watch {
-                    view.child_watch.insert(path, stat.pzxid);
-                }
-            }
-            (Request::SetData { .. }, Response::SetData { stat }) => {
-                view.mzxid.insert(path, stat.mzxid);
-            }
-            _ => {}
-        }
-        None
+        let (invariant, detail) = view.answer(&who, server, request, zxid, response)?;
+        violation(invariant, now, vec![server], detail)
     }
 
     /// A watch fired at `client`: it is disarmed.

@@ -140,6 +140,71 @@ impl Gathered {
         }
     }
 
+    /// Takes in one record after the header; a second header is an error.
+    fn add(&mut self, rec: TraceRecord, opts: &DiagramOptions) -> Result<(), String> {
+        match rec {
+            TraceRecord::Header(_) => return Err("a second trace header".into()),
+            TraceRecord::Input { t_us, node, sent_us, input, .. } => {
+                self.end_us = self.end_us.max(t_us);
+                self.max_sid = self.max_sid.max(node);
+                if let Input::Message { from, msg } = input {
+                    self.message(sent_us.unwrap_or(t_us), t_us, from, node, &msg, opts);
+                }
+            }
+            TraceRecord::Fault { t_us, fault, .. } => {
+                self.end_us = self.end_us.max(t_us);
+                self.fault(t_us, &fault);
+            }
+            TraceRecord::Observe { t_us, node, obs } => {
+                self.end_us = self.end_us.max(t_us);
+                self.max_sid = self.max_sid.max(node);
+                self.observe(t_us, node, &obs);
+            }
+            TraceRecord::Violation { violation, .. } => self.violation = Some(violation),
+            TraceRecord::Client { t_us, .. } | TraceRecord::ClientEvent { t_us, .. } => {
+                self.end_us = self.end_us.max(t_us)
+            }
+            TraceRecord::End { t_us, events, trace_hash } => {
+                self.end_us = self.end_us.max(t_us);
+                self.events = events;
+                self.end_hash = Some(trace_hash);
+            }
+        }
+        Ok(())
+    }
+
+    /// A message sent at `sent` and delivered at `t_us`: counted by kind when it overlaps
+    /// the window, and kept as an arrow while the page has room (`--max-messages`).
+    fn message(&mut self, sent: u64, t_us: u64, from: Sid, to: Sid, msg: &Message, opts: &DiagramOptions) {
+        if t_us < opts.from_us.unwrap_or(0) || sent > opts.to_us.unwrap_or(u64::MAX) {
+            return;
+        }
+        let kind = msg.kind();
+        let entry = self.kinds.entry(kind).or_default();
+        entry.0 += 1;
+        if self.msgs.len() < opts.max_messages {
+            entry.1 += 1;
+            self.msgs.push((sent, t_us, from, to, kind, detail(msg)));
+        }
+    }
+
+    /// At the end of the trace: cuts still in force and roles still held end there, and
+    /// bands and cuts are sorted by server and start for the page.
+    fn finish(mut self) -> Gathered {
+        let end = self.end_us;
+        for id in self.open_cuts.keys().copied().collect::<Vec<_>>() {
+            self.close_cut(end, id);
+        }
+        for (node, o) in std::mem::take(&mut self.open) {
+            if end > o.since {
+                self.segs.push((node, o.since, end, o.state, o.label));
+            }
+        }
+        self.segs.sort_by_key(|a| (a.0, a.1));
+        self.cuts.sort_by(|a, b| (a.0, a.1, &a.3).cmp(&(b.0, b.1, &b.3)));
+        self
+    }
+
     fn set_state(&mut self, t: u64, node: Sid, state: &'static str, label: String) {
         if let Some(o) = self.open.get(&node) {
             if o.state == state && o.label == label {
@@ -362,8 +427,6 @@ fn check_ranges(rec: &TraceRecord) -> Result<(), String> {
 fn gather(path: &Path, opts: &DiagramOptions) -> Result<Gathered, String> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
-    let from = opts.from_us.unwrap_or(0);
-    let to = opts.to_us.unwrap_or(u64::MAX);
     let mut g: Option<Gathered> = None;
     let mut lines = crate::trace::JsonLines::new(std::io::BufReader::new(file));
     while let Some(line) = lines.next_line().map_err(|e| format!("{name}: {e}"))? {
@@ -379,56 +442,10 @@ fn gather(path: &Path, opts: &DiagramOptions) -> Result<Gathered, String> {
             g = Some(Gathered::new(*header));
             continue;
         };
-        match rec {
-            TraceRecord::Header(_) => return Err(at("a second trace header".into())),
-            TraceRecord::Input { t_us, node, sent_us, input, .. } => {
-                g.end_us = g.end_us.max(t_us);
-                g.max_sid = g.max_sid.max(node);
-                if let Input::Message { from: sender, msg } = input {
-                    let sent = sent_us.unwrap_or(t_us);
-                    if t_us >= from && sent <= to {
-                        let kind = msg.kind();
-                        let entry = g.kinds.entry(kind).or_default();
-                        entry.0 += 1;
-                        if g.msgs.len() < opts.max_messages {
-                            entry.1 += 1;
-                            g.msgs.push((sent, t_us, sender, node, kind, detail(&msg)));
-                        }
-                    }
-                }
-            }
-            TraceRecord::Fault { t_us, fault, .. } => {
-                g.end_us = g.end_us.max(t_us);
-                g.fault(t_us, &fault);
-            }
-            TraceRecord::Observe { t_us, node, obs } => {
-                g.end_us = g.end_us.max(t_us);
-                g.max_sid = g.max_sid.max(node);
-                g.observe(t_us, node, &obs);
-            }
-            TraceRecord::Violation { violation, .. } => g.violation = Some(violation),
-            TraceRecord::Client { t_us, .. } | TraceRecord::ClientEvent { t_us, .. } => g.end_us = g.end_us.max(t_us),
-            TraceRecord::End { t_us, events, trace_hash } => {
-                g.end_us = g.end_us.max(t_us);
-                g.events = events;
-                g.end_hash = Some(trace_hash);
-            }
-        }
+        g.add(rec, opts).map_err(at)?;
     }
-    let mut g =
-        g.ok_or_else(|| format!("{name}: empty: not a trace (write one with `zabsim run ... --trace FILE`)"))?;
-    let end = g.end_us;
-    for id in g.open_cuts.keys().copied().collect::<Vec<_>>() {
-        g.close_cut(end, id);
-    }
-    for (node, o) in std::mem::take(&mut g.open) {
-        if end > o.since {
-            g.segs.push((node, o.since, end, o.state, o.label));
-        }
-    }
-    g.segs.sort_by_key(|a| (a.0, a.1));
-    g.cuts.sort_by(|a, b| (a.0, a.1, &a.3).cmp(&(b.0, b.1, &b.3)));
-    Ok(g)
+    let g = g.ok_or_else(|| format!("{name}: empty: not a trace (write one with `zabsim run ... --trace FILE`)"))?;
+    Ok(g.finish())
 }
 
 /// Renders the diagram of the trace at `path`.
@@ -438,13 +455,33 @@ pub fn render(path: &Path, opts: &DiagramOptions) -> Result<String, String> {
             return Err(format!("--from-us {a} is not before --to-us {b}"));
         }
     }
-    let g = gather(path, opts)?;
+    let mut g = gather(path, opts)?;
+    let data = page_data(&mut g, opts);
+    let json = serde_json::to_string(&data).expect("diagram data serializes").replace('<', "\\u003c");
+    let mut page = String::with_capacity(json.len() + 16_000);
+    page.push_str(&head_and_title(&g));
+    let last_sent_us = g.msgs.iter().map(|m| m.0).max().unwrap_or(0);
+    page.push_str(&notes(&g.kinds, data.t0, data.t1, g.end_us, last_sent_us, opts));
+    page.push_str(&controls(&data));
+    page.push_str("<div id=\"status\"></div>\n<div id=\"chart-box\"><svg id=\"chart\"></svg></div>\n");
+    page.push_str("<script type=\"application/json\" id=\"data\">");
+    page.push_str(&json);
+    page.push_str("</script>\n<script>\n");
+    page.push_str(SCRIPT);
+    page.push_str("</script>\n</body>\n</html>\n");
+    Ok(page)
+}
+
+/// What the page's script draws: the window `[t0, t1]` (within the run), the message
+/// arrows with their kinds' colours, and the role bands, fault marks and cuts clipped to
+/// the window. Takes the marks out of `g`.
+fn page_data(g: &mut Gathered, opts: &DiagramOptions) -> Data {
     let t0 = opts.from_us.unwrap_or(0).min(g.end_us);
     let t1 = opts.to_us.unwrap_or(g.end_us).min(g.end_us).max(t0.saturating_add(1));
     let kinds: Vec<&'static str> = g.kinds.keys().copied().collect();
     let kind_index = |k: &str| kinds.iter().position(|x| *x == k).expect("every kind was counted");
     let clip = |a: u64, b: u64| (a < t1 && b > t0).then(|| (a.max(t0), b.min(t1)));
-    let data = Data {
+    Data {
         t0,
         t1,
         nodes: (1..=g.max_sid).collect(),
@@ -454,13 +491,17 @@ pub fn render(path: &Path, opts: &DiagramOptions) -> Result<String, String> {
         states: STATES.iter().map(|(s, c, _)| (*s, *c)).collect(),
         msgs: g.msgs.iter().map(|m| Msg(m.0, m.1, m.2, m.3, kind_index(m.4), m.5.clone())).collect(),
         segs: g.segs.iter().filter_map(|s| clip(s.1, s.2).map(|(a, b)| Seg(s.0, a, b, s.3, s.4.clone()))).collect(),
-        marks: g.marks.into_iter().filter(|m| m.0 >= t0 && m.0 <= t1).collect(),
+        marks: std::mem::take(&mut g.marks).into_iter().filter(|m| m.0 >= t0 && m.0 <= t1).collect(),
         cuts: g.cuts.iter().filter_map(|c| clip(c.1, c.2).map(|(a, b)| Cut(c.0, a, b, c.3.clone()))).collect(),
         violation: g.violation.clone(),
-    };
-    let json = serde_json::to_string(&data).expect("diagram data serializes").replace('<', "\\u003c");
+    }
+}
+
+/// The page's head (title, style) and its heading: which run, how to replay it, and the
+/// violation if there was one.
+fn head_and_title(g: &Gathered) -> String {
     let h = &g.header;
-    let mut page = String::with_capacity(json.len() + 16_000);
+    let mut page = String::new();
     page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     page.push_str(&format!(
         "<title>zabsim diagram: {} seed {} ({})</title>\n",
@@ -500,16 +541,7 @@ pub fn render(path: &Path, opts: &DiagramOptions) -> Result<String, String> {
             escape(&v.detail)
         ));
     }
-    let last_sent_us = g.msgs.iter().map(|m| m.0).max().unwrap_or(0);
-    page.push_str(&notes(&g.kinds, t0, t1, g.end_us, last_sent_us, opts));
-    page.push_str(&controls(&data));
-    page.push_str("<div id=\"status\"></div>\n<div id=\"chart-box\"><svg id=\"chart\"></svg></div>\n");
-    page.push_str("<script type=\"application/json\" id=\"data\">");
-    page.push_str(&json);
-    page.push_str("</script>\n<script>\n");
-    page.push_str(SCRIPT);
-    page.push_str("</script>\n</body>\n</html>\n");
-    Ok(page)
+    page
 }
 
 /// What the page leaves out, said in the page.

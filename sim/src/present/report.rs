@@ -214,14 +214,34 @@ impl Report {
 
 /// Builds the report of `main`, compared with `vs` if given. `out_dir` is only quoted in
 /// the regeneration commands.
+///
+/// `index.md` reads top-down: an overview of the sweeps, the figures (a table of them, the
+/// statistics, the plots), reconfig steps if any, violations, and how to regenerate it.
 pub fn build(main: &Sweep, vs: Option<&Sweep>, out_dir: &str) -> Report {
     let sweeps: Vec<&Sweep> = std::iter::once(main).chain(vs).collect();
     let labels = distinct_labels(&sweeps);
-    let mut files: Vec<(String, String)> = Vec::new();
     let mut md = String::new();
-    let title = match vs {
-        None => format!("zabsim report: {}", labels[0]),
-        Some(_) => format!("zabsim report: {} vs {}", labels[0], labels[1]),
+    write_overview(&mut md, &sweeps, &labels);
+    let mut plots = plot_metrics(&sweeps, &labels);
+    let violations = violation_counts(&sweeps);
+    if !violations.is_empty() {
+        plots.add_violations(&violations, &labels);
+    }
+    write_figures(&mut md, &plots, violations.is_empty());
+    write_reconfig_steps(&mut md, &sweeps, &labels);
+    write_violations(&mut md, &sweeps, &labels, &violations);
+    write_regeneration(&mut md, &sweeps, out_dir);
+    let mut files = plots.files;
+    files.insert(0, ("index.md".to_string(), md));
+    Report { files }
+}
+
+/// The title and a table of what each sweep ran (scenario, variant, seeds, failures,
+/// work done), so a reader knows what the figures below are of.
+fn write_overview(md: &mut String, sweeps: &[&Sweep], labels: &[String]) {
+    let title = match labels {
+        [one] => format!("zabsim report: {one}"),
+        _ => format!("zabsim report: {} vs {}", labels[0], labels[1]),
     };
     let _ = writeln!(md, "# {title}\n");
     let _ = writeln!(md, "| | {} |", labels.join(" | "));
@@ -230,13 +250,13 @@ pub fn build(main: &Sweep, vs: Option<&Sweep>, out_dir: &str) -> Report {
         let cells: Vec<String> = sweeps.iter().map(|s| f(s)).collect();
         let _ = writeln!(md, "| {name} | {} |", cells.join(" | "));
     };
-    row(&mut md, "scenario", &|s| format!("`{}`", s.scenario()));
-    row(&mut md, "variant", &|s| format!("`{}`", s.outcomes[0].variant));
-    row(&mut md, "seeds", &|s| format!("{} ({} seeds)", s.seeds(), s.outcomes.len()));
-    row(&mut md, "failing seeds", &|s| s.outcomes.iter().filter(|o| o.violation.is_some()).count().to_string());
-    row(&mut md, "events", &|s| s.outcomes.iter().fold(0u64, |a, o| a.saturating_add(o.events)).to_string());
-    row(&mut md, "simulated time", &|s| fmt_duration(s.outcomes.iter().fold(0u64, |a, o| a.saturating_add(o.sim_us))));
-    row(&mut md, "sweep results", &|s| format!("`{}`", s.path));
+    row(md, "scenario", &|s| format!("`{}`", s.scenario()));
+    row(md, "variant", &|s| format!("`{}`", s.outcomes[0].variant));
+    row(md, "seeds", &|s| format!("{} ({} seeds)", s.seeds(), s.outcomes.len()));
+    row(md, "failing seeds", &|s| s.outcomes.iter().filter(|o| o.violation.is_some()).count().to_string());
+    row(md, "events", &|s| s.outcomes.iter().fold(0u64, |a, o| a.saturating_add(o.events)).to_string());
+    row(md, "simulated time", &|s| fmt_duration(s.outcomes.iter().fold(0u64, |a, o| a.saturating_add(o.sim_us))));
+    row(md, "sweep results", &|s| format!("`{}`", s.path));
     let _ = writeln!(md, "\nWritten by zabsim {}. Every figure is simulated time.", env!("CARGO_PKG_VERSION"));
     if sweeps.iter().any(|s| s.outcomes.iter().any(|o| o.violation.is_some())) {
         let _ = writeln!(
@@ -245,63 +265,90 @@ pub fn build(main: &Sweep, vs: Option<&Sweep>, out_dir: &str) -> Report {
         );
     }
     let _ = writeln!(md);
+}
 
-    // Plots, then the table of figures that lists them.
-    let mut figures: Vec<(String, String)> = Vec::new();
-    let mut absent: Vec<String> = Vec::new();
-    let mut table = String::new();
-    let _ = writeln!(table, "| figure | sweep | n | p50 | p99 | mean | max |");
-    let _ = writeln!(table, "| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+/// What the plotting produced: the SVG files, the figures that list them, the metrics
+/// left out for want of data, and the statistics table of the plotted metrics.
+struct Plots {
+    /// (file name, SVG), in the order they are written.
+    files: Vec<(String, String)>,
+    /// (file name, title) of each plot, for the list and the embedded images.
+    figures: Vec<(String, String)>,
+    /// `title: why` of each metric no seed has.
+    absent: Vec<String>,
+    /// The Markdown table of n, p50, p99, mean and max per metric and sweep.
+    table: String,
+}
+
+impl Plots {
+    /// Adds the bar chart of failing seeds per invariant (only drawn when some seed failed).
+    fn add_violations(&mut self, violations: &BTreeMap<String, Vec<u64>>, labels: &[String]) {
+        let cats: Vec<String> = violations.keys().cloned().collect();
+        let groups: Vec<Vec<u64>> = violations.values().cloned().collect();
+        self.files.push((
+            "violations.svg".to_string(),
+            svg::bars("Violations by invariant", "failing seeds", &cats, labels, &groups),
+        ));
+        self.figures.push(("violations.svg".to_string(), "Violations by invariant".to_string()));
+    }
+}
+
+/// Plots each of [`METRICS`] that some seed has as a CDF of all sweeps, and tabulates its
+/// statistics; a metric no seed has is listed as absent with its reason instead.
+fn plot_metrics(sweeps: &[&Sweep], labels: &[String]) -> Plots {
+    let mut plots = Plots { files: Vec::new(), figures: Vec::new(), absent: Vec::new(), table: String::new() };
+    let _ = writeln!(plots.table, "| figure | sweep | n | p50 | p99 | mean | max |");
+    let _ = writeln!(plots.table, "| --- | --- | ---: | ---: | ---: | ---: | ---: |");
     for m in &METRICS {
         let series: Vec<Series> = sweeps
             .iter()
-            .zip(&labels)
+            .zip(labels)
             .map(|(s, l)| Series { label: l.clone(), values: s.outcomes.iter().flat_map(|o| (m.values)(o)).collect() })
             .collect();
         if series.iter().all(|s| s.values.is_empty()) {
-            absent.push(format!("{}: {}.", m.title, m.absent));
+            plots.absent.push(format!("{}: {}.", m.title, m.absent));
             continue;
         }
-        files.push((m.file.to_string(), svg::cdf(m.title, m.what, &series)));
-        figures.push((m.file.to_string(), m.title.to_string()));
+        plots.files.push((m.file.to_string(), svg::cdf(m.title, m.what, &series)));
+        plots.figures.push((m.file.to_string(), m.title.to_string()));
         for s in &series {
-            let st = stats(&s.values);
-            let _ = writeln!(
-                table,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                m.title,
-                s.label,
-                st.n,
-                fmt_duration(st.p50),
-                fmt_duration(st.p99),
-                fmt_duration(st.mean),
-                fmt_duration(st.max)
-            );
+            write_stats_row(&mut plots.table, m.title, s);
         }
     }
-    let violations = violation_counts(&sweeps);
-    if !violations.is_empty() {
-        let cats: Vec<String> = violations.keys().cloned().collect();
-        let groups: Vec<Vec<u64>> = violations.values().cloned().collect();
-        files.push((
-            "violations.svg".to_string(),
-            svg::bars("Violations by invariant", "failing seeds", &cats, &labels, &groups),
-        ));
-        figures.push(("violations.svg".to_string(), "Violations by invariant".to_string()));
-    }
+    plots
+}
 
+/// One row of the statistics table: a metric's n, p50, p99, mean and max in one sweep.
+fn write_stats_row(table: &mut String, title: &str, s: &Series) {
+    let st = stats(&s.values);
+    let _ = writeln!(
+        table,
+        "| {} | {} | {} | {} | {} | {} | {} |",
+        title,
+        s.label,
+        st.n,
+        fmt_duration(st.p50),
+        fmt_duration(st.p99),
+        fmt_duration(st.mean),
+        fmt_duration(st.max)
+    );
+}
+
+/// The Figures section: the list of plots, what was not plotted and why, how to read a
+/// CDF, the statistics table, then each plot embedded.
+fn write_figures(md: &mut String, plots: &Plots, no_violations: bool) {
     let _ = writeln!(md, "## Figures\n");
     let _ = writeln!(md, "| figure | file |\n| --- | --- |");
-    for (file, title) in &figures {
+    for (file, title) in &plots.figures {
         let _ = writeln!(md, "| {title} | [{file}]({file}) |");
     }
-    if !absent.is_empty() {
+    if !plots.absent.is_empty() {
         let _ = writeln!(md, "\nNot plotted, for want of data:\n");
-        for a in &absent {
+        for a in &plots.absent {
             let _ = writeln!(md, "- {a}");
         }
     }
-    if violations.is_empty() {
+    if no_violations {
         let _ = writeln!(md, "- Violations by invariant: no seed broke an invariant.");
     }
     let _ = writeln!(
@@ -310,48 +357,52 @@ pub fn build(main: &Sweep, vs: Option<&Sweep>, out_dir: &str) -> Report {
     );
     let _ =
         writeln!(md, "Percentiles are nearest-rank; *n* counts the values (seeds, or windows for the pooled one).\n");
-    let _ = writeln!(md, "{table}");
-    for (file, title) in &figures {
+    let _ = writeln!(md, "{}", plots.table);
+    for (file, title) in &plots.figures {
         let _ = writeln!(md, "### {title}\n\n![{title}]({file})\n");
     }
+}
 
-    write_reconfig_steps(&mut md, &sweeps, &labels);
-
+/// The Violations section: failing seeds per invariant and sweep, and the commands that
+/// replay the first [`REPLAYS_SHOWN_MAX`] of them.
+fn write_violations(md: &mut String, sweeps: &[&Sweep], labels: &[String], violations: &BTreeMap<String, Vec<u64>>) {
     let _ = writeln!(md, "## Violations by invariant\n");
     if violations.is_empty() {
         let _ = writeln!(md, "None: no seed broke an invariant.\n");
-    } else {
-        let _ = writeln!(md, "| invariant | {} |", labels.join(" | "));
-        let _ = writeln!(md, "| --- |{}", " ---: |".repeat(sweeps.len()));
-        for (inv, counts) in &violations {
-            let cells: Vec<String> = counts.iter().map(|c| c.to_string()).collect();
-            let _ = writeln!(md, "| {inv} | {} |", cells.join(" | "));
-        }
-        let _ = writeln!(md, "\nReplay a failing seed (the first {REPLAYS_SHOWN_MAX} per invariant and sweep):\n");
-        let _ = writeln!(md, "```sh");
-        for s in &sweeps {
-            for inv in violations.keys() {
-                let failing: Vec<&SeedOutcome> = s
-                    .outcomes
-                    .iter()
-                    .filter(|o| o.violation.map(|v| v.name()) == Some(inv.as_str()))
-                    .take(REPLAYS_SHOWN_MAX)
-                    .collect();
-                for o in failing {
-                    let _ = writeln!(
-                        md,
-                        "zabsim run scenarios/{}.toml --seed {} --variant {}   # {inv}",
-                        o.scenario, o.seed, o.variant
-                    );
-                }
+        return;
+    }
+    let _ = writeln!(md, "| invariant | {} |", labels.join(" | "));
+    let _ = writeln!(md, "| --- |{}", " ---: |".repeat(sweeps.len()));
+    for (inv, counts) in violations {
+        let cells: Vec<String> = counts.iter().map(|c| c.to_string()).collect();
+        let _ = writeln!(md, "| {inv} | {} |", cells.join(" | "));
+    }
+    let _ = writeln!(md, "\nReplay a failing seed (the first {REPLAYS_SHOWN_MAX} per invariant and sweep):\n");
+    let _ = writeln!(md, "```sh");
+    for s in sweeps {
+        for inv in violations.keys() {
+            let failing = s
+                .outcomes
+                .iter()
+                .filter(|o| o.violation.map(|v| v.name()) == Some(inv.as_str()))
+                .take(REPLAYS_SHOWN_MAX);
+            for o in failing {
+                let _ = writeln!(
+                    md,
+                    "zabsim run scenarios/{}.toml --seed {} --variant {}   # {inv}",
+                    o.scenario, o.seed, o.variant
+                );
             }
         }
-        let _ = writeln!(md, "```\n");
     }
+    let _ = writeln!(md, "```\n");
+}
 
+/// The commands that rerun the sweeps and rebuild this report into `out_dir`.
+fn write_regeneration(md: &mut String, sweeps: &[&Sweep], out_dir: &str) {
     let _ = writeln!(md, "## Regenerating this report\n");
     let _ = writeln!(md, "```sh");
-    for s in &sweeps {
+    for s in sweeps {
         let o = &s.outcomes[0];
         let seeds = if s.seeds().contains("..") { s.seeds() } else { "A..B".to_string() };
         let _ = writeln!(
@@ -360,11 +411,9 @@ pub fn build(main: &Sweep, vs: Option<&Sweep>, out_dir: &str) -> Report {
             o.scenario, o.variant, s.path
         );
     }
-    let vs_arg = vs.map(|v| format!(" --vs {}", v.path)).unwrap_or_default();
-    let _ = writeln!(md, "zabsim report --sweep {}{vs_arg} -o {out_dir}", main.path);
+    let vs_arg = sweeps.get(1).map(|v| format!(" --vs {}", v.path)).unwrap_or_default();
+    let _ = writeln!(md, "zabsim report --sweep {}{vs_arg} -o {out_dir}", sweeps[0].path);
     let _ = writeln!(md, "```");
-    files.insert(0, ("index.md".to_string(), md));
-    Report { files }
 }
 
 /// The unavailability of each reconfig step over seeds, when any seed committed a reconfig

@@ -2,11 +2,11 @@
 //! of trace records.
 
 use crate::format::{fmt_us, hash_hex, percentile};
-use crate::run::stats::{ConfigRecord, RunReport};
+use crate::run::stats::{ConfigRecord, RunReport, RunStats};
 use crate::run::workload::ServiceStats;
 use crate::trace::TraceRecord;
 use std::fmt;
-use zab::node::Observation;
+use zab::node::{Input, Observation};
 use zab::{ServerState, Sid};
 
 fn join(sids: &[Sid]) -> String {
@@ -14,127 +14,160 @@ fn join(sids: &[Sid]) -> String {
 }
 
 impl fmt::Display for RunReport {
+    /// The summary, top-down: what ran and how much, elections and leaders, the
+    /// configurations, the clients and availability, the service, then the result.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.stats;
-        writeln!(f, "scenario {}  seed {}  variant {}", self.scenario, self.seed, self.variant)?;
-        write!(
-            f,
-            "simulated {} in {} events; {} messages sent, {} lost",
-            fmt_us(self.sim_us),
-            self.events,
-            s.messages_sent,
-            s.messages_lost
-        )?;
-        if s.notifications_coalesced > 0 {
-            write!(f, ", {} notifications replaced in full election queues", s.notifications_coalesced)?;
-        }
-        writeln!(f)?;
-        let faults: Vec<String> = s.faults.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        writeln!(f, "faults: {}", if faults.is_empty() { "none".to_string() } else { faults.join(", ") })?;
-        let mut el = s.election_us.clone();
-        el.sort_unstable();
-        if el.is_empty() {
-            writeln!(f, "elections: none decided")?;
-        } else {
-            writeln!(
-                f,
-                "elections: {} decided by servers; LOOKING to decided p50 {}, p99 {}, max {}",
-                el.len(),
-                fmt_us(percentile(&el, 50)),
-                fmt_us(percentile(&el, 99)),
-                fmt_us(*el.last().expect("non-empty"))
-            )?;
-        }
-        if s.handoffs > 0 {
-            writeln!(f, "handoffs: {} role(s) a committed reconfig gave without an election", s.handoffs)?;
-        }
-        if !s.exits.is_empty() {
-            let ex: Vec<String> = s.exits.iter().map(|(k, n)| format!("{k} {n}")).collect();
-            writeln!(f, "process exits: {}", ex.join(", "))?;
-        }
-        if !s.syncs.is_empty() {
-            let mix: Vec<String> = s.syncs.iter().map(|(k, n)| format!("{k} {n}")).collect();
-            writeln!(f, "syncs (mode, syncFollower branch): {}", mix.join(", "))?;
-        }
-        writeln!(f, "leaders, one per established epoch ({}):", s.leaders.len())?;
-        writeln!(
-            f,
-            "  {:>6} {:>6} {:>6} {:>12} {:>12} {:>8}  quorum",
-            "epoch", "round", "leader", "decided", "established", "commits"
-        )?;
-        for l in &s.leaders {
-            writeln!(
-                f,
-                "  {:>6} {:>6} {:>6} {:>12} {:>12} {:>8}  {}",
-                l.epoch,
-                l.round,
-                l.leader,
-                fmt_us(l.decided_us),
-                fmt_us(l.established_us),
-                s.commits_by_epoch.get(&l.epoch).copied().unwrap_or(0),
-                join(&l.quorum)
-            )?;
-        }
+        write_totals(f, self)?;
+        write_elections(f, s)?;
+        write_leaders(f, s)?;
         if s.has_reconfig() {
             write_configs(f, &s.configs)?;
         }
-        if s.writes_submitted > 0 {
-            let mut lat = s.write_latency_us.clone();
-            lat.sort_unstable();
-            writeln!(
-                f,
-                "client writes: {} submitted, {} acknowledged (latency p50 {}, p99 {}), {} refused by servers not serving",
-                s.writes_submitted,
-                s.writes_acked,
-                fmt_us(percentile(&lat, 50)),
-                fmt_us(percentile(&lat, 99)),
-                s.writes_refused
-            )?;
-        }
-        let total: u64 = s.unavailable_us.iter().map(|w| w.1).sum();
-        let longest = s.unavailable_us.iter().map(|w| w.1).max().unwrap_or(0);
-        writeln!(
-            f,
-            "unavailable (no established leader): {} windows, {} in all, longest {}",
-            s.unavailable_us.len(),
-            fmt_us(total),
-            fmt_us(longest)
-        )?;
-        match (self.stopped_at_us, self.recovery_us) {
-            (Some(t), _) => writeln!(f, "stopped at {} (--until)", fmt_us(t))?,
-            (None, Some(r)) => writeln!(
-                f,
-                "liveness: all servers serving {} after faults stopped, a new write committed {} after (bound {})",
-                fmt_us(r),
-                fmt_us(self.progress_us.unwrap_or(0)),
-                fmt_us(self.liveness_bound_us)
-            )?,
-            (None, None) => {}
-        }
+        write_availability(f, self)?;
         if let Some(sv) = &s.service {
             write_service(f, sv)?;
         }
-        match &self.violation {
-            None => writeln!(f, "result: ok")?,
-            Some(v) => {
-                let note = if self.known.contains(&v.invariant) {
-                    " (ZooKeeper itself is known to break this here: see the scenario)"
-                } else if self.as_expected() {
-                    " (expected of this variant)"
-                } else {
-                    ""
-                };
-                writeln!(f, "result: VIOLATION {} at {}{note}", v.invariant, fmt_us(v.t_us))?;
-                writeln!(f, "  servers: {}", join(&v.nodes))?;
-                writeln!(f, "  {}", v.detail)?;
-                writeln!(f, "  last events before it:")?;
-                for r in &self.recent {
-                    writeln!(f, "    {}", describe_record(r))?;
-                }
-            }
-        }
+        write_result(f, self)?;
         write!(f, "trace-hash: {}", hash_hex(self.trace_hash))
     }
+}
+
+/// What ran (scenario, seed, variant), for how long, the messages and the faults.
+fn write_totals(f: &mut fmt::Formatter<'_>, r: &RunReport) -> fmt::Result {
+    let s = &r.stats;
+    writeln!(f, "scenario {}  seed {}  variant {}", r.scenario, r.seed, r.variant)?;
+    write!(
+        f,
+        "simulated {} in {} events; {} messages sent, {} lost",
+        fmt_us(r.sim_us),
+        r.events,
+        s.messages_sent,
+        s.messages_lost
+    )?;
+    if s.notifications_coalesced > 0 {
+        write!(f, ", {} notifications replaced in full election queues", s.notifications_coalesced)?;
+    }
+    writeln!(f)?;
+    let faults: Vec<String> = s.faults.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    writeln!(f, "faults: {}", if faults.is_empty() { "none".to_string() } else { faults.join(", ") })
+}
+
+/// How long elections took, and the roles, exits and syncs besides them (each line only
+/// when there is something to count).
+fn write_elections(f: &mut fmt::Formatter<'_>, s: &RunStats) -> fmt::Result {
+    let mut el = s.election_us.clone();
+    el.sort_unstable();
+    if el.is_empty() {
+        writeln!(f, "elections: none decided")?;
+    } else {
+        writeln!(
+            f,
+            "elections: {} decided by servers; LOOKING to decided p50 {}, p99 {}, max {}",
+            el.len(),
+            fmt_us(percentile(&el, 50)),
+            fmt_us(percentile(&el, 99)),
+            fmt_us(*el.last().expect("non-empty"))
+        )?;
+    }
+    if s.handoffs > 0 {
+        writeln!(f, "handoffs: {} role(s) a committed reconfig gave without an election", s.handoffs)?;
+    }
+    if !s.exits.is_empty() {
+        let ex: Vec<String> = s.exits.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        writeln!(f, "process exits: {}", ex.join(", "))?;
+    }
+    if !s.syncs.is_empty() {
+        let mix: Vec<String> = s.syncs.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        writeln!(f, "syncs (mode, syncFollower branch): {}", mix.join(", "))?;
+    }
+    Ok(())
+}
+
+/// The leaders table: one row per established epoch.
+fn write_leaders(f: &mut fmt::Formatter<'_>, s: &RunStats) -> fmt::Result {
+    writeln!(f, "leaders, one per established epoch ({}):", s.leaders.len())?;
+    writeln!(
+        f,
+        "  {:>6} {:>6} {:>6} {:>12} {:>12} {:>8}  quorum",
+        "epoch", "round", "leader", "decided", "established", "commits"
+    )?;
+    for l in &s.leaders {
+        writeln!(
+            f,
+            "  {:>6} {:>6} {:>6} {:>12} {:>12} {:>8}  {}",
+            l.epoch,
+            l.round,
+            l.leader,
+            fmt_us(l.decided_us),
+            fmt_us(l.established_us),
+            s.commits_by_epoch.get(&l.epoch).copied().unwrap_or(0),
+            join(&l.quorum)
+        )?;
+    }
+    Ok(())
+}
+
+/// The client writes, the windows without an established leader, and how the run ended:
+/// stopped early by `--until`, or converged after the faults stopped.
+fn write_availability(f: &mut fmt::Formatter<'_>, r: &RunReport) -> fmt::Result {
+    let s = &r.stats;
+    if s.writes_submitted > 0 {
+        let mut lat = s.write_latency_us.clone();
+        lat.sort_unstable();
+        writeln!(
+            f,
+            "client writes: {} submitted, {} acknowledged (latency p50 {}, p99 {}), {} refused by servers not serving",
+            s.writes_submitted,
+            s.writes_acked,
+            fmt_us(percentile(&lat, 50)),
+            fmt_us(percentile(&lat, 99)),
+            s.writes_refused
+        )?;
+    }
+    let total: u64 = s.unavailable_us.iter().map(|w| w.1).sum();
+    let longest = s.unavailable_us.iter().map(|w| w.1).max().unwrap_or(0);
+    writeln!(
+        f,
+        "unavailable (no established leader): {} windows, {} in all, longest {}",
+        s.unavailable_us.len(),
+        fmt_us(total),
+        fmt_us(longest)
+    )?;
+    match (r.stopped_at_us, r.recovery_us) {
+        (Some(t), _) => writeln!(f, "stopped at {} (--until)", fmt_us(t)),
+        (None, Some(rec)) => writeln!(
+            f,
+            "liveness: all servers serving {} after faults stopped, a new write committed {} after (bound {})",
+            fmt_us(rec),
+            fmt_us(r.progress_us.unwrap_or(0)),
+            fmt_us(r.liveness_bound_us)
+        ),
+        (None, None) => Ok(()),
+    }
+}
+
+/// `result: ok`, or the violation with whether it was expected, the servers it involves
+/// and the last events before it.
+fn write_result(f: &mut fmt::Formatter<'_>, r: &RunReport) -> fmt::Result {
+    let Some(v) = &r.violation else {
+        return writeln!(f, "result: ok");
+    };
+    let note = if r.known.contains(&v.invariant) {
+        " (ZooKeeper itself is known to break this here: see the scenario)"
+    } else if r.as_expected() {
+        " (expected of this variant)"
+    } else {
+        ""
+    };
+    writeln!(f, "result: VIOLATION {} at {}{note}", v.invariant, fmt_us(v.t_us))?;
+    writeln!(f, "  servers: {}", join(&v.nodes))?;
+    writeln!(f, "  {}", v.detail)?;
+    writeln!(f, "  last events before it:")?;
+    for rec in &r.recent {
+        writeln!(f, "    {}", describe_record(rec))?;
+    }
+    Ok(())
 }
 
 /// The configuration timeline: one row per version, then where and when it was activated.
@@ -237,69 +270,13 @@ fn write_service(f: &mut fmt::Formatter<'_>, sv: &ServiceStats) -> fmt::Result {
 
 /// One trace record as a short line for people.
 pub fn describe_record(r: &TraceRecord) -> String {
-    use zab::node::Input;
     match r {
         TraceRecord::Input { t_us, node, input, .. } => {
-            let what = match input {
-                Input::Message { from, msg } => match msg {
-                    zab::Message::Notification(n) => format!(
-                        "NOTIFICATION from {from}: {} votes {} (zxid {}, epoch {}, round {})",
-                        n.state, n.leader, n.zxid, n.peer_epoch, n.election_epoch
-                    ),
-                    m => format!("{} from {from}", m.kind()),
-                },
-                Input::Timer { timer } => format!("timer {timer:?}"),
-                Input::ConnectionUp { peer } => format!("connection to {peer} up"),
-                Input::ConnectionDown { peer } => format!("connection to {peer} down"),
-                Input::Start => "start".to_string(),
-                Input::Durable { fsync } => format!("fsync {fsync} durable"),
-                Input::Client { client, request } => match request {
-                    zab::node::ClientRequest::Op { xid, call } => format!("{} xid {xid}: {call:?}", who(*client)),
-                    r => format!("{}: {r:?}", who(*client)),
-                },
-                Input::ClientGone { client } => format!("{} closed", who(*client)),
-            };
-            format!("{:>12}  server {node}: {what}", fmt_us(*t_us))
+            format!("{:>12}  server {node}: {}", fmt_us(*t_us), describe_input(input))
         }
         TraceRecord::Fault { t_us, fault, .. } => format!("{:>12}  fault: {fault:?}", fmt_us(*t_us)),
         TraceRecord::Observe { t_us, node, obs } => {
-            let what = match obs {
-                Observation::ElectionStarted { round, reason } => format!("LOOKING, round {round} ({reason:?})"),
-                Observation::Decided { state, leader, round, .. } => match state {
-                    ServerState::Leading => format!("decided LEADING in round {round}"),
-                    _ => format!("decided {state} {leader} in round {round}"),
-                },
-                Observation::LeaderEstablished { epoch, quorum, .. } => {
-                    format!("established as leader of epoch {epoch} with {}", join(quorum))
-                }
-                Observation::FollowerConnected { leader, epoch } => {
-                    format!("accepted leader {leader}'s epoch {epoch}")
-                }
-                Observation::LeaderEpoch { epoch } => format!("a quorum acked epoch {epoch}: synchronizing"),
-                Observation::NewLeaderAcked { leader, epoch } => format!("acked NEWLEADER of {leader}, epoch {epoch}"),
-                Observation::Synced { leader, committed_upto, .. } => {
-                    format!("UPTODATE from {leader}: serving, applied up to {committed_upto}")
-                }
-                Observation::Sync { learner, mode, branch, txns, .. } => {
-                    format!("syncing learner {learner} by {mode:?} ({branch:?}), {txns} txns")
-                }
-                Observation::Truncated { leader, to, loaded } => {
-                    format!("TRUNC from {leader} to {to}: reloaded up to {loaded}")
-                }
-                Observation::Proposed { zxid } => format!("proposed {zxid}"),
-                Observation::Committed { zxid } => format!("committed {zxid}"),
-                Observation::Delivered { zxid } => format!("applied {zxid}"),
-                Observation::Applied { zxid, digest, closed } => match closed {
-                    Some(s) => format!("tree at {zxid}: digest {digest:016x}, session {s:x} closed"),
-                    None => format!("tree at {zxid}: digest {digest:016x}"),
-                },
-                Observation::ReconfigProposed { config } => format!("proposed reconfig to {config}"),
-                Observation::ConfigActivated { config, designated } => match designated {
-                    Some(d) => format!("activated config {config}, leader {d}"),
-                    None => format!("activated config {config}"),
-                },
-            };
-            format!("{:>12}  server {node}: {what}", fmt_us(*t_us))
+            format!("{:>12}  server {node}: {}", fmt_us(*t_us), describe_observation(obs))
         }
         TraceRecord::Violation { t_us, violation } => {
             format!("{:>12}  VIOLATION {}", fmt_us(*t_us), violation.invariant)
@@ -316,6 +293,68 @@ pub fn describe_record(r: &TraceRecord) -> String {
             format!("{:>12}  client {client}: {event:?}", fmt_us(*t_us))
         }
         TraceRecord::Header(_) | TraceRecord::End { .. } => String::new(),
+    }
+}
+
+/// What a server was given: a message (a notification in full, for elections), a timer,
+/// a connection change, a durable fsync or a client's request.
+fn describe_input(input: &Input) -> String {
+    match input {
+        Input::Message { from, msg } => match msg {
+            zab::Message::Notification(n) => format!(
+                "NOTIFICATION from {from}: {} votes {} (zxid {}, epoch {}, round {})",
+                n.state, n.leader, n.zxid, n.peer_epoch, n.election_epoch
+            ),
+            m => format!("{} from {from}", m.kind()),
+        },
+        Input::Timer { timer } => format!("timer {timer:?}"),
+        Input::ConnectionUp { peer } => format!("connection to {peer} up"),
+        Input::ConnectionDown { peer } => format!("connection to {peer} down"),
+        Input::Start => "start".to_string(),
+        Input::Durable { fsync } => format!("fsync {fsync} durable"),
+        Input::Client { client, request } => match request {
+            zab::node::ClientRequest::Op { xid, call } => format!("{} xid {xid}: {call:?}", who(*client)),
+            r => format!("{}: {r:?}", who(*client)),
+        },
+        Input::ClientGone { client } => format!("{} closed", who(*client)),
+    }
+}
+
+/// What a server reported doing, in the words of ZooKeeper's states and messages.
+fn describe_observation(obs: &Observation) -> String {
+    match obs {
+        Observation::ElectionStarted { round, reason } => format!("LOOKING, round {round} ({reason:?})"),
+        Observation::Decided { state, leader, round, .. } => match state {
+            ServerState::Leading => format!("decided LEADING in round {round}"),
+            _ => format!("decided {state} {leader} in round {round}"),
+        },
+        Observation::LeaderEstablished { epoch, quorum, .. } => {
+            format!("established as leader of epoch {epoch} with {}", join(quorum))
+        }
+        Observation::FollowerConnected { leader, epoch } => format!("accepted leader {leader}'s epoch {epoch}"),
+        Observation::LeaderEpoch { epoch } => format!("a quorum acked epoch {epoch}: synchronizing"),
+        Observation::NewLeaderAcked { leader, epoch } => format!("acked NEWLEADER of {leader}, epoch {epoch}"),
+        Observation::Synced { leader, committed_upto, .. } => {
+            format!("UPTODATE from {leader}: serving, applied up to {committed_upto}")
+        }
+        Observation::Sync { learner, mode, branch, txns, .. } => {
+            format!("syncing learner {learner} by {mode:?} ({branch:?}), {txns} txns")
+        }
+        Observation::Truncated { leader, to, loaded } => {
+            format!("TRUNC from {leader} to {to}: reloaded up to {loaded}")
+        }
+        Observation::Proposed { zxid } => format!("proposed {zxid}"),
+        Observation::Committed { zxid } => format!("committed {zxid}"),
+        Observation::Delivered { zxid } => format!("applied {zxid}"),
+        Observation::Applied { zxid, digest, closed } => match closed {
+            Some(s) => format!("tree at {zxid}: digest {digest:016x}, session {s:x} closed"),
+            None => format!("tree at {zxid}: digest {digest:016x}"),
+        },
+        Observation::ReconfigProposed { config } => format!("proposed reconfig to {config}"),
+        Observation::ConfigActivated { config, designated } => match designated {
+            Some(d) => format!("activated config {config}, leader {d}"),
+            None => format!("activated config {config}"),
+        },
     }
 }
 

@@ -197,15 +197,34 @@ pub fn cdf(title: &str, x_label: &str, series: &[Series]) -> String {
     header(&mut out, title);
     let all: Vec<u64> = series.iter().flat_map(|s| s.values.iter().copied()).collect();
     let scale = Scale::fit(&all);
-    let x = |v: u64| LEFT + scale.pos(v) * plot_w();
-    let y = |f: f64| TOP + (1.0 - f) * plot_h();
-    // Grid and axes.
+    cdf_axes(&mut out, &scale, x_label);
+    for (i, s) in series.iter().enumerate() {
+        cdf_line(&mut out, &scale, &s.values, PALETTE[i % PALETTE.len()]);
+    }
+    let labels: Vec<String> = series.iter().map(|s| format!("{} (n={})", s.label, s.values.len())).collect();
+    legend(&mut out, &labels);
+    out.push_str("</svg>\n");
+    out
+}
+
+/// Where a value goes across a CDF plot.
+fn cdf_x(scale: &Scale, v: u64) -> f64 {
+    LEFT + scale.pos(v) * plot_w()
+}
+
+/// Where a fraction goes up a CDF plot (1 at the top).
+fn cdf_y(f: f64) -> f64 {
+    TOP + (1.0 - f) * plot_h()
+}
+
+/// A CDF's grid, ticks and axis labels: durations across on `scale`, quartiles up.
+fn cdf_axes(out: &mut String, scale: &Scale, x_label: &str) {
     for t in &scale.ticks() {
         let _ = writeln!(
             out,
             "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#e0e0e0\"/>\
              <text x=\"{0:.1}\" y=\"{3:.1}\" text-anchor=\"middle\">{4}</text>",
-            x(*t),
+            cdf_x(scale, *t),
             TOP,
             TOP + plot_h(),
             TOP + plot_h() + 16.0,
@@ -218,14 +237,14 @@ pub fn cdf(title: &str, x_label: &str, series: &[Series]) -> String {
             out,
             "<line x1=\"{LEFT:.1}\" y1=\"{0:.1}\" x2=\"{1:.1}\" y2=\"{0:.1}\" stroke=\"#e0e0e0\"/>\
              <text x=\"{2:.1}\" y=\"{3:.1}\" text-anchor=\"end\">{4}</text>",
-            y(f),
+            cdf_y(f),
             LEFT + plot_w(),
             LEFT - 6.0,
-            y(f) + 4.0,
+            cdf_y(f) + 4.0,
             format_args!("{:.2}", f)
         );
     }
-    frame(&mut out);
+    frame(out);
     let _ = writeln!(
         out,
         "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}{}</text>",
@@ -239,35 +258,33 @@ pub fn cdf(title: &str, x_label: &str, series: &[Series]) -> String {
         "<text transform=\"translate(16 {:.1}) rotate(-90)\" text-anchor=\"middle\">fraction at or below</text>",
         TOP + plot_h() / 2.0
     );
-    for (i, s) in series.iter().enumerate() {
-        let mut v = s.values.clone();
-        v.sort_unstable();
-        if v.is_empty() {
-            continue;
-        }
-        let colour = PALETTE[i % PALETTE.len()];
-        let n = v.len() as f64;
-        // One vertex per pixel column at most: the last (highest) fraction at each x.
-        let mut points: Vec<(String, f64)> = Vec::new();
-        for (k, value) in v.iter().enumerate() {
-            let px = format!("{:.1}", x(*value));
-            let f = (k + 1) as f64 / n;
-            match points.last_mut() {
-                Some(last) if last.0 == px => last.1 = f,
-                _ => points.push((px, f)),
-            }
-        }
-        let mut d = format!("M{:.1},{:.1}", x(v[0]), y(0.0));
-        for (px, f) in &points {
-            let _ = write!(d, " H{px} V{:.1}", y(*f));
-        }
-        let _ = write!(d, " H{:.1}", LEFT + plot_w());
-        let _ = writeln!(out, "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>");
+}
+
+/// One series' step line (nothing for no values): up by 1/n at each value, with one
+/// vertex per pixel column at most, so a large sample stays a small file.
+fn cdf_line(out: &mut String, scale: &Scale, values: &[u64], colour: &str) {
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    if v.is_empty() {
+        return;
     }
-    let labels: Vec<String> = series.iter().map(|s| format!("{} (n={})", s.label, s.values.len())).collect();
-    legend(&mut out, &labels);
-    out.push_str("</svg>\n");
-    out
+    let n = v.len() as f64;
+    // The last (highest) fraction at each x.
+    let mut points: Vec<(String, f64)> = Vec::new();
+    for (k, value) in v.iter().enumerate() {
+        let px = format!("{:.1}", cdf_x(scale, *value));
+        let f = (k + 1) as f64 / n;
+        match points.last_mut() {
+            Some(last) if last.0 == px => last.1 = f,
+            _ => points.push((px, f)),
+        }
+    }
+    let mut d = format!("M{:.1},{:.1}", cdf_x(scale, v[0]), cdf_y(0.0));
+    for (px, f) in &points {
+        let _ = write!(d, " H{px} V{:.1}", cdf_y(*f));
+    }
+    let _ = write!(d, " H{:.1}", LEFT + plot_w());
+    let _ = writeln!(out, "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>");
 }
 
 /// A grouped bar chart of counts: one group per category, one bar per series.

@@ -4,7 +4,7 @@
 //! message delays shortened, the client load cut, and the fault phase ended sooner.
 //! Every candidate is one deterministic run of the same seed.
 
-use crate::check::invariant::Invariant;
+use crate::check::invariant::{Invariant, Violation};
 use crate::run::cluster::{run, RunOptions};
 use crate::scenario::{FaultAction, Scenario, ScriptedFault};
 use crate::world::dist::Delay;
@@ -63,6 +63,94 @@ impl Search {
             _ => false,
         }
     }
+
+    /// One round of every shrinking step, each kept only while the violation holds.
+    /// Returns whether the round changed the best scenario (or its events).
+    fn round(&mut self) -> bool {
+        let before = (self.best.clone(), self.best_events);
+        self.remove_faults();
+        self.shorten_and_advance_faults();
+        self.end_fault_phase_sooner();
+        self.cut_load();
+        self.shorten_delays();
+        (self.best.clone(), self.best_events) != before
+    }
+
+    /// Removes faults: halves first, then smaller chunks down to one at a time.
+    fn remove_faults(&mut self) {
+        let mut chunk = self.best.faults.script.len().div_ceil(2).max(1);
+        loop {
+            let mut i = 0;
+            while i < self.best.faults.script.len() {
+                let mut cand = self.best.clone();
+                let end = (i + chunk).min(cand.faults.script.len());
+                cand.faults.script.drain(i..end);
+                if !self.keep(cand) {
+                    i += chunk;
+                }
+            }
+            if chunk == 1 {
+                break;
+            }
+            chunk /= 2;
+        }
+    }
+
+    /// Shortens each fault, and moves it halfway to the one before.
+    fn shorten_and_advance_faults(&mut self) {
+        for i in 0..self.best.faults.script.len() {
+            if let Some(cand) = with_fault(&self.best, i, shorten) {
+                self.keep(cand);
+            }
+            let mut cand = self.best.clone();
+            let earliest = if i == 0 { 0 } else { cand.faults.script[i - 1].at_ms };
+            let at = &mut cand.faults.script[i].at_ms;
+            if *at > earliest {
+                *at = earliest + (*at - earliest) / 2;
+                self.keep(cand);
+            }
+        }
+    }
+
+    /// Ends the fault phase a second after the last fault is over.
+    fn end_fault_phase_sooner(&mut self) {
+        let last = self.best.faults.script.iter().map(|f| f.at_ms + fault_length(&f.action)).max().unwrap_or(0);
+        if last + 1000 < self.best.duration_ms {
+            let mut cand = self.best.clone();
+            cand.duration_ms = last + 1000;
+            self.keep(cand);
+        }
+    }
+
+    /// Cuts the client load: none at all, else fewer clients and fewer writes.
+    fn cut_load(&mut self) {
+        if self.best.workload.is_none() {
+            return;
+        }
+        let mut cand = self.best.clone();
+        cand.workload = None;
+        if self.keep(cand) {
+            return;
+        }
+        let mut cand = self.best.clone();
+        let w = cand.workload.as_mut().expect("kept");
+        w.clients = (w.clients / 2).max(1);
+        self.keep(cand);
+        let mut cand = self.best.clone();
+        let w = cand.workload.as_mut().expect("kept");
+        w.min_interval_us *= 2;
+        w.max_interval_us *= 2;
+        self.keep(cand);
+    }
+
+    /// Shortens message delays.
+    fn shorten_delays(&mut self) {
+        if let Some(d) = shorter(&self.best.network.delay) {
+            let mut cand = self.best.clone();
+            cand.network.delay = d;
+            self.keep(cand);
+        }
+    }
 }
 
 /// Shrinks the run of `seed` (with `variant`, if given) of `scenario`.
@@ -74,26 +162,8 @@ pub fn shrink(scenario: &Scenario, seed: u64, variant: Option<Variant>) -> Resul
     let Some(v) = &original.violation else {
         return Err(format!("seed {seed} of {} passes with variant {variant}: nothing to shrink", scenario.name));
     };
-    // The run's faults as an explicit script; the variant pinned.
-    let mut scripted = scenario.clone();
-    scripted.variant = variant;
-    scripted.faults.random = None;
-    scripted.faults.swarm = false;
-    if let Some(service) = &mut scripted.service_failover {
-        service.faults = None; // Its applied faults are in the script too.
-    }
-    scripted.faults.keep_quorum = false;
-    scripted.faults.script = original.applied_faults.clone();
-    scripted.expect.violation = vec![v.invariant];
+    let scripted = as_script(scenario, variant, &original.applied_faults, v);
     let faults_before = scripted.faults.script.len();
-    // A safety violation at time t owes nothing to what comes after t: drop later faults
-    // and end the fault phase (and the load) just after it.
-    let liveness = matches!(v.invariant, Invariant::ElectionLiveness | Invariant::BroadcastLiveness);
-    if !liveness {
-        let t_ms = v.t_us / 1000;
-        scripted.faults.script.retain(|f| f.at_ms <= t_ms);
-        scripted.duration_ms = scripted.duration_ms.min(t_ms + 1);
-    }
     let mut sh = Search { seed, variant, invariant: v.invariant, best: scenario.clone(), best_events: 0, runs: 0 };
     if !sh.keep(scripted) {
         return Err(format!(
@@ -103,67 +173,8 @@ pub fn shrink(scenario: &Scenario, seed: u64, variant: Option<Variant>) -> Resul
         ));
     }
     loop {
-        let before = (sh.best.clone(), sh.best_events);
-        // Remove faults: halves first, then smaller chunks down to one at a time.
-        let mut chunk = sh.best.faults.script.len().div_ceil(2).max(1);
-        loop {
-            let mut i = 0;
-            while i < sh.best.faults.script.len() {
-                let mut cand = sh.best.clone();
-                let end = (i + chunk).min(cand.faults.script.len());
-                cand.faults.script.drain(i..end);
-                if !sh.keep(cand) {
-                    i += chunk;
-                }
-            }
-            if chunk == 1 {
-                break;
-            }
-            chunk /= 2;
-        }
-        // Shorten each fault, and move it halfway to the one before.
-        for i in 0..sh.best.faults.script.len() {
-            if let Some(cand) = with_fault(&sh.best, i, shorten) {
-                sh.keep(cand);
-            }
-            let mut cand = sh.best.clone();
-            let earliest = if i == 0 { 0 } else { cand.faults.script[i - 1].at_ms };
-            let at = &mut cand.faults.script[i].at_ms;
-            if *at > earliest {
-                *at = earliest + (*at - earliest) / 2;
-                sh.keep(cand);
-            }
-        }
-        // End the fault phase soon after the last fault is over.
-        let last = sh.best.faults.script.iter().map(|f| f.at_ms + fault_length(&f.action)).max().unwrap_or(0);
-        if last + 1000 < sh.best.duration_ms {
-            let mut cand = sh.best.clone();
-            cand.duration_ms = last + 1000;
-            sh.keep(cand);
-        }
-        // Cut the client load: none at all, else fewer clients and fewer writes.
-        if sh.best.workload.is_some() {
-            let mut cand = sh.best.clone();
-            cand.workload = None;
-            if !sh.keep(cand) {
-                let mut cand = sh.best.clone();
-                let w = cand.workload.as_mut().expect("kept");
-                w.clients = (w.clients / 2).max(1);
-                sh.keep(cand);
-                let mut cand = sh.best.clone();
-                let w = cand.workload.as_mut().expect("kept");
-                w.min_interval_us *= 2;
-                w.max_interval_us *= 2;
-                sh.keep(cand);
-            }
-        }
-        // Shorten message delays.
-        if let Some(d) = shorter(&sh.best.network.delay) {
-            let mut cand = sh.best.clone();
-            cand.network.delay = d;
-            sh.keep(cand);
-        }
-        if (sh.best.clone(), sh.best_events) == before || sh.runs >= RUNS_MAX {
+        let changed = sh.round();
+        if !changed || sh.runs >= RUNS_MAX {
             break;
         }
     }
@@ -188,6 +199,31 @@ pub fn shrink(scenario: &Scenario, seed: u64, variant: Option<Variant>) -> Resul
     })
 }
 
+/// The scenario with the run's applied faults (random ones included) as an explicit script
+/// and the variant pinned, so every candidate replays them. A safety violation at time t
+/// owes nothing to what comes after t, so later faults are dropped and the fault phase (and
+/// the load) ends just after it.
+fn as_script(scenario: &Scenario, variant: Variant, applied: &[ScriptedFault], v: &Violation) -> Scenario {
+    let mut scripted = scenario.clone();
+    scripted.variant = variant;
+    scripted.faults.random = None;
+    scripted.faults.swarm = false;
+    if let Some(service) = &mut scripted.service_failover {
+        service.faults = None; // Its applied faults are in the script too.
+    }
+    scripted.faults.keep_quorum = false;
+    scripted.faults.script = applied.to_vec();
+    scripted.expect.violation = vec![v.invariant];
+    let liveness = matches!(v.invariant, Invariant::ElectionLiveness | Invariant::BroadcastLiveness);
+    if !liveness {
+        let t_ms = v.t_us / 1000;
+        scripted.faults.script.retain(|f| f.at_ms <= t_ms);
+        scripted.duration_ms = scripted.duration_ms.min(t_ms + 1);
+    }
+    scripted
+}
+
+/// The scenario with fault `i` replaced by `f` of it, if `f` has a smaller one.
 fn with_fault(s: &Scenario, i: usize, f: fn(&FaultAction) -> Option<FaultAction>) -> Option<Scenario> {
     let mut cand = s.clone();
     let action = f(&cand.faults.script[i].action)?;

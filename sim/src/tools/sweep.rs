@@ -497,86 +497,156 @@ pub fn sweep_into(
     assert!(opts.jobs > 0, "a sweep needs at least one job");
     let total = opts.seed_count();
     assert!(done.seeds <= total, "{} seeds done of {total}", done.seeds);
-    let id = opts.sweep_id(scenario);
     let resumed = done.seeds;
     let known = |name: &str| scenario.expect.known.iter().any(|i| i.name() == name);
-    let next = AtomicU64::new(done.seeds);
-    let bar = if opts.progress { ProgressBar::new(total) } else { ProgressBar::hidden() };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} seeds  {per_sec}  eta {eta}  {msg}")
-            .expect("the template is valid"),
-    );
-    bar.set_position(done.seeds);
-    let failures = AtomicU64::new(done.failing_seeds.len() as u64);
     // A resumed sweep that already broke an invariant it looks for has nothing left to run.
-    let stop = AtomicBool::new(opts.stop_on_failure && done.violations.keys().any(|v| !known(v)));
-    let order = Mutex::new(InOrder {
-        next: done.seeds,
-        waiting: BTreeMap::new(),
-        tally: done,
-        events_run: 0,
-        each,
-        error: None,
-    });
-    let moved = Condvar::new();
+    let stop = opts.stop_on_failure && done.violations.keys().any(|v| !known(v));
+    let workers = Workers {
+        scenario,
+        opts,
+        id: opts.sweep_id(scenario),
+        total,
+        next: AtomicU64::new(done.seeds),
+        bar: progress_bar(opts.progress, total, done.seeds),
+        failures: AtomicU64::new(done.failing_seeds.len() as u64),
+        stop: AtomicBool::new(stop),
+        order: Mutex::new(InOrder {
+            next: done.seeds,
+            waiting: BTreeMap::new(),
+            tally: done,
+            events_run: 0,
+            each,
+            error: None,
+        }),
+        moved: Condvar::new(),
+    };
     #[allow(clippy::disallowed_methods)] // Wall-clock time of the sweep itself, never of a run.
     let started = std::time::Instant::now();
     std::thread::scope(|s| {
         for _ in 0..opts.jobs.min(total.max(1) as usize) {
-            s.spawn(|| loop {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let slot = next.fetch_add(1, Ordering::Relaxed);
-                if slot >= total {
-                    break;
-                }
-                {
-                    let mut o = order.lock().expect("no worker panicked");
-                    while slot >= o.next + REORDER_MAX && o.error.is_none() {
-                        o = moved.wait(o).expect("no worker panicked");
-                    }
-                    if o.error.is_some() {
-                        break;
-                    }
-                }
-                let mut ro = RunOptions::new(opts.seed_at(slot));
-                ro.variant = opts.variant;
-                ro.release = opts.release;
-                ro.check = opts.check;
-                ro.recent_events = false;
-                let r = run(scenario, ro);
-                if let Some(v) = &r.violation {
-                    let f = failures.fetch_add(1, Ordering::Relaxed) + 1;
-                    bar.set_message(format!("{f} failing"));
-                    // What ZooKeeper itself is known to break here is not what we look for.
-                    if opts.stop_on_failure && !scenario.expect.known.contains(&v.invariant) {
-                        stop.store(true, Ordering::Relaxed);
-                    }
-                }
-                let mut o = order.lock().expect("no worker panicked");
-                o.events_run = o.events_run.saturating_add(r.events);
-                o.waiting.insert(slot, outcome(&r, &id));
-                if !o.drain() {
-                    stop.store(true, Ordering::Relaxed);
-                }
-                moved.notify_all();
-                drop(o);
-                bar.inc(1);
-            });
+            s.spawn(|| workers.work());
         }
     });
     let wall = started.elapsed();
-    bar.finish_and_clear();
-    let order = order.into_inner().expect("no worker panicked");
+    workers.bar.finish_and_clear();
+    let order = workers.order.into_inner().expect("no worker panicked");
     if let Some(e) = order.error {
         return Err(e);
     }
     assert!(order.waiting.is_empty(), "every seed handed out finished");
+    Ok(summary(scenario, opts, &workers.id, order, resumed, wall))
+}
+
+/// The progress bar of a sweep (hidden unless asked for), starting at the seeds done.
+fn progress_bar(shown: bool, total: u64, done: u64) -> ProgressBar {
+    let bar = if shown { ProgressBar::new(total) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} seeds  {per_sec}  eta {eta}  {msg}")
+            .expect("the template is valid"),
+    );
+    bar.set_position(done);
+    bar
+}
+
+/// What a sweep's worker threads share: the seeds to hand out, whether to stop, and the
+/// outcomes on their way out in seed order.
+struct Workers<'a, 'e> {
+    scenario: &'a Scenario,
+    opts: &'a SweepOptions,
+    id: SweepId,
+    /// Slots in the sweep (its shard's seeds).
+    total: u64,
+    /// The next slot to hand out.
+    next: AtomicU64,
+    bar: ProgressBar,
+    /// Failing seeds so far, resumed ones included, for the bar.
+    failures: AtomicU64,
+    /// Hand out no more seeds: a seed failed with `--stop-on-failure`, or `each` failed.
+    stop: AtomicBool,
+    order: Mutex<InOrder<'e>>,
+    /// Outcomes went out: a worker too far ahead of the next one may go on.
+    moved: Condvar,
+}
+
+impl Workers<'_, '_> {
+    /// One worker: runs the next slot's seed until none is left or the sweep stops.
+    fn work(&self) {
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let slot = self.next.fetch_add(1, Ordering::Relaxed);
+            if slot >= self.total {
+                break;
+            }
+            if !self.wait_for_room(slot) {
+                break;
+            }
+            let r = self.run_slot(slot);
+            self.hand_in(slot, &r);
+        }
+    }
+
+    /// Waits while `slot` is [`REORDER_MAX`] or more ahead of the next outcome to go out;
+    /// false once `each` failed.
+    fn wait_for_room(&self, slot: u64) -> bool {
+        let mut o = self.order.lock().expect("no worker panicked");
+        while slot >= o.next + REORDER_MAX && o.error.is_none() {
+            o = self.moved.wait(o).expect("no worker panicked");
+        }
+        o.error.is_none()
+    }
+
+    /// Runs the seed of `slot`; a failure shows on the bar and, with `--stop-on-failure`,
+    /// stops the sweep.
+    fn run_slot(&self, slot: u64) -> RunReport {
+        let opts = self.opts;
+        let mut ro = RunOptions::new(opts.seed_at(slot));
+        ro.variant = opts.variant;
+        ro.release = opts.release;
+        ro.check = opts.check;
+        ro.recent_events = false;
+        let r = run(self.scenario, ro);
+        if let Some(v) = &r.violation {
+            let f = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+            self.bar.set_message(format!("{f} failing"));
+            // What ZooKeeper itself is known to break here is not what we look for.
+            if opts.stop_on_failure && !self.scenario.expect.known.contains(&v.invariant) {
+                self.stop.store(true, Ordering::Relaxed);
+            }
+        }
+        r
+    }
+
+    /// Queues the outcome of `slot` and hands out every outcome next in seed order; an
+    /// error of `each` stops the sweep.
+    fn hand_in(&self, slot: u64, r: &RunReport) {
+        let mut o = self.order.lock().expect("no worker panicked");
+        o.events_run = o.events_run.saturating_add(r.events);
+        o.waiting.insert(slot, outcome(r, &self.id));
+        if !o.drain() {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+        self.moved.notify_all();
+        drop(o);
+        self.bar.inc(1);
+    }
+}
+
+/// The summary of a finished sweep from its tally; the speeds count only the seeds run
+/// here, not those resumed.
+fn summary(
+    scenario: &Scenario,
+    opts: &SweepOptions,
+    id: &SweepId,
+    order: InOrder<'_>,
+    resumed: u64,
+    wall: std::time::Duration,
+) -> SweepSummary {
     let tally = order.tally;
     let seeds_run = tally.seeds - resumed;
     let secs = wall.as_secs_f64().max(1e-9);
-    Ok(SweepSummary {
+    SweepSummary {
         scenario: scenario.name.clone(),
         variant: id.variant,
         expected: scenario.expected_of(id.variant),
@@ -594,9 +664,10 @@ pub fn sweep_into(
         seeds_per_s: seeds_run as f64 / secs,
         reconfig_unavailable: tally.reconfig_steps(),
         failing_seeds: tally.failing_seeds,
-    })
+    }
 }
 
+/// One seed's `--out` line, from its run: the figures a report plots, per seed.
 fn outcome(r: &RunReport, id: &SweepId) -> SeedOutcome {
     let sorted = |v: &[u64]| {
         let mut v = v.to_vec();
@@ -815,6 +886,8 @@ pub fn merge_files(paths: &[PathBuf], out: &mut dyn Write) -> Result<(u64, Vec<u
 }
 
 impl fmt::Display for SweepSummary {
+    /// What ran and how fast, unavailability per reconfig step, the violations, then the
+    /// result against what the scenario expects.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let resumed =
             if self.resumed > 0 { format!(" ({} read back from --out)", self.resumed) } else { String::new() };
@@ -832,28 +905,49 @@ impl fmt::Display for SweepSummary {
             self.jobs
         )?;
         writeln!(f, "  {:.0} events/s, {:.1} seeds/s", self.events_per_s, self.seeds_per_s)?;
-        if !self.reconfig_unavailable.is_empty() {
-            writeln!(f, "  unavailability per reconfig step (its commit until a leader voting in it can commit):")?;
-            for r in &self.reconfig_unavailable {
-                writeln!(
-                    f,
-                    "    #{}: {} seeds, p50 {}, p99 {}, max {}",
-                    r.step,
-                    r.seeds,
-                    fmt_us(r.p50_us),
-                    fmt_us(r.p99_us),
-                    fmt_us(r.max_us)
-                )?;
-            }
+        self.write_reconfig_steps(f)?;
+        self.write_violations(f)?;
+        self.write_result(f)
+    }
+}
+
+impl SweepSummary {
+    /// One line per reconfig step, when seeds committed reconfigs.
+    fn write_reconfig_steps(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.reconfig_unavailable.is_empty() {
+            return Ok(());
         }
-        if !self.violations.is_empty() {
-            let v: Vec<String> = self.violations.iter().map(|(k, n)| format!("{k} in {n} seeds")).collect();
-            writeln!(f, "  violations: {}", v.join(", "))?;
-            let shown: Vec<String> = self.failing_seeds.iter().take(20).map(|s| s.to_string()).collect();
-            let more = self.failing_seeds.len().saturating_sub(20);
-            let more = if more > 0 { format!(" (+{more} more)") } else { String::new() };
-            writeln!(f, "  failing seeds: {}{more}", shown.join(", "))?;
+        writeln!(f, "  unavailability per reconfig step (its commit until a leader voting in it can commit):")?;
+        for r in &self.reconfig_unavailable {
+            writeln!(
+                f,
+                "    #{}: {} seeds, p50 {}, p99 {}, max {}",
+                r.step,
+                r.seeds,
+                fmt_us(r.p50_us),
+                fmt_us(r.p99_us),
+                fmt_us(r.max_us)
+            )?;
         }
+        Ok(())
+    }
+
+    /// Seeds per broken invariant, and the first 20 failing seeds.
+    fn write_violations(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.violations.is_empty() {
+            return Ok(());
+        }
+        let v: Vec<String> = self.violations.iter().map(|(k, n)| format!("{k} in {n} seeds")).collect();
+        writeln!(f, "  violations: {}", v.join(", "))?;
+        let shown: Vec<String> = self.failing_seeds.iter().take(20).map(|s| s.to_string()).collect();
+        let more = self.failing_seeds.len().saturating_sub(20);
+        let more = if more > 0 { format!(" (+{more} more)") } else { String::new() };
+        writeln!(f, "  failing seeds: {}{more}", shown.join(", "))
+    }
+
+    /// The last line: for a bug variant, whether the seeds caught it; otherwise ok (maybe
+    /// with what ZooKeeper itself is known to break) or FAILED.
+    fn write_result(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names = |v: &[Invariant]| v.iter().map(|i| i.name()).collect::<Vec<_>>().join(" or ");
         match self.expected.as_slice() {
             [] => {}
