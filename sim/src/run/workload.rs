@@ -531,68 +531,96 @@ impl Recipes {
     ) {
         let retry = matches!(response, Response::Error { code: ErrorCode::ConnectionLoss });
         match self.roles[k] {
-            Role::Instance(i) => match (request, response) {
-                (Request::Create { path, .. }, Response::Create { .. }) if *path == Self::instance_path(i) => {
-                    self.state[k].registered = true;
-                    self.instance_down_us[i as usize] = None;
-                }
-                (Request::Create { path, .. }, Response::Create { path: created }) if path.starts_with(BEATS_PATH) => {
-                    self.state[k].last_beat = Some(created.clone());
-                }
-                (Request::Create { path, .. }, Response::Error { code: ErrorCode::NodeExists })
-                    if *path == Self::instance_path(i) =>
-                {
-                    // Ours from before a lost answer, or an old session's still alive.
-                    client.call(Request::Exists { path: path.clone(), watch: true }, out);
-                }
-                (Request::Create { path, .. }, _) if retry && *path == Self::instance_path(i) => {
-                    self.register(i, client, out);
-                }
-                (Request::Create { path, .. }, Response::Error { code: ErrorCode::NoNode })
-                    if *path == Self::instance_path(i) =>
-                {
-                    // The parents' creates were lost with a connection: create them again.
-                    self.create_parents(client, out);
-                    self.register(i, client, out);
-                }
-                (Request::Exists { path, .. }, Response::Exists { stat }) if *path == Self::instance_path(i) => {
-                    match stat {
-                        Some(st) if Some(st.ephemeral_owner) == client.session() => {
-                            self.state[k].registered = true;
-                            self.instance_down_us[i as usize] = None;
-                        }
-                        Some(_) => {} // Wait for the watch.
-                        None => self.register(i, client, out),
-                    }
-                }
-                (Request::Exists { path, watch }, _) if retry => {
-                    client.call(Request::Exists { path: path.clone(), watch: *watch }, out);
-                }
-                _ => {}
-            },
+            Role::Instance(i) => self.instance_result(k, i, request, response, retry, client, out),
             Role::Client(_) => self.client_result(now, k, request, response, retry, client, rng, out),
             Role::Operator => self.operator_result(now, request, response, client, out),
-            Role::ConfigManager => match (request, response) {
-                (Request::GetData { .. }, Response::GetData { stat, .. }) => {
-                    self.state[k].config_version = Some(stat.version);
+            Role::ConfigManager => self.config_manager_result(k, request, response, client, out),
+        }
+    }
+
+    /// A service instance's answers: its registration (an ephemeral znode) and beats.
+    #[allow(clippy::too_many_arguments)]
+    fn instance_result(
+        &mut self,
+        k: usize,
+        i: u64,
+        request: &Request,
+        response: &Response,
+        retry: bool,
+        client: &mut Client,
+        out: &mut Vec<ClientEffect>,
+    ) {
+        match (request, response) {
+            (Request::Create { path, .. }, Response::Create { .. }) if *path == Self::instance_path(i) => {
+                self.state[k].registered = true;
+                self.instance_down_us[i as usize] = None;
+            }
+            (Request::Create { path, .. }, Response::Create { path: created }) if path.starts_with(BEATS_PATH) => {
+                self.state[k].last_beat = Some(created.clone());
+            }
+            (Request::Create { path, .. }, Response::Error { code: ErrorCode::NodeExists })
+                if *path == Self::instance_path(i) =>
+            {
+                // Ours from before a lost answer, or an old session's still alive.
+                client.call(Request::Exists { path: path.clone(), watch: true }, out);
+            }
+            (Request::Create { path, .. }, _) if retry && *path == Self::instance_path(i) => {
+                self.register(i, client, out);
+            }
+            (Request::Create { path, .. }, Response::Error { code: ErrorCode::NoNode })
+                if *path == Self::instance_path(i) =>
+            {
+                // The parents' creates were lost with a connection: create them again.
+                self.create_parents(client, out);
+                self.register(i, client, out);
+            }
+            (Request::Exists { path, .. }, Response::Exists { stat }) if *path == Self::instance_path(i) => {
+                match stat {
+                    Some(st) if Some(st.ephemeral_owner) == client.session() => {
+                        self.state[k].registered = true;
+                        self.instance_down_us[i as usize] = None;
+                    }
+                    Some(_) => {} // Wait for the watch.
+                    None => self.register(i, client, out),
                 }
-                (Request::GetData { .. }, Response::Error { code: ErrorCode::NoNode }) => {
-                    let create =
-                        Request::Create { path: CONFIG_PATH.into(), data: "v0".into(), mode: CreateMode::Persistent };
-                    client.call(create, out);
-                }
-                (Request::Create { .. }, Response::Create { .. }) => self.state[k].config_version = Some(0),
-                (Request::SetData { .. }, Response::SetData { stat }) => {
-                    self.state[k].config_version = Some(stat.version);
-                    self.stats.config_updates += 1;
-                }
-                // Someone else's version, a lost answer, or a create that lost a race:
-                // read again.
-                _ => {
-                    self.state[k].config_version = None;
-                    client.call(Request::GetData { path: CONFIG_PATH.into(), watch: false }, out);
-                }
-            },
+            }
+            (Request::Exists { path, watch }, _) if retry => {
+                client.call(Request::Exists { path: path.clone(), watch: *watch }, out);
+            }
+            _ => {}
+        }
+    }
+
+    /// The configuration manager's answers: it keeps `/config`'s version to update it
+    /// conditionally.
+    fn config_manager_result(
+        &mut self,
+        k: usize,
+        request: &Request,
+        response: &Response,
+        client: &mut Client,
+        out: &mut Vec<ClientEffect>,
+    ) {
+        match (request, response) {
+            (Request::GetData { .. }, Response::GetData { stat, .. }) => {
+                self.state[k].config_version = Some(stat.version);
+            }
+            (Request::GetData { .. }, Response::Error { code: ErrorCode::NoNode }) => {
+                let create =
+                    Request::Create { path: CONFIG_PATH.into(), data: "v0".into(), mode: CreateMode::Persistent };
+                client.call(create, out);
+            }
+            (Request::Create { .. }, Response::Create { .. }) => self.state[k].config_version = Some(0),
+            (Request::SetData { .. }, Response::SetData { stat }) => {
+                self.state[k].config_version = Some(stat.version);
+                self.stats.config_updates += 1;
+            }
+            // Someone else's version, a lost answer, or a create that lost a race:
+            // read again.
+            _ => {
+                self.state[k].config_version = None;
+                client.call(Request::GetData { path: CONFIG_PATH.into(), watch: false }, out);
+            }
         }
     }
 
@@ -639,30 +667,7 @@ impl Recipes {
                 client.call(Request::GetData { path: CONFIG_PATH.into(), watch: true }, out);
             }
             (Request::GetData { path, .. }, response) if path.starts_with("/services/web/") => {
-                let child = path["/services/web/".len()..].to_string();
-                self.state[k].moving_to = None;
-                match response {
-                    Response::GetData { .. } => {
-                        let s = &mut self.state[k];
-                        s.pick = Some(child.clone());
-                        if let Some((from, noticed_us)) = s.lost.take() {
-                            let i: Option<usize> = from.strip_prefix("instance-").and_then(|n| n.parse().ok());
-                            let down_us = i.and_then(|i| self.instance_down_us.get(i).copied().flatten());
-                            self.stats.failovers.push(Failover {
-                                client: k as u64,
-                                from,
-                                down_us,
-                                noticed_us,
-                                moved_us: now,
-                                to: child,
-                            });
-                        }
-                    }
-                    // Gone meanwhile, or the answer was lost: list again.
-                    _ => {
-                        client.call(Request::GetChildren { path: SERVICE_PATH.into(), watch: true }, out);
-                    }
-                }
+                self.picked(now, k, &path["/services/web/".len()..], response, client, out);
             }
             (r, _) if retry => {
                 // A lost answer: ask again (it goes out once the client reconnects).
@@ -675,6 +680,37 @@ impl Recipes {
                 client.call(again, out);
             }
             _ => {}
+        }
+    }
+
+    /// Client `k` read the instance it is moving to: it picks it (a failover, if it had
+    /// lost its pick), or lists the instances again when that one is gone.
+    fn picked(
+        &mut self,
+        now: u64,
+        k: usize,
+        child: &str,
+        response: &Response,
+        client: &mut Client,
+        out: &mut Vec<ClientEffect>,
+    ) {
+        let child = child.to_string();
+        self.state[k].moving_to = None;
+        match response {
+            Response::GetData { .. } => {
+                let s = &mut self.state[k];
+                s.pick = Some(child.clone());
+                if let Some((from, noticed_us)) = s.lost.take() {
+                    let i: Option<usize> = from.strip_prefix("instance-").and_then(|n| n.parse().ok());
+                    let down_us = i.and_then(|i| self.instance_down_us.get(i).copied().flatten());
+                    let failover = Failover { client: k as u64, from, down_us, noticed_us, moved_us: now, to: child };
+                    self.stats.failovers.push(failover);
+                }
+            }
+            // Gone meanwhile, or the answer was lost: list again.
+            _ => {
+                client.call(Request::GetChildren { path: SERVICE_PATH.into(), watch: true }, out);
+            }
         }
     }
 
