@@ -9,7 +9,7 @@
 //! and the timers, and chooses the order of the server list.
 
 use crate::api::{ErrorCode, EventType, Request, Response, SessionId, WatchedEvent, Xid};
-use crate::node::{ClientReply, ClientRequest, WatchSet};
+use crate::contract::{ClientReply, ClientRequest, WatchSet};
 use crate::types::{Sid, Zxid};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

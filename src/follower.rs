@@ -13,11 +13,12 @@
 //! - go back to LOOKING when the leader is silent for the read timeout (`initLimit` ticks
 //!   while connecting and syncing, `syncLimit` after) or the connection breaks.
 
+use crate::contract::{ExitCode, LookingReason, Observation, Outbox, Timer};
 use crate::durable::{DiskFile, DiskWrite, Txn};
 use crate::message::Message;
-use crate::node::{Core, ExitCode, LookingReason, Observation, Outbox, Timer};
 use crate::quorum::QuorumVerifier;
 use crate::release::NewLeaderOrder;
+use crate::server::Core;
 use crate::sync::SyncMode;
 use crate::types::{Epoch, Sid, Zxid};
 use crate::variant::Variant;

@@ -18,11 +18,12 @@
 //! Each wait of discovery and synchronization is bounded by `initLimit` ticks.
 
 use crate::api::{ErrorCode, ReconfigRequest, Request, Response, SessionId, TreeTxn, Xid};
+use crate::contract::{Effect, LookingReason, NodeConfig, Observation, Outbox, SyncDiffers, Timer};
 use crate::durable::{DiskFile, DiskWrite, Op, ReconfigTxn, Txn};
 use crate::message::Message;
-use crate::node::{Core, Effect, LookingReason, NodeConfig, Observation, Outbox, Timer};
 use crate::quorum::{QuorumVerifier, Quorums, SidSet};
 use crate::reconfig;
+use crate::server::Core;
 use crate::session::SessionTracker;
 use crate::sync::{self, SyncOp};
 use crate::tree::DataTree;
@@ -381,7 +382,7 @@ impl Leader {
             mode: plan.op.mode(),
             branch: plan.branch,
             txns: plan.txns.len() as u64,
-            differs: Box::new(crate::node::SyncDiffers { foreign, missing }),
+            differs: Box::new(SyncDiffers { foreign, missing }),
         });
         match plan.op {
             SyncOp::Diff { zxid } => out.send(sid, Message::Diff { zxid }),

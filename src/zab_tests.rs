@@ -4,11 +4,12 @@
 //! from. Servers 1, 2 and 3 form a majority ensemble; server 3 leads whenever one leads.
 
 use crate::api::{CreateMode, ErrorCode, MembershipChange, ReconfigRequest, Request, Response};
+use crate::contract::{
+    ClientReply, ClientRequest, Effect, ExitCode, Input, LookingReason, NodeConfig, Observation, Outbox, Timer,
+};
 use crate::durable::{DiskFile, DiskWrite, DurableState, Op, ReconfigTxn, Txn};
 use crate::message::{Message, Notification};
-use crate::node::{
-    ClientReply, ClientRequest, Effect, ExitCode, Input, LookingReason, Node, NodeConfig, Observation, Outbox, Timer,
-};
+use crate::node::Node;
 use crate::quorum::QuorumVerifier;
 use crate::timing::Timing;
 use crate::types::{Epoch, ServerState, Sid, Zxid};
