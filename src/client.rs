@@ -47,6 +47,10 @@ impl ClientTimer {
     }
 }
 
+// The simulator sizes its per-timer tables with `COUNT`: every index must fit, the last
+// timer's included (a timer added after `Read` takes its place here).
+const _: () = assert!(ClientTimer::Read as usize + 1 == ClientTimer::COUNT);
+
 /// One input to a client.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "input", rename_all = "snake_case")]

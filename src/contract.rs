@@ -75,6 +75,10 @@ impl Timer {
     }
 }
 
+// The simulator sizes its per-timer tables with `COUNT`: every index must fit, the last
+// timer's included (a timer added after `LeaderInit` takes its place here).
+const _: () = assert!(Timer::LeaderInit as usize + 1 == Timer::COUNT);
+
 /// A client request to a server.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "request", rename_all = "snake_case")]

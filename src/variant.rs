@@ -142,6 +142,17 @@ impl Variant {
     }
 }
 
+// `ALL` lists every variant once, in declaration order (a variant added after `Zk4925`
+// takes its place here), so listings and `FromStr` know them all.
+const _: () = {
+    assert!(Variant::Zk4925 as usize + 1 == Variant::ALL.len());
+    let mut i = 0;
+    while i < Variant::ALL.len() {
+        assert!(Variant::ALL[i] as usize == i);
+        i += 1;
+    }
+};
+
 impl fmt::Display for Variant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
