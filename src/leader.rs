@@ -154,10 +154,12 @@ impl Leader {
     }
 
     /// Moves the zxid counter, so that a test can reach the rollover without proposing
-    /// four billion txns.
+    /// four billion txns: as if everything up to `zxid` were proposed and committed.
     #[cfg(test)]
     pub(crate) fn set_last_proposed(&mut self, zxid: Zxid) {
+        assert!(self.outstanding.is_empty(), "the counter moves with nothing outstanding");
         self.last_proposed = zxid;
+        self.last_committed = zxid;
     }
 
     /// The learners with a live handler.
@@ -411,6 +413,11 @@ impl Leader {
         let established = self.is_established();
         let h = self.learners.get_mut(&sid).expect("syncing a known learner");
         let Stage::EpochAcked { last_zxid } = h.stage else { panic!("sync before ACKEPOCH") };
+        if core.cfg.variant.is_correct() {
+            // `lead()` persists currentEpoch before `waitForNewLeaderAck`: no learner is synced
+            // to a history the leader has not claimed on disk.
+            assert_eq!(core.disk().current_epoch, epoch, "server {}: syncs {sid} before its currentEpoch", core.id());
+        }
         let db = core.db();
         let (min_committed, max_committed) = db.committed_bounds();
         let source = sync::SyncSource {
@@ -650,6 +657,21 @@ impl Leader {
             return Some(LookingReason::ZxidRollover);
         }
         let zxid = Zxid::new(self.last_proposed.epoch(), self.last_proposed.counter() + 1);
+        if core.cfg.variant.is_correct() {
+            // A proposal is in the epoch the leader established, above everything it
+            // committed or still has outstanding; a reconfig only while no other is pending
+            // (`ReconfigInProgress`: from then on proposals need both configurations).
+            assert_eq!(Some(zxid.epoch()), self.epoch(), "server {}: proposes {zxid} outside its epoch", core.id());
+            assert!(zxid > self.last_committed, "server {}: proposes {zxid} at or below a commit", core.id());
+            assert!(
+                self.outstanding.last_key_value().is_none_or(|(&last, _)| last < zxid),
+                "server {}: proposes {zxid} below an outstanding proposal",
+                core.id()
+            );
+            if matches!(op, Op::Reconfig(_)) {
+                assert!(core.quorums().next.is_none(), "server {}: a second reconfig is pending", core.id());
+            }
+        }
         self.last_proposed = zxid;
         let mut op = op;
         if let Op::Reconfig(r) = &mut op {
@@ -684,6 +706,20 @@ impl Leader {
         while let Some((&zxid, p)) = self.outstanding.first_key_value() {
             if !self.allowed_to_commit || !p.quorums.has_all_quorums(p.acks) {
                 break;
+            }
+            if core.cfg.variant.is_correct() {
+                // `tryToCommit` only warns when a commit is "not first"; here it never is: the
+                // established leader commits its own proposals of its epoch, one after another.
+                assert!(self.is_established(), "server {}: commits {zxid} before it is established", core.id());
+                assert_eq!(
+                    zxid,
+                    Zxid(self.last_committed.0 + 1),
+                    "server {}: commits {zxid} after {}",
+                    core.id(),
+                    self.last_committed
+                );
+                assert!(zxid <= self.last_proposed, "server {}: commits {zxid}, never proposed", core.id());
+                assert_eq!(Some(zxid.epoch()), self.epoch(), "server {}: commits {zxid} outside its epoch", core.id());
             }
             let acks = p.acks;
             let txn = self.outstanding.remove(&zxid).expect("peeked").txn;
