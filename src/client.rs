@@ -9,7 +9,7 @@
 //! and the timers, and chooses the order of the server list.
 
 use crate::api::{ErrorCode, EventType, Request, Response, SessionId, WatchedEvent, Xid};
-use crate::node::{ClientReply, ClientRequest, WatchSet};
+use crate::contract::{ClientReply, ClientRequest, WatchSet};
 use crate::types::{Sid, Zxid};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -46,6 +46,10 @@ impl ClientTimer {
         self as usize
     }
 }
+
+// The simulator sizes its per-timer tables with `COUNT`: every index must fit, the last
+// timer's included (a timer added after `Read` takes its place here).
+const _: () = assert!(ClientTimer::Read as usize + 1 == ClientTimer::COUNT);
 
 /// One input to a client.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -4,8 +4,8 @@
 //! `poll(finalizeWait)`, this sets [`Timer::FleNotification`] or [`Timer::FleFinalize`];
 //! every notification processed restarts the poll, exactly as the loop does.
 
+use crate::contract::{NodeConfig, Outbox, Timer};
 use crate::message::{Message, Notification};
-use crate::node::{NodeConfig, Outbox, Timer};
 use crate::quorum::Quorums;
 use crate::types::{Epoch, Round, ServerState, Sid, Zxid};
 use crate::variant::Variant;
@@ -337,7 +337,7 @@ impl Election {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::Effect;
+    use crate::contract::Effect;
     use crate::quorum::{QuorumVerifier, Quorums};
     use crate::timing::Timing;
 

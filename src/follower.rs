@@ -13,11 +13,12 @@
 //! - go back to LOOKING when the leader is silent for the read timeout (`initLimit` ticks
 //!   while connecting and syncing, `syncLimit` after) or the connection breaks.
 
+use crate::contract::{ExitCode, LookingReason, Observation, Outbox, Timer};
 use crate::durable::{DiskFile, DiskWrite, Txn};
 use crate::message::Message;
-use crate::node::{Core, ExitCode, LookingReason, Observation, Outbox, Timer};
 use crate::quorum::QuorumVerifier;
 use crate::release::NewLeaderOrder;
+use crate::server::Core;
 use crate::sync::SyncMode;
 use crate::types::{Epoch, Sid, Zxid};
 use crate::variant::Variant;
@@ -356,6 +357,14 @@ impl Follower {
             Phase::Syncing { op_seen: true } if !self.write_to_txn_log => {
                 // A SNAP's or TRUNC's COMMIT before NEWLEADER: applied to the tree at once
                 // and not logged; the NEWLEADER snapshot will hold it.
+                if core.cfg.variant.is_correct() {
+                    // `syncFollower` queues each txn as PROPOSAL then COMMIT, in zxid order.
+                    assert!(
+                        self.sync_txns.first().is_some_and(|t| t.zxid == zxid),
+                        "server {}: sync COMMIT {zxid} is not for the proposal before it",
+                        core.id()
+                    );
+                }
                 if self.sync_txns.first().is_some_and(|t| t.zxid == zxid) {
                     let t = self.sync_txns.remove(0);
                     core.apply_synced(&t, false, out);
@@ -476,6 +485,20 @@ impl Follower {
             return Some(LookingReason::ProtocolError);
         }
         let epoch = zxid.epoch();
+        if core.cfg.variant.is_correct() {
+            // NEWLEADER follows our ACKEPOCH, which left only once the epoch LEADERINFO
+            // announced was our acceptedEpoch; it is that epoch's, and it starts NEWLEADER's
+            // sequence afresh: nothing of a broadcast is held yet.
+            assert_eq!(self.epoch, Some(epoch), "server {}: NEWLEADER {zxid} for another epoch", core.id());
+            assert_eq!(core.disk().accepted_epoch, epoch, "server {}: NEWLEADER before acceptedEpoch", core.id());
+            assert!(self.sync_mode.is_some(), "server {}: NEWLEADER before DIFF, TRUNC or SNAP", core.id());
+            assert!(self.after_fsync.is_none(), "server {}: a second NEWLEADER sequence", core.id());
+            assert!(
+                self.pending.is_empty() && self.held.is_empty() && self.unlogged.is_empty(),
+                "server {}: proposals queued before NEWLEADER",
+                core.id()
+            );
+        }
         let leader = self.leader;
         let txns = std::mem::take(&mut self.sync_txns);
         let ack = (leader, Message::Ack { zxid });
@@ -593,6 +616,15 @@ impl Follower {
         if self.phase != Phase::NewLeaderAcked {
             return Some(LookingReason::ProtocolError);
         }
+        if core.cfg.variant.is_correct() {
+            // The leader sends UPTODATE after our first ACK since NEWLEADER, which is
+            // NEWLEADER's own: it left only once NEWLEADER's sequence was done and currentEpoch
+            // durable (ZOOKEEPER-4643, -4646 and -4685 are the ways to break this).
+            let epoch = self.epoch.expect("synced after LEADERINFO");
+            assert!(self.after_fsync.is_none(), "server {}: UPTODATE before NEWLEADER's sequence ended", core.id());
+            assert_eq!(core.disk().current_epoch, epoch, "server {}: UPTODATE before its currentEpoch", core.id());
+            assert!(self.sync_mode.is_none() && self.sync_txns.is_empty(), "server {}: UPTODATE mid-sync", core.id());
+        }
         if let Some(qv) = self.new_leader_qv.take() {
             // The leader's configuration, agreed through NEWLEADER: activate it; a change of
             // role, or a leader that does not vote in it, means a new election.
@@ -632,6 +664,11 @@ impl Follower {
             core.fsync(DiskFile::Log, Vec::new(), out);
         }
         core.clear_claim();
+        if core.cfg.variant.is_correct() {
+            // Everything up to the last COMMIT came before it, as a sync txn or a proposal:
+            // the follower serves exactly the committed prefix it was told of.
+            assert_eq!(core.last_processed(), upto, "server {}: serves short of its last COMMIT", core.id());
+        }
         while self.pending.front().is_some_and(|t| t.zxid <= upto) {
             self.pending.pop_front();
         }

@@ -15,14 +15,16 @@
 //!   one if it is a voter there, otherwise the new voter that acknowledged most; a leader
 //!   that is not designated stops committing.
 //!
-//! Each wait of discovery and synchronization is bounded by `initLimit` ticks.
+//! Each wait of discovery and synchronization is bounded by `initLimit` ticks. Where the
+//! leader is, is one value, its phase, named after the stages of `Leader.lead()`.
 
 use crate::api::{ErrorCode, ReconfigRequest, Request, Response, SessionId, TreeTxn, Xid};
+use crate::contract::{Effect, LookingReason, NodeConfig, Observation, Outbox, SyncDiffers, Timer};
 use crate::durable::{DiskFile, DiskWrite, Op, ReconfigTxn, Txn};
 use crate::message::Message;
-use crate::node::{Core, Effect, LookingReason, NodeConfig, Observation, Outbox, Timer};
 use crate::quorum::{QuorumVerifier, Quorums, SidSet};
 use crate::reconfig;
+use crate::server::Core;
 use crate::session::SessionTracker;
 use crate::sync::{self, SyncOp};
 use crate::tree::DataTree;
@@ -68,25 +70,43 @@ struct Pending {
     txn: Txn,
 }
 
+/// Where the leader is in `Leader.lead()`: each of its waits is a phase, in order, and the
+/// leader only moves forward (a failed wait sends the server back to LOOKING instead).
+/// Zab's discovery is the first four, synchronization the fifth (`ZabState.SYNCHRONIZATION`),
+/// broadcast the last (`ZabState.BROADCAST`).
+#[derive(Clone, Debug)]
+enum Phase {
+    /// `getEpochToPropose`: FOLLOWERINFOs (and the leader's own acceptedEpoch) are
+    /// gathered (`connectingFollowers`) until a quorum of the configuration in force,
+    /// this leader included, has connected.
+    GettingEpoch { connecting: BTreeMap<Sid, Epoch> },
+    /// `getEpochToPropose`'s `setAcceptedEpoch(epoch)`: `epoch` is chosen, and LEADERINFO
+    /// waits until the fsync `fsync` makes it durable (`LearnerHandler` sends LEADERINFO
+    /// only once `getEpochToPropose` returned).
+    PersistingAcceptedEpoch { epoch: Epoch, fsync: u64 },
+    /// `waitForEpochAck`: LEADERINFO went out; ACKEPOCHs from learners not ahead of the
+    /// leader are gathered (`electingFollowers`, this leader included) until a quorum.
+    WaitingForEpochAck { epoch: Epoch, electing: BTreeSet<Sid> },
+    /// `lead()`'s `setCurrentEpoch(epoch)` after `waitForEpochAck`: synchronization starts
+    /// once the fsync `fsync` makes it durable.
+    PersistingCurrentEpoch { epoch: Epoch, fsync: u64 },
+    /// `waitForNewLeaderAck`: each learner that acked the epoch is synced and sent NEWLEADER;
+    /// their ACKs of it are gathered (`newLeaderProposal`, this leader included) until a
+    /// quorum of every configuration it needs.
+    WaitingForNewLeaderAck { epoch: Epoch, newleader_acks: BTreeSet<Sid> },
+    /// `startZkServer` ran; `lead()`'s main loop: the leader serves, proposes and commits.
+    /// `prep` is the tree with every proposed txn applied, committed or not: requests are
+    /// validated against it (`PrepRequestProcessor` with its `outstandingChanges`).
+    Broadcast { epoch: Epoch, prep: Box<DataTree> },
+}
+
 #[derive(Clone, Debug)]
 pub struct Leader {
     round: Round,
     /// `leaderStateSummary`: (currentEpoch, last zxid) when it started leading.
     summary: (Epoch, Zxid),
     learners: BTreeMap<Sid, LearnerHandler>,
-    /// Learners' acceptedEpochs from FOLLOWERINFO, itself included (`connectingFollowers`).
-    connecting: BTreeMap<Sid, Epoch>,
-    /// The epoch proposed, once a quorum connected.
-    epoch: Option<Epoch>,
-    accepted_epoch_fsync: Option<u64>,
-    epoch_durable: bool,
-    /// Learners whose ACKEPOCH counts (`electingFollowers`), itself included.
-    electing: BTreeSet<Sid>,
-    current_epoch_fsync: Option<u64>,
-    /// currentEpoch persisted: synchronization runs.
-    syncing: bool,
-    newleader_acks: BTreeSet<Sid>,
-    established: bool,
+    phase: Phase,
     last_proposed: Zxid,
     last_committed: Zxid,
     /// Proposals not committed yet.
@@ -97,10 +117,6 @@ pub struct Leader {
     self_ack_fsyncs: BTreeMap<u64, Zxid>,
     tick: u64,
     tick_skip: bool,
-    /// The tree with every proposed txn applied, committed or not: requests are validated
-    /// against it (`PrepRequestProcessor` with its `outstandingChanges`). Set once
-    /// established.
-    prep: Option<Box<DataTree>>,
     /// Session expiry; only the leader expires sessions.
     sessions: SessionTracker,
     /// Syncs waiting for the commit of the last txn outstanding when they arrived: the
@@ -121,15 +137,7 @@ impl Leader {
             round,
             summary: (core.disk().current_epoch, core.last_processed()),
             learners: BTreeMap::new(),
-            connecting: BTreeMap::from([(me, core.disk().accepted_epoch)]),
-            epoch: None,
-            accepted_epoch_fsync: None,
-            epoch_durable: false,
-            electing: BTreeSet::new(),
-            current_epoch_fsync: None,
-            syncing: false,
-            newleader_acks: BTreeSet::new(),
-            established: false,
+            phase: Phase::GettingEpoch { connecting: BTreeMap::from([(me, core.disk().accepted_epoch)]) },
             last_proposed: core.last_processed(),
             last_committed: core.last_processed(),
             outstanding: BTreeMap::new(),
@@ -137,7 +145,6 @@ impl Leader {
             self_ack_fsyncs: BTreeMap::new(),
             tick: 0,
             tick_skip: true,
-            prep: None,
             sessions: SessionTracker::default(),
             syncs: BTreeMap::new(),
         };
@@ -147,10 +154,12 @@ impl Leader {
     }
 
     /// Moves the zxid counter, so that a test can reach the rollover without proposing
-    /// four billion txns.
+    /// four billion txns: as if everything up to `zxid` were proposed and committed.
     #[cfg(test)]
     pub(crate) fn set_last_proposed(&mut self, zxid: Zxid) {
+        assert!(self.outstanding.is_empty(), "the counter moves with nothing outstanding");
         self.last_proposed = zxid;
+        self.last_committed = zxid;
     }
 
     /// The learners with a live handler.
@@ -158,25 +167,43 @@ impl Leader {
         self.learners.keys().copied()
     }
 
+    /// In broadcast: a quorum acknowledged NEWLEADER and `startZkServer` ran.
     pub fn is_established(&self) -> bool {
-        self.established
+        matches!(self.phase, Phase::Broadcast { .. })
     }
 
+    /// The epoch proposed, once a quorum connected.
     pub fn epoch(&self) -> Option<Epoch> {
-        self.epoch
+        match self.phase {
+            Phase::GettingEpoch { .. } => None,
+            Phase::PersistingAcceptedEpoch { epoch, .. }
+            | Phase::WaitingForEpochAck { epoch, .. }
+            | Phase::PersistingCurrentEpoch { epoch, .. }
+            | Phase::WaitingForNewLeaderAck { epoch, .. }
+            | Phase::Broadcast { epoch, .. } => Some(epoch),
+        }
+    }
+
+    /// The tree requests are prepared against; only a leader in broadcast has one.
+    fn prep(&self) -> &DataTree {
+        match &self.phase {
+            Phase::Broadcast { prep, .. } => prep,
+            _ => panic!("requests are prepared once the leader is established"),
+        }
     }
 
     /// `getEpochToPropose`: once a quorum (itself included) of the configuration in force
-    /// has connected.
+    /// has connected, the epoch is one past every acceptedEpoch heard, and it is persisted.
     fn try_propose_epoch(&mut self, core: &mut Core, out: &mut Outbox) {
-        if self.epoch.is_some() || !core.quorums().current.contains_quorum(self.connecting.keys().copied()) {
+        let Phase::GettingEpoch { connecting } = &self.phase else { return };
+        if !core.quorums().current.contains_quorum(connecting.keys().copied()) {
             return;
         }
-        let e = self.connecting.values().max().copied().expect("self is connecting") + 1;
-        self.epoch = Some(e);
+        let e = connecting.values().max().copied().expect("self is connecting") + 1;
         self.last_proposed = Zxid::new(e, 0);
         core.write(DiskWrite::AcceptedEpoch(e), out);
-        self.accepted_epoch_fsync = Some(core.fsync(DiskFile::Epochs, Vec::new(), out));
+        let fsync = core.fsync(DiskFile::Epochs, Vec::new(), out);
+        self.phase = Phase::PersistingAcceptedEpoch { epoch: e, fsync };
         let q = *core.quorums();
         if q.current.version() == Zxid::ZERO && q.next.is_none() {
             // ZOOKEEPER-1783: the static configuration gets the NEWLEADER zxid as its
@@ -211,14 +238,14 @@ impl Leader {
             }
             Message::Ack { zxid } => self.on_ack(core, from, zxid, out),
             Message::Request { client, seq } => self.on_request(core, client, seq, out),
-            Message::CreateSession { client, timeout_ms } if self.established => {
+            Message::CreateSession { client, timeout_ms } if self.is_established() => {
                 self.propose(core, Op::CreateSession { client, timeout_ms }, out)
             }
-            Message::ClientOp { session, xid, request } if self.established => {
+            Message::ClientOp { session, xid, request } if self.is_established() => {
                 self.touch(core, session);
                 self.on_session_op(core, Some(from), session, xid, *request, out)
             }
-            Message::Revalidate { client, session } if self.established => {
+            Message::Revalidate { client, session } if self.is_established() => {
                 let valid = self.touch(core, session);
                 out.send(from, Message::Revalidated { client, session, valid });
                 None
@@ -251,17 +278,22 @@ impl Leader {
             forwarding: false,
             observer,
         };
-        match self.epoch {
-            None => {
-                self.connecting.insert(from, accepted_epoch);
+        match &mut self.phase {
+            Phase::GettingEpoch { connecting } => {
+                connecting.insert(from, accepted_epoch);
                 self.learners.insert(from, h);
                 self.try_propose_epoch(core, out);
             }
-            Some(e) => {
-                if self.epoch_durable {
-                    out.send(from, Message::LeaderInfo { epoch: e });
-                    h.stage = Stage::EpochSent;
-                }
+            // LEADERINFO once the epoch is durable.
+            Phase::PersistingAcceptedEpoch { .. } => {
+                self.learners.insert(from, h);
+            }
+            Phase::WaitingForEpochAck { epoch, .. }
+            | Phase::PersistingCurrentEpoch { epoch, .. }
+            | Phase::WaitingForNewLeaderAck { epoch, .. }
+            | Phase::Broadcast { epoch, .. } => {
+                out.send(from, Message::LeaderInfo { epoch: *epoch });
+                h.stage = Stage::EpochSent;
                 self.learners.insert(from, h);
             }
         }
@@ -282,81 +314,110 @@ impl Leader {
             return None;
         }
         h.stage = Stage::EpochAcked { last_zxid };
-        if self.current_epoch_fsync.is_none() {
-            if let Some(ce) = current_epoch {
-                if (ce, last_zxid) > self.summary {
-                    // "Follower is ahead of the leader": this handler gives up.
-                    self.learners.remove(&from);
-                    out.effects.push(Effect::CloseConnection { peer: from });
-                    return None;
-                }
-                // Non-voters are recorded too; quorums count voters only.
-                self.electing.insert(from);
+        match &mut self.phase {
+            Phase::GettingEpoch { .. } | Phase::PersistingAcceptedEpoch { .. } => {
+                unreachable!("server {}: ACKEPOCH from {from} before LEADERINFO went out", core.id())
             }
-            self.try_finish_epoch(core, out);
-        } else if self.syncing {
-            self.sync_learner(core, from, out);
+            Phase::WaitingForEpochAck { electing, .. } => {
+                if let Some(ce) = current_epoch {
+                    if (ce, last_zxid) > self.summary {
+                        // "Follower is ahead of the leader": this handler gives up.
+                        self.learners.remove(&from);
+                        out.effects.push(Effect::CloseConnection { peer: from });
+                        return None;
+                    }
+                    // Non-voters are recorded too; quorums count voters only.
+                    electing.insert(from);
+                }
+                self.try_finish_epoch(core, out);
+            }
+            // Synced once currentEpoch is durable, with the others.
+            Phase::PersistingCurrentEpoch { .. } => {}
+            // Past the wait (`electionFinished`), `waitForEpochAck` returns at once: the sync
+            // follows.
+            Phase::WaitingForNewLeaderAck { .. } | Phase::Broadcast { .. } => self.sync_learner(core, from, out),
         }
         None
     }
 
-    /// A quorum acknowledged the epoch: persist currentEpoch, then synchronize.
+    /// `waitForEpochAck` returns when a quorum (this leader included) acknowledged the
+    /// epoch; `lead()` then persists currentEpoch (`setCurrentEpoch`), and synchronizes.
     fn try_finish_epoch(&mut self, core: &mut Core, out: &mut Outbox) {
-        if self.current_epoch_fsync.is_some()
-            || !self.electing.contains(&core.id())
-            || !core.quorums().current.contains_quorum(self.electing.iter().copied())
-        {
+        let Phase::WaitingForEpochAck { epoch, electing } = &self.phase else { return };
+        if !core.quorums().current.contains_quorum(electing.iter().copied()) {
             return;
         }
-        let e = self.epoch.expect("epochs are acked after they are proposed");
-        out.observe(Observation::LeaderEpoch { epoch: e });
-        core.write(DiskWrite::CurrentEpoch(e), out);
-        self.current_epoch_fsync = Some(core.fsync(DiskFile::Epochs, Vec::new(), out));
+        let epoch = *epoch;
+        out.observe(Observation::LeaderEpoch { epoch });
+        core.write(DiskWrite::CurrentEpoch(epoch), out);
+        let fsync = core.fsync(DiskFile::Epochs, Vec::new(), out);
+        self.phase = Phase::PersistingCurrentEpoch { epoch, fsync };
     }
 
     pub fn on_durable(&mut self, core: &mut Core, fsync: u64, out: &mut Outbox) -> Option<LookingReason> {
-        if self.accepted_epoch_fsync == Some(fsync) {
-            // acceptedEpoch is on disk: LEADERINFO may go out; the wait for acks begins.
-            self.epoch_durable = true;
-            self.electing.insert(core.id());
-            let e = self.epoch.expect("proposed");
-            for (sid, h) in self.learners.iter_mut() {
-                if h.stage == Stage::Connected {
-                    out.send(*sid, Message::LeaderInfo { epoch: e });
-                    h.stage = Stage::EpochSent;
+        match self.phase {
+            Phase::PersistingAcceptedEpoch { epoch, fsync: id } if id == fsync => {
+                self.wait_for_epoch_ack(core, epoch, out)
+            }
+            Phase::PersistingCurrentEpoch { epoch, fsync: id } if id == fsync => {
+                self.wait_for_new_leader_ack(core, epoch, out)
+            }
+            _ => {
+                if let Some(zxid) = self.self_ack_fsyncs.remove(&fsync) {
+                    // Our own log holds the proposal: the leader acknowledges it too.
+                    if let Some(p) = self.outstanding.get_mut(&zxid) {
+                        p.acks.insert(core.id());
+                    }
+                    self.try_commit(core, out);
                 }
             }
-            out.set_timer(Timer::LeaderInit, core.cfg.timing.init_timeout_us());
-            self.try_finish_epoch(core, out);
-        } else if self.current_epoch_fsync == Some(fsync) {
-            // currentEpoch is on disk: synchronize every learner that acked the epoch.
-            self.syncing = true;
-            self.newleader_acks.insert(core.id());
-            let ready: Vec<Sid> = self
-                .learners
-                .iter()
-                .filter(|(_, h)| matches!(h.stage, Stage::EpochAcked { .. }))
-                .map(|(s, _)| *s)
-                .collect();
-            for sid in ready {
-                self.sync_learner(core, sid, out);
-            }
-            out.set_timer(Timer::LeaderInit, core.cfg.timing.init_timeout_us());
-            self.try_establish(core, out);
-        } else if let Some(zxid) = self.self_ack_fsyncs.remove(&fsync) {
-            // Our own log holds the proposal: the leader acknowledges it too.
-            if let Some(p) = self.outstanding.get_mut(&zxid) {
-                p.acks.insert(core.id());
-            }
-            self.try_commit(core, out);
         }
         None
+    }
+
+    /// acceptedEpoch is on disk (`getEpochToPropose` returns): LEADERINFO goes out to every
+    /// learner connected so far, and `waitForEpochAck` begins, this leader's ack first.
+    fn wait_for_epoch_ack(&mut self, core: &mut Core, epoch: Epoch, out: &mut Outbox) {
+        self.phase = Phase::WaitingForEpochAck { epoch, electing: BTreeSet::from([core.id()]) };
+        for (sid, h) in self.learners.iter_mut() {
+            if h.stage == Stage::Connected {
+                out.send(*sid, Message::LeaderInfo { epoch });
+                h.stage = Stage::EpochSent;
+            }
+        }
+        out.set_timer(Timer::LeaderInit, core.cfg.timing.init_timeout_us());
+        self.try_finish_epoch(core, out);
+    }
+
+    /// currentEpoch is on disk: synchronization (`ZabState.SYNCHRONIZATION`). Every learner
+    /// that acked the epoch is synced and sent NEWLEADER, and `waitForNewLeaderAck` begins,
+    /// this leader's ack first.
+    fn wait_for_new_leader_ack(&mut self, core: &mut Core, epoch: Epoch, out: &mut Outbox) {
+        self.phase = Phase::WaitingForNewLeaderAck { epoch, newleader_acks: BTreeSet::from([core.id()]) };
+        let ready: Vec<Sid> = self
+            .learners
+            .iter()
+            .filter(|(_, h)| matches!(h.stage, Stage::EpochAcked { .. }))
+            .map(|(s, _)| *s)
+            .collect();
+        for sid in ready {
+            self.sync_learner(core, sid, out);
+        }
+        out.set_timer(Timer::LeaderInit, core.cfg.timing.init_timeout_us());
+        self.try_establish(core, out);
     }
 
     /// `syncFollower` and the NEWLEADER that follows the payload.
     fn sync_learner(&mut self, core: &mut Core, sid: Sid, out: &mut Outbox) {
+        let epoch = self.epoch().expect("learners are synced after the epoch is proposed");
+        let established = self.is_established();
         let h = self.learners.get_mut(&sid).expect("syncing a known learner");
         let Stage::EpochAcked { last_zxid } = h.stage else { panic!("sync before ACKEPOCH") };
+        if core.cfg.variant.is_correct() {
+            // `lead()` persists currentEpoch before `waitForNewLeaderAck`: no learner is synced
+            // to a history the leader has not claimed on disk.
+            assert_eq!(core.disk().current_epoch, epoch, "server {}: syncs {sid} before its currentEpoch", core.id());
+        }
         let db = core.db();
         let (min_committed, max_committed) = db.committed_bounds();
         let source = sync::SyncSource {
@@ -381,7 +442,7 @@ impl Leader {
             mode: plan.op.mode(),
             branch: plan.branch,
             txns: plan.txns.len() as u64,
-            differs: Box::new(crate::node::SyncDiffers { foreign, missing }),
+            differs: Box::new(SyncDiffers { foreign, missing }),
         });
         match plan.op {
             SyncOp::Diff { zxid } => out.send(sid, Message::Diff { zxid }),
@@ -405,12 +466,12 @@ impl Leader {
             }
         }
         h.forwarding = true;
-        let zxid = Zxid::new(self.epoch.expect("proposed"), 0);
+        let zxid = Zxid::new(epoch, 0);
         // ZooKeeper sends its newest configuration, even one only proposed, which the learner
         // activates at UPTODATE (the candidate fix keeps an established leader's to the one
         // in force: a new leader's pending one commits with its NEWLEADER anyway).
         let config = match core.cfg.variant {
-            Variant::NewLeaderCommittedConfig if self.established => core.quorums().current,
+            Variant::NewLeaderCommittedConfig if established => core.quorums().current,
             _ => core.quorums().last_seen(),
         };
         out.send(sid, Message::NewLeader { zxid, config });
@@ -418,20 +479,25 @@ impl Leader {
     }
 
     fn on_ack(&mut self, core: &mut Core, from: Sid, zxid: Zxid, out: &mut Outbox) -> Option<LookingReason> {
-        let newleader = self.epoch.map(|e| Zxid::new(e, 0));
         let h = self.learners.get_mut(&from).expect("checked by the caller");
         if h.stage == Stage::NewLeaderSent {
             // The first packet after NEWLEADER must be its ACK (`waitForNewLeaderAck`). An
             // ACK of another zxid is logged and not counted, and the handler moves on.
             h.stage = Stage::NewLeaderAcked;
-            if Some(zxid) == newleader {
-                self.newleader_acks.insert(from);
-            }
-            if self.established {
-                out.send(from, Message::UpToDate);
-                self.learners.get_mut(&from).expect("present").stage = Stage::UpToDate;
-            } else {
-                self.try_establish(core, out);
+            match &mut self.phase {
+                Phase::WaitingForNewLeaderAck { epoch, newleader_acks } => {
+                    if zxid == Zxid::new(*epoch, 0) {
+                        newleader_acks.insert(from);
+                    }
+                    self.try_establish(core, out);
+                }
+                // Past the wait (`quorumFormed`), `waitForNewLeaderAck` returns at once: the
+                // learner gets UPTODATE.
+                Phase::Broadcast { .. } => {
+                    out.send(from, Message::UpToDate);
+                    h.stage = Stage::UpToDate;
+                }
+                _ => unreachable!("server {}: NEWLEADER went to {from} before synchronization", core.id()),
             }
             return None;
         }
@@ -442,13 +508,16 @@ impl Leader {
         None
     }
 
-    /// `waitForNewLeaderAck` returns: a quorum holds our history. Serve.
+    /// `waitForNewLeaderAck` returns: a quorum holds our history. `startZkServer`, then
+    /// serve (`ZabState.BROADCAST`).
     fn try_establish(&mut self, core: &mut Core, out: &mut Outbox) {
-        let acks: SidSet = self.newleader_acks.iter().copied().collect();
-        if self.established || !core.quorums().has_all_quorums(acks) {
+        let Phase::WaitingForNewLeaderAck { epoch, newleader_acks } = &self.phase else { return };
+        let acks: SidSet = newleader_acks.iter().copied().collect();
+        if !core.quorums().has_all_quorums(acks) {
             return;
         }
-        self.established = true;
+        let epoch = *epoch;
+        let quorum: Vec<Sid> = newleader_acks.iter().copied().collect();
         // The whole log is committed now, a pending reconfig included: activate the
         // newest configuration, and stop committing if another server is to lead it.
         let new = core.quorums().last_seen();
@@ -467,11 +536,10 @@ impl Leader {
         for (session, timeout_ms) in core.tree().sessions() {
             self.sessions.add(*session, *timeout_ms, self.tick, tick_ms);
         }
-        self.prep = Some(Box::new(core.tree().clone()));
-        let quorum: Vec<Sid> = self.newleader_acks.iter().copied().collect();
+        self.phase = Phase::Broadcast { epoch, prep: Box::new(core.tree().clone()) };
         out.cancel_timer(Timer::LeaderInit);
         out.set_timer(Timer::LeaderTick, core.cfg.timing.half_tick_us());
-        out.observe(Observation::LeaderEstablished { epoch: self.epoch.expect("proposed"), round: self.round, quorum });
+        out.observe(Observation::LeaderEstablished { epoch, round: self.round, quorum });
         for (sid, h) in self.learners.iter_mut() {
             if h.stage == Stage::NewLeaderAcked {
                 out.send(*sid, Message::UpToDate);
@@ -493,7 +561,7 @@ impl Leader {
     }
 
     fn on_request(&mut self, core: &mut Core, client: u64, seq: u64, out: &mut Outbox) -> Option<LookingReason> {
-        if !self.established {
+        if !self.is_established() {
             return None; // Not serving yet: the learner's client gets no answer.
         }
         self.propose(core, Op::Write { client, seq }, out)
@@ -532,7 +600,7 @@ impl Leader {
             };
             return self.propose(core, op, out);
         }
-        let prep = self.prep.as_ref().expect("established");
+        let prep = self.prep();
         let txn = if core.cfg.variant == Variant::Zk1208 && !prep.sessions().contains_key(&session) {
             // The bug: a session whose closeSession is prepared but not committed still
             // passes the session check.
@@ -550,7 +618,7 @@ impl Leader {
 
     /// `PrepRequestProcessor.pRequest2TxnReconfig` at this leader.
     fn prep_reconfig(&self, core: &Core, session: SessionId, r: &ReconfigRequest) -> Result<QuorumVerifier, ErrorCode> {
-        let alive = self.prep.as_ref().expect("established").sessions().contains_key(&session);
+        let alive = self.prep().sessions().contains_key(&session);
         reconfig::prep(core.quorums(), alive, self.quorum_synced(core), r)
     }
 
@@ -583,12 +651,27 @@ impl Leader {
 
     /// `Leader.propose`: log it, ack it after fsync, send it to every forwarding learner.
     pub fn propose(&mut self, core: &mut Core, op: Op, out: &mut Outbox) -> Option<LookingReason> {
-        assert!(self.established, "proposing before the leader is established");
+        assert!(self.is_established(), "proposing before the leader is established");
         if self.last_proposed.counter() + 1 == u64::from(u32::MAX) {
             // "zxid lower 32 bits have rolled over, forcing re-election".
             return Some(LookingReason::ZxidRollover);
         }
         let zxid = Zxid::new(self.last_proposed.epoch(), self.last_proposed.counter() + 1);
+        if core.cfg.variant.is_correct() {
+            // A proposal is in the epoch the leader established, above everything it
+            // committed or still has outstanding; a reconfig only while no other is pending
+            // (`ReconfigInProgress`: from then on proposals need both configurations).
+            assert_eq!(Some(zxid.epoch()), self.epoch(), "server {}: proposes {zxid} outside its epoch", core.id());
+            assert!(zxid > self.last_committed, "server {}: proposes {zxid} at or below a commit", core.id());
+            assert!(
+                self.outstanding.last_key_value().is_none_or(|(&last, _)| last < zxid),
+                "server {}: proposes {zxid} below an outstanding proposal",
+                core.id()
+            );
+            if matches!(op, Op::Reconfig(_)) {
+                assert!(core.quorums().next.is_none(), "server {}: a second reconfig is pending", core.id());
+            }
+        }
         self.last_proposed = zxid;
         let mut op = op;
         if let Op::Reconfig(r) = &mut op {
@@ -600,7 +683,7 @@ impl Leader {
             out.observe(Observation::ReconfigProposed { config: r.config });
         }
         let txn = Txn { zxid, op };
-        if let Some(prep) = &mut self.prep {
+        if let Phase::Broadcast { prep, .. } = &mut self.phase {
             prep.apply(&txn);
         }
         core.append(txn.clone(), out);
@@ -623,6 +706,20 @@ impl Leader {
         while let Some((&zxid, p)) = self.outstanding.first_key_value() {
             if !self.allowed_to_commit || !p.quorums.has_all_quorums(p.acks) {
                 break;
+            }
+            if core.cfg.variant.is_correct() {
+                // `tryToCommit` only warns when a commit is "not first"; here it never is: the
+                // established leader commits its own proposals of its epoch, one after another.
+                assert!(self.is_established(), "server {}: commits {zxid} before it is established", core.id());
+                assert_eq!(
+                    zxid,
+                    Zxid(self.last_committed.0 + 1),
+                    "server {}: commits {zxid} after {}",
+                    core.id(),
+                    self.last_committed
+                );
+                assert!(zxid <= self.last_proposed, "server {}: commits {zxid}, never proposed", core.id());
+                assert_eq!(Some(zxid.epoch()), self.epoch(), "server {}: commits {zxid} outside its epoch", core.id());
             }
             let acks = p.acks;
             let txn = self.outstanding.remove(&zxid).expect("peeked").txn;
@@ -663,7 +760,7 @@ impl Leader {
     pub fn on_timer(&mut self, core: &mut Core, timer: Timer, out: &mut Outbox) -> Option<LookingReason> {
         match timer {
             Timer::LeaderInit => {
-                assert!(!self.established, "init timer outlived establishment");
+                assert!(!self.is_established(), "init timer outlived establishment");
                 Some(LookingReason::InitTimeout)
             }
             Timer::LeaderTick => self.on_half_tick(core, out),
@@ -692,7 +789,7 @@ impl Leader {
         for session in self.sessions.expire(self.tick) {
             // `SessionTrackerImpl.run` -> `expire`: a closeSession that deletes the
             // session's ephemerals as they stand with every proposed txn.
-            let paths = self.prep.as_ref().expect("sessions are tracked once established").session_ephemerals(session);
+            let paths = self.prep().session_ephemerals(session);
             if let Some(reason) = self.propose(core, Op::close_session(session, paths), out) {
                 return Some(reason);
             }

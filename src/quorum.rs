@@ -12,6 +12,9 @@ use std::fmt;
 /// The largest server id the model supports (a bit of [`SidSet`]).
 pub const MAX_SID: Sid = 64;
 
+// One bit of a `SidSet` per possible server id.
+const _: () = assert!(MAX_SID == u64::BITS as Sid);
+
 /// A set of server ids (1..=64) as a bit set.
 #[derive(Copy, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SidSet(u64);

@@ -13,9 +13,10 @@
 //! at UPTODATE ([`crate::follower`]); FLE carries configurations ([`crate::node`]).
 
 use crate::api::{ErrorCode, ReconfigRequest};
+use crate::contract::{Observation, Outbox};
 use crate::durable::DiskWrite;
-use crate::node::{Core, Observation, Outbox};
 use crate::quorum::{QuorumVerifier, Quorums, SidSet};
+use crate::server::Core;
 use crate::types::{Sid, Zxid};
 
 impl Core {
@@ -100,11 +101,6 @@ impl Core {
                 role_change || !qv.is_voter(leader)
             }
         }
-    }
-
-    /// The leader a reconfig designated, if leaving the current role should go to it.
-    pub fn designated(&self) -> Option<(Sid, Zxid)> {
-        self.designated
     }
 }
 

@@ -117,6 +117,17 @@ fn yes(b: bool) -> &'static str {
     }
 }
 
+// `ALL` lists every release once, in declaration order (a release added after `V3_9_4`
+// takes its place here).
+const _: () = {
+    assert!(Release::V3_9_4 as usize + 1 == Release::ALL.len());
+    let mut i = 0;
+    while i < Release::ALL.len() {
+        assert!(Release::ALL[i] as usize == i);
+        i += 1;
+    }
+};
+
 impl fmt::Display for Release {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -6,11 +6,11 @@
 //! tree's `lastProcessedZxid`, the txn log files with their lengths, and the newest
 //! snapshot's length. The learner's last zxid is its in-memory `lastProcessedZxid`.
 
+pub use crate::contract::{SyncBranch, SyncMode};
 use crate::durable::Txn;
 use crate::txnlog::TxnLog;
 use crate::types::Zxid;
 use crate::variant::Variant;
-use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// The first packet of a sync.
@@ -25,15 +25,6 @@ pub enum SyncOp {
     Snap,
 }
 
-/// The three ways to synchronize, for observations and summaries.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum SyncMode {
-    Diff,
-    Trunc,
-    Snap,
-}
-
 impl SyncOp {
     pub fn mode(&self) -> SyncMode {
         match self {
@@ -42,23 +33,6 @@ impl SyncOp {
             SyncOp::Snap => SyncMode::Snap,
         }
     }
-}
-
-/// Which branch of `syncFollower` decided: the model's answer to "why this mode".
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SyncBranch {
-    /// `lastProcessedZxid == peerLastZxid`.
-    InSync,
-    /// `peerLastZxid > maxCommittedLog` and not a new-epoch zxid.
-    TruncPastCommittedLog,
-    /// Within `[minCommittedLog, maxCommittedLog]`.
-    CommittedLog,
-    /// Below `minCommittedLog`: the txn log, then `committedLog`.
-    TxnLogThenCommittedLog,
-    /// Anything else, a TRUNC across epochs, a log that does not reach back, or a log
-    /// too large next to the snapshot.
-    Snap,
 }
 
 /// What the leader queues: the op packet, each txn as PROPOSAL + COMMIT, and the zxid

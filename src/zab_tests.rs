@@ -4,11 +4,12 @@
 //! from. Servers 1, 2 and 3 form a majority ensemble; server 3 leads whenever one leads.
 
 use crate::api::{CreateMode, ErrorCode, MembershipChange, ReconfigRequest, Request, Response};
+use crate::contract::{
+    ClientReply, ClientRequest, Effect, ExitCode, Input, LookingReason, NodeConfig, Observation, Outbox, Timer,
+};
 use crate::durable::{DiskFile, DiskWrite, DurableState, Op, ReconfigTxn, Txn};
 use crate::message::{Message, Notification};
-use crate::node::{
-    ClientReply, ClientRequest, Effect, ExitCode, Input, LookingReason, Node, NodeConfig, Observation, Outbox, Timer,
-};
+use crate::node::Node;
 use crate::quorum::QuorumVerifier;
 use crate::timing::Timing;
 use crate::types::{Epoch, ServerState, Sid, Zxid};
@@ -606,6 +607,27 @@ fn zk_4685_acks_the_synced_txns_before_newleader() {
         io(&e),
         vec![Effect::Write(DiskWrite::CurrentEpoch(2)), fsync(2, DiskFile::Epochs, vec![newleader_ack()])]
     );
+}
+
+/// The correct follower asserts that UPTODATE comes after NEWLEADER's sequence, which ends
+/// with the ACK that UPTODATE answers: here UPTODATE arrives while currentEpoch still waits
+/// for the log's fsync, which no correct leader can make happen.
+#[test]
+#[should_panic(expected = "UPTODATE before NEWLEADER's sequence ended")]
+fn the_correct_follower_asserts_uptodate_comes_after_its_newleader_ack() {
+    let (mut f, _) = follower_diffed_to_1_4(Variant::None);
+    recv(&mut f, LEADER, Message::UpToDate);
+}
+
+/// ZOOKEEPER-4685's leader takes a synced txn's ACK for the NEWLEADER ACK and sends
+/// UPTODATE early; the bug variant's follower takes it and serves with currentEpoch not yet
+/// written (the preconditions are asserted for the correct protocol only).
+#[test]
+fn a_zk_4685_follower_serves_on_an_uptodate_before_its_current_epoch() {
+    let (mut f, _) = follower_diffed_to_1_4(Variant::Zk4685);
+    recv(&mut f, LEADER, Message::UpToDate);
+    assert!(f.is_established());
+    assert_eq!(f.disk_view().current_epoch, 1);
 }
 
 /// `Leader.waitForNewLeaderAck` returns on a quorum (the leader included), `Leader.lead`
