@@ -43,6 +43,7 @@ pub mod session;
 pub mod sync;
 pub mod timing;
 pub mod tree;
+pub mod txn;
 pub mod txnlog;
 pub mod types;
 pub mod variant;

@@ -11,8 +11,8 @@
 use crate::api::{
     CreateMode, ErrorCode, EventType, Request, Response, SessionId, Stat, TreeTxn, WatchedEvent, CONFIG_NODE,
 };
-use crate::durable::{Op, Txn};
 use crate::quorum::QuorumVerifier;
+use crate::txn::{Op, Txn};
 use crate::types::Zxid;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -10,7 +10,7 @@
 //! log and a SNAP.
 
 use crate::api::TreeTxn;
-use crate::durable::{Op, Txn};
+use crate::txn::{Op, Txn};
 use crate::types::Zxid;
 use serde::{Deserialize, Serialize};
 

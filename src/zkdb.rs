@@ -15,8 +15,7 @@ use crate::types::Zxid;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-/// `zookeeper.commitLogCount` default.
-pub const COMMIT_LOG_COUNT: usize = 500;
+pub use crate::durable::COMMIT_LOG_COUNT;
 
 #[derive(Clone, Debug)]
 pub struct ZkDatabase {
@@ -120,7 +119,7 @@ impl ZkDatabase {
     /// `DataTree.processTxn`: applies one txn; `lastProcessedZxid` only moves forward.
     pub fn process(&mut self, txn: &Txn) -> Applied {
         let applied = self.tree.apply(txn);
-        if !crate::durable::is_replay(&self.history, txn) {
+        if !crate::txn::is_replay(&self.history, txn) {
             self.history.push(txn.clone());
         }
         self.last_processed = self.last_processed.max(txn.zxid);

@@ -7,10 +7,10 @@
 //!    log: P is applied in memory, and 3's vote carries P's zxid.
 //! 3. Server 2 restarts; it votes for 3 and is frozen between sending that vote and its
 //!    own decision (FLE's 200 ms finalizeWait), so 3 leads with no learner: `Leader.lead`
-//!    writes snapshot.<P> (`loadData`) and gives up after initLimit.
+//!    writes `snapshot.<P>` (`loadData`) and gives up after initLimit.
 //! 4. 3 is killed; 1 and 2 elect 2 (epoch 2), which commits nothing of its own.
 //! 5. 3 restarts and follows 2: its last zxid P is past 2's maxCommittedLog, so TRUNC;
-//!    `ZKDatabase.truncateLog` reloads the newest snapshot, snapshot.<P>.
+//!    `ZKDatabase.truncateLog` reloads the newest snapshot, `snapshot.<P>`.
 //!
 //! The case records the syncs and, as steps, the log lines, data dirs and which znodes
 //! each server serves, after the sync, after a further write and after a restart of 3.

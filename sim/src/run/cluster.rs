@@ -1,10 +1,10 @@
 //! One simulated run: the event loop that drives the servers, their network, the
 //! service's clients, the workloads and the faults from one seed, with the monitor
-//! checking after every step. Each part owns its state ([`Servers`], [`Transport`],
-//! [`Fleet`], [`Writes`], [`Injector`], [`Monitor`]); the cluster dispatches each event
-//! to its owner and carries effects from one part to another: here the servers' steps,
-//! in [`lifecycle`] their processes coming and going, in [`clients`] the service's
-//! clients and the workloads, in [`inject`] the faults.
+//! checking after every step. Each part owns its state (`Servers`, [`Transport`],
+//! `Fleet`, `Writes`, `Injector`, [`Monitor`]); the cluster dispatches each event to its
+//! owner and carries effects from one part to another: here the servers' steps, in
+//! `lifecycle` their processes coming and going, in `clients` the service's clients and
+//! the workloads, in `inject` the faults.
 
 mod clients;
 mod inject;

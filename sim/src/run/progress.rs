@@ -7,7 +7,7 @@ use crate::run::event::Event;
 use zab::quorum::SidSet;
 
 /// The longest chain of events at one instant, each scheduled by the one before it for
-/// that same instant ([`Scheduler::depth`]), before the run is stopped as stuck there
+/// that same instant ([`Scheduler::depth`](crate::world::scheduler::Scheduler::depth)), before the run is stopped as stuck there
 /// ([`Invariant::TimeProgress`]). A run that loops at one instant (a zero network delay
 /// and clients that reconnect at once, forever) would otherwise never reach its deadline,
 /// nor `--until-ms`. The shipped scenarios reach a depth of 1 (40 seeds each), and 13 with
