@@ -85,7 +85,9 @@ const _: () = assert!(Timer::LeaderInit as usize + 1 == Timer::COUNT);
 pub enum ClientRequest {
     /// The `srvr` four-letter command: mode, zxid, epoch.
     Srvr,
-    /// A write; `seq` is the client's own number for it.
+    /// A write; `seq` is the client's own number for it. The raw-write pipeline: no
+    /// session, no tree change (see [`crate::txn::Op::Write`] for why the protocol crate
+    /// keeps it beside the session requests).
     Write { seq: u64 },
     /// Open a connection (`ConnectRequest`): a new session (`session: None`), or an
     /// existing one after a reconnect. `last_zxid_seen` is the newest zxid the client saw:
@@ -346,6 +348,12 @@ pub enum Effect {
         id: u64,
         file: DiskFile,
         then_send: Vec<(Sid, Message)>,
+    },
+    /// Open a new quorum connection to `peer`, the leader (`Learner.connectToLeader`):
+    /// whatever was on the old one is gone. The connection needs the link both ways; the
+    /// next message to `peer` is the first on it.
+    Connect {
+        peer: Sid,
     },
     /// Close the connection with `peer` (a `LearnerHandler` giving up on its learner).
     CloseConnection {

@@ -13,7 +13,7 @@
 //! - go back to LOOKING when the leader is silent for the read timeout (`initLimit` ticks
 //!   while connecting and syncing, `syncLimit` after) or the connection breaks.
 
-use crate::contract::{ExitCode, LookingReason, Observation, Outbox, Timer};
+use crate::contract::{Effect, ExitCode, LookingReason, Observation, Outbox, Timer};
 use crate::durable::{DiskFile, DiskWrite, Txn};
 use crate::message::Message;
 use crate::quorum::QuorumVerifier;
@@ -121,6 +121,8 @@ impl Follower {
         let observer = self.observer;
         let config_version = core.quorums().current.version();
         let accepted_epoch = core.disk().accepted_epoch;
+        // `Learner.connectToLeader`, then `registerWithLeader` sends FOLLOWERINFO first.
+        out.effects.push(Effect::Connect { peer: self.leader });
         out.send(self.leader, Message::FollowerInfo { accepted_epoch, observer, config_version });
     }
 

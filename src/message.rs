@@ -92,7 +92,25 @@ pub enum Message {
     SyncDone { session: SessionId, xid: Xid },
 }
 
+/// The connection a message travels on. ZooKeeper keeps two per pair of servers: the
+/// election connection of `QuorumCnxManager` (FLE's notifications), and the quorum
+/// connection a learner opens to its leader (`Learner.connectToLeader`), which carries
+/// everything else and lives only as long as that learner follows that leader.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Election,
+    Quorum,
+}
+
 impl Message {
+    /// The connection this message travels on.
+    pub fn channel(&self) -> Channel {
+        match self {
+            Message::Notification(_) => Channel::Election,
+            _ => Channel::Quorum,
+        }
+    }
+
     /// A short name for summaries and filters (`NOTIFICATION`, `PROPOSAL`, ...).
     pub fn kind(&self) -> &'static str {
         match self {

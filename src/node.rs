@@ -1,14 +1,12 @@
 //! A server: one dispatch on role (`Looking`, `Following`, `Leading`), as in ZooKeeper's
 //! `QuorumPeer.run` loop, over the per-role handlers ([`crate::election`], `leader`,
 //! `follower`) and the state they share (`server::Core`). What a node takes and
-//! gives is the contract in [`crate::contract`], re-exported here at its older paths.
-
-pub use crate::contract::{
-    ClientReply, ClientRequest, Effect, ExitCode, Input, LookingReason, NodeConfig, Observation, Outbox, SyncDiffers,
-    Timer, WatchSet,
-};
+//! gives is the contract in [`crate::contract`].
 
 use crate::api::{Request, SessionId, Xid};
+use crate::contract::{
+    ClientReply, ClientRequest, Effect, Input, LookingReason, NodeConfig, Observation, Outbox, Timer,
+};
 use crate::durable::{DurableState, Op, StartupError, Txn};
 use crate::election::{Decision, Election, Vote};
 use crate::follower::Follower;

@@ -19,10 +19,17 @@ pub struct Txn {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
-    /// History a scenario gives a server at start; its content does not matter.
+    /// History a scenario gives a server at start; its content does not matter. Not a
+    /// ZooKeeper txn type: kept in the protocol crate because a node recovers from a
+    /// durable image, and an image a test or scenario writes needs txns whose content
+    /// nothing reads (ZooKeeper's own tests build logs of arbitrary `SetData` txns alike).
     Initial,
     /// A client's write: the client and its own sequence number for the request. It does
-    /// not touch the data tree (the `writes` workload measures broadcast alone).
+    /// not touch the data tree (the `writes` workload measures broadcast alone). Not a
+    /// ZooKeeper txn type either: the raw-write pipeline ([`crate::contract::ClientRequest::Write`])
+    /// is the smallest request that goes through `ProposalRequestProcessor`, commit and
+    /// apply like any write, without sessions; it lets broadcast be measured and checked
+    /// (AcknowledgedWriteLost) apart from the data tree's session machinery.
     Write { client: u64, seq: u64 },
     /// `createSession`: the new session's id is this txn's zxid. `client` is the connection
     /// the server that took the connect request answers once it applies the txn.

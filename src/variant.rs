@@ -62,6 +62,9 @@ pub enum Variant {
     /// An operator error, not a code bug: two joining servers are started each listing the
     /// other, and only the other, as a participant, so they can elect each other before
     /// they hear of the established ensemble (ZooKeeper's reconfig guide warns against it).
+    /// The code is the correct protocol's (only the scenario's static configuration reads
+    /// it); it is a variant so that `--variant` selects it and sweeps, reports and `shrink`
+    /// name it like the bugs it is compared with.
     #[serde(rename = "split-joiners")]
     SplitJoiners,
     /// Not ZooKeeper, a candidate fix: an established leader's NEWLEADER carries the

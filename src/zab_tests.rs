@@ -1573,3 +1573,20 @@ fn release_3_8_0_persists_the_epoch_first_and_acks_before_the_log_flush() {
         ]
     );
 }
+
+/// A learner opens its quorum connection explicitly (`Learner.connectToLeader`) and sends
+/// FOLLOWERINFO first on it (`registerWithLeader`): the simulator's transport opens the
+/// connection on the effect, never by reading the message.
+#[test]
+fn a_follower_connects_to_its_leader_then_sends_followerinfo_first() {
+    let (_, effects) = elected_follower(1, Variant::None, DurableState::default());
+    let io: Vec<&Effect> =
+        effects.iter().filter(|e| matches!(e, Effect::Connect { .. } | Effect::Send { .. })).collect();
+    let connect = io.iter().position(|e| matches!(e, Effect::Connect { peer: LEADER })).expect("a Connect");
+    assert!(
+        matches!(io.get(connect + 1), Some(Effect::Send { to: LEADER, msg: Message::FollowerInfo { .. } })),
+        "{io:?}"
+    );
+    let info = Message::FollowerInfo { accepted_epoch: 0, observer: false, config_version: Zxid::ZERO };
+    assert_eq!(info.channel(), crate::message::Channel::Quorum);
+}

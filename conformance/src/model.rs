@@ -13,9 +13,9 @@ use crate::corpus::{
     SyncDecision, SyncOpKind,
 };
 use std::collections::VecDeque;
+use zab::contract::{NodeConfig, Outbox, Timer};
 use zab::durable::{Op, Txn};
 use zab::election::{Election, Vote};
-use zab::node::{NodeConfig, Outbox, Timer};
 use zab::quorum::{QuorumVerifier, Quorums};
 use zab::sync::{sync_follower, SyncOp, SyncSource};
 use zab::timing::Timing;

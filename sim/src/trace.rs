@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
-use zab::node::{Input, Observation};
+use zab::contract::{Input, Observation};
 use zab::Sid;
 
 /// A 64-bit hasher whose output depends only on the values fed to it: integers are mixed
@@ -119,7 +119,7 @@ pub enum FaultEvent {
     /// The server's process exited where ZooKeeper calls `System.exit`.
     Exit {
         server: Sid,
-        code: zab::node::ExitCode,
+        code: zab::contract::ExitCode,
     },
     /// A service client's process died (`client` is its index).
     ClientCrash {

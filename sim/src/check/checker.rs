@@ -52,8 +52,8 @@
 
 use crate::check::invariant::{Invariant, Violation};
 use std::collections::BTreeMap;
+use zab::contract::{Observation, SyncDiffers};
 use zab::durable::Txn;
-use zab::node::{Observation, SyncDiffers};
 use zab::quorum::{QuorumVerifier, SidSet};
 use zab::sync::{SyncBranch, SyncMode};
 use zab::{Epoch, Node, ServerState, Sid, Zxid};

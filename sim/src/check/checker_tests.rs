@@ -15,8 +15,8 @@ use crate::run::stats::Stats;
 use crate::trace::Tracer;
 use std::collections::VecDeque;
 use zab::api::{MembershipChange, ReconfigRequest, Request};
+use zab::contract::{ClientReply, ClientRequest, Effect, Input, NodeConfig, Observation, Outbox, Timer};
 use zab::durable::{DurableState, Op, ReconfigTxn, Txn};
-use zab::node::{ClientReply, ClientRequest, Effect, Input, NodeConfig, Observation, Outbox, Timer};
 use zab::quorum::QuorumVerifier;
 use zab::timing::Timing;
 use zab::{Epoch, Message, Node, Notification, ServerState, Sid, Variant, Zxid};
@@ -501,7 +501,7 @@ fn a_server_that_goes_back_to_looking_or_crashes_stops_serving() {
     let (mut c, nodes) = committed_123();
     assert_eq!(synced(&mut c, &nodes, 2, z(1, 1)), None);
     assert_eq!(synced(&mut c, &nodes, 3, z(1, 1)), None);
-    let looking = Observation::ElectionStarted { round: 2, reason: zab::node::LookingReason::LeaderTimeout };
+    let looking = Observation::ElectionStarted { round: 2, reason: zab::contract::LookingReason::LeaderTimeout };
     assert_eq!(observe(&mut c, &nodes, 2, looking), None);
     let v = observe(&mut c, &nodes, 2, Observation::Delivered { zxid: z(1, 2) });
     assert_violation(v, Invariant::Integrity, &[2]);

@@ -277,8 +277,8 @@ impl DataChecker {
 mod tests {
     use super::*;
     use zab::api::{Stat, TreeTxn};
+    use zab::contract::NodeConfig;
     use zab::durable::{DurableState, Op, Txn};
-    use zab::node::NodeConfig;
     use zab::quorum::QuorumVerifier;
     use zab::timing::Timing;
     use zab::Variant;

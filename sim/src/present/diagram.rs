@@ -19,7 +19,7 @@ use crate::trace::{FaultEvent, TraceHeader, TraceRecord};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-use zab::node::{Input, Observation};
+use zab::contract::{Input, Observation};
 use zab::{Message, ServerState, Sid};
 
 /// What goes into the page.

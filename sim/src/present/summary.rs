@@ -6,7 +6,7 @@ use crate::run::stats::{ConfigRecord, RunReport, RunStats};
 use crate::run::workload::ServiceStats;
 use crate::trace::TraceRecord;
 use std::fmt;
-use zab::node::{Input, Observation};
+use zab::contract::{Input, Observation};
 use zab::{ServerState, Sid};
 
 fn join(sids: &[Sid]) -> String {
@@ -313,7 +313,7 @@ fn describe_input(input: &Input) -> String {
         Input::Start => "start".to_string(),
         Input::Durable { fsync } => format!("fsync {fsync} durable"),
         Input::Client { client, request } => match request {
-            zab::node::ClientRequest::Op { xid, call } => format!("{} xid {xid}: {call:?}", who(*client)),
+            zab::contract::ClientRequest::Op { xid, call } => format!("{} xid {xid}: {call:?}", who(*client)),
             r => format!("{}: {r:?}", who(*client)),
         },
         Input::ClientGone { client } => format!("{} closed", who(*client)),

@@ -28,8 +28,8 @@ use crate::scenario::{ms_to_us, Retire, Scenario};
 use crate::trace::{FaultEvent, TraceHeader, Tracer};
 use crate::world::scheduler::Scheduler;
 use crate::world::transport::{self, Transport};
+use zab::contract::{ClientReply, Effect, Input, NodeConfig, Outbox};
 use zab::message::Message;
-use zab::node::{ClientReply, Effect, Input, NodeConfig, Outbox};
 use zab::{Sid, Variant};
 
 /// A cluster in the middle of a run.
@@ -267,6 +267,7 @@ impl<'a> Cluster<'a> {
                     then_send.into_iter().map(|(to, msg)| (to, t.known_generation(node, to), msg)).collect();
                 self.sched.at(done, Event::Server(ServerEvent::FsyncDone { node, life, id, file, mark, then_send }));
             }
+            Effect::Connect { peer } => self.transport.connect(node, peer, self.servers.is_up(peer)),
             Effect::CloseConnection { peer } => {
                 if let Some((at, e)) = self.transport.close(now, node, peer, self.servers.life_if_up(peer)) {
                     self.sched.at(at, Event::Net(e));

@@ -3,9 +3,9 @@
 
 use crate::scenario::FaultAction;
 use zab::client::ClientTimer;
+use zab::contract::{ClientReply, ClientRequest, Timer};
 use zab::durable::DiskFile;
 use zab::message::Message;
-use zab::node::{ClientReply, ClientRequest, Timer};
 use zab::Sid;
 
 pub(crate) use crate::world::transport::NetEvent;

@@ -14,7 +14,7 @@ use crate::world::rng::{Purpose, Stream};
 use crate::world::scheduler::{Scheduler, TimerSlot};
 use std::collections::VecDeque;
 use zab::client::{Client, ClientConfig, ClientEffect, ClientInput, ClientTimer};
-use zab::node::{ClientReply, ClientRequest, Input};
+use zab::contract::{ClientReply, ClientRequest, Input};
 use zab::quorum::QuorumVerifier;
 use zab::Sid;
 

@@ -11,8 +11,8 @@ use crate::run::stats::{RunStats, Stats};
 use crate::trace::{feed, FaultEvent, StableHasher, TraceHeader, TraceRecord, Tracer};
 use std::hash::Hasher;
 use zab::client::{ClientEvent, ClientInput};
+use zab::contract::{Effect, Input, Observation};
 use zab::durable::{DiskFile, DiskWrite, Txn};
-use zab::node::{Effect, Input, Observation};
 use zab::{Node, Sid, Zxid};
 
 /// What the monitor may read of the cluster.

@@ -72,7 +72,7 @@ impl Progress {
 mod tests {
     use super::*;
     use crate::run::event::{ClientEv, FaultEv};
-    use zab::node::ClientRequest;
+    use zab::contract::ClientRequest;
 
     /// A chain of events at one instant deeper than the limit stops the run, naming the
     /// instant, the servers and the kinds of events that repeated; a shallower one does not.

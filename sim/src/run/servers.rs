@@ -8,8 +8,8 @@ use crate::world::disk::Disk;
 use crate::world::dist::Delay;
 use crate::world::rng::{Purpose, Stream};
 use crate::world::scheduler::{Scheduler, TimerSlot};
+use zab::contract::{NodeConfig, Timer};
 use zab::durable::{DiskFile, DiskWrite, Txn};
-use zab::node::{NodeConfig, Timer};
 use zab::quorum::{QuorumVerifier, SidSet};
 use zab::{Node, ServerState, Sid};
 

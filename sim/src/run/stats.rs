@@ -7,7 +7,7 @@ use crate::run::workload::ServiceStats;
 use crate::trace::TraceRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use zab::node::{LookingReason, Observation};
+use zab::contract::{LookingReason, Observation};
 use zab::quorum::QuorumVerifier;
 use zab::{Epoch, Round, Sid, Variant, Zxid};
 

@@ -10,7 +10,7 @@ use crate::world::dist::Delay;
 use crate::world::rng::{Purpose, Stream};
 use crate::world::scheduler::Scheduler;
 use std::collections::BTreeMap;
-use zab::node::ClientReply;
+use zab::contract::ClientReply;
 use zab::Sid;
 
 /// The number the progress write is submitted under.

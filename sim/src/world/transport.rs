@@ -5,7 +5,7 @@
 
 use crate::world::dist::Delay;
 use crate::world::network::Network;
-use zab::message::{Message, Notification};
+use zab::message::{Channel, Message, Notification};
 use zab::Sid;
 
 /// Events of the servers' network.
@@ -152,6 +152,7 @@ impl Transport {
             return None;
         }
         if let Message::Notification(n) = msg {
+            // The election channel's window (a notification is the election connection's).
             let window = self.election_window;
             let o = self.ordered(from, to);
             let c = &mut self.election[o];
@@ -168,27 +169,34 @@ impl Transport {
 
     #[inline]
     fn transmit(&mut self, now: u64, from: Sid, to: Sid, msg: &Message) -> Option<Stamp> {
-        let notification = matches!(msg, Message::Notification(_));
         let p = self.pair(from, to);
-        if matches!(msg, Message::FollowerInfo { .. }) {
-            // A learner opens a new quorum connection; whatever was on the old one is gone.
-            // TCP needs both directions to connect: over a one-way cut the attempt times out.
-            self.quorum_gen[p] += 1;
-            self.quorum_dead[p] = false;
-            let o = self.ordered(from, to);
-            self.known_gen[o] = self.quorum_gen[p];
-            if !self.net.is_linked(to, from) {
-                self.quorum_dead[p] = true;
+        let generation = match msg.channel() {
+            // News of a closed quorum connection must not reach a newer one: notifications
+            // carry the pair's current generation for that.
+            Channel::Election => self.quorum_gen[p],
+            Channel::Quorum if self.quorum_dead[p] => {
                 self.counts.lost += 1;
                 return None;
             }
-        } else if !notification && self.quorum_dead[p] {
-            self.counts.lost += 1;
-            return None;
-        }
-        let generation = if notification { self.quorum_gen[p] } else { self.known_gen[self.ordered(from, to)] };
+            Channel::Quorum => self.known_gen[self.ordered(from, to)],
+        };
         let (at, incarnation) = self.net.transmit(from, to, now);
         Some(Stamp { at, sent_us: now, incarnation, generation })
+    }
+
+    /// A learner opens a new quorum connection to its leader (`Effect::Connect`); whatever
+    /// was on the old one is gone. An attempt to a process that is down, or over a link
+    /// that is cut, makes no connection; TCP needs both directions to connect, so over a
+    /// one-way cut the attempt times out and the connection is dead from the start.
+    pub fn connect(&mut self, from: Sid, to: Sid, to_up: bool) {
+        if !to_up || !self.net.is_linked(from, to) {
+            return;
+        }
+        let p = self.pair(from, to);
+        self.quorum_gen[p] += 1;
+        self.quorum_dead[p] = !self.net.is_linked(to, from);
+        let o = self.ordered(from, to);
+        self.known_gen[o] = self.quorum_gen[p];
     }
 
     /// A message arrives at `to` (up or not, `to_up`): whether it is delivered. A
@@ -205,18 +213,19 @@ impl Transport {
         if self.net.incarnation(from, to) != incarnation {
             return (false, None); // Counted as lost when the channel broke.
         }
-        let notification = matches!(msg, Message::Notification(_));
-        if !notification && self.quorum_gen[self.pair(from, to)] != generation {
+        let p = self.pair(from, to);
+        let quorum = msg.channel() == Channel::Quorum;
+        if quorum && self.quorum_gen[p] != generation {
             self.counts.lost += 1;
             return (false, None); // Sent on a quorum connection since closed or replaced.
         }
-        if matches!(msg, Message::FollowerInfo { .. }) {
-            // The leader's side of the new connection.
-            let o = self.ordered(to, from);
+        let o = self.ordered(to, from);
+        if quorum && generation > self.known_gen[o] {
+            // The first bytes of a new connection: the leader's side accepts it.
             self.known_gen[o] = generation;
         }
         let mut next = None;
-        if notification {
+        if !quorum {
             let o = self.ordered(from, to);
             let c = &mut self.election[o];
             c.in_flight -= 1;
@@ -352,4 +361,53 @@ fn pairs(links: Vec<(Sid, Sid)>) -> Vec<(Sid, Sid)> {
     v.sort_unstable();
     v.dedup();
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::dist::Delay;
+    use zab::Zxid;
+
+    fn transport() -> Transport {
+        Transport::new(3, Delay::Constant { us: 100 }, 1, 2, 1_000)
+    }
+
+    fn info() -> Message {
+        Message::FollowerInfo { accepted_epoch: 0, observer: false, config_version: Zxid::ZERO }
+    }
+
+    /// Learner 1 connects to leader 2: the first message on the new connection is
+    /// delivered, and the leader's side knows the connection once it arrives, so what it
+    /// sends back travels on it; what the leader sent before on an older connection is not.
+    #[test]
+    fn a_connection_opens_on_connect_and_the_leader_accepts_it_when_bytes_arrive() {
+        let mut t = transport();
+        let stale = t.send(0, 2, 1, true, &Message::Ping).expect("the link is up");
+        t.connect(1, 2, true);
+        let first = t.send(0, 1, 2, true, &info()).expect("sent on the new connection");
+        assert!(!t.arrive(50, (2, 1, stale.incarnation, stale.generation), &Message::Ping, true).0, "old connection");
+        let before = t.send(60, 2, 1, true, &Message::Ping).expect("the leader writes to its old handler");
+        assert_ne!(before.generation, first.generation, "the leader has not accepted yet");
+        assert!(t.arrive(100, (1, 2, first.incarnation, first.generation), &info(), true).0);
+        let after = t.send(100, 2, 1, true, &Message::Ping).expect("sent");
+        assert_eq!(after.generation, first.generation, "accepted: the leader answers on the new connection");
+    }
+
+    /// TCP needs both directions: over a one-way cut the attempt times out, and nothing
+    /// travels on that connection; an attempt to a process that is down makes none.
+    #[test]
+    fn a_connection_needs_the_link_both_ways_and_a_live_peer() {
+        let mut t = transport();
+        t.net_mut().cut(1, vec![(2, 1)], vec![]);
+        t.connect(1, 2, true);
+        assert!(t.send(0, 1, 2, true, &info()).is_none(), "dead from the start");
+        assert_eq!(t.counts.lost, 1);
+
+        let mut t = transport();
+        t.connect(1, 2, true);
+        let g = t.send(0, 1, 2, true, &info()).expect("sent").generation;
+        t.connect(1, 2, false);
+        assert_eq!(t.send(0, 1, 2, true, &Message::Ping).expect("the old connection lives on").generation, g);
+    }
 }

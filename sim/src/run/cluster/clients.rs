@@ -8,7 +8,7 @@ use crate::run::fleet::{Ctx, Fleet, Outcome};
 use crate::scenario::Retire;
 use std::collections::VecDeque;
 use zab::client::{ClientEffect, ClientInput};
-use zab::node::{ClientRequest, Input};
+use zab::contract::{ClientRequest, Input};
 
 impl Cluster<'_> {
     /// The fleet, if the scenario has a service, with what it may touch of the rest.

@@ -6,7 +6,7 @@ use crate::check::invariant::{Invariant, Violation};
 use crate::run::event::{Event, ServerEvent};
 use crate::scenario::{ms_to_us, Retire};
 use crate::trace::FaultEvent;
-use zab::node::{ExitCode, Input};
+use zab::contract::{ExitCode, Input};
 use zab::Sid;
 
 impl Cluster<'_> {
