@@ -1,15 +1,15 @@
 //! The network: one FIFO channel per ordered pair of servers (TCP semantics), delays
-//! from the scenario, and connectivity as a petgraph graph that partitions cut.
+//! from the scenario, and connectivity as a dense matrix of directed links that
+//! partitions and cuts remove.
 //!
-//! A channel a->b carries messages while both servers are up and the directed edge a->b
-//! is in the graph. Breaking it (a cut, a crash) loses every message in flight on it: each
+//! A channel a->b carries messages while both servers are up and the directed link a->b
+//! is up. Breaking it (a cut, a crash) loses every message in flight on it: each
 //! message carries the channel's incarnation, and a delivery whose incarnation is stale is
 //! dropped. FIFO holds because a message is never delivered before the one sent before
 //! it on the same channel (ties keep send order through the scheduler's sequence).
 
 use crate::world::dist::Delay;
 use crate::world::rng::Stream;
-use petgraph::graphmap::DiGraphMap;
 use zab::Sid;
 
 /// A set of directed links removed together, healed together.
@@ -25,9 +25,8 @@ struct ActiveCut {
 #[derive(Clone, Debug)]
 pub struct Network {
     n: usize,
-    /// The authoritative connectivity: an edge a->b means a's messages reach b.
-    graph: DiGraphMap<Sid, ()>,
-    /// `graph` as a dense matrix, for the per-message hot path.
+    /// Connectivity: `linked[a->b]` means a's messages reach b; the complete digraph
+    /// minus every active cut.
     linked: Vec<bool>,
     /// Bumped whenever channel a->b breaks.
     incarnation: Vec<u64>,
@@ -45,13 +44,8 @@ impl Network {
     pub fn new(n: u64, delay: Delay, seed: u64) -> Network {
         let n = n as usize;
         let rngs = (0..n * n).map(|i| Stream::indexed(seed, crate::world::rng::Purpose::Network, i as u64)).collect();
-        let mut graph = DiGraphMap::with_capacity(n, n * n);
-        for a in 1..=n as Sid {
-            graph.add_node(a);
-        }
         let mut net = Network {
             n,
-            graph,
             linked: vec![false; n * n],
             incarnation: vec![0; n * n],
             last_delivery_us: vec![0; n * n],
@@ -67,10 +61,6 @@ impl Network {
     fn idx(&self, from: Sid, to: Sid) -> usize {
         debug_assert!(from >= 1 && to >= 1 && from as usize <= self.n && to as usize <= self.n);
         (from as usize - 1) * self.n + (to as usize - 1)
-    }
-
-    pub fn graph(&self) -> &DiGraphMap<Sid, ()> {
-        &self.graph
     }
 
     /// Is the directed link from->to in the graph (regardless of crashes)?
@@ -151,7 +141,7 @@ impl Network {
         v
     }
 
-    /// The graph is the complete digraph minus every active cut.
+    /// The links: the complete digraph minus every active cut.
     fn rebuild(&mut self) {
         let mut linked = vec![true; self.n * self.n];
         for a in 1..=self.n as Sid {
@@ -162,15 +152,6 @@ impl Network {
             for &(a, b) in &c.links {
                 let i = self.idx(a, b);
                 linked[i] = false;
-            }
-        }
-        self.graph.clear();
-        for a in 1..=self.n as Sid {
-            self.graph.add_node(a);
-            for b in 1..=self.n as Sid {
-                if linked[self.idx(a, b)] {
-                    self.graph.add_edge(a, b, ());
-                }
             }
         }
         self.linked = linked;
@@ -212,7 +193,6 @@ mod tests {
         assert_eq!(lost, vec![(1, 2)]);
         assert!(!net.is_linked(1, 2));
         assert!(net.is_linked(2, 1));
-        assert!(!net.graph().contains_edge(1, 2));
         assert_eq!(net.heal(1), vec![(1, 2)]);
         assert!(net.is_linked(1, 2));
     }
