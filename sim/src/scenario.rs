@@ -1012,15 +1012,8 @@ impl Scenario {
             }
         }
         if let Some(r) = &self.faults.random {
-            let f = "faults.random";
-            b.add(format!("{f}.min_interval_ms"), r.min_interval_ms, POSITIVE_MS);
-            b.add(format!("{f}.max_interval_ms"), r.max_interval_ms, POSITIVE_MS);
-            b.add(format!("{f}.down_min_ms"), r.down_min_ms, POSITIVE_MS);
-            b.add(format!("{f}.down_max_ms"), r.down_max_ms, POSITIVE_MS);
-            for (name, w) in r.weights() {
-                b.add(format!("{f}.{name}"), w, 0..=WEIGHT_MAX);
-            }
-            b.add(format!("{f}.slow_extra_ms"), r.slow_extra_ms, SPAN_MS);
+            let spans = [r.min_interval_ms, r.max_interval_ms, r.down_min_ms, r.down_max_ms, r.slow_extra_ms];
+            fault_mix_bounds(b, "faults.random", spans, r.weights());
         }
     }
 
@@ -1035,15 +1028,8 @@ impl Scenario {
         b.add(format!("{f}.config_max_interval_ms"), sv.config_max_interval_ms, POSITIVE_MS);
         b.add(format!("{f}.beat_interval_ms"), sv.beat_interval_ms, SPAN_MS);
         if let Some(r) = &sv.faults {
-            let f = "service_failover.faults";
-            b.add(format!("{f}.min_interval_ms"), r.min_interval_ms, POSITIVE_MS);
-            b.add(format!("{f}.max_interval_ms"), r.max_interval_ms, POSITIVE_MS);
-            b.add(format!("{f}.down_min_ms"), r.down_min_ms, POSITIVE_MS);
-            b.add(format!("{f}.down_max_ms"), r.down_max_ms, POSITIVE_MS);
-            for (name, w) in r.weights() {
-                b.add(format!("{f}.{name}"), w, 0..=WEIGHT_MAX);
-            }
-            b.add(format!("{f}.slow_extra_ms"), r.slow_extra_ms, SPAN_MS);
+            let spans = [r.min_interval_ms, r.max_interval_ms, r.down_min_ms, r.down_max_ms, r.slow_extra_ms];
+            fault_mix_bounds(b, "service_failover.faults", spans, r.weights());
         }
     }
 
@@ -1402,6 +1388,21 @@ pub fn elide_long_words(msg: &str) -> String {
         format!("{head} ... ({} bytes) ... {tail}", l.len())
     };
     msg.split('\n').map(line).collect::<Vec<_>>().join("\n")
+}
+
+/// A random fault mix's ranges, the servers' (`faults.random`) or the clients'
+/// (`service_failover.faults`): the same fields, checked in the same order.
+/// `spans`: min and max interval, min and max down time, then the slow link's extra delay.
+fn fault_mix_bounds<const N: usize>(b: &mut Bounds, f: &str, spans: [u64; 5], weights: [(&str, u64); N]) {
+    let [min_interval, max_interval, down_min, down_max, slow_extra] = spans;
+    b.add(format!("{f}.min_interval_ms"), min_interval, POSITIVE_MS);
+    b.add(format!("{f}.max_interval_ms"), max_interval, POSITIVE_MS);
+    b.add(format!("{f}.down_min_ms"), down_min, POSITIVE_MS);
+    b.add(format!("{f}.down_max_ms"), down_max, POSITIVE_MS);
+    for (name, w) in weights {
+        b.add(format!("{f}.{name}"), w, 0..=WEIGHT_MAX);
+    }
+    b.add(format!("{f}.slow_extra_ms"), slow_extra, SPAN_MS);
 }
 
 #[cfg(test)]
