@@ -492,3 +492,69 @@ impl Fleet {
         self.recipes.converged(tree, &self.clients).err().map(|why| (leader, why))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::checker::Checker;
+    use crate::run::stats::Stats;
+    use crate::trace::Tracer;
+    use zab::contract::NodeConfig;
+
+    /// A fleet of one instance and one client over three servers, with what it may touch.
+    fn world() -> (Fleet, Scheduler<Event>, Servers, Monitor) {
+        let text = concat!(
+            "name = \"t\"\nduration_ms = 0\nliveness_bound_ms = 1000\n[cluster]\nservers = 3\n",
+            "[service_failover]\ninstances = 1\nclients = 1\nsession_timeout_ms = 4000\n",
+        );
+        let scenario = Scenario::parse(text, "t").expect("a valid scenario");
+        let mut sched = Scheduler::new();
+        let cfgs = scenario
+            .servers()
+            .map(|id| NodeConfig::new(id, scenario.quorum(), scenario.timing(), zab::Variant::None))
+            .collect();
+        let mut servers = Servers::new(&scenario, cfgs, 1, &mut sched);
+        for s in 1..=3 {
+            servers.boot(s).expect("boots");
+        }
+        let fleet = Fleet::new(&scenario, 1, &mut sched).expect("a service");
+        let monitor = Monitor::new(true, Checker::new(scenario.quorum(), 3), Stats::new(3), Tracer::new(None, 0));
+        (fleet, sched, servers, monitor)
+    }
+
+    /// A frozen process takes no input: what reaches it waits, and is handed back in
+    /// order when it resumes.
+    #[test]
+    fn a_paused_client_keeps_its_inputs_for_when_it_resumes() {
+        let (mut f, mut sched, servers, mut monitor) = world();
+        let mut cx = Ctx { sched: &mut sched, servers: &servers, monitor: &mut monitor };
+        let k = 1;
+        let effects = f.start(k, &mut cx);
+        assert!(!effects.is_empty(), "a new client connects");
+        f.pause(0, k, 1_000, &mut cx);
+        let lost = [ClientInput::ConnectionLost { server: 1 }, ClientInput::ConnectionLost { server: 2 }];
+        for input in lost.clone() {
+            assert!(f.step(0, k, input, None, &mut cx).is_empty(), "frozen");
+        }
+        assert_eq!(f.resume(5, k, &mut cx), lost.to_vec());
+        assert!(f.resume(6, k, &mut cx).is_empty(), "resumed once");
+    }
+
+    /// An answer travels back on the connection its request came in on: once the client
+    /// has left that connection (a new attempt gets a new id), the answer is lost.
+    #[test]
+    fn an_answer_on_a_connection_the_client_left_is_lost() {
+        let (mut f, mut sched, servers, mut monitor) = world();
+        let mut cx = Ctx { sched: &mut sched, servers: &servers, monitor: &mut monitor };
+        let k = 1;
+        let mut queue: VecDeque<ClientEffect> = f.start(k, &mut cx).into();
+        while f.apply_effects(0, k, &mut queue, &mut cx).is_some() {}
+        let (server, cnxn) = (f.conns[k].server.expect("connecting"), f.conns[k].cnxn);
+        let queued = cx.sched.len();
+        f.reply(0, server, k, cnxn, ClientReply::NotServing { seq: 0 }, &mut cx);
+        assert_eq!(cx.sched.len(), queued + 1, "on the current connection: delivered");
+        f.break_conn(k, false, cx.sched);
+        f.reply(0, server, k, cnxn, ClientReply::NotServing { seq: 0 }, &mut cx);
+        assert_eq!(cx.sched.len(), queued + 2, "only the news of the break was added");
+    }
+}

@@ -243,3 +243,33 @@ impl Monitor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::invariant::Invariant;
+    use zab::quorum::QuorumVerifier;
+
+    fn monitor() -> Monitor {
+        Monitor::new(true, Checker::new(QuorumVerifier::majority_of(3), 3), Stats::new(3), Tracer::new(None, 0))
+    }
+
+    fn violation(invariant: Invariant, t_us: u64) -> Violation {
+        Violation { invariant, t_us, nodes: vec![1], detail: String::new() }
+    }
+
+    /// Every input counts and moves the trace hash; the first violation is the run's, the
+    /// ones after it are not recorded.
+    #[test]
+    fn inputs_move_the_hash_and_the_first_violation_stays() {
+        let (mut a, b) = (monitor(), monitor());
+        a.on_input(5, 1, &Input::Start, None);
+        assert_eq!(a.events(), 1);
+        a.violate(violation(Invariant::Agreement, 5));
+        a.violate(violation(Invariant::Integrity, 6));
+        assert_eq!(a.violation().map(|v| v.invariant), Some(Invariant::Agreement));
+        let (fa, fb) = (a.finish(7), b.finish(7));
+        assert_ne!(fa.trace_hash, fb.trace_hash);
+        assert_eq!((fa.events, fb.events), (1, 0));
+    }
+}

@@ -195,3 +195,60 @@ impl ClusterView for Servers {
         self.nodes.iter().zip(&self.disks).map(|(n, d)| n.as_ref().map_or(d.durable().history(), |n| n.log())).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zab::Zxid;
+
+    fn servers(n: u64) -> (Servers, Scheduler<()>) {
+        let text = format!("name = \"t\"\nduration_ms = 0\nliveness_bound_ms = 1000\n[cluster]\nservers = {n}\n");
+        let scenario = Scenario::parse(&text, "t").expect("a valid scenario");
+        let cfgs = scenario
+            .servers()
+            .map(|id| NodeConfig::new(id, scenario.quorum(), scenario.timing(), zab::Variant::None))
+            .collect();
+        let mut sched = Scheduler::new();
+        (Servers::new(&scenario, cfgs, 1, &mut sched), sched)
+    }
+
+    /// A process's life moves on when it goes down: what its earlier life started (an
+    /// fsync) completes for nobody, and its timers are handed back to be cancelled.
+    #[test]
+    fn an_earlier_life_gets_nothing() {
+        let (mut s, _) = servers(3);
+        s.boot(1).expect("an empty disk boots");
+        assert_eq!(s.life_if_up(1), Some(0));
+        let (_, mark) = s.fsync(0, 1, DiskFile::Log);
+        let slots = s.take_down(1);
+        assert_eq!(slots.len(), Timer::COUNT);
+        assert_eq!(s.life_if_up(1), None);
+        assert!(!s.fsync_done(1, 0, DiskFile::Log, mark), "the process that asked is gone");
+        s.boot(1).expect("boots again");
+        assert_eq!(s.life_if_up(1), Some(1));
+        assert!(!s.is_in_life(1, 0) && s.is_in_life(1, 1));
+    }
+
+    /// The operator stops a removed server once every member of the configuration that
+    /// removed it has activated it (a member stopped for good has nothing to activate),
+    /// or at once when told to.
+    #[test]
+    fn removed_servers_wait_for_the_members_to_activate() {
+        let (mut s, _) = servers(4);
+        for id in 1..=4 {
+            s.boot(id).expect("boots");
+        }
+        let config = QuorumVerifier::new([1, 2, 3]).with_version(Zxid::new(1, 5));
+        s.to_retire.push((4, config));
+        assert!(s.take_ready_to_retire(false).is_empty(), "no member activated it");
+        assert_eq!(s.to_retire.len(), 1, "still waiting");
+        for id in 1..=3 {
+            s.take_down(id);
+            s.retired.insert(id);
+        }
+        assert_eq!(s.take_ready_to_retire(false), vec![4]);
+        s.to_retire.push((4, config));
+        assert_eq!(s.take_ready_to_retire(true), vec![4], "at once");
+        assert!(s.to_retire.is_empty());
+    }
+}
