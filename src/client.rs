@@ -108,7 +108,7 @@ pub enum ClientEffect {
     Event(ClientEvent),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum State {
     /// Not started, or the session expired and no new one was asked for.
     Idle,
@@ -121,7 +121,7 @@ enum State {
 }
 
 /// A ZooKeeper client.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Client {
     cfg: ClientConfig,
     state: State,

@@ -224,7 +224,7 @@ impl DurableState {
 }
 
 /// Why a server refused to start from its durable image.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 pub enum StartupError {
     /// "The accepted epoch, N is less than the current epoch, M".
     AcceptedBelowCurrent { accepted_epoch: Epoch, current_epoch: Epoch },

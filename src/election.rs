@@ -45,7 +45,7 @@ pub fn total_order_predicate(cfg: &NodeConfig, q: &Quorums, new: Vote, cur: Vote
 }
 
 /// A vote as kept in `recvset` / `outofelection`: with the round and sender state.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 struct ReceivedVote {
     vote: Vote,
     round: Round,
@@ -76,7 +76,7 @@ impl ReceivedVote {
 }
 
 /// The outcome of an election: the vote that won and the round it won in.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Decision {
     pub vote: Vote,
     pub round: Round,
@@ -84,7 +84,7 @@ pub struct Decision {
 
 /// One server's FLE state. `logicalclock` and the proposal outlive a round; the vote
 /// sets are per call of `lookForLeader`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Election {
     id: Sid,
     logical_clock: Round,

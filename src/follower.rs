@@ -31,7 +31,7 @@ pub const CONNECT_RETRY_US: u64 = 100_000;
 /// `Learner.connectToLeader` gives up after this many refused attempts.
 pub const CONNECT_TRIES_MAX: u32 = 5;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Phase {
     /// FOLLOWERINFO sent; waiting for LEADERINFO.
     Connecting,
@@ -43,7 +43,7 @@ enum Phase {
     Broadcast,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Follower {
     leader: Sid,
     /// An observer (`Observer`): gets INFORMs, acknowledges nothing, never votes.
@@ -83,7 +83,7 @@ pub struct Follower {
 }
 
 /// A step of NEWLEADER's sequence that waits for the previous one to be durable.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 enum AfterFsync {
     PersistEpoch { epoch: Epoch, then_send: Vec<(Sid, Message)> },
 }

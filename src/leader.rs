@@ -33,7 +33,7 @@ use crate::variant::Variant;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a `LearnerHandler` is with its learner.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Stage {
     /// FOLLOWERINFO received; LEADERINFO not sent yet.
     Connected,
@@ -49,7 +49,7 @@ enum Stage {
     UpToDate,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct LearnerHandler {
     stage: Stage,
     /// `tickOfNextAckDeadline`: the learner is synced while `tick <= deadline`.
@@ -63,7 +63,7 @@ struct LearnerHandler {
 
 /// A proposal not committed yet (`Proposal`): who acknowledged it, and the configurations
 /// whose quorums it needs (`qvAcksetPairs`: the one in force, and the pending one).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct Pending {
     acks: SidSet,
     quorums: Quorums,
@@ -74,7 +74,7 @@ struct Pending {
 /// leader only moves forward (a failed wait sends the server back to LOOKING instead).
 /// Zab's discovery is the first four, synchronization the fifth (`ZabState.SYNCHRONIZATION`),
 /// broadcast the last (`ZabState.BROADCAST`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 enum Phase {
     /// `getEpochToPropose`: FOLLOWERINFOs (and the leader's own acceptedEpoch) are
     /// gathered (`connectingFollowers`) until a quorum of the configuration in force,
@@ -100,7 +100,7 @@ enum Phase {
     Broadcast { epoch: Epoch, prep: Box<DataTree> },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Leader {
     round: Round,
     /// `leaderStateSummary`: (currentEpoch, last zxid) when it started leading.

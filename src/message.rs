@@ -96,7 +96,7 @@ pub enum Message {
 /// election connection of `QuorumCnxManager` (FLE's notifications), and the quorum
 /// connection a learner opens to its leader (`Learner.connectToLeader`), which carries
 /// everything else and lives only as long as that learner follows that leader.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Channel {
     Election,
     Quorum,

@@ -20,7 +20,7 @@ use crate::types::{Epoch, Round, ServerState, Sid, Zxid, ROUND_NONE};
 use crate::variant::Variant;
 
 /// The role a server plays, as in `QuorumPeer.run`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 enum Role {
     Looking,
     Following(Follower),
@@ -28,7 +28,7 @@ enum Role {
 }
 
 /// One ZooKeeper server.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Node {
     core: Core,
     fle: Election,

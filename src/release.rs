@@ -35,7 +35,7 @@ pub enum Release {
 }
 
 /// How a learner orders NEWLEADER's persistence (`Learner.syncWithLeader`).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NewLeaderOrder {
     /// 3.8.0: currentEpoch, the ACK, then every synced txn logged asynchronously.
     EpochFirst,

@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 /// What every role of a server shares: its config, its view of its disk (durable image
 /// plus the writes it issued since), its in-memory database, and the client writes it owes
 /// an answer.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Core {
     pub cfg: NodeConfig,
     disk: DurableState,

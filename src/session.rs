@@ -21,7 +21,7 @@ pub fn negotiate_timeout(requested_ms: u32, tick_ms: u64) -> u32 {
 /// The leader's session expiry, in ticks of its own `Leader.lead` loop. Like ZooKeeper's
 /// `ExpiryQueue`, a touch moves a session's deadline to the next tick boundary after
 /// `now + timeout`; only the leader expires sessions.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct SessionTracker {
     /// Session -> (expiry tick, timeout in ms).
     sessions: BTreeMap<SessionId, (u64, u32)>,
@@ -74,7 +74,7 @@ impl SessionTracker {
 }
 
 /// One entry of a session's queue at the server it is connected to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Queued {
     /// A write or sync on its way through the leader.
     InFlight(Xid),
@@ -85,7 +85,7 @@ enum Queued {
 /// A server's client connections (`ServerCnxnFactory`): which session each connection
 /// carries, what the server owes each, and the watches they set. All volatile: a server
 /// that stops serving closes every connection.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct ClientConns {
     /// Connection -> its session, once established here.
     conns: BTreeMap<u64, SessionId>,

@@ -14,7 +14,7 @@ use crate::variant::Variant;
 use std::collections::VecDeque;
 
 /// The first packet of a sync.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SyncOp {
     /// DIFF: the learner's log matches up to its last zxid; `zxid` is the leader's
     /// `maxCommittedLog` (or, in sync already, the learner's own zxid).
@@ -37,7 +37,7 @@ impl SyncOp {
 
 /// What the leader queues: the op packet, each txn as PROPOSAL + COMMIT, and the zxid
 /// `startForwarding` continues from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SyncPlan {
     pub op: SyncOp,
     pub branch: SyncBranch,
@@ -47,7 +47,7 @@ pub struct SyncPlan {
 }
 
 /// What the leader's database holds for a sync.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Hash)]
 pub struct SyncSource<'a> {
     pub committed_log: &'a VecDeque<Txn>,
     pub min_committed: Zxid,

@@ -24,7 +24,7 @@ pub const ROOT: &str = "/";
 pub const ZOOKEEPER: &str = "/zookeeper";
 
 /// One znode (`DataNode`): its data, its metadata, and its children's names.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 struct Znode {
     data: String,
     stat: Stat,
@@ -39,7 +39,7 @@ struct Znode {
 /// the root has its parent, which lists it; `stat.num_children` is the number of children;
 /// `ephemerals` lists exactly the nodes whose `ephemeral_owner` is not 0, and holds no
 /// empty set; `digest` equals [`DataTree::recompute_digest`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct DataTree {
     /// Keyed by full path.
     nodes: BTreeMap<String, Znode>,
@@ -53,7 +53,7 @@ pub struct DataTree {
 
 /// What applying one txn did: the answer owed to the client that sent it (if any), and
 /// the watch events it fired, in the order ZooKeeper fires them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Applied {
     pub response: Option<Response>,
     pub events: Vec<WatchedEvent>,
@@ -1176,7 +1176,7 @@ mod tests {
     }
 
     /// One generated step of the property test: a client request or a session change.
-    #[derive(Clone, Debug)]
+    #[derive(Clone, Debug, Hash)]
     enum Step {
         OpenSession(u32),
         /// Closes the k-th session ever opened (closed ones and the never-opened one too).

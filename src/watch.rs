@@ -12,7 +12,7 @@ use crate::types::Zxid;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The watches one server holds, by path, as sets of client connection ids.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct WatchManager {
     /// getData and exists watches (`DataTree.dataWatches`).
     data: BTreeMap<String, BTreeSet<u64>>,

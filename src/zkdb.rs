@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 pub use crate::durable::COMMIT_LOG_COUNT;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct ZkDatabase {
     tree: DataTree,
     /// `DataTree.lastProcessedZxid`: may be a label with no txn (a new leader's
@@ -36,7 +36,7 @@ pub struct ZkDatabase {
 
 /// What loading found: whether there was no snapshot and no log, so ZooKeeper writes an
 /// empty snapshot (`FileTxnSnapLog.restore` with `autoCreateDB`).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Loaded {
     FromSnapshot,
     Empty,

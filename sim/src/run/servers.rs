@@ -251,4 +251,29 @@ mod tests {
         assert_eq!(s.take_ready_to_retire(true), vec![4], "at once");
         assert!(s.to_retire.is_empty());
     }
+
+    /// A server's whole state hashes (the exhaustive explorer deduplicates worlds by it):
+    /// the same inputs give the same hash, one more input another.
+    #[test]
+    fn a_nodes_state_hashes_by_its_history() {
+        use std::hash::Hasher;
+        let hash = |n: &Node| {
+            let mut h = crate::trace::StableHasher::new();
+            crate::trace::feed(&mut h, n);
+            h.finish()
+        };
+        let (mut a, _) = servers(3);
+        let (mut b, _) = servers(3);
+        a.boot(1).expect("boots");
+        b.boot(1).expect("boots");
+        let (na, nb) = (a.node(1).expect("up"), b.node(1).expect("up"));
+        assert_eq!(hash(na), hash(nb));
+        let mut out = zab::contract::Outbox::default();
+        let started = {
+            let mut n = na.clone();
+            n.step(zab::contract::Input::Start, &mut out);
+            n
+        };
+        assert_ne!(hash(&started), hash(nb));
+    }
 }
