@@ -372,7 +372,7 @@ pub enum Effect {
 }
 
 /// Where a node writes its effects. The simulator reuses one across steps.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Outbox {
     pub effects: Vec<Effect>,
 }

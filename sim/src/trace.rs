@@ -245,6 +245,14 @@ pub struct Tracer {
     error: Option<String>,
 }
 
+/// A world forked mid-run (the exhaustive explorer branches this way) keeps its recent
+/// records but writes nowhere: one trace file has one run in it.
+impl Clone for Tracer {
+    fn clone(&self) -> Tracer {
+        Tracer { sink: None, recent: self.recent.clone(), recent_max: self.recent_max, error: self.error.clone() }
+    }
+}
+
 impl Tracer {
     /// How many of the latest records a violation report shows.
     pub const RECENT_MAX: usize = 24;

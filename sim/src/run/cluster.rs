@@ -4,17 +4,19 @@
 //! `Fleet`, `Writes`, `Injector`, [`Monitor`]); the cluster dispatches each event to its
 //! owner and carries effects from one part to another: here the servers' steps, in
 //! `lifecycle` their processes coming and going, in `clients` the service's clients and
-//! the workloads, in `inject` the faults.
+//! the workloads, in `inject` the faults, in `liveness` convergence after faults stop.
 
 mod clients;
 mod inject;
 mod lifecycle;
+mod liveness;
+#[cfg(test)]
+mod tests;
 
 pub use crate::run::options::RunOptions;
 
-use crate::check::checker::{Checker, Expected};
-use crate::check::invariant::{Invariant, Violation};
-use crate::format::{fmt_us, hash_hex};
+use crate::check::checker::Checker;
+use crate::format::hash_hex;
 use crate::run::client_id::ClientId;
 use crate::run::event::{Event, NetEvent, ServerEvent};
 use crate::run::faults::Injector;
@@ -24,7 +26,7 @@ use crate::run::progress::Progress;
 use crate::run::servers::Servers;
 use crate::run::stats::{RunReport, Stats};
 use crate::run::writes::Writes;
-use crate::scenario::{ms_to_us, Retire, Scenario};
+use crate::scenario::{ms_to_us, Scenario};
 use crate::trace::{FaultEvent, TraceHeader, Tracer};
 use crate::world::scheduler::Scheduler;
 use crate::world::transport::{self, Transport};
@@ -32,7 +34,19 @@ use zab::contract::{ClientReply, Effect, Input, NodeConfig, Outbox};
 use zab::message::Message;
 use zab::{Sid, Variant};
 
-/// A cluster in the middle of a run.
+/// What one step of the event loop did.
+enum Advance {
+    /// Took an event; the run goes on.
+    Went,
+    /// The run is over: done, a violation, or no event left.
+    Over,
+    /// `--until` stopped it at this time.
+    Stopped(u64),
+}
+
+/// A cluster in the middle of a run: a value, which a clone forks (the copy writes no
+/// trace).
+#[derive(Clone)]
 pub struct Cluster<'a> {
     scenario: &'a Scenario,
     variant: Variant,
@@ -108,27 +122,39 @@ impl<'a> Cluster<'a> {
     /// Runs to the end: convergence after faults stop, a violation, or `until`.
     pub fn run(mut self, until_us: Option<u64>) -> RunReport {
         self.start();
-        let mut stopped_at_us = None;
         let mut progress = Progress::default();
-        while self.monitor.violation().is_none() && !self.is_done() {
-            if let (Some(u), Some(t)) = (until_us, self.sched.peek_time()) {
-                if t > u {
-                    stopped_at_us = Some(u);
-                    break;
-                }
+        let stopped_at_us = loop {
+            match self.advance(until_us, &mut progress) {
+                Advance::Went => {}
+                Advance::Over => break None,
+                Advance::Stopped(u) => break Some(u),
             }
-            let Some((now, ev)) = self.sched.pop() else { break };
-            if let Some(v) = progress.event(now, self.sched.depth(), &ev) {
-                self.monitor.violate(v);
-                break;
-            }
-            self.handle(now, ev);
-            if !self.servers.to_retire.is_empty() {
-                self.retire_when_ready(now);
-            }
-            self.check_convergence(now);
-        }
+        };
         self.finish(stopped_at_us)
+    }
+
+    /// Takes the next event, with the checks after it.
+    #[inline]
+    fn advance(&mut self, until_us: Option<u64>, progress: &mut Progress) -> Advance {
+        if self.monitor.violation().is_some() || self.is_done() {
+            return Advance::Over;
+        }
+        if let (Some(u), Some(t)) = (until_us, self.sched.peek_time()) {
+            if t > u {
+                return Advance::Stopped(u);
+            }
+        }
+        let Some((now, ev)) = self.sched.pop() else { return Advance::Over };
+        if let Some(v) = progress.event(now, self.sched.depth(), &ev) {
+            self.monitor.violate(v);
+            return Advance::Over;
+        }
+        self.handle(now, ev);
+        if !self.servers.to_retire.is_empty() {
+            self.retire_when_ready(now);
+        }
+        self.check_convergence(now);
+        Advance::Went
     }
 
     /// Every process exists before any starts, so first notifications find their peers;
@@ -292,56 +318,6 @@ impl<'a> Cluster<'a> {
             }
         } else if self.writes.on_reply(now, server, client, reply, &mut self.monitor) {
             self.retry_probe();
-        }
-    }
-
-    /// What convergence means now: the servers stopped for good, and with a migration the
-    /// configuration it made, once made.
-    fn expected(&self) -> Expected {
-        let migration =
-            self.scenario.reconfig.as_ref().map(|_| self.fleet.as_ref().and_then(|f| f.recipes.final_config()));
-        let outsiders_stay = self.scenario.reconfig.as_ref().is_some_and(|r| r.retire == Retire::Never);
-        Expected { retired: self.servers.retired, migration, outsiders_stay }
-    }
-
-    /// After faults stopped: once the servers converged, the progress write goes; once
-    /// they did, the service's clients must converge too.
-    fn check_convergence(&mut self, now: u64) {
-        if !self.faults.stopped || self.monitor.violation().is_some() {
-            return;
-        }
-        let expected = self.expected();
-        if self.monitor.checker.check_converged(now, self.servers.all(), &expected) {
-            self.submit_probe();
-        }
-        if self.monitor.checker.converged_us().is_some() {
-            if let Some(f) = &mut self.fleet {
-                f.check_converged(now, &self.servers);
-            }
-        }
-    }
-
-    /// The run's work is done: a write committed after convergence, and the service's
-    /// clients all point at live instances.
-    fn is_done(&self) -> bool {
-        self.monitor.checker.is_done() && self.fleet.as_ref().is_none_or(|f| f.converged_us.is_some())
-    }
-
-    /// The liveness bound ran out after faults stopped: the servers must have converged,
-    /// and the service's clients too.
-    fn liveness_deadline(&mut self, now: u64) {
-        if !self.faults.stopped {
-            return;
-        }
-        if let Some(v) = self.monitor.checker.on_deadline(now, self.servers.all(), &self.expected()) {
-            self.monitor.violate(v);
-        } else if let Some((leader, why)) = self.fleet.as_ref().and_then(|f| f.not_converged(&self.servers)) {
-            self.monitor.violate(Violation {
-                invariant: Invariant::FailoverLiveness,
-                t_us: now,
-                nodes: vec![leader],
-                detail: format!("{why}, {} after faults stopped", fmt_us(self.scenario.liveness_bound_us())),
-            });
         }
     }
 

@@ -11,6 +11,7 @@ use zab::Sid;
 pub(crate) use crate::world::transport::NetEvent;
 
 /// One scheduled event.
+#[derive(Clone)]
 pub(crate) enum Event {
     Server(ServerEvent),
     Net(NetEvent),
@@ -22,6 +23,7 @@ pub(crate) enum Event {
 }
 
 /// Events of the server processes ([`super::servers`]).
+#[derive(Clone)]
 pub(crate) enum ServerEvent {
     /// A server timer fires: its one scheduler entry, moved when re-armed and dropped
     /// when cancelled or when the process goes down, so it is always current.
@@ -44,6 +46,7 @@ pub(crate) enum ServerEvent {
 }
 
 /// Events of the service's clients and their connections ([`super::fleet`]).
+#[derive(Clone)]
 pub(crate) enum ClientEv {
     /// A service client's request reaches a server on connection `generation`.
     Send {
@@ -98,6 +101,7 @@ pub(crate) enum ClientEv {
 }
 
 /// Events of the fault injector ([`super::faults`]).
+#[derive(Clone)]
 pub(crate) enum FaultEv {
     Scripted(FaultAction),
     /// Time for the next random fault.
@@ -119,6 +123,7 @@ pub(crate) enum FaultEv {
 }
 
 /// Events of the raw-write workload and the progress write ([`super::writes`]).
+#[derive(Clone)]
 pub(crate) enum WorkloadEvent {
     /// A client write reaches a server.
     Write { server: Sid, client: u64, seq: u64 },

@@ -131,6 +131,7 @@ pub fn swarm(rng: &mut Stream) -> RandomFaults {
 
 /// The fault injector: the scripted faults, the random fault mix and its stream, and the
 /// record of every fault applied.
+#[derive(Clone)]
 pub(crate) struct Injector {
     rng: Stream,
     /// The random fault mix: the scenario's, or this seed's swarm draw.

@@ -70,6 +70,7 @@ pub(crate) enum Outcome {
 }
 
 /// The service workload's clients and their network.
+#[derive(Clone)]
 pub(crate) struct Fleet {
     pub recipes: Recipes,
     clients: Vec<Option<Client>>,

@@ -28,6 +28,7 @@ pub trait ClusterView {
 }
 
 /// The run's observers.
+#[derive(Clone)]
 pub struct Monitor {
     /// Check invariants (off only to measure the checker's cost).
     check: bool,

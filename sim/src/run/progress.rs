@@ -19,7 +19,7 @@ pub const SAME_INSTANT_DEPTH_MAX: u32 = 10_000;
 const STUCK_WINDOW: u32 = 1000;
 
 /// Watches virtual time advance.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Progress {
     instant_us: u64,
     /// Kinds of the stuck chain's last [`STUCK_WINDOW`] events, with their counts, and the

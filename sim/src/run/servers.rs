@@ -13,6 +13,7 @@ use zab::durable::{DiskFile, DiskWrite, Txn};
 use zab::quorum::{QuorumVerifier, SidSet};
 use zab::{Node, ServerState, Sid};
 
+#[derive(Clone)]
 pub(crate) struct Servers {
     cfgs: Vec<NodeConfig>,
     nodes: Vec<Option<Node>>,

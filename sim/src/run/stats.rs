@@ -144,6 +144,7 @@ impl RunStats {
 }
 
 /// Collects [`RunStats`] while a run goes on.
+#[derive(Clone)]
 pub struct Stats {
     pub run: RunStats,
     looking_since: Vec<Option<u64>>,

@@ -147,6 +147,7 @@ struct State {
 }
 
 /// The recipes of every service client.
+#[derive(Clone)]
 pub struct Recipes {
     spec: ServiceSpec,
     roles: Vec<Role>,

@@ -24,6 +24,7 @@ const PROBE_RETRY_US: u64 = 100_000;
 /// How long the progress write waits for an answer before it is sent again.
 const PROBE_TIMEOUT_US: u64 = 2_000_000;
 
+#[derive(Clone)]
 pub(crate) struct Writes {
     spec: Option<WorkloadSpec>,
     servers: u64,

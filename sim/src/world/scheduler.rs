@@ -32,6 +32,7 @@ pub struct TimerSlot(u32);
 
 const NOT_QUEUED: usize = usize::MAX;
 
+#[derive(Clone)]
 pub struct Scheduler<E> {
     now_us: u64,
     seq: u64,

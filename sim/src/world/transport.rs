@@ -9,6 +9,7 @@ use zab::message::{Channel, Message, Notification};
 use zab::Sid;
 
 /// Events of the servers' network.
+#[derive(Clone)]
 pub enum NetEvent {
     Deliver {
         from: Sid,
@@ -69,6 +70,7 @@ pub struct Counts {
 }
 
 /// The connections between servers.
+#[derive(Clone)]
 pub struct Transport {
     n: usize,
     net: Network,
