@@ -4,8 +4,10 @@
 //! `Fleet`, `Writes`, `Injector`, [`Monitor`]); the cluster dispatches each event to its
 //! owner and carries effects from one part to another: here the servers' steps, in
 //! `lifecycle` their processes coming and going, in `clients` the service's clients and
-//! the workloads, in `inject` the faults, in `liveness` convergence after faults stop.
+//! the workloads, in `inject` the faults, in `liveness` convergence after faults stop, in
+//! `choices` the world stepped one chosen event at a time.
 
+mod choices;
 mod clients;
 mod inject;
 mod lifecycle;
@@ -14,6 +16,7 @@ mod liveness;
 mod tests;
 
 pub use crate::run::options::RunOptions;
+pub use choices::Choice;
 
 use crate::check::checker::Checker;
 use crate::format::hash_hex;
@@ -149,12 +152,18 @@ impl<'a> Cluster<'a> {
             self.monitor.violate(v);
             return Advance::Over;
         }
+        self.after(now, ev);
+        Advance::Went
+    }
+
+    /// Carries out one event taken from the scheduler, with the checks after it.
+    #[inline]
+    fn after(&mut self, now: u64, ev: Event) {
         self.handle(now, ev);
         if !self.servers.to_retire.is_empty() {
             self.retire_when_ready(now);
         }
         self.check_convergence(now);
-        Advance::Went
     }
 
     /// Every process exists before any starts, so first notifications find their peers;

@@ -26,6 +26,14 @@ impl Key {
     }
 }
 
+/// A pending event as [`Scheduler::pending`] lists it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    pub slot: u32,
+    pub at_us: u64,
+    pub seq: u64,
+}
+
 /// A slot reserved for one timer (`Scheduler::timer_slot`): at most one pending event.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct TimerSlot(u32);
@@ -139,14 +147,47 @@ impl<E> Scheduler<E> {
     pub fn pop(&mut self) -> Option<(u64, E)> {
         let k = *self.heap.first()?;
         self.remove_at(0);
-        debug_assert!(k.at_us >= self.now_us);
-        self.now_us = k.at_us;
+        // Later than the clock, unless an explorer took a later event first (`take`).
+        self.now_us = self.now_us.max(k.at_us);
         self.depth = k.depth;
         let event = self.slots[k.slot as usize].take().expect("a queued key's slot holds its event");
         if !self.timer[k.slot as usize] {
             self.free.push(k.slot);
         }
-        Some((k.at_us, event))
+        Some((self.now_us, event))
+    }
+
+    /// Every pending event, in no particular order: its slot (to [`Self::take`] it), when
+    /// it is due and its sequence number (the order it was scheduled in).
+    pub fn pending(&self) -> impl Iterator<Item = (Pending, &E)> {
+        self.heap.iter().map(|k| {
+            let e = self.slots[k.slot as usize].as_ref().expect("a queued key's slot holds its event");
+            (Pending { slot: k.slot, at_us: k.at_us, seq: k.seq }, e)
+        })
+    }
+
+    /// Takes one pending event out of order, as an explorer that abstracts time does: the
+    /// clock moves to its time if that is later, never back. `None` if it is not pending.
+    pub fn take(&mut self, slot: u32) -> Option<(u64, E)> {
+        let i = *self.pos.get(slot as usize)?;
+        if i == NOT_QUEUED {
+            return None;
+        }
+        let k = self.heap[i];
+        Some(self.take_key(i, k))
+    }
+
+    /// Removes key `k`, at heap index `i`, and hands out its event; the clock never goes
+    /// back.
+    fn take_key(&mut self, i: usize, k: Key) -> (u64, E) {
+        self.remove_at(i);
+        self.now_us = self.now_us.max(k.at_us);
+        self.depth = k.depth;
+        let event = self.slots[k.slot as usize].take().expect("a queued key's slot holds its event");
+        if !self.timer[k.slot as usize] {
+            self.free.push(k.slot);
+        }
+        (self.now_us, event)
     }
 
     /// How many events, each scheduled for this same instant by the one before it, led to
@@ -342,5 +383,19 @@ mod tests {
             }
             prop_assert_eq!(popped.0, popped.1);
         }
+    }
+
+    /// Any pending event may be taken out of order; the clock moves to it only forward.
+    #[test]
+    fn an_event_taken_out_of_order_never_moves_the_clock_back() {
+        let mut s = Scheduler::new();
+        s.at(10, "a");
+        s.at(20, "b");
+        let b = s.pending().find(|(_, e)| **e == "b").map(|(p, _)| p).expect("pending");
+        assert_eq!((b.at_us, b.seq), (20, 2));
+        assert_eq!(s.take(b.slot), Some((20, "b")));
+        assert_eq!(s.take(b.slot), None, "taken already");
+        assert_eq!(s.pop(), Some((20, "a")), "late: at the clock, not before it");
+        assert_eq!(s.now_us(), 20);
     }
 }
