@@ -179,6 +179,18 @@ impl Checker {
         sid as usize - 1
     }
 
+    /// Feeds what decides the checker's future verdicts, without times (when faults
+    /// stopped, when a configuration was activated): for an explorer's state fingerprint.
+    pub fn fingerprint<H: std::hash::Hasher>(&self, h: &mut H) {
+        use std::hash::Hash;
+        (self.in_force, &self.configs_seen, &self.agreed, self.seen, &self.epoch_leader).hash(h);
+        for p in &self.provisional {
+            p.config.hash(h);
+            p.by.iter().for_each(|(s, _)| s.hash(h));
+        }
+        (&self.committed, &self.applied, &self.log_match, self.on_quorum).hash(h);
+    }
+
     pub fn committed(&self) -> &[Zxid] {
         &self.committed
     }

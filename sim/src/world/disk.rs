@@ -54,6 +54,20 @@ impl Disk {
         }
     }
 
+    /// Feeds what the disk holds, durable and pending, without when each write was
+    /// issued: for an explorer's state fingerprint, where time is abstracted away.
+    pub fn fingerprint<H: std::hash::Hasher>(&self, h: &mut H) {
+        use std::hash::Hash;
+        self.durable.hash(h);
+        for q in &self.queues {
+            q.issued.hash(h);
+            for (_, w) in &q.pending {
+                w.hash(h);
+            }
+        }
+        self.journal.hash(h);
+    }
+
     pub fn durable(&self) -> &DurableState {
         &self.durable
     }

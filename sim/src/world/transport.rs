@@ -117,6 +117,26 @@ impl Transport {
         }
     }
 
+    /// Feeds the connections' state without their counters: which links are up, which
+    /// quorum connections are dead, whether each end knows the current one, the election
+    /// channels' windows. Delivery stamps are judged by [`Transport::is_stale`] instead.
+    pub fn fingerprint<H: std::hash::Hasher>(&self, h: &mut H) {
+        use std::hash::Hash;
+        for a in 1..=self.n as Sid {
+            for b in 1..=self.n as Sid {
+                let (o, p) = (self.ordered(a, b), self.pair(a, b));
+                (self.net.is_linked(a, b), self.quorum_dead[p], self.known_gen[o] == self.quorum_gen[p]).hash(h);
+                (self.election[o].in_flight, self.election[o].waiting).hash(h);
+            }
+        }
+    }
+
+    /// A delivery stamped with `incarnation` and `generation` will be dropped on arrival.
+    pub fn is_stale(&self, from: Sid, to: Sid, incarnation: u64, generation: u64, msg: &Message) -> bool {
+        self.net.incarnation(from, to) != incarnation
+            || (msg.channel() == Channel::Quorum && self.quorum_gen[self.pair(from, to)] != generation)
+    }
+
     /// The links, cuts and delays underneath.
     pub fn net(&self) -> &Network {
         &self.net

@@ -67,3 +67,67 @@ impl Cluster<'_> {
         true
     }
 }
+
+impl Cluster<'_> {
+    /// A fingerprint of the world with time abstracted away, for an explorer's
+    /// deduplication: the servers' states, their disks' contents, the connections, the
+    /// checker's memory, and the pending events as each FIFO orders them, without when
+    /// they are due, their sequence numbers, their slots, or counters whose only job is to
+    /// tell stale from current (a stale delivery counts as stale). Two worlds reached by
+    /// taking independent events in either order (deliveries to different servers) share
+    /// it. The service's clients and the raw-write workload are not in it: a world with
+    /// them must not be deduplicated by it.
+    pub fn fingerprint(&self) -> u64 {
+        use crate::trace::{feed, StableHasher};
+        use std::hash::Hasher;
+        let mut h = StableHasher::new();
+        for s in 1..=self.scenario.cluster.servers {
+            feed(&mut h, &self.servers.node(s));
+            self.servers.disk(s).fingerprint(&mut h);
+        }
+        feed(&mut h, &(self.servers.retired, &self.servers.to_retire));
+        self.transport.fingerprint(&mut h);
+        self.monitor.checker.fingerprint(&mut h);
+        let mut pending: Vec<((u8, u64, u64), u64, u64)> = self
+            .sched
+            .pending()
+            .map(|(p, ev)| {
+                let mut e = StableHasher::new();
+                self.feed_event(&mut e, ev);
+                (fifo(ev).unwrap_or((u8::MAX, 0, 0)), p.seq, e.finish())
+            })
+            .collect();
+        // Within a FIFO, in order; the FIFOs themselves, and the events in none, as a set.
+        pending.sort_unstable_by_key(|&(key, seq, e)| (key, if key.0 == u8::MAX { e } else { seq }));
+        for (key, _, e) in pending {
+            feed(&mut h, &(key, e));
+        }
+        h.finish()
+    }
+
+    /// One pending event, without its time and with its counters judged.
+    fn feed_event(&self, h: &mut crate::trace::StableHasher, ev: &Event) {
+        use crate::trace::feed;
+        match ev {
+            Event::Net(NetEvent::Deliver { from, to, incarnation, generation, msg, .. }) => {
+                let stale = self.transport.is_stale(*from, *to, *incarnation, *generation, msg);
+                feed(h, &("deliver", from, to, stale, msg));
+            }
+            Event::Net(NetEvent::Connection { node, peer, life, up, generation }) => {
+                let current =
+                    self.servers.is_in_life(*node, *life) && self.transport.is_current(*node, *peer, *generation);
+                feed(h, &("connection", node, peer, current, up));
+            }
+            Event::Server(ServerEvent::Timer { node, timer }) => feed(h, &("timer", node, timer)),
+            Event::Server(ServerEvent::FsyncDone { node, life, id, file, mark, then_send }) => {
+                let current = self.servers.is_in_life(*node, *life);
+                let sends: Vec<(u64, bool, &zab::Message)> = then_send
+                    .iter()
+                    .map(|(to, g, m)| (*to, self.transport.is_current(*node, *to, Some(*g)), m))
+                    .collect();
+                feed(h, &("fsync", node, current, id, file, mark, sends));
+            }
+            other => feed(h, &other.kind()),
+        }
+    }
+}

@@ -76,3 +76,31 @@ fn only_the_head_of_each_channel_is_a_choice() {
     }
     assert!(c.monitor.violation().is_none(), "the correct protocol stays safe in any order");
 }
+
+/// Deliveries to different servers commute: taken in either order they reach worlds with
+/// one fingerprint (time, sequence numbers and slots aside), and each step changes it.
+#[test]
+fn independent_deliveries_commute_in_the_fingerprint() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/election-basic.toml");
+    let scenario = Scenario::load(&path).expect("a shipped scenario");
+    let mut root = Cluster::new(&scenario, RunOptions::new(2));
+    root.start();
+    let to = |c: &Cluster, ch: &Choice| match c.sched.pending().find(|(p, _)| p.slot == ch.slot) {
+        Some((_, Event::Net(NetEvent::Deliver { to, .. }))) => Some(*to),
+        _ => None,
+    };
+    let choices = root.choices();
+    let (a, b) = choices
+        .iter()
+        .flat_map(|a| choices.iter().map(move |b| (*a, *b)))
+        .find(|(a, b)| matches!((to(&root, a), to(&root, b)), (Some(x), Some(y)) if x != y))
+        .expect("two deliveries to different servers");
+    let (mut ab, mut ba) = (root.clone(), root.clone());
+    assert!(ab.take(a) && ab.take(b));
+    assert!(ba.take(b) && ba.take(a));
+    assert_eq!(ab.fingerprint(), ba.fingerprint());
+    let mut one = root.clone();
+    assert!(one.take(a));
+    assert_ne!(one.fingerprint(), root.fingerprint());
+    assert_ne!(one.fingerprint(), ab.fingerprint());
+}
