@@ -1,11 +1,10 @@
 //! The `zabsim` binary: exit codes, one-line errors on bad input, the summary's last line.
 
+mod common;
+
+use common::{root, stderr, stdout, zabsim};
 use std::path::PathBuf;
 use std::process::{Command, Output};
-
-fn zabsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zabsim")).args(args).current_dir(root()).output().expect("zabsim runs")
-}
 
 /// `zabsim` that must exit within `secs`: killed and failed otherwise (a livelock).
 #[allow(clippy::disallowed_methods)] // Wall-clock time and threads of the test, never of a run.
@@ -42,18 +41,6 @@ fn zabsim_within(args: &[&str], secs: u64) -> Output {
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     Output { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() }
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Writes a scenario file into a fresh temp dir and returns its path.

@@ -6,28 +6,13 @@
 //! says loudly that the browser part was not exercised; with `ZABSIM_REQUIRE_BROWSER=1`
 //! (set by `.ci/run`, which installs Chromium) a missing browser fails the test.
 
+mod common;
+
+use common::{stderr, tmp, zabsim};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn zabsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zabsim")).args(args).current_dir(root()).output().expect("zabsim runs")
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("zabsim-diagram-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// The trace of zk-2845 seed 0 (three servers, a partition, a GlobalPrimaryOrder violation
 /// at 2.525 s) and its diagram.

@@ -9,6 +9,9 @@
 // The wall clock bounds the binary's runs from outside; nothing simulated reads it.
 #![allow(clippy::disallowed_methods)]
 
+mod common;
+
+use common::root;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::Value as Json;
@@ -33,10 +36,6 @@ const ERROR_MAX_BYTES: usize = 2048;
 
 fn cases(suite_share: u32) -> u32 {
     std::env::var("ZABSIM_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(suite_share)
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn scratch(kind: &str) -> PathBuf {

@@ -4,6 +4,9 @@
 //! `--out` and `-o` refuse to overwrite an input. And `sweep --out` streams: an interrupted
 //! sweep leaves its finished seeds, and `--resume` completes the file byte for byte.
 
+mod common;
+
+use common::{root, s, stderr, stdout, tmp, zabsim};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -11,10 +14,6 @@ use std::time::Duration;
 /// A minute, counted in polls (the tests keep off the wall clock too).
 const POLL: Duration = Duration::from_millis(20);
 const POLLS_MAX: u32 = 3000;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// Runs zabsim in `dir`, killed if it takes longer than a minute (a tool that loops on a
 /// crafted value must fail the test, not hang it).
@@ -36,29 +35,6 @@ fn zabsim_in(dir: &Path, args: &[&str]) -> Output {
         std::thread::sleep(POLL);
     }
     child.wait_with_output().expect("output")
-}
-
-fn zabsim(args: &[&str]) -> Output {
-    zabsim_in(&root(), args)
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("zabsim-inputs-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// Exit 2 with one line on stderr holding every one of `must`, and no panic.

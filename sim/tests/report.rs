@@ -1,31 +1,10 @@
 //! `zabsim report`: index.md and SVG plots from sweep outcomes, alone or compared; the same
 //! inputs give the same bytes; bad inputs name the file and line and exit 2.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn zabsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zabsim")).args(args).current_dir(root()).output().expect("zabsim runs")
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("zabsim-report-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{s, stderr, tmp, zabsim};
+use std::path::Path;
 
 fn sweep(scenario: &str, seeds: &str, variant: &str, out: &Path) {
     let o = zabsim(&[

@@ -192,6 +192,8 @@ impl ClusterView for Servers {
         self.nodes[i].as_ref().map_or(self.disks[i].durable().history(), |n| n.log())
     }
 
+    /// Every log in one pass over nodes and disks (a growing committed log asks for all
+    /// of them at each commit).
     fn logs(&self) -> Vec<&[Txn]> {
         self.nodes.iter().zip(&self.disks).map(|(n, d)| n.as_ref().map_or(d.durable().history(), |n| n.log())).collect()
     }
