@@ -177,6 +177,11 @@ pub struct TraceHeader {
     /// all replayed as runs to the end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until_us: Option<u64>,
+    /// The moves an explorer took (`zabsim explore`), in order: the run took these, not
+    /// the earliest event each time, and `replay` takes them again. Absent in traces of
+    /// runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<String>,
 }
 
 fn default_release() -> String {
@@ -239,7 +244,7 @@ pub enum TraceRecord {
 /// Where trace records go: nowhere (sweeps), or a JSON-lines writer. A short ring of the
 /// latest inputs is always kept, for violation reports.
 pub struct Tracer {
-    sink: Option<Box<dyn Write + Send>>,
+    sink: Option<Box<dyn Write + Send + Sync>>,
     recent: VecDeque<TraceRecord>,
     recent_max: usize,
     error: Option<String>,
@@ -258,7 +263,7 @@ impl Tracer {
     pub const RECENT_MAX: usize = 24;
 
     /// A tracer writing to `sink`, if any, and keeping the latest `recent_max` records.
-    pub fn new(sink: Option<Box<dyn Write + Send>>, recent_max: usize) -> Tracer {
+    pub fn new(sink: Option<Box<dyn Write + Send + Sync>>, recent_max: usize) -> Tracer {
         Tracer { sink, recent: VecDeque::with_capacity(recent_max), recent_max, error: None }
     }
 

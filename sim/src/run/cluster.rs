@@ -9,6 +9,7 @@
 
 mod choices;
 mod clients;
+mod explore;
 mod inject;
 mod lifecycle;
 mod liveness;
@@ -17,6 +18,7 @@ mod tests;
 
 pub use crate::run::options::RunOptions;
 pub use choices::Choice;
+pub use explore::{run_moves, Move, Outlook};
 
 use crate::check::checker::Checker;
 use crate::format::hash_hex;
@@ -92,6 +94,7 @@ impl<'a> Cluster<'a> {
             zookeeper: release.name().to_string(),
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             until_us: opts.until_us,
+            moves: opts.moves,
         });
         // The order the parts are made in is the order their first events are scheduled.
         let mut sched = Scheduler::new();

@@ -16,12 +16,14 @@ pub struct RunOptions {
     /// Stop at this simulated time.
     pub until_us: Option<u64>,
     /// Where to write the JSON-lines trace.
-    pub trace: Option<Box<dyn Write + Send>>,
+    pub trace: Option<Box<dyn Write + Send + Sync>>,
     /// The scenario file, recorded in the trace header.
     pub scenario_path: String,
     /// Keep the last events for the violation report (`run` prints them; a sweep, which
     /// keeps only each seed's outcome, does not, and saves copying every input).
     pub recent_events: bool,
+    /// The moves an explorer took, recorded in the trace header (`run_moves`).
+    pub moves: Vec<String>,
 }
 
 impl RunOptions {
@@ -35,6 +37,7 @@ impl RunOptions {
             trace: None,
             scenario_path: String::new(),
             recent_events: true,
+            moves: Vec::new(),
         }
     }
 }

@@ -136,6 +136,12 @@ impl Servers {
         self.disks[idx(s)].exit();
     }
 
+    /// The machine crashes and every write not yet durable is lost, however long ago it
+    /// was written: the explorer's crash, which has no clock to judge writeback by.
+    pub fn lose_volatile(&mut self, s: Sid) {
+        self.disks[idx(s)].lose_volatile();
+    }
+
     /// The machine crashes: unsynced writes are lost (torn, if the scenario says so).
     pub fn crash_disk(&mut self, now: u64, s: Sid) {
         let i = idx(s);

@@ -1,6 +1,7 @@
 //! What users run over many runs or one recorded run: sweeps, shrinking, the test
-//! strategies, and replay.
+//! strategies, replay, and exhaustive exploration.
 
+pub mod explore;
 pub mod replay;
 pub mod shrink;
 pub mod strategies;

@@ -75,7 +75,8 @@ impl Recorded {
     pub fn replay(self) -> Result<Verdict, String> {
         let name = self.path.display().to_string();
         let h = self.header.clone();
-        let at = |e: String| format!("{name}: line {}: {e}", self.header_line.0);
+        let header_at = self.header_line.0;
+        let at = |e: String| format!("{name}: line {header_at}: {e}");
         check_header(&h).map_err(at)?;
         let scenario = resolve_scenario(&self.path, &h)?;
         // A name is short: a long one is not echoed.
@@ -98,7 +99,13 @@ impl Recorded {
         opts.until_us = h.until_us;
         opts.scenario_path = h.scenario_path.clone();
         opts.trace = Some(Box::new(BufWriter::with_capacity(1 << 16, Sink(compare.clone()))));
-        let report = run(&scenario, opts);
+        let report = if h.moves.is_empty() {
+            run(&scenario, opts)
+        } else {
+            let moves = parse_moves(&h.moves).map_err(at)?;
+            opts.moves = h.moves.clone();
+            crate::run::cluster::run_moves(&scenario, opts, &moves).map_err(|e| format!("{name}: {e}"))?
+        };
         let replayed_hash = hash_hex(report.trace_hash);
         let mut c = compare.lock().expect("the run is over");
         if let Some(e) = &report.trace_error {
@@ -136,6 +143,11 @@ impl Recorded {
             }
         }
     }
+}
+
+/// An explorer's moves as the header lists them.
+fn parse_moves(moves: &[String]) -> Result<Vec<crate::run::cluster::Move>, String> {
+    moves.iter().enumerate().map(|(i, m)| m.parse().map_err(|e| format!("moves[{i}]: {e}"))).collect()
 }
 
 /// What a header must hold before `replay` looks for its scenario and quotes its fields.

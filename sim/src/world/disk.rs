@@ -150,6 +150,16 @@ impl Disk {
         self.journal.clear();
     }
 
+    /// A crash that loses every volatile write (the operating system wrote none back).
+    pub fn lose_volatile(&mut self) {
+        for f in FILES {
+            let q = self.file(f);
+            q.issued -= q.pending.len() as u64;
+            q.pending.clear();
+        }
+        self.journal.clear();
+    }
+
     /// A crash at `now_us`: volatile writes are gone, except those the operating system
     /// wrote back already. With `torn`, it may have written some more: a random prefix
     /// of each file's remaining volatile writes survives, and the write after it, if any,

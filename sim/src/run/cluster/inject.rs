@@ -45,7 +45,7 @@ impl Cluster<'_> {
         }
     }
 
-    fn apply_fault(&mut self, now: u64, action: FaultAction) {
+    pub(super) fn apply_fault(&mut self, now: u64, action: FaultAction) {
         if self.faults.stopped {
             return;
         }

@@ -65,7 +65,7 @@ impl Cluster<'_> {
 
     /// The process is gone (its disk already settled): its node, timers, client
     /// connections and peer connections.
-    fn take_down(&mut self, now: u64, s: Sid) {
+    pub(super) fn take_down(&mut self, now: u64, s: Sid) {
         self.monitor.stats.server_left(now, s);
         for t in self.servers.take_down(s) {
             self.sched.cancel(t);

@@ -25,10 +25,12 @@ macro_rules! out {
     }};
 }
 
+mod explore;
+
 /// Exit status for a run or sweep that found what it should not (or missed what it should).
-const EXIT_FAILED: u8 = 1;
+pub(crate) const EXIT_FAILED: u8 = 1;
 /// Exit status for bad input: a scenario file, a flag, a trace.
-const EXIT_BAD_INPUT: u8 = 2;
+pub(crate) const EXIT_BAD_INPUT: u8 = 2;
 
 #[derive(Parser, Debug)]
 #[command(name = "zabsim", version, about = "Deterministic simulation testbed for ZooKeeper's protocols")]
@@ -162,6 +164,10 @@ enum Command {
         #[arg(short, long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Search every order of a small scenario's steps (deliveries, timers, fsyncs, and
+    /// the crashes, restarts, writes and partitions its budgets allow) for a violation,
+    /// with worlds deduplicated by their hash; exit 1 on a violation.
+    Explore(explore::ExploreArgs),
     /// List the protocol variants and the ZooKeeper releases with what each turns on.
     Variants,
     /// Check a scenario file and print it with every default filled in.
@@ -232,7 +238,7 @@ fn parse_seeds(s: &str) -> Result<Range<u64>, String> {
     Ok(r)
 }
 
-fn load(path: &std::path::Path) -> Result<Scenario, ExitCode> {
+pub(crate) fn load(path: &std::path::Path) -> Result<Scenario, ExitCode> {
     Scenario::load(path).map_err(bad_input)
 }
 
@@ -294,6 +300,7 @@ pub fn main() -> ExitCode {
         }
         Command::Report { sweep, vs, out } => cmd_report(sweep, vs, out),
         Command::Shrink { scenario, seed, variant, out } => cmd_shrink(scenario, seed, variant, out),
+        Command::Explore(args) => explore::cmd_explore(args),
         Command::Variants => {
             for v in Variant::ALL {
                 outln!("{:<10} {}", v.name(), v.description());
@@ -321,7 +328,7 @@ pub fn main() -> ExitCode {
 /// Refuses to write `out` over one of the command's inputs (`--trace scenario.toml` once
 /// replaced the scenario with the trace): the same file, however it is named (a symlink, a
 /// hard link, `./x`). An output that does not exist yet is no input.
-fn refuse_input(flag: &str, out: &Path, inputs: &[&Path]) -> Result<(), String> {
+pub(crate) fn refuse_input(flag: &str, out: &Path, inputs: &[&Path]) -> Result<(), String> {
     match inputs.iter().find(|i| same_file(out, i)) {
         Some(input) => {
             Err(format!("{flag} {}: is the input {}: refusing to overwrite it", out.display(), input.display()))
@@ -348,7 +355,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Prints bad input the one way: `error: ...`, exit 2.
 /// Refuses an input on one line; a long value the message quotes is cut short, whoever
 /// wrote the message.
-fn bad_input(e: impl std::fmt::Display) -> ExitCode {
+pub(crate) fn bad_input(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {}", elide_long_words(&e.to_string()));
     ExitCode::from(EXIT_BAD_INPUT)
 }
@@ -371,7 +378,7 @@ fn cmd_run(
     opts.release = zookeeper;
     opts.until_us = until_ms.map(ms_to_us);
     opts.scenario_path = path.display().to_string();
-    let mut sinks: Vec<Box<dyn Write + Send>> = Vec::new();
+    let mut sinks: Vec<Box<dyn Write + Send + Sync>> = Vec::new();
     if let Some(t) = &trace {
         if let Err(e) = refuse_input("--trace", t, &[&path]) {
             return bad_input(e);
@@ -416,7 +423,7 @@ fn cmd_run(
 }
 
 /// Writes a trace to several sinks (the `--trace` file and an event window).
-struct Tee(Vec<Box<dyn Write + Send>>);
+struct Tee(Vec<Box<dyn Write + Send + Sync>>);
 
 impl Write for Tee {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
