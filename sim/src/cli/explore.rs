@@ -5,7 +5,7 @@ use crate::format::brief;
 use crate::run::cluster::{run_moves, Move, RunOptions};
 use crate::scenario::Scenario;
 use crate::tools::explore::{
-    explore, Bounds, ExploreOptions, Figures, Found, OnProgress, Order, Outcome, Start, Timers,
+    explore, Bounds, ExploreOptions, Figures, Found, Inject, OnProgress, Order, Outcome, Start, Timers,
 };
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -50,6 +50,12 @@ pub struct ExploreArgs {
     /// never while the ensemble rests) or `any` (whenever armed; needs --max-depth).
     #[arg(long, value_name = "WHEN", default_value = "quiescent", value_parser = parse_timers)]
     timers: Timers,
+    /// When writes, restarts, isolations and heals may happen: `rest` (only while the
+    /// ensemble rests: an established leader every live server follows, nothing in
+    /// flight), `quiescent` (only while no message, connection news or fsync is pending)
+    /// or `any`. Crashes may happen at any moment whatever this says.
+    #[arg(long, value_name = "WHEN", default_value = "rest", value_parser = parse_inject)]
+    inject: Inject,
     /// Where the search starts: `initial` (every server just started) or `rest` (the
     /// first world at rest that the scheduler's own order reaches: an established leader
     /// every server follows, nothing in flight).
@@ -75,6 +81,23 @@ pub struct ExploreArgs {
     /// Print one JSON object instead of the report.
     #[arg(long)]
     json: bool,
+}
+
+fn parse_inject(s: &str) -> Result<Inject, String> {
+    match s {
+        "rest" => Ok(Inject::Rest),
+        "quiescent" => Ok(Inject::Quiescent),
+        "any" => Ok(Inject::Any),
+        _ => Err(format!("`{}`: expected `rest`, `quiescent` or `any`", brief(s, 40))),
+    }
+}
+
+fn inject_name(i: Inject) -> &'static str {
+    match i {
+        Inject::Rest => "rest",
+        Inject::Quiescent => "quiescent",
+        Inject::Any => "any",
+    }
 }
 
 fn parse_start(s: &str) -> Result<Start, String> {
@@ -112,6 +135,7 @@ pub fn cmd_explore(a: ExploreArgs) -> ExitCode {
         max_depth: a.max_depth,
         max_states: a.max_states,
         timers: a.timers,
+        inject: a.inject,
     };
     let jobs = a.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize);
     let order = if a.dfs { Order::Dfs } else { Order::Bfs };
@@ -223,12 +247,10 @@ impl Header<'_> {
     fn budgets(&self) -> String {
         let b = self.bounds;
         let depth = b.max_depth.map_or("none".to_string(), |d| d.to_string());
-        let timers = match b.timers {
-            Timers::Quiescent => "quiescent",
-            Timers::Any => "any",
-        };
+        let timers = if b.timers == Timers::Quiescent { "quiescent" } else { "any" };
+        let inject = inject_name(b.inject);
         format!(
-            "crashes {}, restarts {}, writes {}, partitions {}, max depth {depth}, timers {timers}",
+            "crashes {}, restarts {}, writes {}, partitions {}, max depth {depth}, timers {timers}, inject {inject}",
             b.crashes, b.restarts, b.writes, b.partitions
         )
     }
@@ -311,6 +333,7 @@ fn json(h: &Header, o: &Outcome) -> String {
             "crashes": b.crashes, "restarts": b.restarts, "writes": b.writes, "partitions": b.partitions,
             "max_depth": b.max_depth, "max_states": b.max_states,
             "timers": if b.timers == Timers::Quiescent { "quiescent" } else { "any" },
+            "inject": inject_name(b.inject),
         },
         "figures": o.figures,
         "seconds": h.secs,

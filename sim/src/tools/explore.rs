@@ -82,6 +82,24 @@ pub struct Bounds {
     pub max_depth: Option<u32>,
     pub max_states: Option<u64>,
     pub timers: Timers,
+    /// When writes, restarts, isolations and heals may happen.
+    pub inject: Inject,
+}
+
+/// When the moves that are not the world's own may happen, crashes aside.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Inject {
+    /// Only while the ensemble rests (an established leader that every live server
+    /// follows, nothing in flight): an operator restarting a server, a client writing,
+    /// a network cut or healed against a settled ensemble.
+    Rest,
+    /// Only while nothing is in flight (no message, connection news or fsync pending):
+    /// a client's write, an operator's restart and a network's cut or heal against a
+    /// world between steps. Crashes may still come at any moment, inside an fsync window
+    /// or between a message's send and its arrival.
+    Quiescent,
+    /// At any moment.
+    Any,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -173,6 +191,14 @@ impl<'a> World<'a> {
                     ms.push(Move::Crash { server, keep: true });
                 }
             }
+        }
+        let now = match b.inject {
+            Inject::Rest => o.stable,
+            Inject::Quiescent => o.events.is_empty(),
+            Inject::Any => true,
+        };
+        if !now {
+            return ms;
         }
         if self.left.restarts > 0 {
             ms.extend(o.down.iter().map(|&server| Move::Restart { server }));
