@@ -1599,6 +1599,34 @@ mod tests {
         assert!(e.contains("faults.script[0].client: client 6 is not in 0..6"), "{e}");
     }
 
+    #[test]
+    fn a_recipe_and_its_fields_are_checked_by_field() {
+        let recipe = "recipe = \"lock-fenced\"\nwork_interval_ms = 50\n";
+        let ok = Scenario::parse(&format!("{MINIMAL}{SERVICE}{recipe}"), "r").unwrap();
+        let sv = ok.service_failover.as_ref().unwrap();
+        assert_eq!((sv.recipe, sv.work_interval_ms(), sv.notice_bound_ms()), (Some(RecipeKind::LockFenced), 50, 10_000));
+        assert!(ok.recipe_checker().is_some());
+        let e = err(&format!("{MINIMAL}{SERVICE}recipe = \"mutex\"\n"));
+        assert!(e.contains("service_failover.recipe: unknown variant `mutex`"), "{e}");
+        let e = err(&format!("{MINIMAL}{SERVICE}work_interval_ms = 50\n"));
+        assert!(e.contains("service_failover.work_interval_ms: only with a recipe"), "{e}");
+        let e = err(&format!("{MINIMAL}{SERVICE}{}", recipe.replace("50", "0")));
+        assert!(e.contains("service_failover.work_interval_ms: 0 is outside 1..="), "{e}");
+        let e = err(&format!("{MINIMAL}{SERVICE}{recipe}beat_interval_ms = 100\n"));
+        assert!(e.contains("service_failover.beat_interval_ms: not with a recipe"), "{e}");
+    }
+
+    /// A scenario without a recipe hashes as it did before recipes existed: the recipe's
+    /// fields count only when given.
+    #[test]
+    fn a_recipe_moves_the_content_hash_only_when_given() {
+        let plain = Scenario::parse(&format!("{MINIMAL}{SERVICE}"), "r").unwrap();
+        let with = Scenario::parse(&format!("{MINIMAL}{SERVICE}recipe = \"leader-fenced\"\n"), "r").unwrap();
+        assert_ne!(plain.content_hash(), with.content_hash());
+        assert!(plain.recipe_checker().is_none());
+        assert!(!plain.to_toml().contains("recipe"), "absent fields are not written");
+    }
+
     const MIGRATION: &str = "[reconfig]\ninitial = [1, 2]\nstart_ms = 10\nsteps = [{ add = [3] }]\n";
 
     #[test]

@@ -76,8 +76,10 @@ pub struct RecipeInstance {
     watching: Option<String>,
     /// The term it believes it leads (holds the lock) in.
     pub leading: Option<String>,
-    /// The action path's version it last wrote or read: the fencing token.
-    version: Option<i32>,
+    /// The action path's version it last wrote or read, with the term it did so in: the
+    /// fencing token, which only that term's actions carry (an action decided in an older
+    /// term and sent late must not pick up the newer term's token).
+    token: Option<(String, i32)>,
     /// An action decided while leading, sent at the next interval.
     decided: Option<String>,
     /// An action is outstanding (or waits for the next session to be retried).
@@ -103,7 +105,7 @@ impl RecipeInstance {
             contending: false,
             watching: None,
             leading: None,
-            version: None,
+            token: None,
             decided: None,
             acting: false,
             seq: 0,
@@ -199,7 +201,7 @@ impl RecipeInstance {
         self.stop(notes);
         self.claim = None;
         self.watching = None;
-        self.version = None;
+        self.token = None;
         self.contending = false;
     }
 
@@ -229,14 +231,15 @@ impl RecipeInstance {
             }
             return;
         }
-        self.version = None;
+        self.token = None;
         client.call(Request::GetData { path: self.action_path().into(), watch: false }, out);
     }
 
     fn act(&mut self, term: String, client: &mut Client, out: &mut Vec<ClientEffect>) {
         let version = if self.kind.is_fenced() {
-            let Some(v) = self.version else { return }; // No token: no fenced write.
-            Some(v)
+            // No token of this term: no fenced write.
+            let Some((_, v)) = self.token.as_ref().filter(|(t, _)| *t == term) else { return };
+            Some(*v)
         } else {
             None
         };
@@ -433,8 +436,8 @@ impl RecipeInstance {
             // The fencing token.
             (Request::GetData { path, watch: false }, r) if path == action => match r {
                 Response::GetData { stat, .. } => {
-                    self.version = Some(stat.version);
                     if let Some(term) = self.leading.clone() {
+                        self.token = Some((term.clone(), stat.version));
                         if self.acting {
                         } else if self.kind == RecipeKind::LockFenced {
                             self.decided = Some(term);
@@ -464,7 +467,11 @@ impl RecipeInstance {
                 match r {
                     Response::SetData { stat } => {
                         self.acting = false;
-                        self.version = Some(stat.version);
+                        // A late success of an older term's write says nothing about the
+                        // current term's token.
+                        if self.claim.as_ref() == Some(&term) {
+                            self.token = Some((term.clone(), stat.version));
+                        }
                         if self.kind == RecipeKind::LockFenced {
                             self.release(now, client, out, notes);
                         }
@@ -477,7 +484,7 @@ impl RecipeInstance {
                     Response::Error { code: ErrorCode::BadVersion } => {
                         // Fenced off: someone else wrote. Lead on only if the listing says so.
                         self.acting = false;
-                        self.version = None;
+                        self.token = None;
                         if self.kind == RecipeKind::LockFenced {
                             self.release(now, client, out, notes);
                         } else if self.leading.as_ref() == Some(&term) {
