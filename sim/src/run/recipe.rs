@@ -573,6 +573,103 @@ pub fn converged(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zab::client::{ClientConfig, ClientEvent};
+
+    /// A client with no session: every call comes straight back as a result, which shows
+    /// the request the recipe made.
+    fn idle_client() -> Client {
+        Client::new(ClientConfig { id: 1, servers: vec![1], session_timeout_ms: 4000 })
+    }
+
+    fn requests(out: &[ClientEffect]) -> Vec<Request> {
+        out.iter()
+            .filter_map(|e| match e {
+                ClientEffect::Event(ClientEvent::Result { request, .. }) => Some(request.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn contender(kind: RecipeKind) -> RecipeInstance {
+        let mut r = RecipeInstance::new(kind, 0, 200_000);
+        r.prefix = Some("i0-s0-n_".into());
+        r.contending = true;
+        r
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Not the lowest: it watches only the znode just before its own (no herd effect).
+    #[test]
+    fn a_contender_watches_only_its_predecessor() {
+        let (mut r, mut c, mut out, mut notes) = (contender(RecipeKind::LeaderFenced), idle_client(), vec![], vec![]);
+        let children = names(&["i1-s7-n_0000000001", "i0-s0-n_0000000002", "i2-s5-n_0000000000"]);
+        r.children(&children, &mut c, &mut out, &mut notes);
+        let pred = "/election/i1-s7-n_0000000001".to_string();
+        assert_eq!(requests(&out), vec![Request::Exists { path: pred, watch: true }]);
+        assert_eq!(r.claim(), Some("/election/i0-s0-n_0000000002"), "found by its session's prefix");
+        assert!(notes.is_empty() && r.leading.is_none());
+    }
+
+    /// The lowest leads, says so, and reads the fencing token.
+    #[test]
+    fn the_lowest_contender_leads_and_reads_the_token() {
+        let (mut r, mut c, mut out, mut notes) = (contender(RecipeKind::LeaderFenced), idle_client(), vec![], vec![]);
+        r.children(&names(&["i1-s7-n_0000000003", "i0-s0-n_0000000002"]), &mut c, &mut out, &mut notes);
+        let term = "/election/i0-s0-n_0000000002".to_string();
+        assert_eq!(notes, vec![RecipeNote::Believes { instance: 0, claim: term.clone() }]);
+        assert_eq!(requests(&out), vec![Request::GetData { path: CONFIG_PATH.into(), watch: false }]);
+        assert_eq!(r.leading, Some(term));
+    }
+
+    /// Two znodes of its own session (a create retried after a lost answer): it keeps the
+    /// lowest and deletes the other, which would otherwise stand in its queue for good.
+    #[test]
+    fn a_duplicate_claim_of_its_own_is_deleted() {
+        let (mut r, mut c, mut out, mut notes) = (contender(RecipeKind::LockFenced), idle_client(), vec![], vec![]);
+        r.children(&names(&["i0-s0-n_0000000004", "i0-s0-n_0000000001"]), &mut c, &mut out, &mut notes);
+        let reqs = requests(&out);
+        assert_eq!(reqs[0], Request::Delete { path: "/lock/i0-s0-n_0000000004".into(), version: None });
+        assert_eq!(r.claim(), Some("/lock/i0-s0-n_0000000001"));
+        assert_eq!(r.leading.as_deref(), Some("/lock/i0-s0-n_0000000001"));
+    }
+
+    /// A fenced action carries its own term's token; an action decided in an older term
+    /// and sent late does not take the newer term's, and goes unsent. Unfenced, it goes
+    /// with version -1.
+    #[test]
+    fn a_fenced_action_carries_only_its_own_terms_token() {
+        let (mut r, mut c, mut out) = (contender(RecipeKind::LeaderFenced), idle_client(), vec![]);
+        r.token = Some(("/election/new".into(), 15));
+        r.act("/election/old".into(), &mut c, &mut out);
+        assert!(requests(&out).is_empty());
+        r.act("/election/new".into(), &mut c, &mut out);
+        let data = "/election/new #1".to_string();
+        assert_eq!(requests(&out), vec![Request::SetData { path: CONFIG_PATH.into(), data, version: Some(15) }]);
+        let (mut r, mut out) = (contender(RecipeKind::LeaderUnfenced), vec![]);
+        r.act("/election/old".into(), &mut c, &mut out);
+        let data = "/election/old #1".to_string();
+        assert_eq!(requests(&out), vec![Request::SetData { path: CONFIG_PATH.into(), data, version: None }]);
+    }
+
+    /// Check, then act: an action decided while leading is sent at the next interval even
+    /// if the leader stopped believing meanwhile (a disconnect); none is decided after.
+    #[test]
+    fn a_decided_action_outlives_a_disconnect() {
+        let (mut r, mut c, mut out, mut notes) = (contender(RecipeKind::LeaderUnfenced), idle_client(), vec![], vec![]);
+        r.leading = Some("/election/t".into());
+        r.wake(0, false, &mut c, &mut out, &mut notes);
+        assert!(requests(&out).is_empty(), "decided, not sent");
+        r.on_disconnected(&mut notes);
+        assert_eq!(notes, vec![RecipeNote::Stopped { instance: 0, claim: "/election/t".into() }]);
+        r.wake(200_000, false, &mut c, &mut out, &mut notes);
+        assert!(matches!(&requests(&out)[..], [Request::SetData { .. }]), "{out:?}");
+        r.acting = false;
+        r.wake(400_000, false, &mut c, &mut out, &mut notes);
+        assert_eq!(requests(&out).len(), 1, "nothing decided once it stopped believing");
+    }
 
     #[test]
     fn sequence_numbers_sort_claims_whatever_their_prefix() {
