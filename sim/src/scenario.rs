@@ -323,6 +323,16 @@ impl RecipeKind {
         }
     }
 
+    /// Where the recipe's claims live (children of the path, or for the naive recipe the
+    /// path itself), whether the claim is that path itself, and the path its actions write.
+    pub fn paths(self) -> (&'static str, bool, &'static str) {
+        match self {
+            RecipeKind::LeaderUnfenced | RecipeKind::LeaderFenced => ("/election", false, "/config"),
+            RecipeKind::LockFenced => ("/lock", false, "/work"),
+            RecipeKind::LeaderNaive => ("/config", true, "/config"),
+        }
+    }
+
     /// The action carries a fencing token (RecipeFencing is checked).
     pub fn is_fenced(self) -> bool {
         matches!(self, RecipeKind::LeaderFenced | RecipeKind::LockFenced)
@@ -1257,7 +1267,7 @@ impl Scenario {
     pub fn recipe_checker(&self) -> Option<crate::check::recipe_checker::RecipeChecker> {
         let sv = self.service_failover.as_ref()?;
         let kind = sv.recipe?;
-        let (claims, naive, action) = crate::run::recipe::paths(kind);
+        let (claims, naive, action) = kind.paths();
         let limit_us = ms_to_us(u64::from(sv.session_timeout_ms)).saturating_add(ms_to_us(sv.notice_bound_ms()));
         Some(crate::check::recipe_checker::RecipeChecker::new(claims, naive, action, kind.is_fenced(), limit_us))
     }
@@ -1604,7 +1614,10 @@ mod tests {
         let recipe = "recipe = \"lock-fenced\"\nwork_interval_ms = 50\n";
         let ok = Scenario::parse(&format!("{MINIMAL}{SERVICE}{recipe}"), "r").unwrap();
         let sv = ok.service_failover.as_ref().unwrap();
-        assert_eq!((sv.recipe, sv.work_interval_ms(), sv.notice_bound_ms()), (Some(RecipeKind::LockFenced), 50, 10_000));
+        assert_eq!(
+            (sv.recipe, sv.work_interval_ms(), sv.notice_bound_ms()),
+            (Some(RecipeKind::LockFenced), 50, 10_000)
+        );
         assert!(ok.recipe_checker().is_some());
         let e = err(&format!("{MINIMAL}{SERVICE}recipe = \"mutex\"\n"));
         assert!(e.contains("service_failover.recipe: unknown variant `mutex`"), "{e}");

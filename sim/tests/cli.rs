@@ -156,12 +156,16 @@ fn bad_scenario_files_name_the_field() {
         ),
         (
             "recipe",
-            format!("{OK}[service_failover]\ninstances = 2\nclients = 1\nsession_timeout_ms = 4000\nrecipe = \"leader\"\n"),
+            format!(
+                "{OK}[service_failover]\ninstances = 2\nclients = 1\nsession_timeout_ms = 4000\nrecipe = \"leader\"\n"
+            ),
             "service_failover.recipe: unknown variant `leader`",
         ),
         (
             "recipewithout",
-            format!("{OK}[service_failover]\ninstances = 2\nclients = 1\nsession_timeout_ms = 4000\nnotice_bound_ms = 5\n"),
+            format!(
+                "{OK}[service_failover]\ninstances = 2\nclients = 1\nsession_timeout_ms = 4000\nnotice_bound_ms = 5\n"
+            ),
             "service_failover.notice_bound_ms: only with a recipe",
         ),
     ];

@@ -31,10 +31,7 @@ fn the_fenced_recipes_pass_where_the_unfenced_one_fails() {
         let s = scenario(name);
         let (summary, _) = sweep(&s, &SweepOptions::new(15..35, jobs()));
         let recipe = [Invariant::RecipeExclusivity, Invariant::RecipeFencing, Invariant::RecipeNotice];
-        assert!(
-            recipe.iter().all(|i| !summary.violations.contains_key(i.name())),
-            "{name}: {summary}"
-        );
+        assert!(recipe.iter().all(|i| !summary.violations.contains_key(i.name())), "{name}: {summary}");
         assert!(summary.as_expected(), "{name}: {summary}");
     }
 }

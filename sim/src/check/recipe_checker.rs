@@ -219,7 +219,7 @@ impl RecipeChecker {
     /// (exclusivity), nor, fenced, act after a later term acted.
     fn action(&mut self, now: u64, server: Sid, zxid: Zxid, data: &str) -> Option<Violation> {
         let key = data.split(" #").next().unwrap_or_default().to_string();
-        let Some(czxid) = self.czxid.get(&key).copied() else { return None };
+        let czxid = self.czxid.get(&key).copied()?;
         self.term(&key, u64::MAX, now).actions += 1;
         if self.fenced && self.newest_acted.is_some_and(|n| czxid < n) {
             let newest = self.live_key_of(self.newest_acted.expect("checked"));
@@ -227,7 +227,9 @@ impl RecipeChecker {
                 invariant: Invariant::RecipeFencing,
                 t_us: now,
                 nodes: vec![server],
-                detail: format!("an action of term {key} committed at {zxid}, after the first action of the later term {newest}"),
+                detail: format!(
+                    "an action of term {key} committed at {zxid}, after the first action of the later term {newest}"
+                ),
             });
         }
         self.newest_acted = Some(self.newest_acted.map_or(czxid, |n| n.max(czxid)));
@@ -278,9 +280,10 @@ impl RecipeChecker {
 
     /// A term that ended and whose holder still believes it leads past the limit.
     pub fn check_notice(&self, now: u64) -> Option<Violation> {
-        let t = self.terms.iter().find(|t| {
-            t.believing && t.to_us.is_some_and(|end| now > end.saturating_add(self.notice_limit_us))
-        })?;
+        let t = self
+            .terms
+            .iter()
+            .find(|t| t.believing && t.to_us.is_some_and(|end| now > end.saturating_add(self.notice_limit_us)))?;
         Some(self.late(t.clone(), now))
     }
 
@@ -318,7 +321,8 @@ mod tests {
     }
 
     fn create(path: &str, session: u64) -> Op {
-        let txn = TreeTxn::Create { path: path.into(), data: String::new(), ephemeral_owner: session, parent_cversion: 1 };
+        let txn =
+            TreeTxn::Create { path: path.into(), data: String::new(), ephemeral_owner: session, parent_cversion: 1 };
         Op::tree(session, 1, txn)
     }
 
@@ -362,7 +366,13 @@ mod tests {
     #[test]
     fn a_late_first_action_of_an_older_term_breaks_fencing_only_when_fenced() {
         let ops = || {
-            vec![create(A, 1), create(B, 2), delete(A), set("/config", &format!("{B} #1")), set("/config", &format!("{A} #1"))]
+            vec![
+                create(A, 1),
+                create(B, 2),
+                delete(A),
+                set("/config", &format!("{B} #1")),
+                set("/config", &format!("{A} #1")),
+            ]
         };
         assert_eq!(run(&mut checker(false), ops()), None, "one run of actions per term: exclusive");
         let v = run(&mut checker(true), ops()).expect("fenced");

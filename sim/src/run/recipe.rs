@@ -45,13 +45,9 @@ pub const WORK_PATH: &str = "/work";
 pub const CONFIG_PATH: &str = "/config";
 
 /// Where the recipe's claims live, whether the naive claim is that path itself, and the
-/// path its actions write.
+/// path its actions write ([`RecipeKind::paths`]).
 pub fn paths(kind: RecipeKind) -> (&'static str, bool, &'static str) {
-    match kind {
-        RecipeKind::LeaderUnfenced | RecipeKind::LeaderFenced => (ELECTION_PATH, false, CONFIG_PATH),
-        RecipeKind::LockFenced => (LOCK_PATH, false, WORK_PATH),
-        RecipeKind::LeaderNaive => (CONFIG_PATH, true, CONFIG_PATH),
-    }
+    kind.paths()
 }
 
 /// The sequence number ZooKeeper appended to a sequential znode's name.
@@ -321,7 +317,8 @@ impl RecipeInstance {
             sorted.push(mine);
             sorted.sort_by_key(|c| seq_of(c));
         }
-        let Some(at) = sorted.iter().position(|c| claim.ends_with(c.as_str()) && claim.len() == base.len() + 1 + c.len())
+        let Some(at) =
+            sorted.iter().position(|c| claim.ends_with(c.as_str()) && claim.len() == base.len() + 1 + c.len())
         else {
             // Its claim is gone with its session: the expiry is on its way.
             return self.stop(notes);
@@ -438,8 +435,11 @@ impl RecipeInstance {
                 Response::GetData { stat, .. } => {
                     if let Some(term) = self.leading.clone() {
                         self.token = Some((term.clone(), stat.version));
+                        // An action outstanding keeps its own token: nothing more now.
                         if self.acting {
-                        } else if self.kind == RecipeKind::LockFenced {
+                            return;
+                        }
+                        if self.kind == RecipeKind::LockFenced {
                             self.decided = Some(term);
                         } else {
                             self.act(term, client, out);
@@ -456,10 +456,11 @@ impl RecipeInstance {
                 }
                 _ => {}
             },
-            (Request::Create { path, mode: CreateMode::Persistent, .. }, _) if path == action => {
-                if self.leading.is_some() {
-                    client.call(Request::GetData { path: action.into(), watch: false }, out);
-                }
+            // Created, or created meanwhile by another: read the token.
+            (Request::Create { path, mode: CreateMode::Persistent, .. }, _)
+                if path == action && self.leading.is_some() =>
+            {
+                client.call(Request::GetData { path: action.into(), watch: false }, out);
             }
             // The actions.
             (Request::SetData { path, data, .. }, r) if path == action => {

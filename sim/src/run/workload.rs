@@ -821,7 +821,11 @@ impl Recipes {
     fn operator_done(&self) -> Result<(), String> {
         if let Some(spec) = &self.operator.spec {
             if self.operator.step < spec.steps.len() {
-                return Err(format!("the operator has done {} of {} reconfig steps", self.operator.step, spec.steps.len()));
+                return Err(format!(
+                    "the operator has done {} of {} reconfig steps",
+                    self.operator.step,
+                    spec.steps.len()
+                ));
             }
         }
         Ok(())
