@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the reference reports in reports/reference/ from seed sweeps of the shipped
-# scenarios. About a minute in release on two idle cores. The sweeps' per-seed
+# scenarios. About two minutes in release on two idle cores. The sweeps' per-seed
 # outcomes go to reports/reference/sweeps/ (not committed: regenerate them with this).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
