@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the reference reports in reports/reference/ from seed sweeps of the shipped
-# scenarios. About a minute in release on two idle cores. The sweeps' per-seed
+# scenarios. About two minutes in release on two idle cores. The sweeps' per-seed
 # outcomes go to reports/reference/sweeps/ (not committed: regenerate them with this).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -30,3 +30,14 @@ $zabsim sweep scenarios/migrate-3-to-3.toml --seeds 0..2000 --variant none --out
 $zabsim sweep scenarios/migrate-3-to-3-one-step.toml --seeds 0..2000 --variant none --out $sweeps/migrate-3-to-3-one-step.jsonl
 $zabsim report --sweep $sweeps/migrate-3-to-3.jsonl --vs $sweeps/migrate-3-to-3-one-step.jsonl \
   -o reports/reference/migrate-3-to-3-vs-one-step
+
+# The recipes (see the README's recipes section): the unfenced leader election against the
+# fenced one over the same seeds, the fenced lock, and the naive ephemeral /config.
+$zabsim sweep scenarios/recipe-leader-unfenced.toml --seeds 0..2000 --variant none --out $sweeps/recipe-leader-unfenced.jsonl
+$zabsim sweep scenarios/recipe-leader-fenced.toml --seeds 0..2000 --variant none --out $sweeps/recipe-leader-fenced.jsonl
+$zabsim report --sweep $sweeps/recipe-leader-unfenced.jsonl --vs $sweeps/recipe-leader-fenced.jsonl \
+  -o reports/reference/recipe-leader-unfenced-vs-fenced
+$zabsim sweep scenarios/recipe-lock-fenced.toml --seeds 0..2000 --variant none --out $sweeps/recipe-lock-fenced.jsonl
+$zabsim sweep scenarios/recipe-leader-naive.toml --seeds 0..2000 --variant none --out $sweeps/recipe-leader-naive.jsonl
+$zabsim report --sweep $sweeps/recipe-lock-fenced.jsonl --vs $sweeps/recipe-leader-naive.jsonl \
+  -o reports/reference/recipe-lock-fenced-vs-leader-naive

@@ -244,7 +244,7 @@ impl ReconfigSpec {
 /// the children of `/services/web` with a watch and pick again when it fires; a
 /// configuration manager updates `/config` with versioned setData every
 /// `[config_min_interval_ms, config_max_interval_ms]`, and the clients read it with a watch.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSpec {
     pub instances: u64,
@@ -263,6 +263,95 @@ pub struct ServiceSpec {
     /// Random client faults, drawn from the clients' own stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<ClientFaults>,
+    /// The instances run a coordination recipe instead of registering themselves
+    /// (`crate::run::recipe`); absent: the failover recipe above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<RecipeKind>,
+    /// With a recipe: how often a leader decides its next action (sent one interval
+    /// later), and how long a lock holder waits before it asks for the lock again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_interval_ms: Option<u64>,
+    /// With a recipe: a holder must notice that its leadership ended within the session
+    /// timeout plus this (RecipeNotice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_bound_ms: Option<u64>,
+}
+
+/// Hashed field by field, the recipe's fields only when given, so that a scenario without
+/// a recipe keeps the content hash it had before recipes existed.
+impl std::hash::Hash for ServiceSpec {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.instances.hash(h);
+        self.clients.hash(h);
+        self.session_timeout_ms.hash(h);
+        self.config_min_interval_ms.hash(h);
+        self.config_max_interval_ms.hash(h);
+        self.beat_interval_ms.hash(h);
+        self.faults.hash(h);
+        if self.recipe.is_some() || self.work_interval_ms.is_some() || self.notice_bound_ms.is_some() {
+            (self.recipe, self.work_interval_ms, self.notice_bound_ms).hash(h);
+        }
+    }
+}
+
+/// A ZooKeeper recipe the service's instances run (ZooKeeper's "Recipes and Solutions"
+/// page; Curator's LeaderLatch and InterProcessMutex).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecipeKind {
+    /// Leader election on ephemeral-sequential znodes; the leader updates `/config` with a
+    /// plain setData (version -1).
+    LeaderUnfenced,
+    /// The same election; the leader's setData carries the version of `/config` it last
+    /// wrote or read as a fencing token.
+    LeaderFenced,
+    /// A lock on ephemeral-sequential znodes; the holder's critical action is a setData
+    /// of `/work` fenced by its version, then it releases the lock.
+    LockFenced,
+    /// What people write first: every instance creates the same ephemeral `/config`, the
+    /// losers ignore NodeExists.
+    LeaderNaive,
+}
+
+impl RecipeKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            RecipeKind::LeaderUnfenced => "leader-unfenced",
+            RecipeKind::LeaderFenced => "leader-fenced",
+            RecipeKind::LockFenced => "lock-fenced",
+            RecipeKind::LeaderNaive => "leader-naive",
+        }
+    }
+
+    /// Where the recipe's claims live (children of the path, or for the naive recipe the
+    /// path itself), whether the claim is that path itself, and the path its actions write.
+    pub fn paths(self) -> (&'static str, bool, &'static str) {
+        match self {
+            RecipeKind::LeaderUnfenced | RecipeKind::LeaderFenced => ("/election", false, "/config"),
+            RecipeKind::LockFenced => ("/lock", false, "/work"),
+            RecipeKind::LeaderNaive => ("/config", true, "/config"),
+        }
+    }
+
+    /// The action carries a fencing token (RecipeFencing is checked).
+    pub fn is_fenced(self) -> bool {
+        matches!(self, RecipeKind::LeaderFenced | RecipeKind::LockFenced)
+    }
+}
+
+/// Default work interval of a recipe.
+pub const RECIPE_WORK_INTERVAL_MS: u64 = 200;
+/// Default notice bound of a recipe.
+pub const RECIPE_NOTICE_BOUND_MS: u64 = 10_000;
+
+impl ServiceSpec {
+    pub fn work_interval_ms(&self) -> u64 {
+        self.work_interval_ms.unwrap_or(RECIPE_WORK_INTERVAL_MS)
+    }
+
+    pub fn notice_bound_ms(&self) -> u64 {
+        self.notice_bound_ms.unwrap_or(RECIPE_NOTICE_BOUND_MS)
+    }
 }
 
 /// Random faults of the service's processes: one every `[min_interval_ms,
@@ -323,6 +412,15 @@ impl ServiceSpec {
         }
         if self.config_min_interval_ms > self.config_max_interval_ms {
             return Err(format!("{f}.config_min_interval_ms: must be at most config_max_interval_ms"));
+        }
+        if self.recipe.is_none() {
+            for (name, v) in [("work_interval_ms", self.work_interval_ms), ("notice_bound_ms", self.notice_bound_ms)] {
+                if v.is_some() {
+                    return Err(format!("{f}.{name}: only with a recipe (service_failover.recipe)"));
+                }
+            }
+        } else if self.beat_interval_ms > 0 {
+            return Err(format!("{f}.beat_interval_ms: not with a recipe (the instances run the recipe)"));
         }
         if let Some(r) = &self.faults {
             if r.min_interval_ms > r.max_interval_ms {
@@ -1027,6 +1125,12 @@ impl Scenario {
         b.add(format!("{f}.config_min_interval_ms"), sv.config_min_interval_ms, POSITIVE_MS);
         b.add(format!("{f}.config_max_interval_ms"), sv.config_max_interval_ms, POSITIVE_MS);
         b.add(format!("{f}.beat_interval_ms"), sv.beat_interval_ms, SPAN_MS);
+        if let Some(v) = sv.work_interval_ms {
+            b.add(format!("{f}.work_interval_ms"), v, POSITIVE_MS);
+        }
+        if let Some(v) = sv.notice_bound_ms {
+            b.add(format!("{f}.notice_bound_ms"), v, SPAN_MS);
+        }
         if let Some(r) = &sv.faults {
             let spans = [r.min_interval_ms, r.max_interval_ms, r.down_min_ms, r.down_max_ms, r.slow_extra_ms];
             fault_mix_bounds(b, "service_failover.faults", spans, r.weights());
@@ -1157,6 +1261,15 @@ impl Scenario {
             ));
         }
         Ok(())
+    }
+
+    /// The recipe checker, when the service runs a recipe.
+    pub fn recipe_checker(&self) -> Option<crate::check::recipe_checker::RecipeChecker> {
+        let sv = self.service_failover.as_ref()?;
+        let kind = sv.recipe?;
+        let (claims, naive, action) = kind.paths();
+        let limit_us = ms_to_us(u64::from(sv.session_timeout_ms)).saturating_add(ms_to_us(sv.notice_bound_ms()));
+        Some(crate::check::recipe_checker::RecipeChecker::new(claims, naive, action, kind.is_fenced(), limit_us))
     }
 
     /// The service workload's client count (instances, clients, the configuration manager,
@@ -1494,6 +1607,37 @@ mod tests {
         let script = "[[faults.script]]\nat_ms = 10\naction = \"isolate-client\"\nclient = 6\n";
         let e = err(&format!("{MINIMAL}{SERVICE}{script}"));
         assert!(e.contains("faults.script[0].client: client 6 is not in 0..6"), "{e}");
+    }
+
+    #[test]
+    fn a_recipe_and_its_fields_are_checked_by_field() {
+        let recipe = "recipe = \"lock-fenced\"\nwork_interval_ms = 50\n";
+        let ok = Scenario::parse(&format!("{MINIMAL}{SERVICE}{recipe}"), "r").unwrap();
+        let sv = ok.service_failover.as_ref().unwrap();
+        assert_eq!(
+            (sv.recipe, sv.work_interval_ms(), sv.notice_bound_ms()),
+            (Some(RecipeKind::LockFenced), 50, 10_000)
+        );
+        assert!(ok.recipe_checker().is_some());
+        let e = err(&format!("{MINIMAL}{SERVICE}recipe = \"mutex\"\n"));
+        assert!(e.contains("service_failover.recipe: unknown variant `mutex`"), "{e}");
+        let e = err(&format!("{MINIMAL}{SERVICE}work_interval_ms = 50\n"));
+        assert!(e.contains("service_failover.work_interval_ms: only with a recipe"), "{e}");
+        let e = err(&format!("{MINIMAL}{SERVICE}{}", recipe.replace("50", "0")));
+        assert!(e.contains("service_failover.work_interval_ms: 0 is outside 1..="), "{e}");
+        let e = err(&format!("{MINIMAL}{SERVICE}{recipe}beat_interval_ms = 100\n"));
+        assert!(e.contains("service_failover.beat_interval_ms: not with a recipe"), "{e}");
+    }
+
+    /// A scenario without a recipe hashes as it did before recipes existed: the recipe's
+    /// fields count only when given.
+    #[test]
+    fn a_recipe_moves_the_content_hash_only_when_given() {
+        let plain = Scenario::parse(&format!("{MINIMAL}{SERVICE}"), "r").unwrap();
+        let with = Scenario::parse(&format!("{MINIMAL}{SERVICE}recipe = \"leader-fenced\"\n"), "r").unwrap();
+        assert_ne!(plain.content_hash(), with.content_hash());
+        assert!(plain.recipe_checker().is_none());
+        assert!(!plain.to_toml().contains("recipe"), "absent fields are not written");
     }
 
     const MIGRATION: &str = "[reconfig]\ninitial = [1, 2]\nstart_ms = 10\nsteps = [{ add = [3] }]\n";

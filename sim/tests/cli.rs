@@ -154,6 +154,20 @@ fn bad_scenario_files_name_the_field() {
             format!("{OK}[supervisor]\nrestart_after_ms = 18446744073709551615\n"),
             "supervisor.restart_after_ms",
         ),
+        (
+            "recipe",
+            format!(
+                "{OK}[service_failover]\ninstances = 2\nclients = 1\nsession_timeout_ms = 4000\nrecipe = \"leader\"\n"
+            ),
+            "service_failover.recipe: unknown variant `leader`",
+        ),
+        (
+            "recipewithout",
+            format!(
+                "{OK}[service_failover]\ninstances = 2\nclients = 1\nsession_timeout_ms = 4000\nnotice_bound_ms = 5\n"
+            ),
+            "service_failover.notice_bound_ms: only with a recipe",
+        ),
     ];
     for (name, text, mention) in cases {
         let p = scenario_file(name, &text);

@@ -109,6 +109,21 @@ invariants! {
     /// delay lets clients reconnect at once, forever) is stopped with the kinds of events
     /// that repeated. The model's failure, not ZooKeeper's (`run` exits 1, as on any violation).
     TimeProgress,
+    /// With a recipe: at most one leadership (or lock) term acts at a time, judged by
+    /// where its actions land in the committed history: the actions of one term form one
+    /// unbroken run, never resumed after another term's action.
+    RecipeExclusivity,
+    /// With a fenced recipe: no action of a term lands after the first action of a later
+    /// term (one whose znode was created later), as a fencing token guarantees.
+    RecipeFencing,
+    /// With a recipe: a holder that believes it leads notices that its term ended (its
+    /// znode deleted in the committed history) within the session timeout plus the
+    /// scenario's `notice_bound_ms`.
+    RecipeNotice,
+    /// With a recipe, after faults stop, within the liveness bound: the lowest znode's
+    /// instance believes it leads and has announced itself in `/config`, and every
+    /// instance and client sees that `/config` (a lock: every holder released).
+    RecipeLiveness,
 }
 
 impl fmt::Display for Invariant {

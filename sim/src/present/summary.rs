@@ -212,6 +212,30 @@ fn write_configs(f: &mut fmt::Formatter<'_>, configs: &[ConfigRecord]) -> fmt::R
     Ok(())
 }
 
+/// A recipe's leadership (or lock) terms: the holder, when its znode became the lowest and
+/// when it was deleted (committed history), when the holder last stopped believing, and
+/// how many of its actions committed.
+fn write_terms(f: &mut fmt::Formatter<'_>, terms: &[crate::check::recipe_checker::TermRecord]) -> fmt::Result {
+    let actions: u64 = terms.iter().map(|t| t.actions).sum();
+    writeln!(f, "terms: {}, {actions} actions committed", terms.len())?;
+    writeln!(f, "  holder  from         to           noticed      actions  znode")?;
+    for t in terms {
+        let to = t.to_us.map_or("-".to_string(), fmt_us);
+        let noticed = t.noticed_us.map_or("-".to_string(), fmt_us);
+        writeln!(
+            f,
+            "  {:>6}  {:>11}  {:>11}  {:>11}  {:>7}  {}",
+            t.holder,
+            fmt_us(t.from_us),
+            to,
+            noticed,
+            t.actions,
+            t.claim
+        )?;
+    }
+    Ok(())
+}
+
 /// The service workload's sessions, watches and failovers.
 fn write_service(f: &mut fmt::Formatter<'_>, sv: &ServiceStats) -> fmt::Result {
     writeln!(
@@ -237,6 +261,9 @@ fn write_service(f: &mut fmt::Formatter<'_>, sv: &ServiceStats) -> fmt::Result {
                 if stopped.is_empty() { "-".to_string() } else { stopped.join(",") }
             )?;
         }
+    }
+    if !sv.terms.is_empty() {
+        write_terms(f, &sv.terms)?;
     }
     let mut times: Vec<u64> = sv.failovers.iter().map(|x| x.failover_us()).collect();
     times.sort_unstable();

@@ -21,6 +21,7 @@ pub use choices::Choice;
 pub use explore::{run_moves, Move, Outlook};
 
 use crate::check::checker::Checker;
+use crate::check::recipe_checker::RecipeChecker;
 use crate::format::hash_hex;
 use crate::run::client_id::ClientId;
 use crate::run::event::{Event, NetEvent, ServerEvent};
@@ -85,6 +86,7 @@ impl<'a> Cluster<'a> {
         let recent = if opts.recent_events { Tracer::RECENT_MAX } else { 0 };
         let tracer = Tracer::new(opts.trace, recent);
         let mut monitor = Monitor::new(opts.check, Checker::new(scenario.quorum(), n), Stats::new(n), tracer);
+        monitor.recipe = scenario.recipe_checker();
         monitor.header(|| TraceHeader {
             scenario: scenario.name.clone(),
             scenario_path: opts.scenario_path,
@@ -341,9 +343,13 @@ impl<'a> Cluster<'a> {
         run.messages_lost += counts.lost;
         run.notifications_coalesced += counts.coalesced;
         let expected = self.scenario.expected_of(self.variant);
+        let recipe_terms = self.monitor.recipe.as_ref().map(RecipeChecker::terms);
         let fin = self.monitor.finish(now);
         let mut stats = fin.stats;
         stats.service = self.fleet.as_ref().map(|f| f.recipes.stats.clone());
+        if let (Some(sv), Some(terms)) = (&mut stats.service, recipe_terms) {
+            sv.terms = terms;
+        }
         RunReport {
             scenario: self.scenario.name.clone(),
             seed: self.seed,

@@ -258,6 +258,7 @@ impl Fleet {
                     let Some(client) = self.clients[k].as_mut() else { continue };
                     let mut more = Vec::new();
                     self.recipes.on_event(now, k, &ev, client, &mut self.rng, &mut more);
+                    self.forward_notes(now, cx);
                     queue.extend(more);
                     return Some(self.recipes.take_retired());
                 }
@@ -319,11 +320,19 @@ impl Fleet {
             }
             let client = self.clients[k].as_mut().expect("checked");
             self.recipes.wake(now, k, client, &mut out);
+            self.forward_notes(now, cx);
         }
         if let Some(every) = self.recipes.wake_interval_us(k, &mut self.rng) {
             cx.sched.after(every, Event::Client(ClientEv::Wake { k, life }));
         }
         Outcome::Effects { k, effects: out }
+    }
+
+    /// What the recipe's holders reported goes to the checker.
+    fn forward_notes(&mut self, now: u64, cx: &mut Ctx) {
+        for note in std::mem::take(&mut self.recipes.notes) {
+            cx.monitor.on_recipe_note(now, &note);
+        }
     }
 
     /// Client `k`'s connection breaks (a crash of its server, or a cut): both ends learn
@@ -371,6 +380,8 @@ impl Fleet {
             cx.sched.cancel(t);
         }
         self.recipes.went_down(k, now);
+        self.recipes.died(k);
+        self.forward_notes(now, cx);
         cx.monitor.data.client_gone(ClientId::Service(k).wire());
         if let Some(ms) = for_ms {
             cx.sched.after(ms_to_us(ms), Event::Client(ClientEv::Restart { k }));

@@ -9,6 +9,7 @@ pub(crate) mod fleet;
 pub mod monitor;
 pub mod options;
 pub mod progress;
+pub mod recipe;
 pub(crate) mod servers;
 pub mod stats;
 pub mod workload;

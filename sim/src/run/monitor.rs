@@ -6,6 +6,7 @@
 use crate::check::checker::Checker;
 use crate::check::data_checker::DataChecker;
 use crate::check::invariant::Violation;
+use crate::check::recipe_checker::{RecipeChecker, RecipeNote};
 use crate::format::hash_hex;
 use crate::run::stats::{RunStats, Stats};
 use crate::trace::{feed, FaultEvent, StableHasher, TraceHeader, TraceRecord, Tracer};
@@ -34,6 +35,8 @@ pub struct Monitor {
     check: bool,
     pub checker: Checker,
     pub data: DataChecker,
+    /// The recipe invariants, when the service runs a recipe.
+    pub recipe: Option<RecipeChecker>,
     pub stats: Stats,
     tracer: Tracer,
     hasher: StableHasher,
@@ -63,6 +66,7 @@ impl Monitor {
             check,
             checker,
             data: DataChecker::default(),
+            recipe: None,
             stats,
             tracer,
             hasher: StableHasher::new(),
@@ -145,6 +149,17 @@ impl Monitor {
             if let Some(v) = data {
                 self.violate(v);
             }
+            if let (Some(r), Observation::Applied { zxid, .. }) = (&mut self.recipe, obs) {
+                // The first server to apply a txn feeds it to the recipe checker.
+                if *zxid > r.last_zxid() {
+                    let log = view.log(node);
+                    if let Ok(i) = log.binary_search_by_key(zxid, |t| t.zxid) {
+                        if let Some(v) = r.committed(now, node, *zxid, &log[i].op) {
+                            self.violate(v);
+                        }
+                    }
+                }
+            }
         }
         if self.tracer.is_recording() {
             self.tracer.record(TraceRecord::Observe { t_us: now, node, obs: obs.clone() });
@@ -210,6 +225,15 @@ impl Monitor {
         }
         if self.tracer.is_recording() {
             self.tracer.record(TraceRecord::ClientEvent { t_us: now, client: k as u64, event: Box::new(ev.clone()) });
+        }
+    }
+
+    /// What a recipe's holder reported about its belief.
+    pub fn on_recipe_note(&mut self, now: u64, note: &RecipeNote) {
+        if let (true, Some(r)) = (self.check, &mut self.recipe) {
+            if let Some(v) = r.note(now, note) {
+                self.violate(v);
+            }
         }
     }
 

@@ -16,7 +16,9 @@
 //! Each client's failover is recorded: when its instance went down, when the client
 //! noticed, when it had moved to another.
 
-use crate::scenario::{ms_to_us, ReconfigSpec, ServiceSpec};
+use crate::check::recipe_checker::{RecipeNote, TermRecord};
+use crate::run::recipe::{self, RecipeInstance};
+use crate::scenario::{ms_to_us, RecipeKind, ReconfigSpec, ServiceSpec};
 use crate::world::rng::Stream;
 use serde::{Deserialize, Serialize};
 use zab::api::{CreateMode, ErrorCode, EventType, Request, Response};
@@ -127,6 +129,9 @@ pub struct ServiceStats {
     /// Refused or lost reconfig attempts, by error.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub reconfig_errors: std::collections::BTreeMap<String, u64>,
+    /// With a recipe: its leadership (or lock) terms, from the recipe checker.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terms: Vec<TermRecord>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -160,6 +165,12 @@ pub struct Recipes {
     quiet: bool,
     operator: Operator,
     pub stats: ServiceStats,
+    /// The recipe the instances run instead of registering, if any, and each instance's
+    /// state in it.
+    recipe: Option<RecipeKind>,
+    contenders: Vec<RecipeInstance>,
+    /// What the recipe's holders reported about their belief, for the checker.
+    pub notes: Vec<RecipeNote>,
 }
 
 impl Recipes {
@@ -175,7 +186,15 @@ impl Recipes {
             next_at_us: reconfig.map_or(0, |r| ms_to_us(r.start_ms)),
             ..Operator::default()
         };
+        let work_us = ms_to_us(spec.work_interval_ms());
+        let contenders = match spec.recipe {
+            Some(kind) => (0..spec.instances).map(|i| RecipeInstance::new(kind, i, work_us)).collect(),
+            None => Vec::new(),
+        };
         Recipes {
+            recipe: spec.recipe,
+            contenders,
+            notes: Vec::new(),
             operator,
             spec: spec.clone(),
             state: vec![State::default(); roles.len()],
@@ -206,6 +225,8 @@ impl Recipes {
     /// How often the configuration manager or an instance's beat wakes, if at all.
     pub fn wake_interval_us(&self, k: usize, rng: &mut Stream) -> Option<u64> {
         match self.roles[k] {
+            Role::ConfigManager if self.recipe.is_some() => None,
+            Role::Instance(_) if self.recipe.is_some() => Some(ms_to_us(self.spec.work_interval_ms())),
             Role::ConfigManager => {
                 Some(ms_to_us(rng.range(self.spec.config_min_interval_ms, self.spec.config_max_interval_ms)))
             }
@@ -250,10 +271,21 @@ impl Recipes {
         }
     }
 
+    /// The process of client `k` died: a recipe's holder stops believing with it.
+    pub fn died(&mut self, k: usize) {
+        if let (Role::Instance(i), Some(_)) = (self.roles[k], self.recipe) {
+            self.contenders[i as usize].went_down(&mut self.notes);
+        }
+    }
+
     /// A crashed client process starts again (its library starts a new session).
     pub fn restarted(&mut self, k: usize) {
         let keep_config = self.state[k].config_seen.take();
         self.state[k] = State { config_seen: keep_config, ..State::default() };
+        if let (Role::Instance(i), Some(kind)) = (self.roles[k], self.recipe) {
+            let work_us = ms_to_us(self.spec.work_interval_ms());
+            self.contenders[i as usize] = RecipeInstance::new(kind, i, work_us);
+        }
     }
 
     /// Faults stopped: the periodic work stops.
@@ -269,6 +301,10 @@ impl Recipes {
         if self.roles[k] == Role::Operator {
             // The migration goes on after faults stop: it must finish within the bound.
             return self.operator_wake(now, client, out);
+        }
+        if let (Role::Instance(i), Some(_)) = (self.roles[k], self.recipe) {
+            // A decided action still goes out, and a lock holder finishes, once faults stop.
+            return self.contenders[i as usize].wake(now, self.quiet, client, out, &mut self.notes);
         }
         if self.quiet {
             return;
@@ -411,10 +447,19 @@ impl Recipes {
         match ev {
             ClientEvent::Connected { new_session: true, .. } => {
                 self.stats.sessions_opened += 1;
+                if self.recipe.is_some() {
+                    return self.recipe_new_session(now, k, client, out);
+                }
                 self.on_new_session(k, client, out);
             }
             ClientEvent::Connected { new_session: false, .. } => {
                 self.stats.reconnects += 1;
+                if let (Role::Instance(i), Some(_)) = (self.roles[k], self.recipe) {
+                    return self.contenders[i as usize].on_reconnected(client, out);
+                }
+                if self.recipe.is_some() {
+                    return; // Its `/config` watch is set again by the library.
+                }
                 // A client that moved servers catches its new server up with the leader
                 // before it lists the instances again (`sync`, then `getChildren`).
                 if let Role::Client(_) = self.roles[k] {
@@ -428,9 +473,16 @@ impl Recipes {
                     }
                 }
             }
-            ClientEvent::Disconnected { .. } => {}
+            ClientEvent::Disconnected { .. } => {
+                if let (Role::Instance(i), Some(_)) = (self.roles[k], self.recipe) {
+                    self.contenders[i as usize].on_disconnected(&mut self.notes);
+                }
+            }
             ClientEvent::Expired { .. } => {
                 self.stats.sessions_expired += 1;
+                if let (Role::Instance(i), Some(_)) = (self.roles[k], self.recipe) {
+                    self.contenders[i as usize].on_expired(&mut self.notes);
+                }
                 if let Role::Instance(_) = self.roles[k] {
                     self.state[k].registered = false;
                     self.state[k].last_beat = None;
@@ -439,11 +491,30 @@ impl Recipes {
             }
             ClientEvent::Watch { watched, .. } => {
                 self.stats.watch_events += 1;
+                if let (Role::Instance(i), Some(_)) = (self.roles[k], self.recipe) {
+                    return self.contenders[i as usize].on_watch(watched.kind, &watched.path, client, out);
+                }
                 self.on_watch(now, k, watched.kind, &watched.path, client, out);
             }
             ClientEvent::Result { request, response, .. } => {
+                if let (Role::Instance(i), Some(_)) = (self.roles[k], self.recipe) {
+                    let r = &mut self.contenders[i as usize];
+                    return r.on_result(now, request, response, client, out, &mut self.notes);
+                }
                 self.on_result(now, k, request, response, client, rng, out)
             }
+        }
+    }
+
+    /// A new session with a recipe: instances run it, clients read `/config` with a watch,
+    /// the configuration manager has nothing to do (the leader updates `/config`).
+    fn recipe_new_session(&mut self, now: u64, k: usize, client: &mut Client, out: &mut Vec<ClientEffect>) {
+        match self.roles[k] {
+            Role::Instance(i) => self.contenders[i as usize].on_new_session(now, self.quiet, client, out),
+            Role::Client(_) => {
+                client.call(Request::GetData { path: CONFIG_PATH.into(), watch: true }, out);
+            }
+            Role::ConfigManager | Role::Operator => {}
         }
     }
 
@@ -497,6 +568,11 @@ impl Recipes {
             Role::Client(_) => match (kind, path) {
                 (EventType::NodeChildrenChanged | EventType::NodeCreated, SERVICE_PATH) => {
                     client.call(Request::GetChildren { path: SERVICE_PATH.into(), watch: true }, out);
+                }
+                // Only the naive recipe's ephemeral `/config` goes away.
+                (EventType::NodeDeleted, CONFIG_PATH) => {
+                    self.state[k].config_seen = None;
+                    client.call(Request::Exists { path: CONFIG_PATH.into(), watch: true }, out);
                 }
                 (EventType::NodeDeleted, p) if p.strip_prefix("/services/web/") == self.state[k].pick.as_deref() => {
                     self.lose_pick(now, k);
@@ -662,10 +738,14 @@ impl Recipes {
                 self.state[k].config_seen = Some(data.clone());
             }
             (Request::GetData { path, .. }, Response::Error { code: ErrorCode::NoNode }) if path == CONFIG_PATH => {
+                self.state[k].config_seen = None;
                 client.call(Request::Exists { path: CONFIG_PATH.into(), watch: true }, out);
             }
             (Request::Exists { path, .. }, Response::Exists { stat: Some(_) }) if path == CONFIG_PATH => {
                 client.call(Request::GetData { path: CONFIG_PATH.into(), watch: true }, out);
+            }
+            (Request::Exists { path, .. }, Response::Exists { stat: None }) if path == CONFIG_PATH => {
+                self.state[k].config_seen = None;
             }
             (Request::GetData { path, .. }, response) if path.starts_with("/services/web/") => {
                 self.picked(now, k, &path["/services/web/".len()..], response, client, out);
@@ -715,9 +795,53 @@ impl Recipes {
         }
     }
 
+    /// After faults stop, with a recipe: the recipe's own convergence
+    /// ([`recipe::converged`]), every client connected and seeing the `/config` the tree
+    /// holds, and the migration done.
+    fn recipe_converged(&self, kind: RecipeKind, tree: &DataTree, clients: &[Option<Client>]) -> Result<(), String> {
+        let mut instances = Vec::new();
+        let mut readers = Vec::new();
+        for (k, role) in self.roles.iter().enumerate() {
+            match role {
+                Role::Instance(i) => instances.push((&self.contenders[*i as usize], clients[k].as_ref())),
+                Role::Client(j) => {
+                    let Some(c) = &clients[k] else { return Err(format!("client {j} is down")) };
+                    if c.server().is_none() {
+                        return Err(format!("client {j} is not connected"));
+                    }
+                    readers.push(self.state[k].config_seen.clone());
+                }
+                Role::Operator => self.operator_done()?,
+                Role::ConfigManager => {}
+            }
+        }
+        recipe::converged(kind, tree, &instances, &readers)
+    }
+
+    fn operator_done(&self) -> Result<(), String> {
+        if let Some(spec) = &self.operator.spec {
+            if self.operator.step < spec.steps.len() {
+                return Err(format!(
+                    "the operator has done {} of {} reconfig steps",
+                    self.operator.step,
+                    spec.steps.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The recipe the instances run, if any.
+    pub fn recipe(&self) -> Option<RecipeKind> {
+        self.recipe
+    }
+
     /// After faults stop: does every client point at a live, registered instance, and see
     /// the `/config` the tree holds? `alive[k]`: client `k`'s process is up.
     pub fn converged(&self, tree: &DataTree, clients: &[Option<Client>]) -> Result<(), String> {
+        if let Some(kind) = self.recipe {
+            return self.recipe_converged(kind, tree, clients);
+        }
         let config = tree.get_data(CONFIG_PATH).ok().map(|(d, _)| d);
         for (k, role) in self.roles.iter().enumerate() {
             let Some(c) = &clients[k] else { return Err(format!("client {k} is down")) };

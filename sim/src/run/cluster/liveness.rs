@@ -48,9 +48,12 @@ impl Cluster<'_> {
         }
         if let Some(v) = self.monitor.checker.on_deadline(now, self.servers.all(), &self.expected()) {
             self.monitor.violate(v);
+        } else if let Some(v) = self.monitor.recipe.as_ref().and_then(|r| r.check_notice(now)) {
+            self.monitor.violate(v);
         } else if let Some((leader, why)) = self.fleet.as_ref().and_then(|f| f.not_converged(&self.servers)) {
+            let recipe = self.fleet.as_ref().and_then(|f| f.recipes.recipe()).is_some();
             self.monitor.violate(Violation {
-                invariant: Invariant::FailoverLiveness,
+                invariant: if recipe { Invariant::RecipeLiveness } else { Invariant::FailoverLiveness },
                 t_us: now,
                 nodes: vec![leader],
                 detail: format!("{why}, {} after faults stopped", fmt_us(self.scenario.liveness_bound_us())),
