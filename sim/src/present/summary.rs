@@ -518,6 +518,7 @@ mod tests {
             recent: vec![],
             trace_error: None,
             stats,
+            coverage: Default::default(),
         }
     }
 

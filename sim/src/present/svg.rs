@@ -100,7 +100,7 @@ fn legend(out: &mut String, labels: &[String]) {
 
 /// log2 of a positive integer from +, *, / only (no libm), so that plot coordinates are
 /// the same on every platform: v = m * 2^e with m in [1, 2), ln m = 2 atanh((m-1)/(m+1)).
-fn log2(v: u64) -> f64 {
+pub(crate) fn log2(v: u64) -> f64 {
     assert!(v > 0, "log2 of 0");
     let e = 63 - v.leading_zeros();
     let m = v as f64 / (1u64 << e) as f64;

@@ -7,12 +7,13 @@
 use crate::check::invariant::Invariant;
 use crate::format::{fmt_us, percentile};
 use crate::run::cluster::{run, RunOptions};
+use crate::run::coverage::{Coverage, Sketch};
 use crate::run::stats::RunReport;
 use crate::scenario::Scenario;
 use crate::trace::JsonLines;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::{BufReader, Write};
 use std::ops::Range;
@@ -255,6 +256,63 @@ pub struct SeedOutcome {
     /// run counts up to it. Empty without reconfigs, and then left out of the line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reconfig_unavailable_us: Vec<u64>,
+    /// The seed's abstract-state coverage (see `run::coverage`); absent in older lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<SeedCoverage>,
+    /// The items themselves, for the summary's exact counts; not written.
+    #[serde(skip)]
+    pub reached: Option<Reached>,
+}
+
+/// The abstract states, transitions and fault states a seed reached (see `run::coverage`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reached {
+    pub states: Vec<u64>,
+    pub transitions: Vec<u64>,
+    pub faults: Vec<u64>,
+}
+
+impl Reached {
+    pub fn of(c: &Coverage) -> Reached {
+        Reached {
+            states: c.states.iter().copied().collect(),
+            transitions: c.transitions.iter().copied().collect(),
+            faults: c.faults.iter().copied().collect(),
+        }
+    }
+}
+
+/// One seed's coverage in its `--out` line: how many distinct abstract states, transitions
+/// and fault states it reached, and a sketch of each of the first two (see
+/// [`Sketch`]) so that `report` can tell how a sweep's coverage grew over its seeds, also
+/// across merged shards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedCoverage {
+    pub states: u64,
+    pub transitions: u64,
+    pub fault_states: u64,
+    pub states_sketch: String,
+    pub transitions_sketch: String,
+}
+
+impl SeedCoverage {
+    pub fn of(c: &Coverage) -> SeedCoverage {
+        SeedCoverage {
+            states: c.states.len() as u64,
+            transitions: c.transitions.len() as u64,
+            fault_states: c.faults.len() as u64,
+            states_sketch: Sketch::of(c.states.iter().copied()).encode(),
+            transitions_sketch: Sketch::of(c.transitions.iter().copied()).encode(),
+        }
+    }
+
+    /// The two sketches, read back.
+    pub fn sketches(&self) -> Result<(Sketch, Sketch), String> {
+        let s = Sketch::decode(&self.states_sketch).map_err(|e| format!("coverage.states_sketch: {e}"))?;
+        let t = Sketch::decode(&self.transitions_sketch).map_err(|e| format!("coverage.transitions_sketch: {e}"))?;
+        Ok((s, t))
+    }
 }
 
 impl SeedOutcome {
@@ -362,6 +420,20 @@ pub struct SweepSummary {
     /// Unavailability per reconfig step, when seeds committed reconfigs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reconfig_unavailable: Vec<ReconfigStep>,
+    /// What the seeds run here reached of the abstract protocol states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<SweepCoverage>,
+}
+
+/// A sweep's coverage: distinct abstract states, transitions and fault states over the
+/// seeds it ran (those read back by `--resume` are not counted), and how many of the
+/// states only its last tenth of seeds found (0: the sweep stopped finding new states).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepCoverage {
+    pub states: u64,
+    pub transitions: u64,
+    pub fault_states: u64,
+    pub states_new_in_last_tenth: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -397,6 +469,13 @@ pub struct Tally {
     pub violations: BTreeMap<String, u64>,
     /// Per reconfig step, the window of every seed that committed it.
     reconfig_us: Vec<Vec<u64>>,
+    /// Coverage of the seeds run here, in seed order.
+    cov_states: BTreeSet<u64>,
+    cov_transitions: BTreeSet<u64>,
+    cov_faults: BTreeSet<u64>,
+    /// For each distinct state, the number of seeds tallied when it was first reached.
+    cov_found_at: Vec<u64>,
+    cov_seeds: u64,
 }
 
 impl Tally {
@@ -409,6 +488,27 @@ impl Tally {
             *self.violations.entry(v.name().to_string()).or_default() += 1;
         }
         self.add_reconfigs(o);
+        if let Some(r) = &o.reached {
+            self.cov_seeds += 1;
+            for s in &r.states {
+                if self.cov_states.insert(*s) {
+                    self.cov_found_at.push(self.cov_seeds);
+                }
+            }
+            self.cov_transitions.extend(r.transitions.iter().copied());
+            self.cov_faults.extend(r.faults.iter().copied());
+        }
+    }
+
+    /// The coverage of the seeds run here, if any ran.
+    fn coverage(&self) -> Option<SweepCoverage> {
+        let n = self.cov_seeds;
+        (n > 0).then(|| SweepCoverage {
+            states: self.cov_states.len() as u64,
+            transitions: self.cov_transitions.len() as u64,
+            fault_states: self.cov_faults.len() as u64,
+            states_new_in_last_tenth: self.cov_found_at.iter().filter(|at| **at > n - n / 10).count() as u64,
+        })
     }
 
     fn add_reconfigs(&mut self, o: &SeedOutcome) {
@@ -663,6 +763,7 @@ fn summary(
         events_per_s: order.events_run as f64 / secs,
         seeds_per_s: seeds_run as f64 / secs,
         reconfig_unavailable: tally.reconfig_steps(),
+        coverage: tally.coverage(),
         failing_seeds: tally.failing_seeds,
     }
 }
@@ -708,6 +809,8 @@ fn outcome(r: &RunReport, id: &SweepId) -> SeedOutcome {
         failover_p50_us: failovers.as_ref().map(|f| percentile(f, 50)),
         failover_p99_us: failovers.as_ref().map(|f| percentile(f, 99)),
         reconfig_unavailable_us: r.stats.reconfig_unavailable_us(),
+        coverage: Some(SeedCoverage::of(&r.coverage)),
+        reached: Some(Reached::of(&r.coverage)),
     }
 }
 
@@ -905,6 +1008,14 @@ impl fmt::Display for SweepSummary {
             self.jobs
         )?;
         writeln!(f, "  {:.0} events/s, {:.1} seeds/s", self.events_per_s, self.seeds_per_s)?;
+        if let Some(c) = &self.coverage {
+            let here = if self.resumed > 0 { " (seeds run here)" } else { "" };
+            writeln!(
+                f,
+                "  coverage{here}: {} abstract states, {} transitions, {} fault states; {} states new in the last tenth of the seeds",
+                c.states, c.transitions, c.fault_states, c.states_new_in_last_tenth
+            )?;
+        }
         self.write_reconfig_steps(f)?;
         self.write_violations(f)?;
         self.write_result(f)
