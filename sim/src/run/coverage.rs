@@ -23,7 +23,6 @@
 //!
 //! The coverage only reads: it never feeds the trace hash, the scheduler or any stream.
 
-use std::collections::BTreeSet;
 use zab::contract::{Effect, Input, Observation, SyncMode};
 use zab::durable::DiskFile;
 use zab::{Epoch, ServerState, Sid, Zxid};
@@ -60,21 +59,89 @@ struct Facts {
 /// How many moments worth a targeted crash a run keeps (see [`Coverage::moments`]).
 pub const MOMENTS_MAX: usize = 64;
 
+/// A sorted set of hashes in a vector: a run reaches some tens to thousands, and a vector
+/// is cheaper to fill, clone and drop than a B-tree. A small direct-mapped cache skips the
+/// search for items met again and again (a steady state flipping between a few states).
+#[derive(Clone, Debug, Default)]
+pub struct HashSet64 {
+    items: Vec<u64>,
+    recent: Vec<u64>,
+}
+
+const RECENT: usize = 64;
+
+impl PartialEq for HashSet64 {
+    fn eq(&self, other: &HashSet64) -> bool {
+        self.items == other.items
+    }
+}
+
+impl Eq for HashSet64 {}
+
+impl HashSet64 {
+    /// Adds `h`; true if it was not there.
+    #[inline]
+    pub fn insert(&mut self, h: u64) -> bool {
+        if self.recent.is_empty() {
+            self.recent = vec![0; RECENT];
+        }
+        let slot = (h as usize) % RECENT;
+        if self.recent[slot] == h {
+            return false;
+        }
+        self.recent[slot] = h;
+        match self.items.binary_search(&h) {
+            Ok(_) => false,
+            Err(i) => {
+                self.items.insert(i, h);
+                true
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The items, sorted.
+    pub fn iter(&self) -> std::slice::Iter<'_, u64> {
+        self.items.iter()
+    }
+
+    pub fn contains(&self, h: u64) -> bool {
+        self.items.binary_search(&h).is_ok()
+    }
+}
+
 /// A run's coverage: the abstract states, transitions and fault states it reached, as
 /// 64-bit hashes, and the moments a crash would hit an fsync in flight outside broadcast.
 #[derive(Clone, Debug, Default)]
 pub struct Coverage {
     servers: Vec<Facts>,
+    /// Each server's abstract code, as of the last step that could change it.
+    codes: Vec<u16>,
+    /// What the relative bits of every code were computed against.
+    max_epoch: Epoch,
+    max_last: Zxid,
     committed: Zxid,
-    /// The cluster's abstract state now.
+    /// Some server's code changed without it stepping (the sync mode a leader chose, the
+    /// committed zxid moved).
+    stale: bool,
+    /// The cluster's abstract state now: a sum of the servers' mixed codes, so that it
+    /// does not depend on which server is which and one code's change updates it at once.
     current: u64,
-    pub states: BTreeSet<u64>,
-    pub transitions: BTreeSet<u64>,
-    pub faults: BTreeSet<u64>,
-    /// `(ms, server)`: a server entered a state with an fsync in flight while electing or
-    /// syncing, at that virtual millisecond (the first [`MOMENTS_MAX`]). The fuzzer aims
-    /// crashes there.
+    pub states: HashSet64,
+    pub transitions: HashSet64,
+    pub faults: HashSet64,
+    /// `(ms, server)`: a server moved to an abstract state with an fsync in flight while
+    /// electing or syncing, at that virtual millisecond (the first of each server state,
+    /// at most [`MOMENTS_MAX`]). The fuzzer aims crashes there.
     pub moments: Vec<(u64, Sid)>,
+    moment_codes: Vec<u16>,
 }
 
 /// A fault, as the coverage tells them apart.
@@ -89,8 +156,9 @@ pub enum FaultKind {
 
 impl Coverage {
     pub fn new(servers: usize) -> Coverage {
-        let mut c = Coverage { servers: vec![Facts::default(); servers], ..Coverage::default() };
-        c.current = c.cluster_state();
+        let mut c =
+            Coverage { servers: vec![Facts::default(); servers], codes: vec![0; servers], ..Coverage::default() };
+        c.recompute();
         c.states.insert(c.current);
         c
     }
@@ -139,11 +207,15 @@ impl Coverage {
                         SyncMode::Trunc => 2,
                         SyncMode::Snap => 3,
                     };
+                    self.stale = true;
                 }
                 return;
             }
             Observation::Committed { zxid } | Observation::Delivered { zxid } => {
-                self.committed = self.committed.max(*zxid);
+                if *zxid > self.committed {
+                    self.committed = *zxid;
+                    self.stale = true;
+                }
                 return;
             }
             _ => return,
@@ -159,57 +231,78 @@ impl Coverage {
     /// abstract state recorded if it changed.
     #[inline]
     pub fn on_step_end(&mut self, now_us: u64, node: Sid, epochs: (Epoch, Epoch), last: Zxid) {
-        let f = &mut self.servers[node as usize - 1];
+        let i = node as usize - 1;
+        let f = &mut self.servers[i];
         (f.current_epoch, f.accepted_epoch) = epochs;
         f.last = last;
         if f.phase == Phase::Down {
             f.phase = Phase::Looking; // Started: the first observation may come later.
         }
-        self.moved(now_us, Some(node));
+        self.update(now_us, i, true);
     }
 
     /// Server `s` went down with `durable_last` its last durable zxid.
     pub fn on_crash(&mut self, now_us: u64, s: Sid, durable_last: Zxid) {
-        let f = &mut self.servers[s as usize - 1];
+        let i = s as usize - 1;
+        let f = &mut self.servers[i];
         *f = Facts { phase: Phase::Down, last: durable_last, ..Facts::default() };
-        self.moved(now_us, None);
+        self.update(now_us, i, false);
     }
 
     /// A fault is applied to `target` (if it has one) in the current state.
     pub fn on_fault(&mut self, kind: FaultKind, target: Option<Sid>) {
-        let code = target.and_then(|s| self.code_of(s)).map_or(0xffff, u64::from);
+        let code = target.and_then(|s| self.codes.get(s as usize - 1)).map_or(0xffff, |c| u64::from(*c));
         self.faults.insert(mix(mix(self.current, kind as u64 + 1), code));
     }
 
-    fn moved(&mut self, now_us: u64, node: Option<Sid>) {
-        let state = self.cluster_state();
+    /// Server `i`'s facts changed: its code, or every code when what they are relative to
+    /// moved, and the cluster's state if that changed.
+    #[inline]
+    fn update(&mut self, now_us: u64, i: usize, stepped: bool) {
+        let mut max_epoch = 0;
+        let mut max_last = Zxid::ZERO;
+        for f in &self.servers {
+            max_epoch = max_epoch.max(f.current_epoch);
+            max_last = max_last.max(f.last);
+        }
+        let state = if self.stale || (max_epoch, max_last) != (self.max_epoch, self.max_last) {
+            (self.max_epoch, self.max_last, self.stale) = (max_epoch, max_last, false);
+            self.recompute()
+        } else {
+            let code = self.code(&self.servers[i]);
+            let old = std::mem::replace(&mut self.codes[i], code);
+            self.current.wrapping_sub(mix(u64::from(old), 0)).wrapping_add(mix(u64::from(code), 0))
+        };
         if state == self.current {
             return;
         }
         self.transitions.insert(mix(self.current, state));
         self.current = state;
-        if self.states.insert(state) && self.moments.len() < MOMENTS_MAX {
-            // A new state with the stepping server writing outside broadcast: worth a crash.
-            if let Some(s) = node {
-                let f = &self.servers[s as usize - 1];
-                let busy = !f.fsyncs.is_empty();
-                let broadcast = matches!(f.phase, Phase::LeaderBroadcast | Phase::FollowerBroadcast);
-                if busy && !broadcast {
-                    self.moments.push((now_us / 1000, s));
-                }
+        self.states.insert(state);
+        if stepped && self.moments.len() < MOMENTS_MAX {
+            // A new server state writing outside broadcast: worth a crash, once.
+            let f = &self.servers[i];
+            let broadcast = matches!(f.phase, Phase::LeaderBroadcast | Phase::FollowerBroadcast);
+            if !f.fsyncs.is_empty() && !broadcast && !self.moment_codes.contains(&self.codes[i]) {
+                self.moment_codes.push(self.codes[i]);
+                self.moments.push((now_us / 1000, i as Sid + 1));
             }
         }
     }
 
-    /// The abstract code of server `s` (16 bits), `None` outside the ensemble.
-    fn code_of(&self, s: Sid) -> Option<u16> {
-        let max_epoch = self.servers.iter().map(|f| f.current_epoch).max().unwrap_or(0);
-        let max_last = self.servers.iter().map(|f| f.last).max().unwrap_or(Zxid::ZERO);
-        self.servers.get(s as usize - 1).map(|f| self.code(f, max_epoch, max_last))
+    /// Every server's code against the current maxima; returns the cluster's state.
+    fn recompute(&mut self) -> u64 {
+        let mut h = 0u64;
+        for i in 0..self.servers.len() {
+            let c = self.code(&self.servers[i]);
+            self.codes[i] = c;
+            h = h.wrapping_add(mix(u64::from(c), 0));
+        }
+        h
     }
 
     #[inline]
-    fn code(&self, f: &Facts, max_epoch: Epoch, max_last: Zxid) -> u16 {
+    fn code(&self, f: &Facts) -> u16 {
         let (mut log, mut epochs) = (false, false);
         for (_, file) in &f.fsyncs {
             match file {
@@ -226,31 +319,11 @@ impl Coverage {
         c |= u16::from(f.mode) << 4;
         c |= u16::from(log) << 6;
         c |= u16::from(epochs) << 7;
-        c |= u16::from(f.current_epoch < max_epoch) << 8;
+        c |= u16::from(f.current_epoch < self.max_epoch) << 8;
         c |= u16::from(f.accepted_epoch > f.current_epoch) << 9;
-        c |= u16::from(f.last < max_last) << 10;
+        c |= u16::from(f.last < self.max_last) << 10;
         c |= vs_committed << 11;
         c
-    }
-
-    /// The cluster's abstract state: its servers' codes, sorted, hashed.
-    #[inline]
-    fn cluster_state(&self) -> u64 {
-        let max_epoch = self.servers.iter().map(|f| f.current_epoch).max().unwrap_or(0);
-        let max_last = self.servers.iter().map(|f| f.last).max().unwrap_or(Zxid::ZERO);
-        let mut codes = [0u16; 8];
-        if self.servers.len() <= codes.len() {
-            for (c, f) in codes.iter_mut().zip(&self.servers) {
-                *c = self.code(f, max_epoch, max_last);
-            }
-            let codes = &mut codes[..self.servers.len()];
-            codes.sort_unstable();
-            codes.iter().fold(0x5a62_7369_6d00, |h, c| mix(h, u64::from(*c)))
-        } else {
-            let mut codes: Vec<u16> = self.servers.iter().map(|f| self.code(f, max_epoch, max_last)).collect();
-            codes.sort_unstable();
-            codes.iter().fold(0x5a62_7369_6d00, |h, c| mix(h, u64::from(*c)))
-        }
     }
 }
 
@@ -381,7 +454,7 @@ mod tests {
         c.on_step_end(3000, 2, (1, 2), zx(2, 1));
         c.on_crash(4000, 2, zx(1, 1));
         assert!(c.transitions.len() >= 3);
-        let items: BTreeSet<u64> = c.items().collect();
+        let items: std::collections::BTreeSet<u64> = c.items().collect();
         assert_eq!(items.len(), c.states.len() + c.transitions.len() + c.faults.len());
     }
 

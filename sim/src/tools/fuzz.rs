@@ -1,0 +1,433 @@
+//! Coverage-guided fault search (`zabsim fuzz`): a corpus of inputs (a seed and an explicit
+//! fault script) that reached new abstract protocol states (see `run::coverage`), whose
+//! scripts are mutated (a fault added, dropped, moved, retargeted, lengthened or shortened;
+//! a crash aimed at a moment the parent run had an fsync in flight outside broadcast), with
+//! more energy for inputs that reach rarely reached coverage.
+//!
+//! Everything comes from the campaign seed: inputs are made in batches of [`BATCH`] from
+//! the corpus as it stood before the batch, run in parallel, and folded back in batch
+//! order, so a campaign does the same runs and finds the same thing whatever `--jobs`.
+
+use crate::check::invariant::Invariant;
+use crate::run::cluster::{run, RunOptions};
+use crate::run::coverage::Coverage;
+use crate::run::stats::RunReport;
+use crate::scenario::{FaultAction, Scenario, ScriptedFault};
+use crate::world::rng::{Purpose, Stream};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use zab::{Sid, Variant};
+
+/// Inputs made, run and folded back together. Fixed, so that the campaign does not depend
+/// on `--jobs`.
+pub const BATCH: usize = 8;
+
+/// Fresh runs (the scenario's own random faults, a new seed) before mutating anything.
+pub const FRESH_FIRST: u64 = 4;
+
+/// The most faults a mutated script may hold.
+pub const SCRIPT_MAX: usize = 64;
+
+#[derive(Clone, Debug)]
+pub struct FuzzOptions {
+    pub campaign: u64,
+    /// Stop after this many runs.
+    pub runs: u64,
+    pub jobs: usize,
+    pub variant: Option<Variant>,
+    /// Stop at the first violation the scenario does not declare known.
+    pub stop_on_failure: bool,
+}
+
+/// One input: a seed and, unless fresh, an explicit fault script replacing the scenario's
+/// random faults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuzzInput {
+    pub seed: u64,
+    /// `None`: the scenario as it is (its random faults drawn from the seed).
+    pub script: Option<Vec<ScriptedFault>>,
+}
+
+/// A corpus entry: an input that reached new coverage, what it reached, and the moments
+/// its run had an fsync in flight outside broadcast.
+#[derive(Clone, Debug)]
+struct Entry {
+    seed: u64,
+    script: Vec<ScriptedFault>,
+    items: Vec<u64>,
+    moments: Vec<(u64, Sid)>,
+    picked: u64,
+}
+
+/// A violation the campaign found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// 1 for the campaign's first run.
+    pub run: u64,
+    pub seed: u64,
+    pub invariant: Invariant,
+    /// The scenario that replays it with `zabsim run FILE --seed SEED`.
+    #[serde(skip)]
+    pub scenario: Scenario,
+}
+
+/// What a campaign did.
+#[derive(Clone, Debug, Serialize)]
+pub struct FuzzSummary {
+    pub scenario: String,
+    pub variant: Variant,
+    pub campaign: u64,
+    pub runs: u64,
+    pub events: u64,
+    pub corpus: usize,
+    pub states: u64,
+    pub transitions: u64,
+    pub fault_states: u64,
+    pub findings: Vec<Finding>,
+    /// Runs whose violation the scenario declares known (not findings).
+    pub known: u64,
+}
+
+/// The scenario with `script` as its only faults (random faults off, the quorum bound off:
+/// a script says what happens) and the variant pinned.
+pub fn scripted(scenario: &Scenario, variant: Variant, script: &[ScriptedFault]) -> Scenario {
+    let mut s = scenario.clone();
+    s.variant = variant;
+    s.faults.random = None;
+    s.faults.swarm = false;
+    s.faults.keep_quorum = false;
+    if let Some(service) = &mut s.service_failover {
+        service.faults = None; // Its faults are in the script too.
+    }
+    s.faults.script = script.to_vec();
+    s
+}
+
+/// The campaign's state between batches.
+struct Campaign<'a> {
+    scenario: &'a Scenario,
+    variant: Variant,
+    rng: Stream,
+    corpus: Vec<Entry>,
+    /// How many runs reached each item.
+    hits: BTreeMap<u64, u64>,
+    states: BTreeSet<u64>,
+    transitions: BTreeSet<u64>,
+    faults: BTreeSet<u64>,
+    runs: u64,
+    events: u64,
+    known: u64,
+    findings: Vec<Finding>,
+}
+
+/// Runs a campaign; `progress` sees each batch's runs so far and the distinct states.
+pub fn fuzz(scenario: &Scenario, opts: &FuzzOptions, progress: &mut dyn FnMut(u64, u64)) -> FuzzSummary {
+    let variant = opts.variant.unwrap_or(scenario.variant);
+    let mut c = Campaign {
+        scenario,
+        variant,
+        rng: Stream::new(opts.campaign, Purpose::Fuzz),
+        corpus: Vec::new(),
+        hits: BTreeMap::new(),
+        states: BTreeSet::new(),
+        transitions: BTreeSet::new(),
+        faults: BTreeSet::new(),
+        runs: 0,
+        events: 0,
+        known: 0,
+        findings: Vec::new(),
+    };
+    while c.runs < opts.runs && !(opts.stop_on_failure && !c.findings.is_empty()) {
+        let n = BATCH.min((opts.runs - c.runs) as usize);
+        let inputs: Vec<FuzzInput> = (0..n).map(|i| c.next_input(c.runs + i as u64)).collect();
+        let reports = run_batch(scenario, variant, &inputs, opts.jobs);
+        for (input, (report, parent)) in inputs.into_iter().zip(reports) {
+            c.fold(input, report, parent, opts.stop_on_failure);
+            if opts.stop_on_failure && !c.findings.is_empty() {
+                break;
+            }
+        }
+        progress(c.runs, c.states.len() as u64);
+    }
+    FuzzSummary {
+        scenario: scenario.name.clone(),
+        variant,
+        campaign: opts.campaign,
+        runs: c.runs,
+        events: c.events,
+        corpus: c.corpus.len(),
+        states: c.states.len() as u64,
+        transitions: c.transitions.len() as u64,
+        fault_states: c.faults.len() as u64,
+        findings: c.findings,
+        known: c.known,
+    }
+}
+
+/// Runs a batch over `jobs` threads; the reports come back in input order, each with the
+/// script it ran (the applied faults of a fresh run).
+fn run_batch(
+    scenario: &Scenario,
+    variant: Variant,
+    inputs: &[FuzzInput],
+    jobs: usize,
+) -> Vec<(RunReport, Vec<ScriptedFault>)> {
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<Option<(RunReport, Vec<ScriptedFault>)>>> = Mutex::new(vec![None; inputs.len()]);
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(input) = inputs.get(i) else { break };
+        let mut o = RunOptions::new(input.seed);
+        o.variant = Some(variant);
+        o.recent_events = false;
+        let (r, script) = match &input.script {
+            None => {
+                let r = run(scenario, o);
+                let script = r.applied_faults.clone();
+                (r, script)
+            }
+            Some(script) => (run(&scripted(scenario, variant, script), o), script.clone()),
+        };
+        out.lock().expect("no worker panicked")[i] = Some((r, script));
+    };
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, inputs.len().max(1)) {
+            s.spawn(work);
+        }
+    });
+    out.into_inner().expect("no worker panicked").into_iter().map(|r| r.expect("every input ran")).collect()
+}
+
+impl Campaign<'_> {
+    /// The input for run number `k` (from 0).
+    fn next_input(&mut self, k: u64) -> FuzzInput {
+        if k < FRESH_FIRST || self.corpus.is_empty() || self.rng.chance(1, 8) {
+            return FuzzInput { seed: self.rng.next_u64(), script: None };
+        }
+        let i = self.pick();
+        self.corpus[i].picked += 1;
+        let parent = self.corpus[i].clone();
+        let script = self.mutate(&parent);
+        FuzzInput { seed: parent.seed, script: Some(script) }
+    }
+
+    /// A corpus entry, drawn with weight its rarity: the sum over what it reached of
+    /// 1/(runs that reached it), lowered the more often it was picked already.
+    fn pick(&mut self) -> usize {
+        let weights: Vec<u64> = self
+            .corpus
+            .iter()
+            .map(|e| {
+                let rarity: u64 =
+                    e.items.iter().map(|i| 1_000_000 / self.hits.get(i).copied().unwrap_or(1).max(1)).sum();
+                (rarity / (1 + e.picked / 4)).max(1)
+            })
+            .collect();
+        self.rng.weighted(&weights)
+    }
+
+    /// The parent's script with one to three mutations; or, often, one crash aimed at a
+    /// moment of the parent's run with an fsync in flight outside broadcast (the faults
+    /// before it unchanged, so the run gets there the same way).
+    fn mutate(&mut self, parent: &Entry) -> Vec<ScriptedFault> {
+        let mut script = parent.script.clone();
+        let duration = self.scenario.duration_ms;
+        if !parent.moments.is_empty() && self.rng.chance(1, 2) {
+            let (at, server) = self.rng.pick(&parent.moments);
+            let at_ms = (at + self.rng.range(0, 2)).min(duration);
+            let for_ms = Some(self.down_ms());
+            script.push(ScriptedFault { at_ms, action: FaultAction::Crash { server, for_ms } });
+            if self.rng.chance(1, 2) {
+                // And the leader after it, as the bugs need the crashed server to lead later.
+                let later = (at_ms + self.rng.range(1, 3000)).min(duration);
+                script.push(ScriptedFault {
+                    at_ms: later,
+                    action: FaultAction::CrashLeader { for_ms: Some(self.down_ms()) },
+                });
+            }
+        } else {
+            for _ in 0..self.rng.range(1, 3) {
+                self.mutate_once(&mut script, duration);
+            }
+        }
+        script.truncate(SCRIPT_MAX);
+        script.sort_by_key(|f| f.at_ms);
+        script
+    }
+
+    fn mutate_once(&mut self, script: &mut Vec<ScriptedFault>, duration: u64) {
+        let servers = self.scenario.cluster.servers;
+        let op = if script.is_empty() { 0 } else { self.rng.below(6) };
+        match op {
+            0 => {
+                let at_ms = self.rng.range(0, duration);
+                let action = self.new_fault(servers);
+                script.push(ScriptedFault { at_ms, action });
+            }
+            1 => {
+                let i = self.rng.below(script.len() as u64) as usize;
+                script.remove(i);
+            }
+            2 => {
+                let i = self.rng.below(script.len() as u64) as usize;
+                let scale = [10, 100, 1000][self.rng.below(3) as usize];
+                let d = self.rng.range(1, scale);
+                let at = &mut script[i].at_ms;
+                *at = if self.rng.chance(1, 2) { at.saturating_sub(d) } else { (*at + d).min(duration) };
+            }
+            3 => {
+                let i = self.rng.below(script.len() as u64) as usize;
+                let to = self.rng.range(1, servers);
+                if let FaultAction::Crash { server, .. } | FaultAction::Restart { server } = &mut script[i].action {
+                    *server = to;
+                }
+            }
+            _ => {
+                let i = self.rng.below(script.len() as u64) as usize;
+                let longer = self.rng.chance(1, 2);
+                let scale = |ms: &mut u64| *ms = if longer { (*ms * 2).min(duration.max(1)) } else { (*ms / 2).max(1) };
+                match &mut script[i].action {
+                    FaultAction::Crash { for_ms: Some(ms), .. }
+                    | FaultAction::CrashLeader { for_ms: Some(ms) }
+                    | FaultAction::Partition { for_ms: Some(ms), .. }
+                    | FaultAction::Cut { for_ms: Some(ms), .. }
+                    | FaultAction::SlowLink { for_ms: ms, .. } => scale(ms),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// How long a new fault lasts: the scenario's random down times, else 0.2 to 3 s.
+    fn down_ms(&mut self) -> u64 {
+        let (lo, hi) = self.scenario.faults.random.as_ref().map_or((200, 3000), |r| (r.down_min_ms, r.down_max_ms));
+        self.rng.range(lo, hi)
+    }
+
+    /// A new fault of a kind the scenario's random mix has (crashes when it has none).
+    fn new_fault(&mut self, servers: u64) -> FaultAction {
+        let Some(r) = self.scenario.faults.random.clone() else {
+            return FaultAction::Crash { server: self.rng.range(1, servers), for_ms: Some(self.down_ms()) };
+        };
+        let weights = [
+            r.crash + r.crash_unsynced + r.crash_joiner,
+            r.crash_leader,
+            r.partition + r.isolate_leader + r.partition_old_new,
+            r.one_way,
+            r.slow_link,
+        ];
+        let kind = if weights.iter().sum::<u64>() == 0 { 0 } else { self.rng.weighted(&weights) };
+        let for_ms = self.down_ms();
+        let server = self.rng.range(1, servers);
+        let rest: Vec<Sid> = (1..=servers).filter(|s| *s != server).collect();
+        match kind {
+            1 => FaultAction::CrashLeader { for_ms: Some(for_ms) },
+            2 => FaultAction::Partition { groups: vec![vec![server], rest], for_ms: Some(for_ms) },
+            3 if self.rng.chance(1, 2) => FaultAction::Cut { from: vec![server], to: rest, for_ms: Some(for_ms) },
+            3 => FaultAction::Cut { from: rest, to: vec![server], for_ms: Some(for_ms) },
+            4 => {
+                let to = self.rng.pick(&rest);
+                FaultAction::SlowLink { from: server, to, extra_ms: r.slow_extra_ms, for_ms }
+            }
+            _ => FaultAction::Crash { server, for_ms: Some(for_ms) },
+        }
+    }
+
+    /// Folds one finished run in: its coverage, and a finding or a corpus entry.
+    fn fold(&mut self, input: FuzzInput, r: RunReport, script: Vec<ScriptedFault>, stop: bool) {
+        self.runs += 1;
+        self.events += r.events;
+        let cov: &Coverage = &r.coverage;
+        self.states.extend(cov.states.iter().copied());
+        self.transitions.extend(cov.transitions.iter().copied());
+        self.faults.extend(cov.faults.iter().copied());
+        let items: Vec<u64> = cov.items().collect();
+        let mut new = false;
+        for i in &items {
+            let h = self.hits.entry(*i).or_insert(0);
+            new |= *h == 0;
+            *h += 1;
+        }
+        if let Some(v) = &r.violation {
+            if r.known.contains(&v.invariant) {
+                self.known += 1;
+            } else if !stop || self.findings.is_empty() {
+                let scenario = match &input.script {
+                    None => self.scenario.clone(),
+                    Some(s) => scripted(self.scenario, self.variant, s),
+                };
+                self.findings.push(Finding { run: self.runs, seed: input.seed, invariant: v.invariant, scenario });
+            }
+            return; // A run stopped by a violation is no parent: its end is cut short.
+        }
+        if new {
+            self.corpus.push(Entry { seed: input.seed, script, items, moments: cov.moments.clone(), picked: 0 });
+        }
+    }
+}
+
+/// A finding as a scenario file's text: the scenario that replays it (a fresh run's own
+/// scenario, or the mutated script with random faults off), the variant pinned, and the
+/// invariant expected, so that `zabsim run FILE --seed N` fails with it and `zabsim shrink`
+/// can take it from there.
+pub fn finding_scenario(base: &Scenario, f: &Finding, campaign: u64) -> Scenario {
+    let mut s = f.scenario.clone();
+    s.variant = f.scenario.variant;
+    s.expect.violation = vec![f.invariant];
+    s.name = format!("{}-fuzz-c{campaign}-run{}", base.name, f.run);
+    s.description = format!(
+        "Found by `zabsim fuzz` (campaign {campaign}, run {}) on {}: seed {} breaks {}. Run it with \
+         `zabsim run FILE --seed {}`; shrink it with `zabsim shrink FILE --seed {}`.\n\nThe original scenario:\n{}",
+        f.run, base.name, f.seed, f.invariant, f.seed, f.seed, base.description
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario() -> Scenario {
+        Scenario::parse(
+            "duration_ms = 3000\nliveness_bound_ms = 30000\n[cluster]\nservers = 3\n\
+             [faults.random]\nmin_interval_ms = 300\nmax_interval_ms = 1000\ndown_min_ms = 100\n\
+             down_max_ms = 800\ncrash = 1\ncrash_leader = 1\npartition = 1\nslow_link = 1\n",
+            "f",
+        )
+        .expect("valid")
+    }
+
+    /// The same campaign seed gives the same campaign whatever the jobs, and mutated
+    /// scripts stay valid scenarios.
+    #[test]
+    fn a_campaign_is_the_same_with_any_jobs_and_its_scripts_are_valid() {
+        let s = scenario();
+        let opts = |jobs| FuzzOptions { campaign: 3, runs: 20, jobs, variant: None, stop_on_failure: false };
+        let a = fuzz(&s, &opts(1), &mut |_, _| {});
+        let b = fuzz(&s, &opts(3), &mut |_, _| {});
+        assert_eq!((a.runs, a.states, a.transitions, a.corpus), (b.runs, b.states, b.transitions, b.corpus));
+        assert_eq!(a.runs, 20);
+        assert!(a.corpus > 0 && a.states > 0);
+        let mut c = Campaign {
+            scenario: &s,
+            variant: s.variant,
+            rng: Stream::new(1, Purpose::Fuzz),
+            corpus: Vec::new(),
+            hits: BTreeMap::new(),
+            states: BTreeSet::new(),
+            transitions: BTreeSet::new(),
+            faults: BTreeSet::new(),
+            runs: 0,
+            events: 0,
+            known: 0,
+            findings: Vec::new(),
+        };
+        let parent = Entry { seed: 1, script: Vec::new(), items: vec![1], moments: vec![(1500, 2)], picked: 0 };
+        for _ in 0..300 {
+            let script = c.mutate(&parent);
+            scripted(&s, s.variant, &script).validate().unwrap_or_else(|e| panic!("{e}: {script:?}"));
+        }
+    }
+}
