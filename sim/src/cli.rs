@@ -897,7 +897,8 @@ fn cmd_fuzz(path: PathBuf, flags: FuzzFlags) -> ExitCode {
         }
         match (summary.findings.first(), &written) {
             (Some(f), Some((out, seed))) => {
-                outln!("  found {} at run {} (seed {seed})", f.invariant, f.run);
+                let how = if f.mutated { "a mutated fault script" } else { "a fresh seed" };
+                outln!("  found {} at run {} (seed {seed}, {how})", f.invariant, f.run);
                 outln!("wrote {}", out.display());
                 outln!("run it: zabsim run {} --seed {seed}", out.display());
             }

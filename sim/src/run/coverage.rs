@@ -57,7 +57,7 @@ struct Facts {
 }
 
 /// How many moments worth a targeted crash a run keeps (see [`Coverage::moments`]).
-pub const MOMENTS_MAX: usize = 64;
+pub const MOMENTS_MAX: usize = 256;
 
 /// A sorted set of hashes in a vector: a run reaches some tens to thousands, and a vector
 /// is cheaper to fill, clone and drop than a B-tree. A small direct-mapped cache skips the
@@ -137,11 +137,11 @@ pub struct Coverage {
     pub states: HashSet64,
     pub transitions: HashSet64,
     pub faults: HashSet64,
-    /// `(ms, server)`: a server moved to an abstract state with an fsync in flight while
-    /// electing or syncing, at that virtual millisecond (the first of each server state,
-    /// at most [`MOMENTS_MAX`]). The fuzzer aims crashes there.
-    pub moments: Vec<(u64, Sid)>,
-    moment_codes: Vec<u16>,
+    /// `(ms, server, state)`: the stepping server, with an fsync in flight while electing
+    /// or syncing, took the cluster to an abstract state new in this run, at that virtual
+    /// millisecond (rounded up; at most [`MOMENTS_MAX`]). The fuzzer aims crashes there,
+    /// preferring globally rare states.
+    pub moments: Vec<(u64, Sid, u64)>,
 }
 
 /// A fault, as the coverage tells them apart.
@@ -278,14 +278,13 @@ impl Coverage {
         }
         self.transitions.insert(mix(self.current, state));
         self.current = state;
-        self.states.insert(state);
-        if stepped && self.moments.len() < MOMENTS_MAX {
-            // A new server state writing outside broadcast: worth a crash, once.
+        if self.states.insert(state) && stepped && self.moments.len() < MOMENTS_MAX {
+            // A new state with the stepping server writing outside broadcast: worth a crash.
             let f = &self.servers[i];
             let broadcast = matches!(f.phase, Phase::LeaderBroadcast | Phase::FollowerBroadcast);
-            if !f.fsyncs.is_empty() && !broadcast && !self.moment_codes.contains(&self.codes[i]) {
-                self.moment_codes.push(self.codes[i]);
-                self.moments.push((now_us / 1000, i as Sid + 1));
+            if !f.fsyncs.is_empty() && !broadcast {
+                // The next whole millisecond: a scripted fault at it comes after this step.
+                self.moments.push((now_us / 1000 + 1, i as Sid + 1, state));
             }
         }
     }
@@ -447,7 +446,7 @@ mod tests {
         c.on_effect(2, &Effect::Fsync { id: 7, file: DiskFile::Log, then_send: Vec::new() });
         c.on_step_end(2000, 2, (1, 2), zx(2, 1));
         assert!(c.states.len() > before);
-        assert_eq!(c.moments, vec![(2, 2)]);
+        assert_eq!(c.moments.iter().map(|m| (m.0, m.1)).collect::<Vec<_>>(), vec![(3, 2)]);
         c.on_fault(FaultKind::Crash, Some(2));
         assert_eq!(c.faults.len(), 2, "the same crash with an fsync in flight is another fault state");
         c.on_input(2, &Input::Durable { fsync: 7 });

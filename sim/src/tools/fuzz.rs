@@ -10,7 +10,7 @@
 
 use crate::check::invariant::Invariant;
 use crate::run::cluster::{run, RunOptions};
-use crate::run::coverage::Coverage;
+use crate::run::coverage::{mix, Coverage};
 use crate::run::stats::RunReport;
 use crate::scenario::{FaultAction, Scenario, ScriptedFault};
 use crate::world::rng::{Purpose, Stream};
@@ -57,8 +57,10 @@ struct Entry {
     seed: u64,
     script: Vec<ScriptedFault>,
     items: Vec<u64>,
-    moments: Vec<(u64, Sid)>,
+    moments: Vec<(u64, Sid, u64)>,
     picked: u64,
+    /// The sum over its items of 1/(runs that reached it), scaled; updated each batch.
+    rarity: u64,
 }
 
 /// A violation the campaign found.
@@ -68,6 +70,8 @@ pub struct Finding {
     pub run: u64,
     pub seed: u64,
     pub invariant: Invariant,
+    /// Whether the run was a mutated script (else a fresh seed of the scenario as it is).
+    pub mutated: bool,
     /// The scenario that replays it with `zabsim run FILE --seed SEED`.
     #[serde(skip)]
     pub scenario: Scenario,
@@ -141,6 +145,9 @@ pub fn fuzz(scenario: &Scenario, opts: &FuzzOptions, progress: &mut dyn FnMut(u6
     };
     while c.runs < opts.runs && !(opts.stop_on_failure && !c.findings.is_empty()) {
         let n = BATCH.min((opts.runs - c.runs) as usize);
+        if (c.runs / BATCH as u64) % 8 == 0 {
+            c.rate();
+        }
         let inputs: Vec<FuzzInput> = (0..n).map(|i| c.next_input(c.runs + i as u64)).collect();
         let reports = run_batch(scenario, variant, &inputs, opts.jobs);
         for (input, (report, parent)) in inputs.into_iter().zip(reports) {
@@ -192,11 +199,15 @@ fn run_batch(
         };
         out.lock().expect("no worker panicked")[i] = Some((r, script));
     };
-    std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, inputs.len().max(1)) {
-            s.spawn(work);
-        }
-    });
+    if jobs <= 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..jobs.min(inputs.len().max(1)) {
+                s.spawn(work);
+            }
+        });
+    }
     out.into_inner().expect("no worker panicked").into_iter().map(|r| r.expect("every input ran")).collect()
 }
 
@@ -209,43 +220,52 @@ impl Campaign<'_> {
         let i = self.pick();
         self.corpus[i].picked += 1;
         let parent = self.corpus[i].clone();
-        let script = self.mutate(&parent);
-        FuzzInput { seed: parent.seed, script: Some(script) }
+        let (script, aimed) = self.mutate(&parent);
+        // A crash aimed at a moment needs the parent's run up to it, so its seed; other
+        // mutations take a new seed half the time (the same faults under other delays).
+        let seed = if aimed || self.rng.chance(1, 2) { parent.seed } else { self.rng.next_u64() };
+        FuzzInput { seed, script: Some(script) }
     }
 
-    /// A corpus entry, drawn with weight its rarity: the sum over what it reached of
-    /// 1/(runs that reached it), lowered the more often it was picked already.
+    /// Rates every corpus entry's rarity against the hits so far (every 8th batch: it
+    /// reads every item of every entry; a new entry starts rated by what it found first).
+    fn rate(&mut self) {
+        for e in &mut self.corpus {
+            e.rarity = e.items.iter().map(|i| 1_000_000 / self.hits.get(i).copied().unwrap_or(1).max(1)).sum();
+        }
+    }
+
+    /// A corpus entry, drawn with weight its rarity (the sum over what it reached of
+    /// 1/(runs that reached it)), lowered the more often it was picked already.
     fn pick(&mut self) -> usize {
-        let weights: Vec<u64> = self
-            .corpus
-            .iter()
-            .map(|e| {
-                let rarity: u64 =
-                    e.items.iter().map(|i| 1_000_000 / self.hits.get(i).copied().unwrap_or(1).max(1)).sum();
-                (rarity / (1 + e.picked / 4)).max(1)
-            })
-            .collect();
+        let weights: Vec<u64> = self.corpus.iter().map(|e| (e.rarity / (1 + e.picked / 4)).max(1)).collect();
         self.rng.weighted(&weights)
     }
 
     /// The parent's script with one to three mutations; or, often, one crash aimed at a
     /// moment of the parent's run with an fsync in flight outside broadcast (the faults
     /// before it unchanged, so the run gets there the same way).
-    fn mutate(&mut self, parent: &Entry) -> Vec<ScriptedFault> {
+    fn mutate(&mut self, parent: &Entry) -> (Vec<ScriptedFault>, bool) {
         let mut script = parent.script.clone();
         let duration = self.scenario.duration_ms;
-        if !parent.moments.is_empty() && self.rng.chance(1, 2) {
-            let (at, server) = self.rng.pick(&parent.moments);
-            let at_ms = (at + self.rng.range(0, 2)).min(duration);
-            let for_ms = Some(self.down_ms());
-            script.push(ScriptedFault { at_ms, action: FaultAction::Crash { server, for_ms } });
+        let aimed = !parent.moments.is_empty() && self.rng.chance(3, 4);
+        if aimed {
+            // Rare states first: weight 1/(runs that reached the moment's state).
+            let weights: Vec<u64> = parent
+                .moments
+                .iter()
+                .map(|m| 1_000_000 / self.hits.get(&mix(m.2, 1)).copied().unwrap_or(1).max(1))
+                .collect();
+            let (at, server, _) = parent.moments[self.rng.weighted(&weights)];
+            let at_ms = (at + self.rng.range(0, 1)).min(duration);
+            let down = self.down_ms();
+            script.push(ScriptedFault { at_ms, action: FaultAction::Crash { server, for_ms: Some(down) } });
             if self.rng.chance(1, 2) {
-                // And the leader after it, as the bugs need the crashed server to lead later.
-                let later = (at_ms + self.rng.range(1, 3000)).min(duration);
-                script.push(ScriptedFault {
-                    at_ms: later,
-                    action: FaultAction::CrashLeader { for_ms: Some(self.down_ms()) },
-                });
+                // Then the leader, once the crashed server is back: the crash-timing bugs
+                // need it to lead next.
+                let later = (at_ms + down + self.rng.range(1, 2000)).min(duration);
+                let for_ms = Some(self.down_ms());
+                script.push(ScriptedFault { at_ms: later, action: FaultAction::CrashLeader { for_ms } });
             }
         } else {
             for _ in 0..self.rng.range(1, 3) {
@@ -254,7 +274,7 @@ impl Campaign<'_> {
         }
         script.truncate(SCRIPT_MAX);
         script.sort_by_key(|f| f.at_ms);
-        script
+        (script, aimed)
     }
 
     fn mutate_once(&mut self, script: &mut Vec<ScriptedFault>, duration: u64) {
@@ -344,10 +364,10 @@ impl Campaign<'_> {
         self.transitions.extend(cov.transitions.iter().copied());
         self.faults.extend(cov.faults.iter().copied());
         let items: Vec<u64> = cov.items().collect();
-        let mut new = false;
+        let mut new = 0;
         for i in &items {
             let h = self.hits.entry(*i).or_insert(0);
-            new |= *h == 0;
+            new += u64::from(*h == 0);
             *h += 1;
         }
         if let Some(v) = &r.violation {
@@ -358,12 +378,15 @@ impl Campaign<'_> {
                     None => self.scenario.clone(),
                     Some(s) => scripted(self.scenario, self.variant, s),
                 };
-                self.findings.push(Finding { run: self.runs, seed: input.seed, invariant: v.invariant, scenario });
+                let (run, seed, invariant, mutated) = (self.runs, input.seed, v.invariant, input.script.is_some());
+                self.findings.push(Finding { run, seed, invariant, mutated, scenario });
             }
             return; // A run stopped by a violation is no parent: its end is cut short.
         }
-        if new {
-            self.corpus.push(Entry { seed: input.seed, script, items, moments: cov.moments.clone(), picked: 0 });
+        if new > 0 {
+            let moments = cov.moments.clone();
+            let rarity = new * 1_000_000;
+            self.corpus.push(Entry { seed: input.seed, script, items, moments, picked: 0, rarity });
         }
     }
 }
@@ -424,9 +447,10 @@ mod tests {
             known: 0,
             findings: Vec::new(),
         };
-        let parent = Entry { seed: 1, script: Vec::new(), items: vec![1], moments: vec![(1500, 2)], picked: 0 };
+        let parent =
+            Entry { seed: 1, script: Vec::new(), items: vec![1], moments: vec![(1500, 2, 7)], picked: 0, rarity: 1 };
         for _ in 0..300 {
-            let script = c.mutate(&parent);
+            let (script, _) = c.mutate(&parent);
             scripted(&s, s.variant, &script).validate().unwrap_or_else(|e| panic!("{e}: {script:?}"));
         }
     }
