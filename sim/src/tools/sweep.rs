@@ -351,6 +351,9 @@ impl SeedOutcome {
         one("failover_p50_us", self.failover_p50_us)?;
         one("failover_p99_us", self.failover_p99_us)?;
         all("reconfig_unavailable_us", &self.reconfig_unavailable_us)?;
+        if let Some(c) = &self.coverage {
+            c.sketches()?;
+        }
         if self.election_p50_us > self.election_max_us && self.election_max_us > 0 {
             return Err(format!(
                 "election_p50_us: {} is above election_max_us {}",
