@@ -51,6 +51,8 @@ struct Facts {
     mode: u8,
     /// Fsyncs in flight, by id and file.
     fsyncs: Vec<(u64, DiskFile)>,
+    /// Bit 0: one of the log (or a snapshot) is in flight; bit 1: of the epochs (or config).
+    fsync_files: u8,
     current_epoch: Epoch,
     accepted_epoch: Epoch,
     last: Zxid,
@@ -173,8 +175,9 @@ impl Coverage {
     #[inline]
     pub fn on_input(&mut self, node: Sid, input: &Input) {
         if let Input::Durable { fsync } = input {
-            let f = &mut self.servers[node as usize - 1].fsyncs;
-            f.retain(|(id, _)| id != fsync);
+            let f = &mut self.servers[node as usize - 1];
+            f.fsyncs.retain(|(id, _)| id != fsync);
+            f.fsync_files = f.fsyncs.iter().fold(0, |b, (_, file)| b | file_bit(*file));
         }
     }
 
@@ -182,7 +185,11 @@ impl Coverage {
     #[inline]
     pub fn on_effect(&mut self, node: Sid, effect: &Effect) {
         match effect {
-            Effect::Fsync { id, file, .. } => self.servers[node as usize - 1].fsyncs.push((*id, *file)),
+            Effect::Fsync { id, file, .. } => {
+                let f = &mut self.servers[node as usize - 1];
+                f.fsyncs.push((*id, *file));
+                f.fsync_files |= file_bit(*file);
+            }
             Effect::Observe(obs) => self.observe(node, obs),
             _ => {}
         }
@@ -271,7 +278,10 @@ impl Coverage {
         } else {
             let code = self.code(&self.servers[i]);
             let old = std::mem::replace(&mut self.codes[i], code);
-            self.current.wrapping_sub(mix(u64::from(old), 0)).wrapping_add(mix(u64::from(code), 0))
+            if code == old {
+                return; // The common step: nothing the abstraction keeps changed.
+            }
+            self.current.wrapping_sub(spread(old)).wrapping_add(spread(code))
         };
         if state == self.current {
             return;
@@ -295,20 +305,13 @@ impl Coverage {
         for i in 0..self.servers.len() {
             let c = self.code(&self.servers[i]);
             self.codes[i] = c;
-            h = h.wrapping_add(mix(u64::from(c), 0));
+            h = h.wrapping_add(spread(c));
         }
         h
     }
 
     #[inline]
     fn code(&self, f: &Facts) -> u16 {
-        let (mut log, mut epochs) = (false, false);
-        for (_, file) in &f.fsyncs {
-            match file {
-                DiskFile::Log | DiskFile::Snapshot => log = true,
-                DiskFile::Epochs | DiskFile::Config => epochs = true,
-            }
-        }
         let vs_committed = match f.last.cmp(&self.committed) {
             std::cmp::Ordering::Less => 0,
             std::cmp::Ordering::Equal => 1,
@@ -316,8 +319,7 @@ impl Coverage {
         };
         let mut c = f.phase as u16;
         c |= u16::from(f.mode) << 4;
-        c |= u16::from(log) << 6;
-        c |= u16::from(epochs) << 7;
+        c |= u16::from(f.fsync_files) << 6;
         c |= u16::from(f.current_epoch < self.max_epoch) << 8;
         c |= u16::from(f.accepted_epoch > f.current_epoch) << 9;
         c |= u16::from(f.last < self.max_last) << 10;
@@ -401,6 +403,23 @@ impl Sketch {
         }
         Ok(out)
     }
+}
+
+/// Which bit of `Facts::fsync_files` an fsync of `file` sets.
+#[inline]
+fn file_bit(file: DiskFile) -> u8 {
+    match file {
+        DiskFile::Log | DiskFile::Snapshot => 1,
+        DiskFile::Epochs | DiskFile::Config => 2,
+    }
+}
+
+/// A server code spread over 64 bits, not linearly (a multiply, then the high half folded
+/// in), so that sums of different multisets of codes do not meet.
+#[inline]
+fn spread(c: u16) -> u64 {
+    let x = (u64::from(c) + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9)
 }
 
 /// A cheap, well-spread 64-bit combination (a splitmix64 round over `h ^ v`).

@@ -1,8 +1,9 @@
-//! Coverage-guided fault search (`zabsim fuzz`): a corpus of inputs (a seed and an explicit
-//! fault script) that reached new abstract protocol states (see `run::coverage`), whose
-//! scripts are mutated (a fault added, dropped, moved, retargeted, lengthened or shortened;
-//! a crash aimed at a moment the parent run had an fsync in flight outside broadcast), with
-//! more energy for inputs that reach rarely reached coverage.
+//! Coverage-guided fault search (`zabsim fuzz`): a corpus of inputs (a seed and a script of
+//! faults added to the scenario's own) that reached new abstract protocol states (see
+//! `run::coverage`), whose scripts are mutated (a fault added, dropped, moved, retargeted,
+//! lengthened or shortened; a crash aimed at a moment the parent run had an fsync in flight
+//! outside broadcast, then the leader's), with more energy for inputs that reach rarely
+//! reached coverage.
 //!
 //! Everything comes from the campaign seed: inputs are made in batches of [`BATCH`] from
 //! the corpus as it stood before the batch, run in parallel, and folded back in batch
@@ -41,12 +42,12 @@ pub struct FuzzOptions {
     pub stop_on_failure: bool,
 }
 
-/// One input: a seed and, unless fresh, an explicit fault script replacing the scenario's
-/// random faults.
+/// One input: a seed and, unless fresh, a fault script added to the scenario's faults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FuzzInput {
     pub seed: u64,
-    /// `None`: the scenario as it is (its random faults drawn from the seed).
+    /// `None`: the scenario as it is; else the faults added to it (its random faults are
+    /// still drawn from the seed).
     pub script: Option<Vec<ScriptedFault>>,
 }
 
@@ -70,7 +71,7 @@ pub struct Finding {
     pub run: u64,
     pub seed: u64,
     pub invariant: Invariant,
-    /// Whether the run was a mutated script (else a fresh seed of the scenario as it is).
+    /// Whether the run added mutated faults (else a fresh seed of the scenario as it is).
     pub mutated: bool,
     /// The scenario that replays it with `zabsim run FILE --seed SEED`.
     #[serde(skip)]
@@ -94,18 +95,14 @@ pub struct FuzzSummary {
     pub known: u64,
 }
 
-/// The scenario with `script` as its only faults (random faults off, the quorum bound off:
-/// a script says what happens) and the variant pinned.
-pub fn scripted(scenario: &Scenario, variant: Variant, script: &[ScriptedFault]) -> Scenario {
+/// The scenario with `extra` faults scripted on top of its own (its random faults still
+/// drawn from the seed, so that a crash of whoever leads still hits the leader after an
+/// added fault changed who does), and the variant pinned.
+pub fn scripted(scenario: &Scenario, variant: Variant, extra: &[ScriptedFault]) -> Scenario {
     let mut s = scenario.clone();
     s.variant = variant;
-    s.faults.random = None;
-    s.faults.swarm = false;
-    s.faults.keep_quorum = false;
-    if let Some(service) = &mut s.service_failover {
-        service.faults = None; // Its faults are in the script too.
-    }
-    s.faults.script = script.to_vec();
+    s.faults.script.extend(extra.iter().cloned());
+    s.faults.script.sort_by_key(|f| f.at_ms);
     s
 }
 
@@ -174,7 +171,7 @@ pub fn fuzz(scenario: &Scenario, opts: &FuzzOptions, progress: &mut dyn FnMut(u6
 }
 
 /// Runs a batch over `jobs` threads; the reports come back in input order, each with the
-/// script it ran (the applied faults of a fresh run).
+/// faults it added (none for a fresh run).
 fn run_batch(
     scenario: &Scenario,
     variant: Variant,
@@ -190,11 +187,7 @@ fn run_batch(
         o.variant = Some(variant);
         o.recent_events = false;
         let (r, script) = match &input.script {
-            None => {
-                let r = run(scenario, o);
-                let script = r.applied_faults.clone();
-                (r, script)
-            }
+            None => (run(scenario, o), Vec::new()),
             Some(script) => (run(&scripted(scenario, variant, script), o), script.clone()),
         };
         out.lock().expect("no worker panicked")[i] = Some((r, script));
@@ -391,8 +384,8 @@ impl Campaign<'_> {
     }
 }
 
-/// A finding as a scenario file's text: the scenario that replays it (a fresh run's own
-/// scenario, or the mutated script with random faults off), the variant pinned, and the
+/// A finding as a scenario file's text: the scenario that replays it (the scenario with the
+/// faults the input added, if any), the variant pinned, and the
 /// invariant expected, so that `zabsim run FILE --seed N` fails with it and `zabsim shrink`
 /// can take it from there.
 pub fn finding_scenario(base: &Scenario, f: &Finding, campaign: u64) -> Scenario {
