@@ -146,8 +146,8 @@ pub fn fuzz(scenario: &Scenario, opts: &FuzzOptions, progress: &mut dyn FnMut(u6
             c.rate();
         }
         let inputs: Vec<FuzzInput> = (0..n).map(|i| c.next_input(c.runs + i as u64)).collect();
-        let reports = run_batch(scenario, variant, &inputs, opts.jobs);
-        for (input, (report, parent)) in inputs.into_iter().zip(reports) {
+        let reports = run_batch(scenario, variant, &inputs, opts.jobs, opts.stop_on_failure);
+        for (input, (report, parent)) in inputs.into_iter().zip(reports.into_iter().map_while(|r| r)) {
             c.fold(input, report, parent, opts.stop_on_failure);
             if opts.stop_on_failure && !c.findings.is_empty() {
                 break;
@@ -171,18 +171,25 @@ pub fn fuzz(scenario: &Scenario, opts: &FuzzOptions, progress: &mut dyn FnMut(u6
 }
 
 /// Runs a batch over `jobs` threads; the reports come back in input order, each with the
-/// faults it added (none for a fresh run).
+/// faults it added (none for a fresh run). With `stop`, inputs after one that broke an
+/// invariant the scenario does not declare known are not run (`None`): every input before
+/// it is, whatever the jobs, so the campaign's first finding does not depend on them.
 fn run_batch(
     scenario: &Scenario,
     variant: Variant,
     inputs: &[FuzzInput],
     jobs: usize,
-) -> Vec<(RunReport, Vec<ScriptedFault>)> {
+    stop: bool,
+) -> Vec<Option<(RunReport, Vec<ScriptedFault>)>> {
     let next = AtomicUsize::new(0);
+    let found = AtomicUsize::new(usize::MAX);
     let out: Mutex<Vec<Option<(RunReport, Vec<ScriptedFault>)>>> = Mutex::new(vec![None; inputs.len()]);
     let work = || loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
         let Some(input) = inputs.get(i) else { break };
+        if i > found.load(Ordering::Relaxed) {
+            break;
+        }
         let mut o = RunOptions::new(input.seed);
         o.variant = Some(variant);
         o.recent_events = false;
@@ -190,6 +197,9 @@ fn run_batch(
             None => (run(scenario, o), Vec::new()),
             Some(script) => (run(&scripted(scenario, variant, script), o), script.clone()),
         };
+        if stop && r.violation.as_ref().is_some_and(|v| !r.known.contains(&v.invariant)) {
+            found.fetch_min(i, Ordering::Relaxed);
+        }
         out.lock().expect("no worker panicked")[i] = Some((r, script));
     };
     if jobs <= 1 {
@@ -201,7 +211,7 @@ fn run_batch(
             }
         });
     }
-    out.into_inner().expect("no worker panicked").into_iter().map(|r| r.expect("every input ran")).collect()
+    out.into_inner().expect("no worker panicked")
 }
 
 impl Campaign<'_> {
