@@ -780,37 +780,6 @@ fn cmd_shrink(path: PathBuf, seed: u64, variant: Option<Variant>, out: Option<Pa
     ExitCode::SUCCESS
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seed_ranges_parse() {
-        assert_eq!(parse_seeds("0..10").unwrap(), 0..10);
-        assert_eq!(parse_seeds("3..=5").unwrap(), 3..6);
-        assert_eq!(parse_seeds("7").unwrap(), 7..8);
-        assert!(parse_seeds("5..3").unwrap_err().contains("empty"));
-        assert!(parse_seeds("a..3").unwrap_err().contains("not a seed"));
-    }
-
-    #[test]
-    fn an_output_is_an_input_under_any_of_its_names() {
-        let dir = std::env::temp_dir().join(format!("zabsim-cli-same-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let input = dir.join("in.toml");
-        std::fs::write(&input, "x").unwrap();
-        let hard = dir.join("hard.toml");
-        let _ = std::fs::remove_file(&hard);
-        std::fs::hard_link(&input, &hard).unwrap();
-        for same in [input.clone(), dir.join(".").join("in.toml"), hard] {
-            let e = refuse_input("--trace", &same, &[&input]).unwrap_err();
-            assert!(e.ends_with("refusing to overwrite it"), "{e}");
-        }
-        assert!(refuse_input("--trace", &dir.join("new.jsonl"), &[&input]).is_ok(), "a file yet to be written");
-        assert!(refuse_input("--trace", &dir.join("other"), &[&dir.join("missing")]).is_ok());
-    }
-}
-
 /// The options of `fuzz` beyond the scenario.
 struct FuzzFlags {
     campaign: u64,
@@ -909,5 +878,36 @@ fn cmd_fuzz(path: PathBuf, flags: FuzzFlags) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILED)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_ranges_parse() {
+        assert_eq!(parse_seeds("0..10").unwrap(), 0..10);
+        assert_eq!(parse_seeds("3..=5").unwrap(), 3..6);
+        assert_eq!(parse_seeds("7").unwrap(), 7..8);
+        assert!(parse_seeds("5..3").unwrap_err().contains("empty"));
+        assert!(parse_seeds("a..3").unwrap_err().contains("not a seed"));
+    }
+
+    #[test]
+    fn an_output_is_an_input_under_any_of_its_names() {
+        let dir = std::env::temp_dir().join(format!("zabsim-cli-same-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("in.toml");
+        std::fs::write(&input, "x").unwrap();
+        let hard = dir.join("hard.toml");
+        let _ = std::fs::remove_file(&hard);
+        std::fs::hard_link(&input, &hard).unwrap();
+        for same in [input.clone(), dir.join(".").join("in.toml"), hard] {
+            let e = refuse_input("--trace", &same, &[&input]).unwrap_err();
+            assert!(e.ends_with("refusing to overwrite it"), "{e}");
+        }
+        assert!(refuse_input("--trace", &dir.join("new.jsonl"), &[&input]).is_ok(), "a file yet to be written");
+        assert!(refuse_input("--trace", &dir.join("other"), &[&dir.join("missing")]).is_ok());
     }
 }

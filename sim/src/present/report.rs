@@ -364,9 +364,12 @@ fn write_figures(md: &mut String, plots: &Plots, no_violations: bool) {
     }
 }
 
+/// `(seeds so far, distinct items so far)` after each seed.
+pub type Growth = Vec<(u64, u64)>;
+
 /// Distinct abstract states and transitions reached after each seed, in seed order, as
-/// the lines' sketches estimate them; `None` when no line has coverage (older lines).
-pub fn coverage_growth(sweep: &Sweep) -> Option<(Vec<(u64, u64)>, Vec<(u64, u64)>)> {
+/// the lines' sketches estimate them; `None` when some line has no coverage (older lines).
+pub fn coverage_growth(sweep: &Sweep) -> Option<(Growth, Growth)> {
     use crate::run::coverage::Sketch;
     let (mut s, mut t) = (Sketch::default(), Sketch::default());
     let (mut states, mut transitions) = (Vec::new(), Vec::new());
@@ -567,6 +570,8 @@ mod tests {
             failover_p50_us: None,
             failover_p99_us: None,
             reconfig_unavailable_us: vec![],
+            coverage: None,
+            reached: None,
         }
     }
 

@@ -140,7 +140,7 @@ pub fn fuzz(scenario: &Scenario, opts: &FuzzOptions, progress: &mut dyn FnMut(u6
         known: 0,
         findings: Vec::new(),
     };
-    while c.runs < opts.runs && !(opts.stop_on_failure && !c.findings.is_empty()) {
+    while c.runs < opts.runs && (!opts.stop_on_failure || c.findings.is_empty()) {
         let n = BATCH.min((opts.runs - c.runs) as usize);
         if (c.runs / BATCH as u64) % 8 == 0 {
             c.rate();
@@ -170,20 +170,17 @@ pub fn fuzz(scenario: &Scenario, opts: &FuzzOptions, progress: &mut dyn FnMut(u6
     }
 }
 
+/// A finished run and the faults its input added.
+type Ran = (RunReport, Vec<ScriptedFault>);
+
 /// Runs a batch over `jobs` threads; the reports come back in input order, each with the
 /// faults it added (none for a fresh run). With `stop`, inputs after one that broke an
 /// invariant the scenario does not declare known are not run (`None`): every input before
 /// it is, whatever the jobs, so the campaign's first finding does not depend on them.
-fn run_batch(
-    scenario: &Scenario,
-    variant: Variant,
-    inputs: &[FuzzInput],
-    jobs: usize,
-    stop: bool,
-) -> Vec<Option<(RunReport, Vec<ScriptedFault>)>> {
+fn run_batch(scenario: &Scenario, variant: Variant, inputs: &[FuzzInput], jobs: usize, stop: bool) -> Vec<Option<Ran>> {
     let next = AtomicUsize::new(0);
     let found = AtomicUsize::new(usize::MAX);
-    let out: Mutex<Vec<Option<(RunReport, Vec<ScriptedFault>)>>> = Mutex::new(vec![None; inputs.len()]);
+    let out: Mutex<Vec<Option<Ran>>> = Mutex::new(vec![None; inputs.len()]);
     let work = || loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
         let Some(input) = inputs.get(i) else { break };

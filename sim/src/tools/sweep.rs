@@ -1130,6 +1130,8 @@ mod tests {
             failover_p50_us: None,
             failover_p99_us: None,
             reconfig_unavailable_us: reconfigs,
+            coverage: None,
+            reached: None,
         }
     }
 
@@ -1261,6 +1263,22 @@ mod tests {
         assert!(line.contains("\"reconfig_unavailable_us\":[7]"), "{line}");
     }
 
+    /// The tally counts distinct items over the seeds in seed order, and the states only
+    /// the last tenth of the seeds reached.
+    #[test]
+    fn the_tally_counts_coverage_and_what_the_last_tenth_added() {
+        let mut tally = Tally::default();
+        for seed in 0..20 {
+            let mut o = outcome(seed, vec![]);
+            let states = if seed == 19 { vec![1, 2, 99] } else { vec![1, 2, seed % 3 + 10] };
+            o.reached = Some(Reached { states, transitions: vec![seed % 2], faults: vec![] });
+            tally.add(&o);
+        }
+        let c = tally.coverage().expect("seeds ran");
+        assert_eq!((c.states, c.transitions, c.fault_states, c.states_new_in_last_tenth), (6, 2, 0, 1));
+        assert_eq!(Tally::default().coverage(), None);
+    }
+
     #[test]
     fn the_sweep_summary_prints_each_reconfig_step() {
         let mut summary = SweepSummary {
@@ -1281,6 +1299,7 @@ mod tests {
             events_per_s: 0.0,
             seeds_per_s: 0.0,
             reconfig_unavailable: vec![],
+            coverage: None,
         };
         assert!(!summary.to_string().contains("reconfig"));
         summary.reconfig_unavailable = reconfig_steps(&[outcome(0, vec![0, 400_000]), outcome(1, vec![2_000])]);
