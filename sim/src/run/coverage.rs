@@ -7,8 +7,8 @@
 //! fsync in flight on (log, epochs), whether its currentEpoch is behind the highest one and
 //! its acceptedEpoch ahead of its own currentEpoch, and where its last zxid stands against
 //! the highest of any server and against the highest committed zxid (below, at, above).
-//! The cluster's abstract state is the sorted list of its servers' (server ids do not
-//! matter), hashed; a transition is a pair of consecutive distinct abstract states; a fault
+//! The cluster's abstract state is the multiset of its servers' (server ids do not
+//! matter), hashed as a sum of the codes spread over 64 bits; a transition is a pair of consecutive distinct abstract states; a fault
 //! state is a fault's kind, its target's abstract state and the cluster's.
 //!
 //! Why these facts: the crash-timing bugs need a follower crashed while syncing with an
