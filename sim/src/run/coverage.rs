@@ -65,22 +65,22 @@ pub const MOMENTS_MAX: usize = 256;
 /// is cheaper to fill, clone and drop than a B-tree. A small direct-mapped cache skips the
 /// search for items met again and again (a steady state flipping between a few states).
 #[derive(Clone, Debug, Default)]
-pub struct HashSet64 {
+pub struct Hashes {
     items: Vec<u64>,
     recent: Vec<u64>,
 }
 
 const RECENT: usize = 64;
 
-impl PartialEq for HashSet64 {
-    fn eq(&self, other: &HashSet64) -> bool {
+impl PartialEq for Hashes {
+    fn eq(&self, other: &Hashes) -> bool {
         self.items == other.items
     }
 }
 
-impl Eq for HashSet64 {}
+impl Eq for Hashes {}
 
-impl HashSet64 {
+impl Hashes {
     /// Adds `h`; true if it was not there.
     #[inline]
     pub fn insert(&mut self, h: u64) -> bool {
@@ -136,9 +136,9 @@ pub struct Coverage {
     /// The cluster's abstract state now: a sum of the servers' mixed codes, so that it
     /// does not depend on which server is which and one code's change updates it at once.
     current: u64,
-    pub states: HashSet64,
-    pub transitions: HashSet64,
-    pub faults: HashSet64,
+    pub states: Hashes,
+    pub transitions: Hashes,
+    pub faults: Hashes,
     /// `(ms, server, state)`: the stepping server, with an fsync in flight while electing
     /// or syncing, took the cluster to an abstract state new in this run, at that virtual
     /// millisecond (rounded up; at most [`MOMENTS_MAX`]). The fuzzer aims crashes there,
