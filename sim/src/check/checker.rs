@@ -175,6 +175,11 @@ impl Checker {
         }
     }
 
+    /// How many servers the run has, members or not.
+    pub fn servers(&self) -> usize {
+        self.applied.len()
+    }
+
     fn idx(sid: Sid) -> usize {
         sid as usize - 1
     }

@@ -124,6 +124,31 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Coverage-guided fault search: mutate the fault scripts of runs that reached new
+    /// abstract protocol states; write the first violation as a scenario file.
+    Fuzz {
+        scenario: PathBuf,
+        /// The campaign seed: the same seed gives the same campaign, whatever `--jobs`.
+        #[arg(long, default_value_t = 0)]
+        campaign: u64,
+        /// Stop after this many runs.
+        #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+        runs: u64,
+        /// Parallel jobs (default: all cores).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+        jobs: Option<u64>,
+        #[arg(long, value_name = "NAME")]
+        variant: Option<Variant>,
+        /// Go on after the first violation (to measure coverage for `--runs` runs).
+        #[arg(long)]
+        keep_going: bool,
+        /// Print one JSON object instead of the human summary.
+        #[arg(long)]
+        json: bool,
+        /// Where to write the first finding (default: NAME-fuzz-cCAMPAIGN-runK.toml here).
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Merge the `--out` files of sweep shards into the one a single sweep writes.
     Merge {
         /// The shards' `--out` files.
@@ -295,6 +320,9 @@ pub fn main() -> ExitCode {
             cmd_sweep(scenario, seeds, flags)
         }
         Command::Merge { files, out } => cmd_merge(files, out),
+        Command::Fuzz { scenario, campaign, runs, jobs, variant, keep_going, json, out } => {
+            cmd_fuzz(scenario, FuzzFlags { campaign, runs, jobs, variant, keep_going, json, out })
+        }
         Command::Diagram { trace, out, from_us, to_us, max_messages } => {
             cmd_diagram(trace, out, crate::present::diagram::DiagramOptions { from_us, to_us, max_messages })
         }
@@ -757,6 +785,107 @@ fn cmd_shrink(path: PathBuf, seed: u64, variant: Option<Variant>, out: Option<Pa
     outln!("wrote {}", out.display());
     outln!("run it: zabsim run {} --seed {seed}", out.display());
     ExitCode::SUCCESS
+}
+
+/// The options of `fuzz` beyond the scenario.
+struct FuzzFlags {
+    campaign: u64,
+    runs: u64,
+    jobs: Option<u64>,
+    variant: Option<Variant>,
+    keep_going: bool,
+    json: bool,
+    out: Option<PathBuf>,
+}
+
+/// `zabsim fuzz`: a coverage-guided campaign; the first finding is written as a scenario
+/// file that `zabsim run FILE --seed N` replays. Exit 1 when it found a violation.
+fn cmd_fuzz(path: PathBuf, flags: FuzzFlags) -> ExitCode {
+    use crate::tools::fuzz::{finding_scenario, fuzz, FuzzOptions};
+    let scenario = match load(&path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if let Some(Err(e)) = flags.out.as_deref().map(|o| refuse_input("-o", o, &[&path])) {
+        return bad_input(e);
+    }
+    let jobs =
+        flags.jobs.map(|j| j as usize).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let opts = FuzzOptions {
+        campaign: flags.campaign,
+        runs: flags.runs,
+        jobs,
+        variant: flags.variant,
+        stop_on_failure: !flags.keep_going,
+    };
+    let bar = if !flags.json && std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(flags.runs)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    #[allow(clippy::disallowed_methods)] // Wall-clock time of the campaign itself, never of a run.
+    let started = std::time::Instant::now();
+    let summary = fuzz(&scenario, &opts, &mut |runs, states| {
+        bar.set_position(runs);
+        bar.set_message(format!("{states} states"));
+    });
+    let wall = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let mut written = None;
+    if let Some(f) = summary.findings.first() {
+        let s = finding_scenario(&scenario, f, flags.campaign);
+        let out = flags.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.toml", s.name)));
+        if let Err(e) = refuse_input("-o", &out, &[&path]) {
+            return bad_input(e);
+        }
+        if let Err(e) = std::fs::write(&out, s.to_toml()) {
+            eprintln!("error: -o {}: {e}", out.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+        written = Some((out, f.seed));
+    }
+    if flags.json {
+        let mut v = serde_json::to_value(&summary).expect("summaries serialize");
+        v["wall_ms"] = serde_json::json!((wall * 1000.0) as u64);
+        v["jobs"] = serde_json::json!(jobs);
+        v["written"] = serde_json::json!(written.as_ref().map(|(o, _)| o.display().to_string()));
+        outln!("{v}");
+    } else {
+        outln!(
+            "fuzz {} (variant {}) campaign {}: {} runs, {} events, {:.2} s wall with {} job(s)",
+            summary.scenario,
+            summary.variant,
+            summary.campaign,
+            summary.runs,
+            summary.events,
+            wall,
+            jobs
+        );
+        outln!(
+            "  coverage: {} abstract states, {} transitions, {} fault states; corpus {} inputs",
+            summary.states,
+            summary.transitions,
+            summary.fault_states,
+            summary.corpus
+        );
+        if summary.known > 0 {
+            outln!("  {} runs broke only invariants the scenario declares known", summary.known);
+        }
+        match (summary.findings.first(), &written) {
+            (Some(f), Some((out, seed))) => {
+                let how = if f.mutated { "a mutated fault script" } else { "a fresh seed" };
+                outln!("  found {} at run {} (seed {seed}, {how})", f.invariant, f.run);
+                outln!("wrote {}", out.display());
+                outln!("run it: zabsim run {} --seed {seed}", out.display());
+            }
+            _ => outln!("  no violation found"),
+        }
+    }
+    if summary.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    }
 }
 
 #[cfg(test)]

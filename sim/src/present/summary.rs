@@ -545,6 +545,7 @@ mod tests {
             recent: vec![],
             trace_error: None,
             stats,
+            coverage: Default::default(),
         }
     }
 

@@ -100,7 +100,7 @@ fn legend(out: &mut String, labels: &[String]) {
 
 /// log2 of a positive integer from +, *, / only (no libm), so that plot coordinates are
 /// the same on every platform: v = m * 2^e with m in [1, 2), ln m = 2 atanh((m-1)/(m+1)).
-fn log2(v: u64) -> f64 {
+pub(crate) fn log2(v: u64) -> f64 {
     assert!(v > 0, "log2 of 0");
     let e = 63 - v.leading_zeros();
     let m = v as f64 / (1u64 << e) as f64;
@@ -353,6 +353,75 @@ pub fn bars(
     out
 }
 
+/// Counts growing over a count (distinct states over seeds): one polyline per series of
+/// `(x, y)` points in x order, both axes linear from 0.
+pub fn growth(title: &str, x_label: &str, y_label: &str, labels: &[String], series: &[Vec<(u64, u64)>]) -> String {
+    let mut out = String::new();
+    header(&mut out, title);
+    let x_max = series.iter().flatten().map(|p| p.0).max().unwrap_or(0);
+    let y_max = series.iter().flatten().map(|p| p.1).max().unwrap_or(0);
+    let (xt, yt) = (nice_ticks(x_max, 6), nice_ticks(y_max, 5));
+    let (xm, ym) = (*xt.last().expect("a tick") as f64, *yt.last().expect("a tick") as f64);
+    let x = |v: u64| LEFT + v as f64 / xm * plot_w();
+    let y = |v: u64| TOP + (1.0 - v as f64 / ym) * plot_h();
+    for t in &yt {
+        let _ = writeln!(
+            out,
+            "<line x1=\"{LEFT:.1}\" y1=\"{0:.1}\" x2=\"{1:.1}\" y2=\"{0:.1}\" stroke=\"#e0e0e0\"/>\
+             <text x=\"{2:.1}\" y=\"{3:.1}\" text-anchor=\"end\">{t}</text>",
+            y(*t),
+            LEFT + plot_w(),
+            LEFT - 6.0,
+            y(*t) + 4.0
+        );
+    }
+    for t in &xt {
+        let _ = writeln!(
+            out,
+            "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#e0e0e0\"/>\
+             <text x=\"{0:.1}\" y=\"{3:.1}\" text-anchor=\"middle\">{t}</text>",
+            x(*t),
+            TOP,
+            TOP + plot_h(),
+            TOP + plot_h() + 16.0
+        );
+    }
+    for (i, points) in series.iter().enumerate() {
+        // One vertex per pixel column at most: a million seeds stay a small file.
+        let mut d = String::new();
+        let mut last_px = String::new();
+        for (k, (px, py)) in points.iter().enumerate() {
+            let col = format!("{:.0}", x(*px));
+            if col == last_px && k + 1 < points.len() {
+                continue;
+            }
+            last_px = col;
+            let _ = write!(d, "{}{:.1},{:.1}", if d.is_empty() { "M" } else { " L" }, x(*px), y(*py));
+        }
+        if !d.is_empty() {
+            let colour = PALETTE[i % PALETTE.len()];
+            let _ = writeln!(out, "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>");
+        }
+    }
+    frame(&mut out);
+    let _ = writeln!(
+        out,
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+        LEFT + plot_w() / 2.0,
+        HEIGHT - 10.0,
+        escape(x_label)
+    );
+    let _ = writeln!(
+        out,
+        "<text transform=\"translate(16 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
+        TOP + plot_h() / 2.0,
+        escape(y_label)
+    );
+    legend(&mut out, labels);
+    out.push_str("</svg>\n");
+    out
+}
+
 /// The plot area's border.
 fn frame(out: &mut String) {
     let _ = writeln!(
@@ -414,6 +483,24 @@ mod tests {
         assert_eq!(one, cdf("t & u", "x", &s));
         assert!(one.contains("a&lt;b (n=4)") && one.contains("t &amp; u"));
         assert!(one.starts_with("<svg ") && one.ends_with("</svg>\n"));
+    }
+
+    #[test]
+    fn growth_draws_one_path_per_series_and_thins_columns() {
+        let a: Vec<(u64, u64)> = (1..=100_000).map(|i| (i, i / 1000)).collect();
+        let svg = growth("g", "seeds", "states", &["a".into(), "b".into()], &[a, vec![(1, 3), (2, 4)]]);
+        assert_eq!(svg.matches("<path ").count(), 2);
+        assert!(svg.len() < 40_000, "{} bytes", svg.len());
+        assert_eq!(
+            svg,
+            growth(
+                "g",
+                "seeds",
+                "states",
+                &["a".into(), "b".into()],
+                &[(1..=100_000).map(|i| (i, i / 1000)).collect(), vec![(1, 3), (2, 4)]]
+            )
+        );
     }
 
     #[test]

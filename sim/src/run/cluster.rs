@@ -368,6 +368,7 @@ impl<'a> Cluster<'a> {
             recent: fin.recent,
             trace_error: fin.trace_error,
             stats,
+            coverage: fin.coverage,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod client_id;
 pub mod cluster;
+pub mod coverage;
 pub(crate) mod event;
 pub mod faults;
 pub(crate) mod fleet;

@@ -8,6 +8,7 @@ use crate::check::data_checker::DataChecker;
 use crate::check::invariant::Violation;
 use crate::check::recipe_checker::{RecipeChecker, RecipeNote};
 use crate::format::hash_hex;
+use crate::run::coverage::{Coverage, FaultKind};
 use crate::run::stats::{RunStats, Stats};
 use crate::trace::{feed, FaultEvent, StableHasher, TraceHeader, TraceRecord, Tracer};
 use std::hash::Hasher;
@@ -46,6 +47,8 @@ pub struct Monitor {
     /// The step under way wrote the log or a snapshot, and shrank the log.
     log_written: bool,
     log_shrank: bool,
+    /// Abstract protocol-state coverage (reads only; never in the hash).
+    pub coverage: Coverage,
 }
 
 /// What the monitor saw of a whole run.
@@ -58,10 +61,12 @@ pub struct Finished {
     pub trace_error: Option<String>,
     pub checker: Checker,
     pub stats: RunStats,
+    pub coverage: Coverage,
 }
 
 impl Monitor {
     pub fn new(check: bool, checker: Checker, stats: Stats, tracer: Tracer) -> Monitor {
+        let servers = checker.servers();
         Monitor {
             check,
             checker,
@@ -74,6 +79,7 @@ impl Monitor {
             violation: None,
             log_written: false,
             log_shrank: false,
+            coverage: Coverage::new(servers),
         }
     }
 
@@ -96,6 +102,7 @@ impl Monitor {
     #[inline]
     pub fn on_input(&mut self, now: u64, node: Sid, input: &Input, sent_us: Option<u64>) {
         self.events += 1;
+        self.coverage.on_input(node, input);
         feed(&mut self.hasher, &(now, node));
         feed(&mut self.hasher, input);
         if self.tracer.is_recording() {
@@ -118,6 +125,7 @@ impl Monitor {
     /// One effect of the step `node` is taking, in the order it produced them.
     #[inline]
     pub fn on_effect(&mut self, now: u64, node: Sid, effect: &Effect, view: &impl ClusterView) {
+        self.coverage.on_effect(node, effect);
         match effect {
             Effect::Write(w) => {
                 self.log_written |= matches!(w.file(), DiskFile::Log | DiskFile::Snapshot);
@@ -171,6 +179,11 @@ impl Monitor {
     pub fn on_step_end(&mut self, now: u64, node: Sid, view: &impl ClusterView) {
         let (written, shrank) = (self.log_written, self.log_shrank);
         (self.log_written, self.log_shrank) = (false, false);
+        if let Some(n) = &view.nodes()[node as usize - 1] {
+            let d = n.disk_view();
+            let last = n.log().last().map_or(Zxid::ZERO, |t| t.zxid);
+            self.coverage.on_step_end(now, node, (d.current_epoch, d.accepted_epoch), last);
+        }
         if written && self.check {
             if let Some(v) = self.checker.log_changed(now, node, view.log(node), shrank) {
                 self.violate(v);
@@ -180,6 +193,7 @@ impl Monitor {
 
     /// Server `s` went down with `durable_log` on its disk.
     pub fn on_crash(&mut self, now: u64, s: Sid, durable_log: &[Txn]) {
+        self.coverage.on_crash(now, s, durable_log.last().map_or(Zxid::ZERO, |t| t.zxid));
         if self.check {
             if let Some(v) = self.checker.crashed(now, s, durable_log) {
                 self.violate(v);
@@ -239,6 +253,17 @@ impl Monitor {
 
     /// A fault, or a lifecycle event of the run, in the hash and the trace.
     pub fn on_fault(&mut self, now: u64, fault: FaultEvent) {
+        let (kind, target) = match &fault {
+            FaultEvent::Crash { server } => (Some(FaultKind::Crash), Some(*server)),
+            FaultEvent::Restart { server } => (Some(FaultKind::Restart), Some(*server)),
+            FaultEvent::Cut { links, .. } => (Some(FaultKind::Cut), links.first().map(|l| l.0)),
+            FaultEvent::Heal { .. } | FaultEvent::HealAll => (Some(FaultKind::Heal), None),
+            FaultEvent::SlowLink { from, .. } => (Some(FaultKind::SlowLink), Some(*from)),
+            _ => (None, None),
+        };
+        if let Some(kind) = kind {
+            self.coverage.on_fault(kind, target);
+        }
         feed(&mut self.hasher, &(now, &fault));
         self.tracer.record(TraceRecord::Fault { i: self.events, t_us: now, fault });
     }
@@ -265,6 +290,7 @@ impl Monitor {
             trace_error,
             checker: self.checker,
             stats: self.stats.finish(now),
+            coverage: self.coverage,
         }
     }
 }

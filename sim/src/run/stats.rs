@@ -349,6 +349,9 @@ pub struct RunReport {
     #[serde(skip)]
     pub trace_error: Option<String>,
     pub stats: RunStats,
+    /// The abstract states, transitions and fault states the run reached.
+    #[serde(skip)]
+    pub coverage: crate::run::coverage::Coverage,
 }
 
 impl RunReport {

@@ -1,7 +1,8 @@
 //! What users run over many runs or one recorded run: sweeps, shrinking, the test
-//! strategies, replay, and exhaustive exploration.
+//! strategies, replay, coverage-guided fault search, and exhaustive exploration.
 
 pub mod explore;
+pub mod fuzz;
 pub mod replay;
 pub mod shrink;
 pub mod strategies;

@@ -7,12 +7,13 @@
 use crate::check::invariant::Invariant;
 use crate::format::{fmt_us, percentile};
 use crate::run::cluster::{run, RunOptions};
+use crate::run::coverage::{Coverage, Sketch};
 use crate::run::stats::RunReport;
 use crate::scenario::Scenario;
 use crate::trace::JsonLines;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::{BufReader, Write};
 use std::ops::Range;
@@ -255,6 +256,63 @@ pub struct SeedOutcome {
     /// run counts up to it. Empty without reconfigs, and then left out of the line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reconfig_unavailable_us: Vec<u64>,
+    /// The seed's abstract-state coverage (see `run::coverage`); absent in older lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<SeedCoverage>,
+    /// The items themselves, for the summary's exact counts; not written.
+    #[serde(skip)]
+    pub reached: Option<Reached>,
+}
+
+/// The abstract states, transitions and fault states a seed reached (see `run::coverage`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reached {
+    pub states: Vec<u64>,
+    pub transitions: Vec<u64>,
+    pub faults: Vec<u64>,
+}
+
+impl Reached {
+    pub fn of(c: &Coverage) -> Reached {
+        Reached {
+            states: c.states.iter().copied().collect(),
+            transitions: c.transitions.iter().copied().collect(),
+            faults: c.faults.iter().copied().collect(),
+        }
+    }
+}
+
+/// One seed's coverage in its `--out` line: how many distinct abstract states, transitions
+/// and fault states it reached, and a sketch of each of the first two (see
+/// [`Sketch`]) so that `report` can tell how a sweep's coverage grew over its seeds, also
+/// across merged shards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedCoverage {
+    pub states: u64,
+    pub transitions: u64,
+    pub fault_states: u64,
+    pub states_sketch: String,
+    pub transitions_sketch: String,
+}
+
+impl SeedCoverage {
+    pub fn of(c: &Coverage) -> SeedCoverage {
+        SeedCoverage {
+            states: c.states.len() as u64,
+            transitions: c.transitions.len() as u64,
+            fault_states: c.faults.len() as u64,
+            states_sketch: Sketch::of(c.states.iter().copied()).encode(),
+            transitions_sketch: Sketch::of(c.transitions.iter().copied()).encode(),
+        }
+    }
+
+    /// The two sketches, read back.
+    pub fn sketches(&self) -> Result<(Sketch, Sketch), String> {
+        let s = Sketch::decode(&self.states_sketch).map_err(|e| format!("coverage.states_sketch: {e}"))?;
+        let t = Sketch::decode(&self.transitions_sketch).map_err(|e| format!("coverage.transitions_sketch: {e}"))?;
+        Ok((s, t))
+    }
 }
 
 impl SeedOutcome {
@@ -293,6 +351,9 @@ impl SeedOutcome {
         one("failover_p50_us", self.failover_p50_us)?;
         one("failover_p99_us", self.failover_p99_us)?;
         all("reconfig_unavailable_us", &self.reconfig_unavailable_us)?;
+        if let Some(c) = &self.coverage {
+            c.sketches()?;
+        }
         if self.election_p50_us > self.election_max_us && self.election_max_us > 0 {
             return Err(format!(
                 "election_p50_us: {} is above election_max_us {}",
@@ -362,6 +423,20 @@ pub struct SweepSummary {
     /// Unavailability per reconfig step, when seeds committed reconfigs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reconfig_unavailable: Vec<ReconfigStep>,
+    /// What the seeds run here reached of the abstract protocol states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<SweepCoverage>,
+}
+
+/// A sweep's coverage: distinct abstract states, transitions and fault states over the
+/// seeds it ran (those read back by `--resume` are not counted), and how many of the
+/// states only its last tenth of seeds found (0: the sweep stopped finding new states).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepCoverage {
+    pub states: u64,
+    pub transitions: u64,
+    pub fault_states: u64,
+    pub states_new_in_last_tenth: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -397,6 +472,13 @@ pub struct Tally {
     pub violations: BTreeMap<String, u64>,
     /// Per reconfig step, the window of every seed that committed it.
     reconfig_us: Vec<Vec<u64>>,
+    /// Coverage of the seeds run here, in seed order.
+    cov_states: BTreeSet<u64>,
+    cov_transitions: BTreeSet<u64>,
+    cov_faults: BTreeSet<u64>,
+    /// For each distinct state, the number of seeds tallied when it was first reached.
+    cov_found_at: Vec<u64>,
+    cov_seeds: u64,
 }
 
 impl Tally {
@@ -409,6 +491,27 @@ impl Tally {
             *self.violations.entry(v.name().to_string()).or_default() += 1;
         }
         self.add_reconfigs(o);
+        if let Some(r) = &o.reached {
+            self.cov_seeds += 1;
+            for s in &r.states {
+                if self.cov_states.insert(*s) {
+                    self.cov_found_at.push(self.cov_seeds);
+                }
+            }
+            self.cov_transitions.extend(r.transitions.iter().copied());
+            self.cov_faults.extend(r.faults.iter().copied());
+        }
+    }
+
+    /// The coverage of the seeds run here, if any ran.
+    fn coverage(&self) -> Option<SweepCoverage> {
+        let n = self.cov_seeds;
+        (n > 0).then(|| SweepCoverage {
+            states: self.cov_states.len() as u64,
+            transitions: self.cov_transitions.len() as u64,
+            fault_states: self.cov_faults.len() as u64,
+            states_new_in_last_tenth: self.cov_found_at.iter().filter(|at| **at > n - n / 10).count() as u64,
+        })
     }
 
     fn add_reconfigs(&mut self, o: &SeedOutcome) {
@@ -663,6 +766,7 @@ fn summary(
         events_per_s: order.events_run as f64 / secs,
         seeds_per_s: seeds_run as f64 / secs,
         reconfig_unavailable: tally.reconfig_steps(),
+        coverage: tally.coverage(),
         failing_seeds: tally.failing_seeds,
     }
 }
@@ -708,6 +812,8 @@ fn outcome(r: &RunReport, id: &SweepId) -> SeedOutcome {
         failover_p50_us: failovers.as_ref().map(|f| percentile(f, 50)),
         failover_p99_us: failovers.as_ref().map(|f| percentile(f, 99)),
         reconfig_unavailable_us: r.stats.reconfig_unavailable_us(),
+        coverage: Some(SeedCoverage::of(&r.coverage)),
+        reached: Some(Reached::of(&r.coverage)),
     }
 }
 
@@ -905,6 +1011,14 @@ impl fmt::Display for SweepSummary {
             self.jobs
         )?;
         writeln!(f, "  {:.0} events/s, {:.1} seeds/s", self.events_per_s, self.seeds_per_s)?;
+        if let Some(c) = &self.coverage {
+            let here = if self.resumed > 0 { " (seeds run here)" } else { "" };
+            writeln!(
+                f,
+                "  coverage{here}: {} abstract states, {} transitions, {} fault states; {} states new in the last tenth of the seeds",
+                c.states, c.transitions, c.fault_states, c.states_new_in_last_tenth
+            )?;
+        }
         self.write_reconfig_steps(f)?;
         self.write_violations(f)?;
         self.write_result(f)
@@ -1016,6 +1130,8 @@ mod tests {
             failover_p50_us: None,
             failover_p99_us: None,
             reconfig_unavailable_us: reconfigs,
+            coverage: None,
+            reached: None,
         }
     }
 
@@ -1147,6 +1263,22 @@ mod tests {
         assert!(line.contains("\"reconfig_unavailable_us\":[7]"), "{line}");
     }
 
+    /// The tally counts distinct items over the seeds in seed order, and the states only
+    /// the last tenth of the seeds reached.
+    #[test]
+    fn the_tally_counts_coverage_and_what_the_last_tenth_added() {
+        let mut tally = Tally::default();
+        for seed in 0..20 {
+            let mut o = outcome(seed, vec![]);
+            let states = if seed == 19 { vec![1, 2, 99] } else { vec![1, 2, seed % 3 + 10] };
+            o.reached = Some(Reached { states, transitions: vec![seed % 2], faults: vec![] });
+            tally.add(&o);
+        }
+        let c = tally.coverage().expect("seeds ran");
+        assert_eq!((c.states, c.transitions, c.fault_states, c.states_new_in_last_tenth), (6, 2, 0, 1));
+        assert_eq!(Tally::default().coverage(), None);
+    }
+
     #[test]
     fn the_sweep_summary_prints_each_reconfig_step() {
         let mut summary = SweepSummary {
@@ -1167,6 +1299,7 @@ mod tests {
             events_per_s: 0.0,
             seeds_per_s: 0.0,
             reconfig_unavailable: vec![],
+            coverage: None,
         };
         assert!(!summary.to_string().contains("reconfig"));
         summary.reconfig_unavailable = reconfig_steps(&[outcome(0, vec![0, 400_000]), outcome(1, vec![2_000])]);

@@ -17,6 +17,8 @@ pub enum Purpose {
     /// The service workload's random client faults, apart from the clients' delays so
     /// that `shrink` can replace them with a script without moving any delay.
     ClientFaults = 6,
+    /// A fuzz campaign's own choices (`zabsim fuzz`), from its campaign seed: never a run's.
+    Fuzz = 7,
 }
 
 /// A deterministic generator for one purpose of one run.

@@ -1,0 +1,457 @@
+//! Coverage-guided fault search (`zabsim fuzz`): a corpus of inputs (a seed and a script of
+//! faults added to the scenario's own) that reached new abstract protocol states (see
+//! `run::coverage`), whose scripts are mutated (a fault added, dropped, moved, retargeted,
+//! lengthened or shortened; a crash aimed at a moment the parent run had an fsync in flight
+//! outside broadcast, then the leader's), with more energy for inputs that reach rarely
+//! reached coverage.
+//!
+//! Everything comes from the campaign seed: inputs are made in batches of [`BATCH`] from
+//! the corpus as it stood before the batch, run in parallel, and folded back in batch
+//! order, so a campaign does the same runs and finds the same thing whatever `--jobs`.
+
+use crate::check::invariant::Invariant;
+use crate::run::cluster::{run, RunOptions};
+use crate::run::coverage::{mix, Coverage};
+use crate::run::stats::RunReport;
+use crate::scenario::{FaultAction, Scenario, ScriptedFault};
+use crate::world::rng::{Purpose, Stream};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use zab::{Sid, Variant};
+
+/// Inputs made, run and folded back together. Fixed, so that the campaign does not depend
+/// on `--jobs`.
+pub const BATCH: usize = 8;
+
+/// Fresh runs (the scenario's own random faults, a new seed) before mutating anything.
+pub const FRESH_FIRST: u64 = 4;
+
+/// The most faults a mutated script may hold.
+pub const SCRIPT_MAX: usize = 64;
+
+#[derive(Clone, Debug)]
+pub struct FuzzOptions {
+    pub campaign: u64,
+    /// Stop after this many runs.
+    pub runs: u64,
+    pub jobs: usize,
+    pub variant: Option<Variant>,
+    /// Stop at the first violation the scenario does not declare known.
+    pub stop_on_failure: bool,
+}
+
+/// One input: a seed and, unless fresh, a fault script added to the scenario's faults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuzzInput {
+    pub seed: u64,
+    /// `None`: the scenario as it is; else the faults added to it (its random faults are
+    /// still drawn from the seed).
+    pub script: Option<Vec<ScriptedFault>>,
+}
+
+/// A corpus entry: an input that reached new coverage, what it reached, and the moments
+/// its run had an fsync in flight outside broadcast.
+#[derive(Clone, Debug)]
+struct Entry {
+    seed: u64,
+    script: Vec<ScriptedFault>,
+    items: Vec<u64>,
+    moments: Vec<(u64, Sid, u64)>,
+    picked: u64,
+    /// The sum over its items of 1/(runs that reached it), scaled; updated each batch.
+    rarity: u64,
+}
+
+/// A violation the campaign found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// 1 for the campaign's first run.
+    pub run: u64,
+    pub seed: u64,
+    pub invariant: Invariant,
+    /// Whether the run added mutated faults (else a fresh seed of the scenario as it is).
+    pub mutated: bool,
+    /// The scenario that replays it with `zabsim run FILE --seed SEED`.
+    #[serde(skip)]
+    pub scenario: Scenario,
+}
+
+/// What a campaign did.
+#[derive(Clone, Debug, Serialize)]
+pub struct FuzzSummary {
+    pub scenario: String,
+    pub variant: Variant,
+    pub campaign: u64,
+    pub runs: u64,
+    pub events: u64,
+    pub corpus: usize,
+    pub states: u64,
+    pub transitions: u64,
+    pub fault_states: u64,
+    pub findings: Vec<Finding>,
+    /// Runs whose violation the scenario declares known (not findings).
+    pub known: u64,
+}
+
+/// The scenario with `extra` faults scripted on top of its own (its random faults still
+/// drawn from the seed, so that a crash of whoever leads still hits the leader after an
+/// added fault changed who does), and the variant pinned.
+pub fn scripted(scenario: &Scenario, variant: Variant, extra: &[ScriptedFault]) -> Scenario {
+    let mut s = scenario.clone();
+    s.variant = variant;
+    s.faults.script.extend(extra.iter().cloned());
+    s.faults.script.sort_by_key(|f| f.at_ms);
+    s
+}
+
+/// The campaign's state between batches.
+struct Campaign<'a> {
+    scenario: &'a Scenario,
+    variant: Variant,
+    rng: Stream,
+    corpus: Vec<Entry>,
+    /// How many runs reached each item.
+    hits: BTreeMap<u64, u64>,
+    states: BTreeSet<u64>,
+    transitions: BTreeSet<u64>,
+    faults: BTreeSet<u64>,
+    runs: u64,
+    events: u64,
+    known: u64,
+    findings: Vec<Finding>,
+}
+
+/// Runs a campaign; `progress` sees each batch's runs so far and the distinct states.
+pub fn fuzz(scenario: &Scenario, opts: &FuzzOptions, progress: &mut dyn FnMut(u64, u64)) -> FuzzSummary {
+    let variant = opts.variant.unwrap_or(scenario.variant);
+    let mut c = Campaign {
+        scenario,
+        variant,
+        rng: Stream::new(opts.campaign, Purpose::Fuzz),
+        corpus: Vec::new(),
+        hits: BTreeMap::new(),
+        states: BTreeSet::new(),
+        transitions: BTreeSet::new(),
+        faults: BTreeSet::new(),
+        runs: 0,
+        events: 0,
+        known: 0,
+        findings: Vec::new(),
+    };
+    while c.runs < opts.runs && (!opts.stop_on_failure || c.findings.is_empty()) {
+        let n = BATCH.min((opts.runs - c.runs) as usize);
+        if (c.runs / BATCH as u64) % 8 == 0 {
+            c.rate();
+        }
+        let inputs: Vec<FuzzInput> = (0..n).map(|i| c.next_input(c.runs + i as u64)).collect();
+        let reports = run_batch(scenario, variant, &inputs, opts.jobs, opts.stop_on_failure);
+        for (input, (report, parent)) in inputs.into_iter().zip(reports.into_iter().map_while(|r| r)) {
+            c.fold(input, report, parent, opts.stop_on_failure);
+            if opts.stop_on_failure && !c.findings.is_empty() {
+                break;
+            }
+        }
+        progress(c.runs, c.states.len() as u64);
+    }
+    FuzzSummary {
+        scenario: scenario.name.clone(),
+        variant,
+        campaign: opts.campaign,
+        runs: c.runs,
+        events: c.events,
+        corpus: c.corpus.len(),
+        states: c.states.len() as u64,
+        transitions: c.transitions.len() as u64,
+        fault_states: c.faults.len() as u64,
+        findings: c.findings,
+        known: c.known,
+    }
+}
+
+/// A finished run and the faults its input added.
+type Ran = (RunReport, Vec<ScriptedFault>);
+
+/// Runs a batch over `jobs` threads; the reports come back in input order, each with the
+/// faults it added (none for a fresh run). With `stop`, inputs after one that broke an
+/// invariant the scenario does not declare known are not run (`None`): every input before
+/// it is, whatever the jobs, so the campaign's first finding does not depend on them.
+fn run_batch(scenario: &Scenario, variant: Variant, inputs: &[FuzzInput], jobs: usize, stop: bool) -> Vec<Option<Ran>> {
+    let next = AtomicUsize::new(0);
+    let found = AtomicUsize::new(usize::MAX);
+    let out: Mutex<Vec<Option<Ran>>> = Mutex::new(vec![None; inputs.len()]);
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(input) = inputs.get(i) else { break };
+        if i > found.load(Ordering::Relaxed) {
+            break;
+        }
+        let mut o = RunOptions::new(input.seed);
+        o.variant = Some(variant);
+        o.recent_events = false;
+        let (r, script) = match &input.script {
+            None => (run(scenario, o), Vec::new()),
+            Some(script) => (run(&scripted(scenario, variant, script), o), script.clone()),
+        };
+        if stop && r.violation.as_ref().is_some_and(|v| !r.known.contains(&v.invariant)) {
+            found.fetch_min(i, Ordering::Relaxed);
+        }
+        out.lock().expect("no worker panicked")[i] = Some((r, script));
+    };
+    if jobs <= 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..jobs.min(inputs.len().max(1)) {
+                s.spawn(work);
+            }
+        });
+    }
+    out.into_inner().expect("no worker panicked")
+}
+
+impl Campaign<'_> {
+    /// The input for run number `k` (from 0).
+    fn next_input(&mut self, k: u64) -> FuzzInput {
+        if k < FRESH_FIRST || self.corpus.is_empty() || self.rng.chance(1, 8) {
+            return FuzzInput { seed: self.rng.next_u64(), script: None };
+        }
+        let i = self.pick();
+        self.corpus[i].picked += 1;
+        let parent = self.corpus[i].clone();
+        let (script, aimed) = self.mutate(&parent);
+        // A crash aimed at a moment needs the parent's run up to it, so its seed; other
+        // mutations take a new seed half the time (the same faults under other delays).
+        let seed = if aimed || self.rng.chance(1, 2) { parent.seed } else { self.rng.next_u64() };
+        FuzzInput { seed, script: Some(script) }
+    }
+
+    /// Rates every corpus entry's rarity against the hits so far (every 8th batch: it
+    /// reads every item of every entry; a new entry starts rated by what it found first).
+    fn rate(&mut self) {
+        for e in &mut self.corpus {
+            e.rarity = e.items.iter().map(|i| 1_000_000 / self.hits.get(i).copied().unwrap_or(1).max(1)).sum();
+        }
+    }
+
+    /// A corpus entry, drawn with weight its rarity (the sum over what it reached of
+    /// 1/(runs that reached it)), lowered the more often it was picked already.
+    fn pick(&mut self) -> usize {
+        let weights: Vec<u64> = self.corpus.iter().map(|e| (e.rarity / (1 + e.picked / 4)).max(1)).collect();
+        self.rng.weighted(&weights)
+    }
+
+    /// The parent's script with one to three mutations; or, often, one crash aimed at a
+    /// moment of the parent's run with an fsync in flight outside broadcast (the faults
+    /// before it unchanged, so the run gets there the same way).
+    fn mutate(&mut self, parent: &Entry) -> (Vec<ScriptedFault>, bool) {
+        let mut script = parent.script.clone();
+        let duration = self.scenario.duration_ms;
+        let aimed = !parent.moments.is_empty() && self.rng.chance(3, 4);
+        if aimed {
+            // Rare states first: weight 1/(runs that reached the moment's state).
+            let weights: Vec<u64> = parent
+                .moments
+                .iter()
+                .map(|m| 1_000_000 / self.hits.get(&mix(m.2, 1)).copied().unwrap_or(1).max(1))
+                .collect();
+            let (at, server, _) = parent.moments[self.rng.weighted(&weights)];
+            let at_ms = (at + self.rng.range(0, 1)).min(duration);
+            let down = self.down_ms();
+            script.push(ScriptedFault { at_ms, action: FaultAction::Crash { server, for_ms: Some(down) } });
+            if self.rng.chance(1, 2) {
+                // Then the leader, once the crashed server is back: the crash-timing bugs
+                // need it to lead next.
+                let later = (at_ms + down + self.rng.range(1, 2000)).min(duration);
+                let for_ms = Some(self.down_ms());
+                script.push(ScriptedFault { at_ms: later, action: FaultAction::CrashLeader { for_ms } });
+            }
+        } else {
+            for _ in 0..self.rng.range(1, 3) {
+                self.mutate_once(&mut script, duration);
+            }
+        }
+        script.truncate(SCRIPT_MAX);
+        script.sort_by_key(|f| f.at_ms);
+        (script, aimed)
+    }
+
+    fn mutate_once(&mut self, script: &mut Vec<ScriptedFault>, duration: u64) {
+        let servers = self.scenario.cluster.servers;
+        let op = if script.is_empty() { 0 } else { self.rng.below(6) };
+        match op {
+            0 => {
+                let at_ms = self.rng.range(0, duration);
+                let action = self.new_fault(servers);
+                script.push(ScriptedFault { at_ms, action });
+            }
+            1 => {
+                let i = self.rng.below(script.len() as u64) as usize;
+                script.remove(i);
+            }
+            2 => {
+                let i = self.rng.below(script.len() as u64) as usize;
+                let scale = [10, 100, 1000][self.rng.below(3) as usize];
+                let d = self.rng.range(1, scale);
+                let at = &mut script[i].at_ms;
+                *at = if self.rng.chance(1, 2) { at.saturating_sub(d) } else { (*at + d).min(duration) };
+            }
+            3 => {
+                let i = self.rng.below(script.len() as u64) as usize;
+                let to = self.rng.range(1, servers);
+                if let FaultAction::Crash { server, .. } | FaultAction::Restart { server } = &mut script[i].action {
+                    *server = to;
+                }
+            }
+            _ => {
+                let i = self.rng.below(script.len() as u64) as usize;
+                let longer = self.rng.chance(1, 2);
+                let scale = |ms: &mut u64| *ms = if longer { (*ms * 2).min(duration.max(1)) } else { (*ms / 2).max(1) };
+                match &mut script[i].action {
+                    FaultAction::Crash { for_ms: Some(ms), .. }
+                    | FaultAction::CrashLeader { for_ms: Some(ms) }
+                    | FaultAction::Partition { for_ms: Some(ms), .. }
+                    | FaultAction::Cut { for_ms: Some(ms), .. }
+                    | FaultAction::SlowLink { for_ms: ms, .. } => scale(ms),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// How long a new fault lasts: the scenario's random down times, else 0.2 to 3 s.
+    fn down_ms(&mut self) -> u64 {
+        let (lo, hi) = self.scenario.faults.random.as_ref().map_or((200, 3000), |r| (r.down_min_ms, r.down_max_ms));
+        self.rng.range(lo, hi)
+    }
+
+    /// A new fault of a kind the scenario's random mix has (crashes when it has none).
+    fn new_fault(&mut self, servers: u64) -> FaultAction {
+        let Some(r) = self.scenario.faults.random.clone() else {
+            return FaultAction::Crash { server: self.rng.range(1, servers), for_ms: Some(self.down_ms()) };
+        };
+        let weights = [
+            r.crash + r.crash_unsynced + r.crash_joiner,
+            r.crash_leader,
+            r.partition + r.isolate_leader + r.partition_old_new,
+            r.one_way,
+            r.slow_link,
+        ];
+        let kind = if weights.iter().sum::<u64>() == 0 { 0 } else { self.rng.weighted(&weights) };
+        let for_ms = self.down_ms();
+        let server = self.rng.range(1, servers);
+        let rest: Vec<Sid> = (1..=servers).filter(|s| *s != server).collect();
+        match kind {
+            1 => FaultAction::CrashLeader { for_ms: Some(for_ms) },
+            2 => FaultAction::Partition { groups: vec![vec![server], rest], for_ms: Some(for_ms) },
+            3 if self.rng.chance(1, 2) => FaultAction::Cut { from: vec![server], to: rest, for_ms: Some(for_ms) },
+            3 => FaultAction::Cut { from: rest, to: vec![server], for_ms: Some(for_ms) },
+            4 => {
+                let to = self.rng.pick(&rest);
+                FaultAction::SlowLink { from: server, to, extra_ms: r.slow_extra_ms, for_ms }
+            }
+            _ => FaultAction::Crash { server, for_ms: Some(for_ms) },
+        }
+    }
+
+    /// Folds one finished run in: its coverage, and a finding or a corpus entry.
+    fn fold(&mut self, input: FuzzInput, r: RunReport, script: Vec<ScriptedFault>, stop: bool) {
+        self.runs += 1;
+        self.events += r.events;
+        let cov: &Coverage = &r.coverage;
+        self.states.extend(cov.states.iter().copied());
+        self.transitions.extend(cov.transitions.iter().copied());
+        self.faults.extend(cov.faults.iter().copied());
+        let items: Vec<u64> = cov.items().collect();
+        let mut new = 0;
+        for i in &items {
+            let h = self.hits.entry(*i).or_insert(0);
+            new += u64::from(*h == 0);
+            *h += 1;
+        }
+        if let Some(v) = &r.violation {
+            if r.known.contains(&v.invariant) {
+                self.known += 1;
+            } else if !stop || self.findings.is_empty() {
+                let scenario = match &input.script {
+                    None => self.scenario.clone(),
+                    Some(s) => scripted(self.scenario, self.variant, s),
+                };
+                let (run, seed, invariant, mutated) = (self.runs, input.seed, v.invariant, input.script.is_some());
+                self.findings.push(Finding { run, seed, invariant, mutated, scenario });
+            }
+            return; // A run stopped by a violation is no parent: its end is cut short.
+        }
+        if new > 0 {
+            let moments = cov.moments.clone();
+            let rarity = new * 1_000_000;
+            self.corpus.push(Entry { seed: input.seed, script, items, moments, picked: 0, rarity });
+        }
+    }
+}
+
+/// A finding as a scenario file's text: the scenario that replays it (the scenario with the
+/// faults the input added, if any), the variant pinned, and the
+/// invariant expected, so that `zabsim run FILE --seed N` fails with it and `zabsim shrink`
+/// can take it from there.
+pub fn finding_scenario(base: &Scenario, f: &Finding, campaign: u64) -> Scenario {
+    let mut s = f.scenario.clone();
+    s.variant = f.scenario.variant;
+    s.expect.violation = vec![f.invariant];
+    s.name = format!("{}-fuzz-c{campaign}-run{}", base.name, f.run);
+    s.description = format!(
+        "Found by `zabsim fuzz` (campaign {campaign}, run {}) on {}: seed {} breaks {}. Run it with \
+         `zabsim run FILE --seed {}`; shrink it with `zabsim shrink FILE --seed {}`.\n\nThe original scenario:\n{}",
+        f.run, base.name, f.seed, f.invariant, f.seed, f.seed, base.description
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario() -> Scenario {
+        Scenario::parse(
+            "duration_ms = 3000\nliveness_bound_ms = 30000\n[cluster]\nservers = 3\n\
+             [faults.random]\nmin_interval_ms = 300\nmax_interval_ms = 1000\ndown_min_ms = 100\n\
+             down_max_ms = 800\ncrash = 1\ncrash_leader = 1\npartition = 1\nslow_link = 1\n",
+            "f",
+        )
+        .expect("valid")
+    }
+
+    /// The same campaign seed gives the same campaign whatever the jobs, and mutated
+    /// scripts stay valid scenarios.
+    #[test]
+    fn a_campaign_is_the_same_with_any_jobs_and_its_scripts_are_valid() {
+        let s = scenario();
+        let opts = |jobs| FuzzOptions { campaign: 3, runs: 20, jobs, variant: None, stop_on_failure: false };
+        let a = fuzz(&s, &opts(1), &mut |_, _| {});
+        let b = fuzz(&s, &opts(3), &mut |_, _| {});
+        assert_eq!((a.runs, a.states, a.transitions, a.corpus), (b.runs, b.states, b.transitions, b.corpus));
+        assert_eq!(a.runs, 20);
+        assert!(a.corpus > 0 && a.states > 0);
+        let mut c = Campaign {
+            scenario: &s,
+            variant: s.variant,
+            rng: Stream::new(1, Purpose::Fuzz),
+            corpus: Vec::new(),
+            hits: BTreeMap::new(),
+            states: BTreeSet::new(),
+            transitions: BTreeSet::new(),
+            faults: BTreeSet::new(),
+            runs: 0,
+            events: 0,
+            known: 0,
+            findings: Vec::new(),
+        };
+        let parent =
+            Entry { seed: 1, script: Vec::new(), items: vec![1], moments: vec![(1500, 2, 7)], picked: 0, rarity: 1 };
+        for _ in 0..300 {
+            let (script, _) = c.mutate(&parent);
+            scripted(&s, s.variant, &script).validate().unwrap_or_else(|e| panic!("{e}: {script:?}"));
+        }
+    }
+}
