@@ -686,10 +686,13 @@ fn cmd_replay(path: PathBuf) -> ExitCode {
     match recorded.replay() {
         Err(e) => bad_input(e),
         Ok(crate::tools::replay::Verdict::Same { events, trace_hash }) => {
+            let what = match h.moves.len() {
+                0 => format!("seed {}", h.seed),
+                n => format!("{n} explored moves"),
+            };
             outln!(
-                "replayed {} seed {} variant {}: {events} events, trace-hash {trace_hash} matches",
+                "replayed {} {what} variant {}: {events} events, trace-hash {trace_hash} matches",
                 h.scenario,
-                h.seed,
                 h.variant
             );
             ExitCode::SUCCESS

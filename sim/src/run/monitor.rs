@@ -49,6 +49,9 @@ pub struct Monitor {
     log_shrank: bool,
     /// Abstract protocol-state coverage (reads only; never in the hash).
     pub coverage: Coverage,
+    /// Coverage is measured (an explorer's worlds leave it: it would grow with every
+    /// path, and every world is cloned).
+    covering: bool,
 }
 
 /// What the monitor saw of a whole run.
@@ -80,7 +83,14 @@ impl Monitor {
             log_written: false,
             log_shrank: false,
             coverage: Coverage::new(servers),
+            covering: true,
         }
+    }
+
+    /// Stops measuring coverage and forgets what was measured.
+    pub fn stop_covering(&mut self) {
+        self.covering = false;
+        self.coverage = Coverage::default();
     }
 
     /// Writes the trace's header, if a trace is written.
@@ -102,7 +112,9 @@ impl Monitor {
     #[inline]
     pub fn on_input(&mut self, now: u64, node: Sid, input: &Input, sent_us: Option<u64>) {
         self.events += 1;
-        self.coverage.on_input(node, input);
+        if self.covering {
+            self.coverage.on_input(node, input);
+        }
         feed(&mut self.hasher, &(now, node));
         feed(&mut self.hasher, input);
         if self.tracer.is_recording() {
@@ -125,7 +137,9 @@ impl Monitor {
     /// One effect of the step `node` is taking, in the order it produced them.
     #[inline]
     pub fn on_effect(&mut self, now: u64, node: Sid, effect: &Effect, view: &impl ClusterView) {
-        self.coverage.on_effect(node, effect);
+        if self.covering {
+            self.coverage.on_effect(node, effect);
+        }
         match effect {
             Effect::Write(w) => {
                 self.log_written |= matches!(w.file(), DiskFile::Log | DiskFile::Snapshot);
@@ -179,7 +193,7 @@ impl Monitor {
     pub fn on_step_end(&mut self, now: u64, node: Sid, view: &impl ClusterView) {
         let (written, shrank) = (self.log_written, self.log_shrank);
         (self.log_written, self.log_shrank) = (false, false);
-        if let Some(n) = &view.nodes()[node as usize - 1] {
+        if let Some(n) = view.nodes()[node as usize - 1].as_ref().filter(|_| self.covering) {
             let d = n.disk_view();
             let last = n.log().last().map_or(Zxid::ZERO, |t| t.zxid);
             self.coverage.on_step_end(now, node, (d.current_epoch, d.accepted_epoch), last);
@@ -193,7 +207,9 @@ impl Monitor {
 
     /// Server `s` went down with `durable_log` on its disk.
     pub fn on_crash(&mut self, now: u64, s: Sid, durable_log: &[Txn]) {
-        self.coverage.on_crash(now, s, durable_log.last().map_or(Zxid::ZERO, |t| t.zxid));
+        if self.covering {
+            self.coverage.on_crash(now, s, durable_log.last().map_or(Zxid::ZERO, |t| t.zxid));
+        }
         if self.check {
             if let Some(v) = self.checker.crashed(now, s, durable_log) {
                 self.violate(v);
@@ -261,7 +277,7 @@ impl Monitor {
             FaultEvent::SlowLink { from, .. } => (Some(FaultKind::SlowLink), Some(*from)),
             _ => (None, None),
         };
-        if let Some(kind) = kind {
+        if let Some(kind) = kind.filter(|_| self.covering) {
             self.coverage.on_fault(kind, target);
         }
         feed(&mut self.hasher, &(now, &fault));

@@ -216,7 +216,12 @@ impl<'a> World<'a> {
 
     /// The world after `m`.
     fn after(&self, m: Move) -> World<'a> {
-        let mut w = self.clone();
+        self.clone().into_after(m)
+    }
+
+    /// This world, changed by `m`.
+    fn into_after(self, m: Move) -> World<'a> {
+        let mut w = self;
         match m {
             Move::Crash { .. } => w.left.crashes -= 1,
             Move::Restart { .. } => w.left.restarts -= 1,
@@ -351,11 +356,7 @@ impl<'a> Search<'a> {
 
     /// World `id` made again from the first one.
     fn rebuild(&self, id: u32) -> World<'a> {
-        let mut w = self.root.clone();
-        for m in self.path(id) {
-            w = w.after(m);
-        }
-        w
+        self.path(id).into_iter().fold(self.root.clone(), World::into_after)
     }
 
     /// A world reached (`new`: for the first time) is recorded with its path; its id when
@@ -442,11 +443,19 @@ impl<'a> Search<'a> {
             let mut v = Vec::new();
             for (id, w) in share {
                 let w = w.unwrap_or_else(|| self.rebuild(id));
-                for m in w.moves(&self.bounds) {
-                    let world = w.after(m);
+                let mut moves = w.moves(&self.bounds);
+                // The last move takes the world itself: one clone fewer per world.
+                let last = moves.pop();
+                let mut succ = |m: Move, world: World<'a>| {
                     let key = world.key(&self.bounds);
                     let world = (!self.seen.contains(key)).then_some(world);
                     v.push(Next { parent: id, m, key, world });
+                };
+                for m in moves {
+                    succ(m, w.after(m));
+                }
+                if let Some(m) = last {
+                    succ(m, w.into_after(m));
                 }
             }
             v

@@ -282,6 +282,7 @@ impl Cluster<'_> {
     /// Starts the servers (and whatever else the scenario starts) without taking a step:
     /// the initial world of an exploration.
     pub fn start_world(&mut self) {
+        self.monitor.stop_covering();
         self.start();
     }
 
