@@ -51,6 +51,23 @@ pub struct TermRecord {
     led: bool,
 }
 
+impl TermRecord {
+    /// A term that begins at `now` with `claim` the lowest.
+    fn new(holder: u64, claim: String, now: u64) -> TermRecord {
+        TermRecord {
+            holder,
+            claim,
+            from_us: now,
+            to_us: None,
+            noticed_us: None,
+            actions: 0,
+            believed: false,
+            believing: false,
+            led: false,
+        }
+    }
+}
+
 /// What the recipe's holder reports about its own belief.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RecipeNote {
@@ -123,17 +140,7 @@ impl RecipeChecker {
 
     fn term(&mut self, key: &str, holder: u64, now: u64) -> &mut TermRecord {
         let i = *self.index.entry(key.to_string()).or_insert_with(|| {
-            self.terms.push(TermRecord {
-                holder,
-                claim: key.to_string(),
-                from_us: now,
-                to_us: None,
-                noticed_us: None,
-                actions: 0,
-                believed: false,
-                believing: false,
-                led: false,
-            });
+            self.terms.push(TermRecord::new(holder, key.to_string(), now));
             self.terms.len() - 1
         });
         &mut self.terms[i]
@@ -168,17 +175,7 @@ impl RecipeChecker {
                         self.live.insert(zxid, Claim { key: key.clone(), path: path.clone() });
                         // Remember the holder for when the term begins.
                         self.index.entry(key.clone()).or_insert_with(|| {
-                            self.terms.push(TermRecord {
-                                holder,
-                                claim: key,
-                                from_us: now,
-                                to_us: None,
-                                noticed_us: None,
-                                actions: 0,
-                                believed: false,
-                                believing: false,
-                                led: false,
-                            });
+                            self.terms.push(TermRecord::new(holder, key, now));
                             self.terms.len() - 1
                         });
                     }

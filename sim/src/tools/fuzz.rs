@@ -123,23 +123,30 @@ struct Campaign<'a> {
     findings: Vec<Finding>,
 }
 
+impl<'a> Campaign<'a> {
+    /// A campaign with nothing run yet, its stream drawn from `campaign`.
+    fn new(scenario: &'a Scenario, variant: Variant, campaign: u64) -> Campaign<'a> {
+        Campaign {
+            scenario,
+            variant,
+            rng: Stream::new(campaign, Purpose::Fuzz),
+            corpus: Vec::new(),
+            hits: BTreeMap::new(),
+            states: BTreeSet::new(),
+            transitions: BTreeSet::new(),
+            faults: BTreeSet::new(),
+            runs: 0,
+            events: 0,
+            known: 0,
+            findings: Vec::new(),
+        }
+    }
+}
+
 /// Runs a campaign; `progress` sees each batch's runs so far and the distinct states.
 pub fn fuzz(scenario: &Scenario, opts: &FuzzOptions, progress: &mut dyn FnMut(u64, u64)) -> FuzzSummary {
     let variant = opts.variant.unwrap_or(scenario.variant);
-    let mut c = Campaign {
-        scenario,
-        variant,
-        rng: Stream::new(opts.campaign, Purpose::Fuzz),
-        corpus: Vec::new(),
-        hits: BTreeMap::new(),
-        states: BTreeSet::new(),
-        transitions: BTreeSet::new(),
-        faults: BTreeSet::new(),
-        runs: 0,
-        events: 0,
-        known: 0,
-        findings: Vec::new(),
-    };
+    let mut c = Campaign::new(scenario, variant, opts.campaign);
     while c.runs < opts.runs && (!opts.stop_on_failure || c.findings.is_empty()) {
         let n = BATCH.min((opts.runs - c.runs) as usize);
         if (c.runs / BATCH as u64) % 8 == 0 {
@@ -433,20 +440,7 @@ mod tests {
         assert_eq!((a.runs, a.states, a.transitions, a.corpus), (b.runs, b.states, b.transitions, b.corpus));
         assert_eq!(a.runs, 20);
         assert!(a.corpus > 0 && a.states > 0);
-        let mut c = Campaign {
-            scenario: &s,
-            variant: s.variant,
-            rng: Stream::new(1, Purpose::Fuzz),
-            corpus: Vec::new(),
-            hits: BTreeMap::new(),
-            states: BTreeSet::new(),
-            transitions: BTreeSet::new(),
-            faults: BTreeSet::new(),
-            runs: 0,
-            events: 0,
-            known: 0,
-            findings: Vec::new(),
-        };
+        let mut c = Campaign::new(&s, s.variant, 1);
         let parent =
             Entry { seed: 1, script: Vec::new(), items: vec![1], moments: vec![(1500, 2, 7)], picked: 0, rarity: 1 };
         for _ in 0..300 {
