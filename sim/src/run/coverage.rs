@@ -133,6 +133,8 @@ pub struct Coverage {
     /// Some server's code changed without it stepping (the sync mode a leader chose, the
     /// committed zxid moved).
     stale: bool,
+    /// The stepping server's fsyncs or phase changed during this step.
+    dirty: bool,
     /// The cluster's abstract state now: a sum of the servers' mixed codes, so that it
     /// does not depend on which server is which and one code's change updates it at once.
     current: u64,
@@ -178,6 +180,7 @@ impl Coverage {
             let f = &mut self.servers[node as usize - 1];
             f.fsyncs.retain(|(id, _)| id != fsync);
             f.fsync_files = f.fsyncs.iter().fold(0, |b, (_, file)| b | file_bit(*file));
+            self.dirty = true;
         }
     }
 
@@ -189,6 +192,7 @@ impl Coverage {
                 let f = &mut self.servers[node as usize - 1];
                 f.fsyncs.push((*id, *file));
                 f.fsync_files |= file_bit(*file);
+                self.dirty = true;
             }
             Effect::Observe(obs) => self.observe(node, obs),
             _ => {}
@@ -232,6 +236,7 @@ impl Coverage {
         if !matches!(phase, Phase::FollowerSync | Phase::FollowerNewLeader) {
             f.mode = 0;
         }
+        self.dirty = true;
     }
 
     /// The step is over: the server's epochs and last zxid are read, and the cluster's
@@ -240,6 +245,12 @@ impl Coverage {
     pub fn on_step_end(&mut self, now_us: u64, node: Sid, epochs: (Epoch, Epoch), last: Zxid) {
         let i = node as usize - 1;
         let f = &mut self.servers[i];
+        let same = (f.current_epoch, f.accepted_epoch) == epochs && f.last == last && f.phase != Phase::Down;
+        if same && !self.dirty && !self.stale {
+            // Nothing the abstraction keeps changed: most steps (notifications, pings).
+            return;
+        }
+        self.dirty = false;
         (f.current_epoch, f.accepted_epoch) = epochs;
         f.last = last;
         if f.phase == Phase::Down {
