@@ -207,6 +207,34 @@ pub fn cdf(title: &str, x_label: &str, series: &[Series]) -> String {
     out
 }
 
+/// A horizontal grid line at `y` across the plot, labelled at its left.
+fn grid_y(out: &mut String, y: f64, label: impl std::fmt::Display) {
+    let _ = writeln!(
+        out,
+        "<line x1=\"{LEFT:.1}\" y1=\"{0:.1}\" x2=\"{1:.1}\" y2=\"{0:.1}\" stroke=\"#e0e0e0\"/>\
+         <text x=\"{2:.1}\" y=\"{3:.1}\" text-anchor=\"end\">{4}</text>",
+        y,
+        LEFT + plot_w(),
+        LEFT - 6.0,
+        y + 4.0,
+        label
+    );
+}
+
+/// A vertical grid line at `x` up the plot, labelled below it.
+fn grid_x(out: &mut String, x: f64, label: impl std::fmt::Display) {
+    let _ = writeln!(
+        out,
+        "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#e0e0e0\"/>\
+         <text x=\"{0:.1}\" y=\"{3:.1}\" text-anchor=\"middle\">{4}</text>",
+        x,
+        TOP,
+        TOP + plot_h(),
+        TOP + plot_h() + 16.0,
+        label
+    );
+}
+
 /// Where a value goes across a CDF plot.
 fn cdf_x(scale: &Scale, v: u64) -> f64 {
     LEFT + scale.pos(v) * plot_w()
@@ -220,29 +248,11 @@ fn cdf_y(f: f64) -> f64 {
 /// A CDF's grid, ticks and axis labels: durations across on `scale`, quartiles up.
 fn cdf_axes(out: &mut String, scale: &Scale, x_label: &str) {
     for t in &scale.ticks() {
-        let _ = writeln!(
-            out,
-            "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#e0e0e0\"/>\
-             <text x=\"{0:.1}\" y=\"{3:.1}\" text-anchor=\"middle\">{4}</text>",
-            cdf_x(scale, *t),
-            TOP,
-            TOP + plot_h(),
-            TOP + plot_h() + 16.0,
-            escape(&fmt_duration(*t))
-        );
+        grid_x(out, cdf_x(scale, *t), escape(&fmt_duration(*t)));
     }
     for q in [0u64, 25, 50, 75, 100] {
         let f = q as f64 / 100.0;
-        let _ = writeln!(
-            out,
-            "<line x1=\"{LEFT:.1}\" y1=\"{0:.1}\" x2=\"{1:.1}\" y2=\"{0:.1}\" stroke=\"#e0e0e0\"/>\
-             <text x=\"{2:.1}\" y=\"{3:.1}\" text-anchor=\"end\">{4}</text>",
-            cdf_y(f),
-            LEFT + plot_w(),
-            LEFT - 6.0,
-            cdf_y(f) + 4.0,
-            format_args!("{:.2}", f)
-        );
+        grid_y(out, cdf_y(f), format_args!("{:.2}", f));
     }
     frame(out);
     let _ = writeln!(
@@ -303,15 +313,7 @@ pub fn bars(
     let y_max = *ticks.last().expect("at least one tick") as f64;
     let y = |v: u64| TOP + (1.0 - v as f64 / y_max) * plot_h();
     for t in &ticks {
-        let _ = writeln!(
-            out,
-            "<line x1=\"{LEFT:.1}\" y1=\"{0:.1}\" x2=\"{1:.1}\" y2=\"{0:.1}\" stroke=\"#e0e0e0\"/>\
-             <text x=\"{2:.1}\" y=\"{3:.1}\" text-anchor=\"end\">{t}</text>",
-            y(*t),
-            LEFT + plot_w(),
-            LEFT - 6.0,
-            y(*t) + 4.0
-        );
+        grid_y(&mut out, y(*t), t);
     }
     let slot = plot_w() / categories.len().max(1) as f64;
     let bar_w = (slot * 0.8 / series_labels.len().max(1) as f64).min(60.0);
@@ -365,26 +367,10 @@ pub fn growth(title: &str, x_label: &str, y_label: &str, labels: &[String], seri
     let x = |v: u64| LEFT + v as f64 / xm * plot_w();
     let y = |v: u64| TOP + (1.0 - v as f64 / ym) * plot_h();
     for t in &yt {
-        let _ = writeln!(
-            out,
-            "<line x1=\"{LEFT:.1}\" y1=\"{0:.1}\" x2=\"{1:.1}\" y2=\"{0:.1}\" stroke=\"#e0e0e0\"/>\
-             <text x=\"{2:.1}\" y=\"{3:.1}\" text-anchor=\"end\">{t}</text>",
-            y(*t),
-            LEFT + plot_w(),
-            LEFT - 6.0,
-            y(*t) + 4.0
-        );
+        grid_y(&mut out, y(*t), t);
     }
     for t in &xt {
-        let _ = writeln!(
-            out,
-            "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#e0e0e0\"/>\
-             <text x=\"{0:.1}\" y=\"{3:.1}\" text-anchor=\"middle\">{t}</text>",
-            x(*t),
-            TOP,
-            TOP + plot_h(),
-            TOP + plot_h() + 16.0
-        );
+        grid_x(&mut out, x(*t), t);
     }
     for (i, points) in series.iter().enumerate() {
         // One vertex per pixel column at most: a million seeds stay a small file.

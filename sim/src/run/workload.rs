@@ -881,17 +881,7 @@ impl Recipes {
                     }
                 }
                 Role::ConfigManager => {}
-                Role::Operator => {
-                    if let Some(spec) = &self.operator.spec {
-                        if self.operator.step < spec.steps.len() {
-                            return Err(format!(
-                                "the operator has done {} of {} reconfig steps",
-                                self.operator.step,
-                                spec.steps.len()
-                            ));
-                        }
-                    }
-                }
+                Role::Operator => self.operator_done()?,
             }
         }
         Ok(())
