@@ -64,10 +64,13 @@ pub enum Timer {
     LeaderTick,
     /// The leader's wait for a quorum of learners (`initLimit` ticks).
     LeaderInit,
+    /// The leader's `CommitProcessor` hands the txns it committed (`toBeApplied`) to
+    /// `FinalRequestProcessor`; armed only when the scenario gives that a latency.
+    CommitProcessor,
 }
 
 impl Timer {
-    pub const COUNT: usize = 6;
+    pub const COUNT: usize = 7;
 
     /// A dense index, for per-timer tables in the simulator.
     pub fn index(self) -> usize {
@@ -76,8 +79,8 @@ impl Timer {
 }
 
 // The simulator sizes its per-timer tables with `COUNT`: every index must fit, the last
-// timer's included (a timer added after `LeaderInit` takes its place here).
-const _: () = assert!(Timer::LeaderInit as usize + 1 == Timer::COUNT);
+// timer's included (a timer added after `CommitProcessor` takes its place here).
+const _: () = assert!(Timer::CommitProcessor as usize + 1 == Timer::COUNT);
 
 /// A client request to a server.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -30,7 +30,7 @@ use crate::sync::{self, SyncOp};
 use crate::tree::DataTree;
 use crate::types::{Epoch, Round, Sid, Zxid};
 use crate::variant::Variant;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Where a `LearnerHandler` is with its learner.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -122,6 +122,9 @@ pub struct Leader {
     /// Syncs waiting for the commit of the last txn outstanding when they arrived: the
     /// learner that forwarded each (`None`: one of our own clients), its session and xid.
     syncs: BTreeMap<Zxid, Vec<(Option<Sid>, SessionId, Xid)>>,
+    /// `toBeApplied`: txns committed (COMMIT sent) that the `CommitProcessor` has not
+    /// applied yet, oldest first; empty unless `commit_processor_us` gives it a latency.
+    to_be_applied: VecDeque<Txn>,
 }
 
 impl Leader {
@@ -147,6 +150,7 @@ impl Leader {
             tick_skip: true,
             sessions: SessionTracker::default(),
             syncs: BTreeMap::new(),
+            to_be_applied: VecDeque::new(),
         };
         out.set_timer(Timer::LeaderInit, core.cfg.timing.init_timeout_us());
         leader.try_propose_epoch(core, out);
@@ -457,8 +461,15 @@ impl Leader {
             out.send(sid, Message::Proposal { txn: t.clone() });
             out.send(sid, Message::Commit { zxid: t.zxid });
         }
-        // `startForwarding`: proposals still in flight past what the sync queued, then
+        // `startForwarding`: txns committed but not applied yet past what the sync queued,
+        // each with its COMMIT (to an observer too), then the proposals still in flight, then
         // everything new (an observer gets them as INFORMs once committed).
+        if self.last_proposed > plan.last_queued {
+            for t in self.to_be_applied.iter().filter(|t| t.zxid > plan.last_queued) {
+                out.send(sid, Message::Proposal { txn: t.clone() });
+                out.send(sid, Message::Commit { zxid: t.zxid });
+            }
+        }
         if !h.observer && self.last_proposed > plan.last_queued {
             for (zxid, p) in self.outstanding.range(Zxid(plan.last_queued.0 + 1)..) {
                 debug_assert_eq!(*zxid, p.txn.zxid);
@@ -750,15 +761,48 @@ impl Leader {
             if let Op::CreateSession { timeout_ms, .. } = txn.op {
                 self.sessions.add(zxid.0, timeout_ms, self.tick, core.cfg.timing.tick_ms());
             }
-            core.apply(&txn, out);
+            self.to_commit_processor(core, txn, out);
             for (from, session, xid) in self.syncs.remove(&zxid).unwrap_or_default() {
                 self.finish_sync(core, from, session, xid, out);
             }
         }
     }
 
+    /// `tryToCommit` -> `zk.commitProcessor.commit`: the txn joins `toBeApplied` and is
+    /// applied (`FinalRequestProcessor`) once the `CommitProcessor` gets to it; without a
+    /// latency, at once.
+    fn to_commit_processor(&mut self, core: &mut Core, txn: Txn, out: &mut Outbox) {
+        let latency = core.cfg.timing.commit_processor_us;
+        if latency == 0 {
+            core.apply(&txn, out);
+            return;
+        }
+        if self.to_be_applied.is_empty() {
+            out.set_timer(Timer::CommitProcessor, latency);
+        }
+        self.to_be_applied.push_back(txn);
+    }
+
+    /// The `CommitProcessor` holds txns committed and not applied yet.
+    pub fn applying(&self) -> bool {
+        !self.to_be_applied.is_empty()
+    }
+
+    /// The `CommitProcessor` drains its queue: each txn is applied, and leaves `toBeApplied`
+    /// (`ToBeAppliedRequestProcessor`).
+    fn apply_committed(&mut self, core: &mut Core, out: &mut Outbox) {
+        assert!(!self.to_be_applied.is_empty(), "server {}: the commit processor woke for nothing", core.id());
+        while let Some(txn) = self.to_be_applied.pop_front() {
+            core.apply(&txn, out);
+        }
+    }
+
     pub fn on_timer(&mut self, core: &mut Core, timer: Timer, out: &mut Outbox) -> Option<LookingReason> {
         match timer {
+            Timer::CommitProcessor => {
+                self.apply_committed(core, out);
+                None
+            }
             Timer::LeaderInit => {
                 assert!(!self.is_established(), "init timer outlived establishment");
                 Some(LookingReason::InitTimeout)

@@ -142,6 +142,13 @@ impl Node {
         self.core.cfg.release = release;
     }
 
+    /// Gives a test server's `CommitProcessor` a latency (`toBeApplied` then holds what
+    /// it committed until [`Timer::CommitProcessor`] fires).
+    #[cfg(test)]
+    pub(crate) fn set_commit_processor_us(&mut self, us: u64) {
+        self.core.cfg.timing.commit_processor_us = us;
+    }
+
     /// The leader role, for tests that need to reach states no short run reaches.
     #[cfg(test)]
     pub(crate) fn leader_mut(&mut self) -> Option<&mut Leader> {
@@ -508,7 +515,9 @@ impl Node {
             (Role::Following(f), Timer::LearnerRead | Timer::LearnerConnectRetry) => {
                 f.on_timer(&mut self.core, timer, out)
             }
-            (Role::Leading(l), Timer::LeaderTick | Timer::LeaderInit) => l.on_timer(&mut self.core, timer, out),
+            (Role::Leading(l), Timer::LeaderTick | Timer::LeaderInit | Timer::CommitProcessor) => {
+                l.on_timer(&mut self.core, timer, out)
+            }
             // A timer of a role this server no longer plays: it was cancelled on the way
             // out, so the simulator should not deliver it.
             (_, t) => panic!("server {}: timer {t:?} fired in state {}", self.id(), self.state()),
@@ -552,6 +561,11 @@ impl Node {
             Role::Leading(l) => {
                 out.cancel_timer(Timer::LeaderTick);
                 out.cancel_timer(Timer::LeaderInit);
+                if l.applying() {
+                    // The `CommitProcessor` shuts down with what it had not applied yet:
+                    // the fast-forward below replays what the log holds of it.
+                    out.cancel_timer(Timer::CommitProcessor);
+                }
                 for peer in l.learners() {
                     out.effects.push(Effect::CloseConnection { peer });
                 }

@@ -17,6 +17,10 @@ pub struct Timing {
     pub min_notification_interval_us: u64,
     /// `maxNotificationInterval`: cap of the doubling poll timeout (60 s).
     pub max_notification_interval_us: u64,
+    /// How long the leader's `CommitProcessor` takes to apply a txn it committed (the
+    /// `toBeApplied` window of `Leader.tryToCommit`); 0 applies it in the step that commits
+    /// it. Not a `zoo.cfg` setting: a processing latency.
+    pub commit_processor_us: u64,
 }
 
 impl Default for Timing {
@@ -28,6 +32,7 @@ impl Default for Timing {
             finalize_wait_us: 200_000,
             min_notification_interval_us: 200_000,
             max_notification_interval_us: 60_000_000,
+            commit_processor_us: 0,
         }
     }
 }

@@ -719,6 +719,77 @@ fn a_learner_synced_during_broadcast_gets_outstanding_proposals_and_its_ack_comm
     assert!(e.contains(&Effect::ClientReply { client: 7, reply: ClientReply::WriteOk { seq: 1, zxid: z(2, 1) } }));
 }
 
+/// `Leader.tryToCommit` hands a committed txn to the `CommitProcessor` through
+/// `toBeApplied`; `startForwarding` queues each txn still there past the learner's sync
+/// point as PROPOSAL and COMMIT, before NEWLEADER. A learner ahead of the leader's applied
+/// history (`maxCommittedLog`) is sent TRUNC, so it gets a committed txn before NEWLEADER:
+/// the state ZOOKEEPER-5094 starts from.
+#[test]
+fn to_be_applied_txns_reach_a_learner_synced_meanwhile_before_newleader() {
+    let mut n = leader_past_leaderinfo(DurableState::with_history(1, 1, z(1, 2)), [1, 1]);
+    n.set_commit_processor_us(5_000);
+    let ids = fsync_ids(&recv(&mut n, 1, Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 2) }));
+    step(&mut n, Input::Durable { fsync: ids[0] });
+    recv(&mut n, 1, Message::Ack { zxid: z(2, 0) });
+    assert!(n.is_established());
+
+    let t = Txn { zxid: z(2, 1), op: Op::Write { client: 7, seq: 1 } };
+    let e = step(&mut n, write_request(7, 1));
+    step(&mut n, Input::Durable { fsync: fsync_ids(&e)[0] });
+    let e = recv(&mut n, 1, Message::Ack { zxid: z(2, 1) });
+    assert_eq!(sent(&e), vec![(1, Message::Commit { zxid: z(2, 1) })]);
+    assert!(e.contains(&Effect::SetTimer { timer: Timer::CommitProcessor, after_us: 5_000 }), "{e:?}");
+    assert!(!e.iter().any(|x| matches!(x, Effect::ClientReply { .. })), "not applied yet");
+    assert_eq!(n.last_processed(), z(2, 0));
+
+    // Learner 2 logged 1:3, which never committed: ahead of maxCommittedLog (1:2).
+    let e = recv(&mut n, 2, Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 3) });
+    assert_eq!(
+        sent(&e),
+        vec![
+            (2, Message::Trunc { zxid: z(1, 2) }),
+            (2, Message::Proposal { txn: t.clone() }),
+            (2, Message::Commit { zxid: z(2, 1) }),
+            (2, newleader_msg(z(2, 0))),
+        ]
+    );
+
+    let e = step(&mut n, Input::Timer { timer: Timer::CommitProcessor });
+    assert!(e.contains(&Effect::ClientReply { client: 7, reply: ClientReply::WriteOk { seq: 1, zxid: z(2, 1) } }));
+    assert_eq!(n.last_processed(), z(2, 1));
+    // Applied: a learner at 1:3 that connects again falls in the committed log, across an
+    // epoch: SNAP.
+    step(&mut n, Input::ConnectionDown { peer: 2 });
+    recv(&mut n, 2, Message::FollowerInfo { accepted_epoch: 2, observer: false, config_version: Zxid::ZERO });
+    let e = recv(&mut n, 2, Message::AckEpoch { current_epoch: Some(1), last_zxid: z(1, 3) });
+    assert!(matches!(sent(&e).first(), Some((2, Message::Snap { .. }))), "{:?}", sent(&e));
+}
+
+/// A leader that steps down with txns in `toBeApplied` drops them with its
+/// `CommitProcessor`; `ZooKeeperServer.shutdown` fast-forwards over what its log holds.
+#[test]
+fn a_leader_stepping_down_cancels_its_commit_processor_and_fast_forwards() {
+    let mut n = established_leader();
+    n.set_commit_processor_us(5_000);
+    let e = step(&mut n, write_request(7, 1));
+    step(&mut n, Input::Durable { fsync: fsync_ids(&e)[0] });
+    recv(&mut n, 1, Message::Ack { zxid: z(2, 1) });
+    assert_eq!(n.last_processed(), z(2, 0));
+    let e = step(&mut n, Input::ConnectionDown { peer: 1 });
+    let e2 = step(&mut n, Input::ConnectionDown { peer: 2 });
+    let mut all = e;
+    all.extend(e2);
+    for _ in 0..4 {
+        if n.state() == ServerState::Looking {
+            break;
+        }
+        all.extend(step(&mut n, Input::Timer { timer: Timer::LeaderTick }));
+    }
+    assert_eq!(n.state(), ServerState::Looking);
+    assert!(all.contains(&Effect::CancelTimer { timer: Timer::CommitProcessor }), "{all:?}");
+    assert_eq!(n.last_processed(), z(2, 1), "fast-forwarded over its log");
+}
+
 /// `Leader.propose` (zxid = epoch << 32 | counter, logged by the leader's own
 /// `SyncRequestProcessor`, self-ACKed by `AckRequestProcessor` after the flush) and
 /// `Leader.processAck` / `tryToCommit` (a quorum, strictly in zxid order), COMMIT sent to

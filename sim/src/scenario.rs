@@ -508,6 +508,9 @@ pub struct TimingSpec {
     pub finalize_wait_ms: u64,
     pub min_notification_interval_ms: u64,
     pub max_notification_interval_ms: u64,
+    /// The leader's `CommitProcessor` latency: how long a txn it committed waits in
+    /// `toBeApplied` before it is applied; 0 (the default) applies it as it commits.
+    pub commit_processor_us: u64,
 }
 
 impl Default for TimingSpec {
@@ -520,6 +523,7 @@ impl Default for TimingSpec {
             finalize_wait_ms: t.finalize_wait_us / 1000,
             min_notification_interval_ms: t.min_notification_interval_us / 1000,
             max_notification_interval_ms: t.max_notification_interval_us / 1000,
+            commit_processor_us: t.commit_processor_us,
         }
     }
 }
@@ -1071,6 +1075,7 @@ impl Scenario {
         b.add("timing.finalize_wait_ms", t.finalize_wait_ms, POSITIVE_MS);
         b.add("timing.min_notification_interval_ms", t.min_notification_interval_ms, POSITIVE_MS);
         b.add("timing.max_notification_interval_ms", t.max_notification_interval_ms, POSITIVE_MS);
+        b.add("timing.commit_processor_us", t.commit_processor_us, 0..=TIME_US_MAX);
     }
 
     /// `[storage]`: snapshot and preallocation sizes, and the committed log kept in memory.
@@ -1414,6 +1419,7 @@ impl Scenario {
             finalize_wait_us: ms_to_us(t.finalize_wait_ms),
             min_notification_interval_us: ms_to_us(t.min_notification_interval_ms),
             max_notification_interval_us: ms_to_us(t.max_notification_interval_ms),
+            commit_processor_us: t.commit_processor_us,
         }
     }
 

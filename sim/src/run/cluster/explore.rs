@@ -75,6 +75,7 @@ const TIMERS: [(Timer, &str); Timer::COUNT] = [
     (Timer::LearnerConnectRetry, "learner-connect-retry"),
     (Timer::LeaderTick, "leader-tick"),
     (Timer::LeaderInit, "leader-init"),
+    (Timer::CommitProcessor, "commit-processor"),
 ];
 
 const FILES: [(DiskFile, &str); 4] = [
