@@ -761,7 +761,7 @@ impl Leader {
             if let Op::CreateSession { timeout_ms, .. } = txn.op {
                 self.sessions.add(zxid.0, timeout_ms, self.tick, core.cfg.timing.tick_ms());
             }
-            self.to_commit_processor(core, txn, out);
+            self.hand_to_commit_processor(core, txn, out);
             for (from, session, xid) in self.syncs.remove(&zxid).unwrap_or_default() {
                 self.finish_sync(core, from, session, xid, out);
             }
@@ -771,7 +771,7 @@ impl Leader {
     /// `tryToCommit` -> `zk.commitProcessor.commit`: the txn joins `toBeApplied` and is
     /// applied (`FinalRequestProcessor`) once the `CommitProcessor` gets to it; without a
     /// latency, at once.
-    fn to_commit_processor(&mut self, core: &mut Core, txn: Txn, out: &mut Outbox) {
+    fn hand_to_commit_processor(&mut self, core: &mut Core, txn: Txn, out: &mut Outbox) {
         let latency = core.cfg.timing.commit_processor_us;
         if latency == 0 {
             core.apply(&txn, out);

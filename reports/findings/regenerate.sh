@@ -26,4 +26,5 @@ stale-leader-hands-reconfig 411 4500000 6400000
 stale-pending-reconfig 31518549553455241 1000000 4000000
 lost-trunc-watch 204 18000000 28300000
 reconfig-storm 2879 3300000 4320000
+trunc-snapshot-power-loss 132 10150000 10680000
 LIST

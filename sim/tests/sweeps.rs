@@ -24,6 +24,11 @@ fn the_correct_protocol_passes_every_shipped_scenario() {
     let mut total = 0;
     for name in shipped() {
         let s = scenario(&name);
+        if s.variant == Variant::None && !s.expect.violation.is_empty() {
+            // A scenario built to show a bug ZooKeeper itself has (`zk-5094`): the bug
+            // test below sweeps it.
+            continue;
+        }
         // Client load makes a run a hundred times longer than an election alone.
         let default = match (s.workload.is_some(), s.faults.random.is_some() || s.faults.swarm) {
             _ if s.service_failover.is_some() => 100,
@@ -55,6 +60,7 @@ const CATCH_WINDOWS: &[(&str, u64, u64)] = &[
     ("zk-1208", 0, 2),
     ("zk-2172", 0, 2),
     ("zk-4925", 0, 2),
+    ("zk-5094", 249, 250),
     ("split-joiners", 0, 2),
     // Not bug variants: recipes whose users' assumptions break on the correct protocol.
     ("recipe-leader-unfenced", 21, 22),

@@ -219,7 +219,8 @@ impl Checker {
         match obs {
             Observation::ElectionStarted { .. } => {
                 self.applied[i] = None;
-                None
+                let node = nodes[i].as_ref().expect("an observing node is up");
+                last_logged_zxid(now, sid, node)
             }
             Observation::LeaderEpoch { epoch } => self.on_leader_epoch(now, sid, *epoch),
             Observation::LeaderEstablished { epoch, .. } => {
@@ -1027,4 +1028,21 @@ pub fn describe(nodes: &[Option<Node>]) -> String {
         })
         .collect();
     parts.join(" ")
+}
+
+/// LastLoggedZxid: a server back in LOOKING votes with a zxid its files hold.
+fn last_logged_zxid(now: u64, sid: Sid, node: &Node) -> Option<Violation> {
+    let memory = node.last_processed();
+    let logged = node.log().last().map_or(Zxid::ZERO, |t| t.zxid);
+    if memory <= logged || memory.counter() == 0 {
+        return None;
+    }
+    violation(
+        Invariant::LastLoggedZxid,
+        now,
+        vec![sid],
+        format!(
+            "server {sid} went back to LOOKING with {memory} in memory, which it votes and syncs with, but its snapshot and log end at {logged}"
+        ),
+    )
 }

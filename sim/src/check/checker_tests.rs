@@ -15,7 +15,7 @@ use crate::run::stats::Stats;
 use crate::trace::Tracer;
 use std::collections::VecDeque;
 use zab::api::{MembershipChange, ReconfigRequest, Request};
-use zab::contract::{ClientReply, ClientRequest, Effect, Input, NodeConfig, Observation, Outbox, Timer};
+use zab::contract::{ClientReply, ClientRequest, Effect, Input, LookingReason, NodeConfig, Observation, Outbox, Timer};
 use zab::durable::{DurableState, Op, ReconfigTxn, Txn};
 use zab::quorum::QuorumVerifier;
 use zab::timing::Timing;
@@ -1028,4 +1028,53 @@ fn serving_with_an_older_configuration_than_the_history_commits_breaks_config_ac
     let (mut c, nodes) = reconfig_committed();
     let synced = Observation::Synced { leader: 1, epoch: 1, committed_upto: z(1, 1) };
     assert_eq!(observe(&mut c, &nodes, 2, synced), None);
+}
+
+/// Server 1 with log 1:1..1:3, following 3: LEADERINFO(2) accepted, TRUNC to 1:2, then
+/// the PROPOSAL and COMMIT of 2:1 before NEWLEADER (a txn the leader had committed and
+/// not applied, `startForwarding`), and the connection breaks.
+fn follower_after_interrupted_trunc() -> (Node, Vec<Effect>) {
+    let mut out = Outbox::default();
+    let log = [z(1, 1), z(1, 2), z(1, 3)];
+    let mut n = elect(1, 3, &log, &mut out);
+    assert_eq!(n.state(), ServerState::Following);
+    let mut out = Outbox::default();
+    n.step(Input::Message { from: 3, msg: Message::LeaderInfo { epoch: 2 } }, &mut out);
+    for e in std::mem::take(&mut out.effects) {
+        if let Effect::Fsync { id, .. } = e {
+            n.step(Input::Durable { fsync: id }, &mut out);
+        }
+    }
+    let t = Txn { zxid: z(2, 1), op: Op::Initial };
+    for msg in [Message::Trunc { zxid: z(1, 2) }, Message::Proposal { txn: t }, Message::Commit { zxid: z(2, 1) }] {
+        n.step(Input::Message { from: 3, msg }, &mut out);
+    }
+    let mut out = Outbox::default();
+    n.step(Input::ConnectionDown { peer: 3 }, &mut out);
+    (n, out.effects)
+}
+
+#[test]
+fn a_server_looking_again_with_a_txn_in_memory_its_files_lack_breaks_last_logged_zxid() {
+    let (n, effects) = follower_after_interrupted_trunc();
+    assert!(effects.iter().any(|e| matches!(e, Effect::Observe(Observation::ElectionStarted { .. }))));
+    assert_eq!((n.last_processed(), n.log().last().map(|t| t.zxid)), (z(2, 1), Some(z(1, 2))));
+    let nodes = vec![Some(n), None, None];
+    let mut c = checker();
+    let v = observe(
+        &mut c,
+        &nodes,
+        1,
+        Observation::ElectionStarted { round: 2, reason: LookingReason::LeaderConnectionLost },
+    );
+    assert_violation(v, Invariant::LastLoggedZxid, &[1]);
+}
+
+#[test]
+fn a_server_looking_with_what_its_files_hold_keeps_last_logged_zxid() {
+    let nodes = cluster([&[z(1, 1)], &[], &[]]);
+    let mut c = checker();
+    let started = Observation::ElectionStarted { round: 1, reason: LookingReason::Startup };
+    assert!(observe(&mut c, &nodes, 1, started.clone()).is_none());
+    assert!(observe(&mut c, &nodes, 2, started).is_none(), "an empty server");
 }

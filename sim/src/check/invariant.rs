@@ -104,6 +104,14 @@ invariants! {
     /// (`FastLeaderElection.getVoteTracker`). Reported apart from ReconfigLiveness only
     /// when it explains every server astray.
     PendingConfigLiveness,
+    /// A server that goes back to LOOKING holds on disk (its newest snapshot and its log,
+    /// writes issued) the zxid it votes with: FLE's vote, FOLLOWERINFO and ACKEPOCH carry
+    /// `getLastLoggedZxid`, which is the in-memory `lastProcessedZxid`, and the next leader
+    /// syncs from there as if it were logged. ZooKeeper breaks it when a TRUNC sync is
+    /// interrupted after COMMITs that the learner applied in memory only (ZOOKEEPER-5094;
+    /// `Learner.shutdown` clears the database only after a SNAP). An `epoch << 32` zxid a
+    /// leader labelled its tree with (`startZkServer`) is no txn and is exempt.
+    LastLoggedZxid,
     /// Virtual time advances: one instant holds a bounded number of events
     /// (`run::progress::SAME_INSTANT_DEPTH_MAX` events deep). A run stuck at one instant (a zero network
     /// delay lets clients reconnect at once, forever) is stopped with the kinds of events
