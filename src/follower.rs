@@ -147,6 +147,11 @@ impl Follower {
         self.sync_mode == Some(SyncMode::Snap)
     }
 
+    /// A TRUNC sync under way (ZOOKEEPER-5094's proposed fix clears the database then too).
+    pub fn in_trunc_sync(&self) -> bool {
+        self.sync_mode == Some(SyncMode::Trunc)
+    }
+
     /// A client's session request, forwarded to the leader (`Learner.request`).
     pub fn forward(&mut self, msg: Message, out: &mut Outbox) {
         out.send(self.leader, msg);
@@ -551,7 +556,8 @@ impl Follower {
             | Variant::Zk2172
             | Variant::SplitJoiners
             | Variant::NewLeaderCommittedConfig
-            | Variant::Zk4925 => {
+            | Variant::Zk4925
+            | Variant::Zk5094Fix => {
                 self.holds_acks = true;
                 if core.cfg.release.newleader_order() == NewLeaderOrder::EpochFirst {
                     // 3.8.0: `setCurrentEpoch` (after the snapshot: fsyncs complete in

@@ -578,7 +578,8 @@ impl Node {
             // interrupted SNAP (`shutdown(syncMode == SNAP)`); an interrupted TRUNC keeps
             // what it applied past its log (ZOOKEEPER-5094). The variants predate the fix.
             let running = self.is_established();
-            let interrupted_snap = matches!(&self.role, Role::Following(f) if f.in_snap_sync());
+            let interrupted_snap = matches!(&self.role, Role::Following(f) if f.in_snap_sync()
+                || (f.in_trunc_sync() && self.core.cfg.variant == Variant::Zk5094Fix));
             if running && !matches!(self.core.cfg.variant, Variant::Zk2845 | Variant::Zk2355) {
                 self.core.fast_forward();
             }

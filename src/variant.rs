@@ -77,10 +77,15 @@ pub enum Variant {
     /// then has holes there, and a DIFF from it skips txns a learner never gets.
     #[serde(rename = "zk-4925")]
     Zk4925,
+    /// Not ZooKeeper yet, the fix proposed for ZOOKEEPER-5094 (pull request 2459):
+    /// `Learner.shutdown` clears the database after an interrupted TRUNC sync too, not only
+    /// after a SNAP, so a learner never votes with txns it applied in memory only.
+    #[serde(rename = "zk-5094-fix")]
+    Zk5094Fix,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 14] = [
+    pub const ALL: [Variant; 15] = [
         Variant::None,
         Variant::Zk1419,
         Variant::Zk1154,
@@ -95,14 +100,15 @@ impl Variant {
         Variant::SplitJoiners,
         Variant::NewLeaderCommittedConfig,
         Variant::Zk4925,
+        Variant::Zk5094Fix,
     ];
 
     /// Whether the nodes run ZooKeeper's code with no bug reintroduced: `none`, the operator
     /// error `split-joiners` (the code is right, its configuration is not) and the candidate
-    /// fix. The state machines assert their preconditions only then: a bug variant is free
+    /// fixes. The state machines assert their preconditions only then: a bug variant is free
     /// to break them, and the checker, not a panic, is what reports it.
     pub fn is_correct(self) -> bool {
-        matches!(self, Variant::None | Variant::SplitJoiners | Variant::NewLeaderCommittedConfig)
+        matches!(self, Variant::None | Variant::SplitJoiners | Variant::NewLeaderCommittedConfig | Variant::Zk5094Fix)
     }
 
     pub fn name(self) -> &'static str {
@@ -121,6 +127,7 @@ impl Variant {
             Variant::SplitJoiners => "split-joiners",
             Variant::NewLeaderCommittedConfig => "newleader-committed-config",
             Variant::Zk4925 => "zk-4925",
+            Variant::Zk5094Fix => "zk-5094-fix",
         }
     }
 
@@ -149,14 +156,17 @@ impl Variant {
             Variant::Zk4925 => {
                 "a syncing learner's txns skip committedLog, which has holes when it leads (ZOOKEEPER-4925)"
             }
+            Variant::Zk5094Fix => {
+                "not ZooKeeper yet, the proposed fix of ZOOKEEPER-5094: an interrupted TRUNC sync clears the database too"
+            }
         }
     }
 }
 
-// `ALL` lists every variant once, in declaration order (a variant added after `Zk4925`
+// `ALL` lists every variant once, in declaration order (a variant added after `Zk5094Fix`
 // takes its place here), so listings and `FromStr` know them all.
 const _: () = {
-    assert!(Variant::Zk4925 as usize + 1 == Variant::ALL.len());
+    assert!(Variant::Zk5094Fix as usize + 1 == Variant::ALL.len());
     let mut i = 0;
     while i < Variant::ALL.len() {
         assert!(Variant::ALL[i] as usize == i);
@@ -188,7 +198,10 @@ mod tests {
     #[test]
     fn only_the_reintroduced_bugs_are_exempt_from_the_protocol_assertions() {
         let correct: Vec<Variant> = Variant::ALL.into_iter().filter(|v| v.is_correct()).collect();
-        assert_eq!(correct, vec![Variant::None, Variant::SplitJoiners, Variant::NewLeaderCommittedConfig]);
+        assert_eq!(
+            correct,
+            vec![Variant::None, Variant::SplitJoiners, Variant::NewLeaderCommittedConfig, Variant::Zk5094Fix]
+        );
     }
 
     #[test]

@@ -1607,6 +1607,20 @@ fn an_interrupted_snap_reloads_from_disk_and_an_interrupted_trunc_does_not() {
     assert_eq!(f.vote().zxid, z(2, 1), "it votes with a zxid its log does not hold");
 }
 
+/// The fix proposed for ZOOKEEPER-5094 (`zk-5094-fix`): `Learner.shutdown` clears the
+/// database after an interrupted TRUNC too, so the learner reloads what its files hold.
+#[test]
+fn the_proposed_zk_5094_fix_reloads_after_an_interrupted_trunc() {
+    let mut f = follower_past_leaderinfo(Variant::Zk5094Fix);
+    recv(&mut f, LEADER, Message::Trunc { zxid: z(1, 2) });
+    recv(&mut f, LEADER, Message::Proposal { txn: txn(2, 1) });
+    recv(&mut f, LEADER, Message::Commit { zxid: z(2, 1) });
+    assert_eq!(f.last_processed(), z(2, 1));
+    step(&mut f, Input::ConnectionDown { peer: LEADER });
+    assert_eq!(f.last_processed(), z(1, 2), "cleared and reloaded");
+    assert_eq!(f.vote().zxid, z(1, 2));
+}
+
 /// `Leader.lead` -> `loadData` takes a snapshot of the database as it is (with what the
 /// last role fast-forwarded); `startZkServer` relabels the tree `newEpoch << 32` once
 /// established.
