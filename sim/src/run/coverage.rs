@@ -141,11 +141,35 @@ pub struct Coverage {
     pub states: Hashes,
     pub transitions: Hashes,
     pub faults: Hashes,
-    /// `(ms, server, state)`: the stepping server, with an fsync in flight while electing
-    /// or syncing, took the cluster to an abstract state new in this run, at that virtual
-    /// millisecond (rounded up; at most [`MOMENTS_MAX`]). The fuzzer aims crashes there,
-    /// preferring globally rare states.
-    pub moments: Vec<(u64, Sid, u64)>,
+    /// Where a crash could hit an fsync in flight outside broadcast (at most
+    /// [`MOMENTS_MAX`]). The fuzzer aims crashes there, preferring globally rare states and
+    /// the counterexample shape of ZOOKEEPER-4643 and -4646.
+    pub moments: Vec<Moment>,
+    /// The stepping server acknowledged NEWLEADER during this step.
+    newleader: bool,
+}
+
+/// A moment worth a crash: the stepping server, with an fsync in flight while electing or
+/// syncing, took the cluster to an abstract state new in this run, or acknowledged NEWLEADER.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Moment {
+    /// The next whole virtual millisecond: a fault scripted at it comes after the step.
+    pub ms: u64,
+    pub server: Sid,
+    /// The cluster's abstract state after the step.
+    pub state: u64,
+    /// The server has acknowledged NEWLEADER (its currentEpoch is the new one, its synced
+    /// txns may not be durable yet): the window of ZOOKEEPER-4643 and -4646.
+    pub newleader: bool,
+    /// Servers down then. With one down, a crash of the leader (or of the server) leaves
+    /// the restarted one and the server with the new epoch to elect each other.
+    pub down: u8,
+    /// The server's sync mode then (0 none, 1 DIFF, 2 TRUNC, 3 SNAP).
+    pub mode: u8,
+    /// Its files with an fsync in flight (bit 0 the log or a snapshot, bit 1 the epochs).
+    pub files: u8,
+    /// The lowest-numbered server down then (0: none): the one to bring back.
+    pub first_down: Sid,
 }
 
 /// A fault, as the coverage tells them apart.
@@ -233,6 +257,7 @@ impl Coverage {
         };
         let f = &mut self.servers[me];
         f.phase = phase;
+        self.newleader |= phase == Phase::FollowerNewLeader;
         if !matches!(phase, Phase::FollowerSync | Phase::FollowerNewLeader) {
             f.mode = 0;
         }
@@ -256,7 +281,24 @@ impl Coverage {
         if f.phase == Phase::Down {
             f.phase = Phase::Looking; // Started: the first observation may come later.
         }
-        self.update(now_us, i, true);
+        let newleader = std::mem::take(&mut self.newleader);
+        if self.update(now_us, i, true) && newleader && !self.servers[i].fsyncs.is_empty() {
+            // Every NEWLEADER acknowledged with a write in flight, new state or not.
+            self.moment(now_us, i);
+        }
+    }
+
+    /// Keeps the current moment of server `i` (while there is room).
+    fn moment(&mut self, now_us: u64, i: usize) {
+        if self.moments.len() < MOMENTS_MAX {
+            let f = &self.servers[i];
+            let down = self.servers.iter().filter(|f| f.phase == Phase::Down).count() as u8;
+            let newleader = f.phase == Phase::FollowerNewLeader;
+            let (ms, server, state) = (now_us / 1000 + 1, i as Sid + 1, self.current);
+            let (mode, files) = (f.mode, f.fsync_files);
+            let first_down = self.servers.iter().position(|f| f.phase == Phase::Down).map_or(0, |d| d as Sid + 1);
+            self.moments.push(Moment { ms, server, state, newleader, down, mode, files, first_down });
+        }
     }
 
     /// Server `s` went down with `durable_last` its last durable zxid.
@@ -274,9 +316,9 @@ impl Coverage {
     }
 
     /// Server `i`'s facts changed: its code, or every code when what they are relative to
-    /// moved, and the cluster's state if that changed.
+    /// moved, and the cluster's state if that changed. True unless a moment was kept.
     #[inline]
-    fn update(&mut self, now_us: u64, i: usize, stepped: bool) {
+    fn update(&mut self, now_us: u64, i: usize, stepped: bool) -> bool {
         let mut max_epoch = 0;
         let mut max_last = Zxid::ZERO;
         for f in &self.servers {
@@ -290,24 +332,25 @@ impl Coverage {
             let code = self.code(&self.servers[i]);
             let old = std::mem::replace(&mut self.codes[i], code);
             if code == old {
-                return; // The common step: nothing the abstraction keeps changed.
+                return true; // The common step: nothing the abstraction keeps changed.
             }
             self.current.wrapping_sub(spread(old)).wrapping_add(spread(code))
         };
         if state == self.current {
-            return;
+            return true;
         }
         self.transitions.insert(mix(self.current, state));
         self.current = state;
-        if self.states.insert(state) && stepped && self.moments.len() < MOMENTS_MAX {
+        if self.states.insert(state) && stepped {
             // A new state with the stepping server writing outside broadcast: worth a crash.
             let f = &self.servers[i];
             let broadcast = matches!(f.phase, Phase::LeaderBroadcast | Phase::FollowerBroadcast);
             if !f.fsyncs.is_empty() && !broadcast {
-                // The next whole millisecond: a scripted fault at it comes after this step.
-                self.moments.push((now_us / 1000 + 1, i as Sid + 1, state));
+                self.moment(now_us, i);
+                return false;
             }
         }
+        true
     }
 
     /// Every server's code against the current maxima; returns the cluster's state.
@@ -476,7 +519,7 @@ mod tests {
         c.on_effect(2, &Effect::Fsync { id: 7, file: DiskFile::Log, then_send: Vec::new() });
         c.on_step_end(2000, 2, (1, 2), zx(2, 1));
         assert!(c.states.len() > before);
-        assert_eq!(c.moments.iter().map(|m| (m.0, m.1)).collect::<Vec<_>>(), vec![(3, 2)]);
+        assert_eq!(c.moments.iter().map(|m| (m.ms, m.server, m.down)).collect::<Vec<_>>(), vec![(3, 2, 0)]);
         c.on_fault(FaultKind::Crash, Some(2));
         assert_eq!(c.faults.len(), 2, "the same crash with an fsync in flight is another fault state");
         c.on_input(2, &Input::Durable { fsync: 7 });
@@ -485,6 +528,27 @@ mod tests {
         assert!(c.transitions.len() >= 3);
         let items: std::collections::BTreeSet<u64> = c.items().collect();
         assert_eq!(items.len(), c.states.len() + c.transitions.len() + c.faults.len());
+    }
+
+    /// Every NEWLEADER acknowledged with a write in flight is a moment, even in a state the
+    /// run reached before, and says who is down.
+    #[test]
+    fn a_newleader_ack_with_a_write_in_flight_is_a_moment_each_time() {
+        let mut c = Coverage::new(3);
+        for s in 1..=2 {
+            c.on_step_end(0, s, (1, 1), zx(1, 1));
+        }
+        for t in [1000, 5000] {
+            c.on_effect(2, &Effect::Observe(Observation::NewLeaderAcked { leader: 1, epoch: 2 }));
+            c.on_effect(2, &Effect::Fsync { id: t, file: DiskFile::Log, then_send: Vec::new() });
+            c.on_step_end(t * 1000, 2, (2, 2), zx(1, 1));
+            c.on_input(2, &Input::Durable { fsync: t });
+            c.on_effect(2, &Effect::Observe(Observation::Synced { leader: 1, epoch: 2, committed_upto: zx(1, 1) }));
+            c.on_step_end(t * 1000 + 10, 2, (2, 2), zx(1, 1));
+        }
+        let got: Vec<_> =
+            c.moments.iter().map(|m| (m.ms, m.server, m.newleader, m.down, m.first_down, m.files)).collect();
+        assert_eq!(got, vec![(1001, 2, true, 1, 3, 1), (5001, 2, true, 1, 3, 1)]);
     }
 
     /// Sketches estimate within a few percent, merge as a union, and read back as written.
