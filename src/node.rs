@@ -576,14 +576,15 @@ impl Node {
             // what it logged (the ZOOKEEPER-2845 fix: a logged but uncommitted txn counts in
             // the next election); it never goes back. `Learner.shutdown` clears it after an
             // interrupted SNAP (`shutdown(syncMode == SNAP)`); an interrupted TRUNC keeps
-            // what it applied past its log (ZOOKEEPER-5094). The variants predate the fix.
+            // what it applied past its log (ZOOKEEPER-5094), unless `zk-5094-fix` clears
+            // the database then too. The bug variants predate the 2845 fix.
             let running = self.is_established();
-            let interrupted_snap = matches!(&self.role, Role::Following(f) if f.in_snap_sync()
+            let clear_database = matches!(&self.role, Role::Following(f) if f.in_snap_sync()
                 || (f.in_trunc_sync() && self.core.cfg.variant == Variant::Zk5094Fix));
             if running && !matches!(self.core.cfg.variant, Variant::Zk2845 | Variant::Zk2355) {
                 self.core.fast_forward();
             }
-            if interrupted_snap {
+            if clear_database {
                 self.core.reload();
             }
             self.core.close_clients(out);
