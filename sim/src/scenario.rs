@@ -1891,6 +1891,7 @@ steps = [
         let cases = [
             ("[timing]\ntick_ms = 18446744073709551\n".to_string(), "timing.tick_ms: "),
             ("[timing]\nfinalize_wait_ms = 18446744073709551\n".into(), "timing.finalize_wait_ms: "),
+            ("[timing]\ncommit_processor_us = 18446744073709551615\n".into(), "timing.commit_processor_us: "),
             ("[network]\ndetect_ms = 18446744073709551\n".into(), "network.detect_ms: "),
             (
                 "[[faults.script]]\nat_ms = 1\naction = \"crash\"\nserver = 1\nfor_ms = 18446744073709551\n".into(),
