@@ -199,3 +199,14 @@ fn an_interrupted_trunc_sync_votes_with_a_zxid_its_files_lack() {
     let v = violation(&s, 249, None);
     assert!(v.is_none_or(|i| s.expect.known.contains(&i)), "{v:?}");
 }
+
+/// README, "A TRUNC sync keeps the txns committed before NEWLEADER only in an unsynced
+/// snapshot", its other route: seeds 2067 and 6299 of `zk-5094` TRUNC a learner whose log
+/// holds committed txns the leader has not applied, which leaves them on one log of three.
+#[test]
+fn a_trunc_to_the_applied_point_cuts_committed_txns_from_the_learners_log() {
+    let s = scenario("zk-5094");
+    for seed in [2067, 6299] {
+        assert_eq!(violation(&s, seed, None), Some(Invariant::CommittedLogDurability), "seed {seed}");
+    }
+}
