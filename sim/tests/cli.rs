@@ -424,3 +424,17 @@ fn fields_at_their_limits_run_without_wrapping() {
         assert_eq!(o.status.code(), Some(0), "{i}: {}{}", stdout(&o), stderr(&o));
     }
 }
+
+/// `zabsim variants` names every variant, each description starting in one column.
+#[test]
+fn variants_lists_every_variant_in_aligned_columns() {
+    let o = zabsim(&["variants"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let rows: Vec<&str> = out.lines().take(zab::Variant::ALL.len()).collect();
+    let column = |row: &str| row.find(char::is_whitespace).map(|i| i + row[i..].len() - row[i..].trim_start().len());
+    for (v, row) in zab::Variant::ALL.iter().zip(&rows) {
+        assert!(row.starts_with(v.name()), "{row}");
+        assert_eq!(column(row), column(rows[0]), "{row}");
+    }
+}

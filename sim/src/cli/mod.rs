@@ -330,8 +330,9 @@ pub fn main() -> ExitCode {
         Command::Shrink { scenario, seed, variant, out } => cmd_shrink(scenario, seed, variant, out),
         Command::Explore(args) => explore::cmd_explore(args),
         Command::Variants => {
+            let width = Variant::ALL.iter().map(|v| v.name().len()).max().unwrap_or(0);
             for v in Variant::ALL {
-                outln!("{:<10} {}", v.name(), v.description());
+                outln!("{:<width$} {}", v.name(), v.description());
             }
             outln!();
             outln!("ZooKeeper releases (--zookeeper; {} by default), each read at its tag:", Release::default());
