@@ -469,11 +469,11 @@ impl Leader {
                 out.send(sid, Message::Proposal { txn: t.clone() });
                 out.send(sid, Message::Commit { zxid: t.zxid });
             }
-        }
-        if !h.observer && self.last_proposed > plan.last_queued {
-            for (zxid, p) in self.outstanding.range(Zxid(plan.last_queued.0 + 1)..) {
-                debug_assert_eq!(*zxid, p.txn.zxid);
-                out.send(sid, Message::Proposal { txn: p.txn.clone() });
+            if !h.observer {
+                for (zxid, p) in self.outstanding.range(Zxid(plan.last_queued.0 + 1)..) {
+                    debug_assert_eq!(*zxid, p.txn.zxid);
+                    out.send(sid, Message::Proposal { txn: p.txn.clone() });
+                }
             }
         }
         h.forwarding = true;
