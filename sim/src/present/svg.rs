@@ -202,8 +202,7 @@ pub fn cdf(title: &str, x_label: &str, series: &[Series]) -> String {
         cdf_line(&mut out, &scale, &s.values, PALETTE[i % PALETTE.len()]);
     }
     let labels: Vec<String> = series.iter().map(|s| format!("{} (n={})", s.label, s.values.len())).collect();
-    legend(&mut out, &labels);
-    out.push_str("</svg>\n");
+    finish(&mut out, &labels);
     out
 }
 
@@ -255,19 +254,8 @@ fn cdf_axes(out: &mut String, scale: &Scale, x_label: &str) {
         grid_y(out, cdf_y(f), format_args!("{:.2}", f));
     }
     frame(out);
-    let _ = writeln!(
-        out,
-        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}{}</text>",
-        LEFT + plot_w() / 2.0,
-        HEIGHT - 10.0,
-        escape(x_label),
-        scale.note()
-    );
-    let _ = writeln!(
-        out,
-        "<text transform=\"translate(16 {:.1}) rotate(-90)\" text-anchor=\"middle\">fraction at or below</text>",
-        TOP + plot_h() / 2.0
-    );
+    x_axis_label(out, format_args!("{}{}", escape(x_label), scale.note()));
+    y_axis_label(out, "fraction at or below");
 }
 
 /// One series' step line (nothing for no values): up by 1/n at each value, with one
@@ -344,14 +332,8 @@ pub fn bars(
         );
     }
     frame(&mut out);
-    let _ = writeln!(
-        out,
-        "<text transform=\"translate(16 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
-        TOP + plot_h() / 2.0,
-        escape(y_label)
-    );
-    legend(&mut out, series_labels);
-    out.push_str("</svg>\n");
+    y_axis_label(&mut out, escape(y_label));
+    finish(&mut out, series_labels);
     out
 }
 
@@ -390,22 +372,35 @@ pub fn growth(title: &str, x_label: &str, y_label: &str, labels: &[String], seri
         }
     }
     frame(&mut out);
-    let _ = writeln!(
-        out,
-        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-        LEFT + plot_w() / 2.0,
-        HEIGHT - 10.0,
-        escape(x_label)
-    );
-    let _ = writeln!(
-        out,
-        "<text transform=\"translate(16 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
-        TOP + plot_h() / 2.0,
-        escape(y_label)
-    );
-    legend(&mut out, labels);
-    out.push_str("</svg>\n");
+    x_axis_label(&mut out, escape(x_label));
+    y_axis_label(&mut out, escape(y_label));
+    finish(&mut out, labels);
     out
+}
+
+/// The x axis' label (already escaped), centred under the plot.
+fn x_axis_label(out: &mut String, label: impl std::fmt::Display) {
+    let _ = writeln!(
+        out,
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{label}</text>",
+        LEFT + plot_w() / 2.0,
+        HEIGHT - 10.0
+    );
+}
+
+/// The y axis' label (already escaped), turned along the plot's left side.
+fn y_axis_label(out: &mut String, label: impl std::fmt::Display) {
+    let _ = writeln!(
+        out,
+        "<text transform=\"translate(16 {:.1}) rotate(-90)\" text-anchor=\"middle\">{label}</text>",
+        TOP + plot_h() / 2.0
+    );
+}
+
+/// The legend, and the end of the document.
+fn finish(out: &mut String, labels: &[String]) {
+    legend(out, labels);
+    out.push_str("</svg>\n");
 }
 
 /// The plot area's border.
