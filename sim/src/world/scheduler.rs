@@ -21,8 +21,10 @@ struct Key {
 
 impl Key {
     /// Earlier first; `seq` is unique, so the slot never decides.
+    #[inline(always)]
     fn before(&self, other: &Key) -> bool {
-        (self.at_us, self.seq) < (other.at_us, other.seq)
+        // Non-short-circuit operators: no branch to mispredict in the sift loops.
+        (self.at_us < other.at_us) | ((self.at_us == other.at_us) & (self.seq < other.seq))
     }
 }
 
@@ -122,8 +124,7 @@ impl<E> Scheduler<E> {
             NOT_QUEUED => self.push(key),
             i => {
                 self.heap[i] = key;
-                self.sift_up(i);
-                self.sift_down(i);
+                self.settle(i);
             }
         }
     }
@@ -231,51 +232,61 @@ impl<E> Scheduler<E> {
     }
 
     fn remove_at(&mut self, i: usize) {
-        let last = self.heap.len() - 1;
-        self.swap(i, last);
-        let gone = self.heap.pop().expect("not empty");
+        let gone = self.heap.swap_remove(i);
         self.pos[gone.slot as usize] = NOT_QUEUED;
         if i < self.heap.len() {
-            // The key moved into `i` may belong above or below it.
+            self.settle(i);
+        }
+    }
+
+    /// Moves the key at `i`, which may belong above or below it, to its place.
+    fn settle(&mut self, i: usize) {
+        if i > 0 && self.heap[i].before(&self.heap[(i - 1) / 2]) {
             self.sift_up(i);
+        } else {
             self.sift_down(i);
         }
     }
 
-    fn swap(&mut self, a: usize, b: usize) {
-        self.heap.swap(a, b);
-        self.pos[self.heap[a].slot as usize] = a;
-        self.pos[self.heap[b].slot as usize] = b;
-    }
-
+    /// Moves the key at `i` up to its place, shifting the keys it passes down one level
+    /// (a hole moves, not a swap per level).
     fn sift_up(&mut self, mut i: usize) {
+        let key = self.heap[i];
         while i > 0 {
             let parent = (i - 1) / 2;
-            if !self.heap[i].before(&self.heap[parent]) {
+            let p = self.heap[parent];
+            if !key.before(&p) {
                 break;
             }
-            self.swap(i, parent);
+            self.heap[i] = p;
+            self.pos[p.slot as usize] = i;
             i = parent;
         }
+        self.heap[i] = key;
+        self.pos[key.slot as usize] = i;
     }
 
+    /// Moves the key at `i` down to its place, shifting the smaller child up each level.
     fn sift_down(&mut self, mut i: usize) {
         let n = self.heap.len();
+        let key = self.heap[i];
         loop {
-            let (l, r) = (2 * i + 1, 2 * i + 2);
-            let mut min = i;
-            if l < n && self.heap[l].before(&self.heap[min]) {
-                min = l;
-            }
-            if r < n && self.heap[r].before(&self.heap[min]) {
-                min = r;
-            }
-            if min == i {
+            let l = 2 * i + 1;
+            if l >= n {
                 break;
             }
-            self.swap(i, min);
-            i = min;
+            let r = l + 1;
+            let c = if r < n && self.heap[r].before(&self.heap[l]) { r } else { l };
+            let child = self.heap[c];
+            if !child.before(&key) {
+                break;
+            }
+            self.heap[i] = child;
+            self.pos[child.slot as usize] = i;
+            i = c;
         }
+        self.heap[i] = key;
+        self.pos[key.slot as usize] = i;
     }
 }
 
