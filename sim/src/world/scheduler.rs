@@ -147,9 +147,8 @@ impl<E> Scheduler<E> {
     #[inline]
     pub fn pop(&mut self) -> Option<(u64, E)> {
         let k = *self.heap.first()?;
-        // `take_key`'s steps, written out: the hot path of every run, where sharing the
-        // call measured more instructions (callgrind, steady-writes).
-        self.remove_at(0);
+        // `take_key`'s steps, written out: the hot path of every run.
+        self.remove_top();
         // Later than the clock, unless an explorer took a later event first (`take`).
         self.now_us = self.now_us.max(k.at_us);
         self.depth = k.depth;
@@ -237,6 +236,37 @@ impl<E> Scheduler<E> {
         if i < self.heap.len() {
             self.settle(i);
         }
+    }
+
+    /// Removes the top key. The hole it leaves sinks to a leaf along the smaller children,
+    /// and the last key fills it from there (Floyd's bottom-up removal): the last key
+    /// almost always belongs near the bottom, so this saves comparing it at every level
+    /// on the way down, a branch no predictor gets right (cachegrind: a tenth fewer
+    /// mispredicted branches on steady-writes).
+    fn remove_top(&mut self) {
+        let top = self.heap[0];
+        self.pos[top.slot as usize] = NOT_QUEUED;
+        let last = self.heap.pop().expect("not empty");
+        let n = self.heap.len();
+        if n == 0 {
+            return;
+        }
+        let mut i = 0;
+        loop {
+            let l = 2 * i + 1;
+            if l >= n {
+                break;
+            }
+            let r = l + 1;
+            let c = if r < n { l + usize::from(self.heap[r].before(&self.heap[l])) } else { l };
+            let child = self.heap[c];
+            self.heap[i] = child;
+            self.pos[child.slot as usize] = i;
+            i = c;
+        }
+        self.heap[i] = last;
+        self.pos[last.slot as usize] = i;
+        self.sift_up(i);
     }
 
     /// Moves the key at `i`, which may belong above or below it, to its place.
@@ -364,9 +394,10 @@ mod tests {
         #![proptest_config(crate::tools::strategies::suite_config(64))]
 
         /// Against a model that keeps every entry and skips dead ones, as the scheduler
-        /// once did: the same events pop at the same times in the same order.
+        /// once did: the same events pop at the same times in the same order, the next
+        /// time is the model's, and the pending events are the model's live ones.
         #[test]
-        fn timers_pop_as_if_dead_entries_were_skipped(ops in prop::collection::vec((0u8..4, 0usize..3, 0u64..50), 1..200)) {
+        fn timers_pop_as_if_dead_entries_were_skipped(ops in prop::collection::vec((0u8..5, 0usize..3, 0u64..50), 1..200)) {
             let mut s: Scheduler<(usize, u64)> = Scheduler::new();
             let slots: Vec<TimerSlot> = (0..3).map(|_| s.timer_slot()).collect();
             // The model: a sorted list of (at, seq, event), a generation per timer.
@@ -381,6 +412,19 @@ mod tests {
                     0 => { seq += 1; s.at(now + d, (9, v)); model.push((now + d, seq, None, 0, v)); }
                     1 => { seq += 1; generation[t] += 1; s.set(slots[t], now + d, (t, v)); model.push((now + d, seq, Some(t), generation[t], v)); }
                     2 => { generation[t] += 1; s.cancel(slots[t]); }
+                    3 => {
+                        let mut live: Vec<(u64, u64, (usize, u64))> = model
+                            .iter()
+                            .filter(|(_, _, t, g, _)| t.is_none_or(|t| generation[t] == *g))
+                            .map(|&(at, seq, t, _, v)| (at, seq, (t.unwrap_or(9), v)))
+                            .collect();
+                        let mut pending: Vec<(u64, u64, (usize, u64))> =
+                            s.pending().map(|(p, e)| (p.at_us, p.seq, *e)).collect();
+                        live.sort();
+                        pending.sort();
+                        prop_assert_eq!(s.peek_time(), live.first().map(|l| l.0));
+                        prop_assert_eq!(pending, live);
+                    }
                     _ => {
                         if let Some((at, e)) = s.pop() { now = at; popped.0.push((at, e)); }
                         model.sort();
