@@ -3,6 +3,11 @@
 //!
 //! `cargo bench --bench sim`; CI runs `cargo bench --no-run` so these keep compiling.
 
+/// The allocator the `zabsim` binary runs with (sim/src/main.rs), so that these figures
+/// are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::path::PathBuf;
 use zabsim::{run, RunOptions, Scenario};

@@ -9,6 +9,7 @@
 use crate::check::invariant::{Invariant, Violation};
 use crate::run::cluster::{Cluster, Move, RunOptions};
 use crate::scenario::Scenario;
+use crate::tools::keyed::HashedMap;
 use crate::trace::{feed, StableHasher};
 use std::hash::Hasher;
 use zab::release::Release;
@@ -18,46 +19,8 @@ use zab::Variant;
 pub type OnProgress = Box<dyn FnMut(&Figures) + Send>;
 
 /// The worlds seen: each world's hash, and the least depth it was reached at. Only ever
-/// looked up, never iterated, so its order cannot reach the search's result; the keys
-/// are hashes already, so they index the table as they are.
-#[derive(Default)]
-struct Seen(
-    #[allow(clippy::disallowed_types)] std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<KeyHasher>>,
-);
-
-impl Seen {
-    fn get(&self, key: u64) -> Option<u32> {
-        self.0.get(&key).copied()
-    }
-
-    fn contains(&self, key: u64) -> bool {
-        self.0.contains_key(&key)
-    }
-
-    fn insert(&mut self, key: u64, depth: u32) {
-        self.0.insert(key, depth);
-    }
-}
-
-/// Passes a key that is a hash already through.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
+/// looked up, never iterated, so its order cannot reach the search's result.
+type Seen = HashedMap<u32>;
 
 /// When timers may fire, time being abstracted away.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

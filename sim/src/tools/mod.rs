@@ -3,6 +3,7 @@
 
 pub mod explore;
 pub mod fuzz;
+mod keyed;
 pub mod replay;
 pub mod shrink;
 pub mod strategies;

@@ -10,10 +10,11 @@ use crate::run::cluster::{run, RunOptions};
 use crate::run::coverage::{Coverage, Sketch};
 use crate::run::stats::RunReport;
 use crate::scenario::Scenario;
+use crate::tools::keyed::HashedSet;
 use crate::trace::JsonLines;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{BufReader, Write};
 use std::ops::Range;
@@ -472,10 +473,11 @@ pub struct Tally {
     pub violations: BTreeMap<String, u64>,
     /// Per reconfig step, the window of every seed that committed it.
     reconfig_us: Vec<Vec<u64>>,
-    /// Coverage of the seeds run here, in seed order.
-    cov_states: BTreeSet<u64>,
-    cov_transitions: BTreeSet<u64>,
-    cov_faults: BTreeSet<u64>,
+    /// Coverage of the seeds run here, in seed order: sets only counted (a tree's
+    /// lookups were a tenth of a short scenario's sweep).
+    cov_states: HashedSet,
+    cov_transitions: HashedSet,
+    cov_faults: HashedSet,
     /// For each distinct state, the number of seeds tallied when it was first reached.
     cov_found_at: Vec<u64>,
     cov_seeds: u64,
