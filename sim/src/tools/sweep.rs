@@ -726,9 +726,11 @@ impl Workers<'_, '_> {
     /// Queues the outcome of `slot` and hands out every outcome next in seed order; an
     /// error of `each` stops the sweep.
     fn hand_in(&self, slot: u64, r: &RunReport) {
+        // Made before the lock, so that other workers need not wait for it.
+        let outcome = outcome(r, &self.id);
         let mut o = self.order.lock().expect("no worker panicked");
         o.events_run = o.events_run.saturating_add(r.events);
-        o.waiting.insert(slot, outcome(r, &self.id));
+        o.waiting.insert(slot, outcome);
         if !o.drain() {
             self.stop.store(true, Ordering::Relaxed);
         }
