@@ -4,7 +4,8 @@
 For each bug scenario and campaign seed c: runs and CPU seconds to the first violation the
 scenario does not declare known, (a) sweeping seeds c*100000.. with --stop-on-failure,
 (b) fuzzing with --campaign c; both --jobs 1. Then, on the correct protocol, distinct
-abstract states per CPU-minute of a sweep and of a campaign of the same number of runs.
+abstract states per CPU-minute of a sweep and of a campaign of the same number of runs, and
+the distinct states of each at about the same CPU seconds.
 Usage: bench/fuzz-compare.py ZABSIM [CAMPAIGNS] [SCENARIO...]   (from the repository root;
 COVERAGE_ONLY=1 skips the bugs, COVERAGE_RUNS and COVERAGE_SCENARIOS set the second table).
 bench/fuzz/*-blackbox.toml are zk-4643 and zk-4646 with a fast disk (0.5-5 ms fsyncs) and
@@ -77,17 +78,30 @@ for bug in bugs:
 
 runs = int(os.environ.get("COVERAGE_RUNS", "300"))
 print()
-print("| scenario (correct protocol) | uniform states/CPU-min | guided states/CPU-min | ratio |")
-print("| --- | --- | --- | --- |")
+# Distinct states grow slower than the runs (a sweep saturates), so a campaign whose runs are
+# shorter reads better per CPU-minute at the same runs; the last columns compare at the same
+# CPU: a sweep of as many seeds as the campaign's CPU seconds buy at the sweep's rate.
+print("| scenario (correct protocol) | uniform states/CPU-min | guided states/CPU-min | ratio "
+      "| uniform states at the campaign's CPU | guided states | ratio at equal CPU |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
 for scen in os.environ.get("COVERAGE_SCENARIOS", "zk-4643 leader-crash").split():
     path = f"scenarios/{scen}.toml"
-    us, gs = [], []
+    us, gs, ueq, geq, eq = [], [], [], [], []
     for c in range(3):
         start = c * 100000
-        out, cpu = timed([zabsim, "sweep", path, "--seeds", f"{start}..{start + runs}", "--jobs", "1",
-                          "--variant", "none", "--json"])
-        us.append(json.loads(out)["coverage"]["states"] / cpu * 60)
-        out, cpu = timed([zabsim, "fuzz", path, "--campaign", str(c), "--jobs", "1", "--runs", str(runs),
-                          "--variant", "none", "--keep-going", "--json"])
-        gs.append(json.loads(out)["states"] / cpu * 60)
-    print(f"| {scen} | {med(us):.0f} | {med(gs):.0f} | {med(gs) / med(us):.2f}x |", flush=True)
+        out, ucpu = timed([zabsim, "sweep", path, "--seeds", f"{start}..{start + runs}", "--jobs", "1",
+                           "--variant", "none", "--json"])
+        us.append(json.loads(out)["coverage"]["states"] / ucpu * 60)
+        out, gcpu = timed([zabsim, "fuzz", path, "--campaign", str(c), "--jobs", "1", "--runs", str(runs),
+                           "--variant", "none", "--keep-going", "--json"])
+        g = json.loads(out)["states"]
+        gs.append(g / gcpu * 60)
+        n = max(1, round(runs * gcpu / ucpu))
+        out, _ = timed([zabsim, "sweep", path, "--seeds", f"{start}..{start + n}", "--jobs", "1",
+                        "--variant", "none", "--json"])
+        u = json.loads(out)["coverage"]["states"]
+        ueq.append(u)
+        geq.append(g)
+        eq.append(g / u)
+    print(f"| {scen} | {med(us):.0f} | {med(gs):.0f} | {med(gs) / med(us):.2f}x | {med(ueq):.0f} | {med(geq):.0f} "
+          f"| {med(eq):.2f}x |", flush=True)
