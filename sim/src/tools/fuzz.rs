@@ -14,9 +14,10 @@ use crate::run::cluster::{run, RunOptions};
 use crate::run::coverage::{mix, Coverage, Moment};
 use crate::run::stats::RunReport;
 use crate::scenario::{FaultAction, Scenario, ScriptedFault};
+use crate::tools::keyed::HashedSet;
 use crate::world::rng::{Purpose, Stream};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use zab::{Sid, Variant};
@@ -125,9 +126,10 @@ struct Campaign<'a> {
     corpus: Vec<Entry>,
     /// How many runs reached each item.
     hits: BTreeMap<u64, u64>,
-    states: BTreeSet<u64>,
-    transitions: BTreeSet<u64>,
-    faults: BTreeSet<u64>,
+    /// Everything reached so far: only counted.
+    states: HashedSet,
+    transitions: HashedSet,
+    faults: HashedSet,
     runs: u64,
     events: u64,
     known: u64,
@@ -143,9 +145,9 @@ impl<'a> Campaign<'a> {
             rng: Stream::new(campaign, Purpose::Fuzz),
             corpus: Vec::new(),
             hits: BTreeMap::new(),
-            states: BTreeSet::new(),
-            transitions: BTreeSet::new(),
-            faults: BTreeSet::new(),
+            states: HashedSet::default(),
+            transitions: HashedSet::default(),
+            faults: HashedSet::default(),
             runs: 0,
             events: 0,
             known: 0,
