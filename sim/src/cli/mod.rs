@@ -124,8 +124,9 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// Coverage-guided fault search: mutate the fault scripts of runs that reached new
-    /// abstract protocol states; write the first violation as a scenario file.
+    /// Coverage-guided fault search: mutate the fault scripts and random fault mixes of
+    /// runs that reached new abstract protocol states; write the first violation as a
+    /// scenario file.
     Fuzz {
         scenario: PathBuf,
         /// The campaign seed: the same seed gives the same campaign, whatever `--jobs`.
@@ -877,7 +878,12 @@ fn cmd_fuzz(path: PathBuf, flags: FuzzFlags) -> ExitCode {
         }
         match (summary.findings.first(), &written) {
             (Some(f), Some((out, seed))) => {
-                let how = if f.mutated { "a mutated fault script" } else { "a fresh seed" };
+                let how = match (f.mutated, f.remixed) {
+                    (true, false) => "a mutated fault script",
+                    (true, true) => "a mutated fault script over a remixed fault mix",
+                    (false, true) => "a fresh seed under a remixed fault mix",
+                    (false, false) => "a fresh seed",
+                };
                 outln!("  found {} at run {} (seed {seed}, {how})", f.invariant, f.run);
                 outln!("wrote {}", out.display());
                 outln!("run it: zabsim run {} --seed {seed}", out.display());
