@@ -15,8 +15,10 @@ import json, os, resource, statistics, subprocess, sys, tempfile
 
 zabsim = sys.argv[1]
 campaigns = int(sys.argv[2]) if len(sys.argv) > 2 else 9
+# Every bug variant with a scenario (zk-5094 is the correct protocol's own bug).
 bugs = sys.argv[3:] or ["zk-4643", "zk-4646", "bench/fuzz/zk-4643-blackbox.toml",
-                       "bench/fuzz/zk-4646-blackbox.toml", "zk-2845", "zk-2355", "zk-1208"]
+                       "bench/fuzz/zk-4646-blackbox.toml", "zk-2845", "zk-2355", "zk-1208", "zk-3911",
+                       "zk-1154", "zk-4925", "zk-5094", "zk-1419", "zk-2172"]
 tmp = tempfile.mkdtemp()
 
 
