@@ -49,8 +49,8 @@ pub struct FuzzOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FuzzInput {
     pub seed: u64,
-    /// `None`: the scenario's own random fault mix; else a remix of it (see
-    /// [`Campaign::remix`]).
+    /// `None`: the scenario's own random fault mix; else a remix of it (swarm testing
+    /// within the scenario's fault kinds: their weights, pace and length redrawn).
     pub mix: Option<RandomFaults>,
     /// `None`: no faults added; else the faults added to the scenario's (its random faults
     /// are still drawn from the seed).
