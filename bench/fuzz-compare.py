@@ -7,7 +7,8 @@ scenario does not declare known, (a) sweeping seeds c*100000.. with --stop-on-fa
 abstract states per CPU-minute of a sweep and of a campaign of the same number of runs, and
 the distinct states of each at about the same CPU seconds.
 Usage: bench/fuzz-compare.py ZABSIM [CAMPAIGNS] [SCENARIO...]   (from the repository root;
-COVERAGE_ONLY=1 skips the bugs, COVERAGE_RUNS and COVERAGE_SCENARIOS set the second table).
+COVERAGE_ONLY=1 skips the bugs; COVERAGE_RUNS, COVERAGE_CAMPAIGNS (9) and COVERAGE_SCENARIOS
+set the second table).
 bench/fuzz/*-blackbox.toml are zk-4643 and zk-4646 with a fast disk (0.5-5 ms fsyncs) and
 plain crashes instead of crashes aimed at fsyncs in flight: the bugs are rare there.
 """
@@ -89,7 +90,7 @@ print("| --- | --- | --- | --- | --- | --- | --- |")
 for scen in os.environ.get("COVERAGE_SCENARIOS", "zk-4643 leader-crash").split():
     path = f"scenarios/{scen}.toml"
     us, gs, ueq, geq, eq = [], [], [], [], []
-    for c in range(3):
+    for c in range(int(os.environ.get("COVERAGE_CAMPAIGNS", "9"))):
         start = c * 100000
         out, ucpu = timed([zabsim, "sweep", path, "--seeds", f"{start}..{start + runs}", "--jobs", "1",
                            "--variant", "none", "--json"])
@@ -106,4 +107,4 @@ for scen in os.environ.get("COVERAGE_SCENARIOS", "zk-4643 leader-crash").split()
         geq.append(g)
         eq.append(g / u)
     print(f"| {scen} | {med(us):.0f} | {med(gs):.0f} | {med(gs) / med(us):.2f}x | {med(ueq):.0f} | {med(geq):.0f} "
-          f"| {med(eq):.2f}x |", flush=True)
+          f"| {med(eq):.2f}x ({min(eq):.2f}-{max(eq):.2f}) |", flush=True)

@@ -12,29 +12,29 @@ fn seed_of(out: &str) -> String {
     line.rsplit(' ').next().unwrap().to_string()
 }
 
-/// Campaign 24 of zk-4643 finds the bug with a mutated fault script over a remixed random
-/// fault mix (run 10): the file it writes carries both, fails `zabsim run` with the same
+/// Campaign 3 of zk-4643 finds the bug with a mutated fault script over a remixed random
+/// fault mix (run 5): the file it writes carries both, fails `zabsim run` with the same
 /// invariant, and shrinks.
 #[test]
 fn a_mutated_finding_replays_with_run_and_shrinks() {
     let dir = tmp("fuzz-finding");
     let f = dir.join("finding.toml");
-    let o = zabsim(&["fuzz", "scenarios/zk-4643.toml", "--campaign", "24", "--jobs", "2", "-o", s(&f)]);
+    let o = zabsim(&["fuzz", "scenarios/zk-4643.toml", "--campaign", "3", "--jobs", "2", "-o", s(&f)]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
     assert!(
-        out.contains("found CommittedLogDurability at run 10 (")
+        out.contains("found GlobalPrimaryOrder at run 5 (")
             && out.contains("a mutated fault script over a remixed fault mix"),
         "{out}"
     );
     let text = std::fs::read_to_string(&f).unwrap();
-    // The scenario's faults come every 300-2500 ms; this remix's 4 times as often.
+    // The scenario's faults come every 300-2500 ms; this remix's twice as often.
     assert!(text.contains("[[faults.script]]") && text.contains("[faults.random]"), "{text}");
-    assert!(text.contains("min_interval_ms = 75\nmax_interval_ms = 625\n"), "{text}");
+    assert!(text.contains("min_interval_ms = 150\nmax_interval_ms = 1250\n"), "{text}");
     let seed = seed_of(&out);
     let r = zabsim(&["run", s(&f), "--seed", &seed]);
     assert_eq!(r.status.code(), Some(1), "{}", stdout(&r));
-    assert!(stdout(&r).contains("VIOLATION CommittedLogDurability"), "{}", stdout(&r));
+    assert!(stdout(&r).contains("VIOLATION GlobalPrimaryOrder"), "{}", stdout(&r));
     let shrunk = dir.join("shrunk.toml");
     let sh = zabsim(&["shrink", s(&f), "--seed", &seed, "-o", s(&shrunk)]);
     assert_eq!(sh.status.code(), Some(0), "{}{}", stdout(&sh), stderr(&sh));

@@ -263,8 +263,8 @@ impl Campaign<'_> {
     /// The input for run number `k` (from 0).
     fn next_input(&mut self, k: u64) -> FuzzInput {
         if k < FRESH_FIRST || self.corpus.is_empty() || self.rng.chance(1, 8) {
-            // A fresh seed: the first runs under the scenario's own mix, then half remixed.
-            let mix = if k >= FRESH_FIRST && self.rng.chance(1, 2) { self.remix() } else { None };
+            // A fresh seed: the first run under the scenario's own mix, then 3 in 4 remixed.
+            let mix = if k >= FRESH_FIRST && self.rng.chance(3, 4) { self.remix() } else { None };
             return FuzzInput { seed: self.rng.next_u64(), mix, script: None };
         }
         let i = self.pick();
@@ -279,16 +279,16 @@ impl Campaign<'_> {
 
     /// A remix of the scenario's random fault mix (swarm testing within the scenario's
     /// kinds), or `None` when it has none: each kind's weight times 0 to 3 (the scenario's
-    /// weights when that zeroes them all), faults 1, 2, 4 or 8 times as frequent, lasting
-    /// 1, 1/2 or 1/4 as long. Denser and shorter faults reach states the scenario's own
+    /// weights when that zeroes them all), faults 2, 4, 8 or 16 times as frequent, lasting
+    /// 1, 1/2, 1/4 or 1/8 as long. Denser and shorter faults reach states the scenario's own
     /// pace rarely does, for fewer events (the servers spend less time serving load): 200
     /// seeds of `zk-4643` with faults 3 times as frequent and a third as long reach 2.3
     /// times the states in under half the CPU; and the mixes reach different states, so a
     /// union over them grows faster than one mix's (README, "Coverage-guided fault search").
     fn remix(&mut self) -> Option<RandomFaults> {
         let mut m = self.scenario.faults.random.clone()?;
-        let dense = 1 << self.rng.below(4);
-        let short = 1 << self.rng.below(3);
+        let dense = 2 << self.rng.below(4);
+        let short = 1 << self.rng.below(4);
         m.min_interval_ms = (m.min_interval_ms / dense).max(1);
         m.max_interval_ms = (m.max_interval_ms / dense).max(1);
         m.down_min_ms = (m.down_min_ms / short).max(1);
@@ -596,8 +596,8 @@ mod tests {
         assert!((220..=290).contains(&shaped), "{shaped}");
     }
 
-    /// A remix keeps to the scenario's kinds (some weighted), its faults 1 to 8 times as
-    /// frequent and 1 to 1/4 as long, and is a valid scenario; a scenario without random
+    /// A remix keeps to the scenario's kinds (some weighted), its faults 2 to 16 times as
+    /// frequent and 1 to 1/8 as long, and is a valid scenario; a scenario without random
     /// faults has nothing to remix.
     #[test]
     fn a_remix_stays_within_the_scenarios_kinds_and_paces() {
@@ -612,11 +612,11 @@ mod tests {
                 assert!(*w <= 3 * w0, "{name}: {w} against the scenario's {w0}");
             }
             assert!(m.weights().iter().any(|(_, w)| *w > 0), "{m:?}");
-            let paced = [1, 2, 4, 8].iter().any(|d| {
+            let paced = [2, 4, 8, 16].iter().any(|d| {
                 (m.min_interval_ms, m.max_interval_ms)
                     == ((own.min_interval_ms / d).max(1), (own.max_interval_ms / d).max(1))
             });
-            let lasting = [1, 2, 4].iter().any(|d| {
+            let lasting = [1, 2, 4, 8].iter().any(|d| {
                 (m.down_min_ms, m.down_max_ms) == ((own.down_min_ms / d).max(1), (own.down_max_ms / d).max(1))
             });
             assert!(paced && lasting, "{m:?}");
