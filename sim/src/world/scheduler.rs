@@ -217,9 +217,14 @@ impl<E> Scheduler<E> {
 
     fn push(&mut self, key: Key) {
         self.heap.push(key);
-        let i = self.heap.len() - 1;
+        self.sift_up(self.heap.len() - 1);
+    }
+
+    /// Puts `key` at heap index `i` and records where it is.
+    #[inline(always)]
+    fn place(&mut self, i: usize, key: Key) {
+        self.heap[i] = key;
         self.pos[key.slot as usize] = i;
-        self.sift_up(i);
     }
 
     #[inline]
@@ -254,13 +259,10 @@ impl<E> Scheduler<E> {
                 break;
             }
             let c = self.smaller_child(l);
-            let child = self.heap[c];
-            self.heap[i] = child;
-            self.pos[child.slot as usize] = i;
+            self.place(i, self.heap[c]);
             i = c;
         }
-        self.heap[i] = last;
-        self.pos[last.slot as usize] = i;
+        self.place(i, last);
         self.sift_up(i);
     }
 
@@ -293,12 +295,10 @@ impl<E> Scheduler<E> {
             if !key.before(&p) {
                 break;
             }
-            self.heap[i] = p;
-            self.pos[p.slot as usize] = i;
+            self.place(i, p);
             i = parent;
         }
-        self.heap[i] = key;
-        self.pos[key.slot as usize] = i;
+        self.place(i, key);
     }
 
     /// Moves the key at `i` down to its place, shifting the smaller child up each level.
@@ -315,12 +315,10 @@ impl<E> Scheduler<E> {
             if !child.before(&key) {
                 break;
             }
-            self.heap[i] = child;
-            self.pos[child.slot as usize] = i;
+            self.place(i, child);
             i = c;
         }
-        self.heap[i] = key;
-        self.pos[key.slot as usize] = i;
+        self.place(i, key);
     }
 }
 
